@@ -1,0 +1,39 @@
+# One entry point for people and CI. Everything installs into .venv from the package registry.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-dev
+
+.PHONY: install demo test lint typecheck policy-test pytest bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python examples/demo.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check engine tests benchmarks examples
+	$(BIN)/ruff format --check engine tests benchmarks examples
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+policy-test: $(STAMP)
+	$(BIN)/fleetgate policy test policies
+
+pytest: $(STAMP)
+	$(BIN)/pytest -q
+
+test: lint typecheck policy-test pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

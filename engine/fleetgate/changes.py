@@ -1,0 +1,181 @@
+"""Diff stage: which deployments a change adds, modifies or deletes.
+
+A deployment's identity is ``(namespace, name)``, not its file: a manifest moved to another file
+is a modification, and one file may hold several deployments. Only the files that differ
+between base and head are read, in one ``git cat-file`` batch per side.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from fleetgate.config import ManifestSelector
+from fleetgate.diff import FieldChange, diff_fields
+from fleetgate.errors import FleetgateError, ManifestError
+from fleetgate.git import INDEX, WORKTREE, Git, Revision, read_bounded
+from fleetgate.manifest import Identity, Limits, Manifest, read_manifests
+
+__all__ = [
+    "ChangeKind",
+    "ChangeSet",
+    "GitContext",
+    "ManifestChange",
+    "changes_between",
+    "changes_in_paths",
+    "match_changes",
+]
+
+ChangeKind = Literal["added", "modified", "deleted"]
+
+
+@dataclass(frozen=True)
+class ManifestChange:
+    """One deployment whose manifest differs between base and head."""
+
+    kind: ChangeKind
+    head: Manifest | None
+    base: Manifest | None
+
+    @property
+    def manifest(self) -> Manifest:
+        """The version the decision is about: head, or base for a deletion."""
+        found = self.head or self.base
+        assert found is not None
+        return found
+
+    def field_changes(self) -> list[FieldChange]:
+        if self.kind != "modified":
+            return []
+        assert self.head is not None and self.base is not None
+        return diff_fields(self.base.body, self.head.body)
+
+
+@dataclass(frozen=True)
+class GitContext:
+    repo: str | None = None
+    head_commit: str | None = None
+    base_commit: str | None = None
+    base_committed_at: str | None = None
+    head_ref: str = "worktree"
+
+    def to_json(self) -> dict[str, str | None]:
+        return {
+            "repo": self.repo,
+            "head": self.head_ref,
+            "head_commit": self.head_commit,
+            "base_commit": self.base_commit,
+            "base_committed_at": self.base_committed_at,
+        }
+
+
+@dataclass(frozen=True)
+class ChangeSet:
+    changes: tuple[ManifestChange, ...]
+    context: GitContext
+
+
+def changes_between(
+    git: Git, base_ref: str | None, head: Revision, selector: ManifestSelector, limits: Limits
+) -> ChangeSet:
+    """Deployments that differ between commit ``base_ref`` and ``head`` (commit, index or worktree).
+
+    ``base_ref`` ``None`` stands for the empty base of a repository with no commit yet.
+    """
+    base = git.commit(base_ref) if base_ref is not None else None
+    head_commit = git.head() if head in (INDEX, WORKTREE) else git.commit(head)
+    head_rev = head if head in (INDEX, WORKTREE) or head_commit is None else head_commit.sha
+    paths = [p for p in git.changed_paths(base.sha if base else None, head_rev) if selector.matches(p)]
+    before = _manifests(git.read(base.sha, paths, limits.max_bytes), limits) if base else []
+    after = _manifests(git.read(head_rev, paths, limits.max_bytes), limits)
+    context = GitContext(
+        repo=str(git.root),
+        head_commit=head_commit.sha if head_commit else None,
+        base_commit=base.sha if base else None,
+        base_committed_at=base.committed_at if base else None,
+        head_ref={INDEX: "index", WORKTREE: "worktree"}.get(head, head),
+    )
+    return ChangeSet(tuple(match_changes(before, after)), context)
+
+
+def changes_in_paths(
+    root: Path, paths: Sequence[str], selector: ManifestSelector, limits: Limits, git: Git | None
+) -> ChangeSet:
+    """Every manifest under ``paths`` (files or folders), each as if newly added.
+
+    Folders are searched with the manifest globs (and ``.gitignore`` inside a repository);
+    a file named explicitly is always read.
+    """
+    files: list[str] = []
+    for given in paths or ["."]:
+        full = (Path.cwd() / given).resolve()
+        if not full.exists():
+            raise FleetgateError(f"{given}: no such file or directory")
+        rel = _relative(full, root)
+        if full.is_file():
+            files.append(rel)
+        else:
+            found = git.files([rel]) if git is not None else _walk(full, root)
+            files.extend(f for f in found if selector.matches(f))
+    manifests = [
+        m
+        for f in dict.fromkeys(files)
+        for m in read_manifests(read_bounded(root / f, f, limits.max_bytes), f, limits)
+    ]
+    head = git.head() if git is not None else None
+    context = GitContext(repo=str(root), head_commit=head.sha if head else None)
+    return ChangeSet(tuple(match_changes([], manifests)), context)
+
+
+def match_changes(base: Iterable[Manifest], head: Iterable[Manifest]) -> list[ManifestChange]:
+    """Pair base and head documents by identity. Pure: no I/O.
+
+    Raises :class:`ManifestError` when one side defines the same deployment twice (which
+    version would be deployed is then ambiguous).
+    """
+    before, after = _by_identity(base), _by_identity(head)
+    changes: list[ManifestChange] = []
+    for identity in sorted(before.keys() | after.keys()):
+        old, new = before.get(identity), after.get(identity)
+        if old is None and new is not None:
+            changes.append(ManifestChange("added", new, None))
+        elif new is None and old is not None:
+            changes.append(ManifestChange("deleted", None, old))
+        elif old is not None and new is not None and old.body != new.body:
+            changes.append(ManifestChange("modified", new, old))
+    return changes
+
+
+def _by_identity(manifests: Iterable[Manifest]) -> dict[Identity, Manifest]:
+    found: dict[Identity, Manifest] = {}
+    for manifest in manifests:
+        first = found.setdefault(manifest.identity, manifest)
+        if first is not manifest:
+            raise ManifestError(
+                manifest.file,
+                f"deployment {manifest.target} is also defined in {first.file}:{first.line_of(())}",
+                manifest.line_of(()),
+            )
+    return found
+
+
+def _manifests(contents: dict[str, bytes], limits: Limits) -> list[Manifest]:
+    return [m for path, data in contents.items() for m in read_manifests(data, path, limits)]
+
+
+def _relative(full: Path, root: Path) -> str:
+    try:
+        return full.relative_to(root).as_posix() or "."
+    except ValueError:
+        raise FleetgateError(f"{full}: outside the repository {root}") from None
+
+
+def _walk(folder: Path, root: Path) -> list[str]:
+    found: list[str] = []
+    for current, dirs, names in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found.extend(_relative(Path(current) / n, root) for n in sorted(names))
+    return found

@@ -1,0 +1,111 @@
+"""``fleetgate check``: gather the changes, evaluate them, return the decision.
+
+This module does the I/O around the pure core (:mod:`fleetgate.gate`): it finds the repository,
+reads the config, the policy library, the changed manifests and the waiver file, and hands
+them over. It never prints and never exits: the CLI does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from fleetgate.changes import changes_between, changes_in_paths
+from fleetgate.config import STAGES, Config, load_config
+from fleetgate.decision import Decision, DecisionHeader
+from fleetgate.errors import FleetgateError, GitError
+from fleetgate.gate import run_gate
+from fleetgate.git import INDEX, WORKTREE, Git, Revision, read_bounded
+from fleetgate.policy import EmbeddedEngine, PolicyLibrary, builtin_policy_dir, load_library
+from fleetgate.waivers import Waiver, parse_waivers
+
+__all__ = ["CheckOptions", "load_policies", "run_check"]
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    paths: Sequence[str] = ()
+    base: str | None = None
+    head: str | None = None
+    staged: bool = False
+    stage: str | None = None
+    config: Path | None = None
+    cwd: Path = Path(".")
+
+
+def run_check(options: CheckOptions, now: dt.datetime | None = None) -> Decision:
+    """Evaluate what ``options`` select and return the admission decision."""
+    git_mode = options.staged or options.base is not None or options.head is not None or not options.paths
+    if options.head is not None and options.staged:
+        raise FleetgateError("--head and --staged are exclusive (--staged compares the index with HEAD)")
+    if options.head is not None and options.base is None:
+        raise FleetgateError("--head needs --base")
+    if options.paths and (options.staged or options.base is not None):
+        raise FleetgateError("give either PATHs or --base/--staged, not both")
+    git = _repository(options.cwd, required=git_mode)
+    root = git.root if git is not None else options.cwd.resolve()
+    config = load_config(root, options.config)
+    stage = options.stage or config.stage
+    if stage not in STAGES:
+        raise FleetgateError(f"unknown stage {stage!r} (expected one of {', '.join(STAGES)})")
+    library = load_policies(config)
+    engine = EmbeddedEngine(library)
+    if git_mode:
+        assert git is not None
+        head: Revision = INDEX if options.staged else (options.head or WORKTREE)
+        if options.base is not None or options.staged:
+            # The first commit of a repository has no HEAD: everything staged is new.
+            base = options.base or ("HEAD" if git.head() is not None else None)
+            changes = changes_between(git, base, head, config.selector, config.limits)
+        else:
+            changes = changes_in_paths(root, [root.as_posix()], config.selector, config.limits, git)
+    else:
+        changes = changes_in_paths(root, list(options.paths), config.selector, config.limits, git)
+        head = WORKTREE
+    waivers = _waivers(git, root, config, head)
+    header = DecisionHeader(
+        decision_id=str(uuid.uuid4()),
+        timestamp=now or dt.datetime.now(dt.UTC),
+        stage=stage,
+        policy_revision=library.revision,
+        engine=engine.engine_name,
+        context=changes.context.to_json(),
+    )
+    return run_gate(header, changes, engine, waivers, complete=_complete(options))
+
+
+def load_policies(config: Config) -> PolicyLibrary:
+    """The built-in library (unless replaced) followed by the repository's own directories."""
+    dirs = ([] if config.replace_builtin else [builtin_policy_dir()]) + list(config.policy_dirs)
+    if not dirs:
+        raise FleetgateError("no policy directories: replaceBuiltin is set but policies.dirs is empty")
+    return load_library(dirs, config.data, config.root)
+
+
+def _repository(cwd: Path, required: bool) -> Git | None:
+    try:
+        return Git.discover(cwd)
+    except GitError:
+        if required:
+            raise
+        return None
+
+
+def _waivers(git: Git | None, root: Path, config: Config, head: Revision) -> list[Waiver]:
+    """The waiver file as of the head being checked (so a waiver travels with its change)."""
+    name = config.waivers
+    if git is None or head == WORKTREE:
+        path = root / name
+        return (
+            parse_waivers(read_bounded(path, name, config.limits.max_bytes), name) if path.is_file() else []
+        )
+    data = git.read(head if head == INDEX else git.commit(head).sha, [name], config.limits.max_bytes)
+    return parse_waivers(data[name], name) if name in data else []
+
+
+def _complete(options: CheckOptions) -> bool:
+    """A run without a base saw every manifest of the repo (or the folders named)."""
+    return options.base is None and not options.staged and options.head is None

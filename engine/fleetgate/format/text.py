@@ -1,0 +1,75 @@
+"""``--format text``: a table a developer can read in a terminal or a CI log.
+
+Colour only on a TTY (and never when ``NO_COLOR`` is set; the caller decides).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fleetgate.decision import Decision, Subject
+
+__all__ = ["format_text"]
+
+_COLOURS = {
+    "deny": "\033[31m",
+    "warn": "\033[33m",
+    "waived": "\033[36m",
+    "admit": "\033[32m",
+    "bold": "\033[1m",
+}
+_RESET = "\033[0m"
+
+
+def format_text(decision: Decision, colour: bool = False) -> str:
+    def paint(style: str, text: str) -> str:
+        return f"{_COLOURS[style]}{text}{_RESET}" if colour else text
+
+    lines: list[str] = []
+    rows: list[tuple[str, str, str, str]] = []
+    for subject in decision.subjects:
+        lines.append(_subject_line(subject, paint))
+        for finding in subject.violations:
+            rows.append((finding.severity, finding.rule, f"{finding.file}:{finding.line}", finding.message))
+        for finding in subject.waived:
+            note = (
+                f"{finding.message} [waived until {finding.waiver.expires}]"
+                if finding.waiver
+                else finding.message
+            )
+            rows.append(("waived", finding.rule, f"{finding.file}:{finding.line}", note))
+    for finding in decision.findings:
+        rows.append((finding.severity, finding.rule, f"{finding.file}:{finding.line}", finding.message))
+    if not decision.subjects:
+        lines.append("no OnDeviceModel manifest changed")
+    if rows:
+        lines.append("")
+        lines.extend(_table(rows, paint))
+    denies = sum(1 for s in decision.subjects for f in s.violations if f.severity == "deny")
+    warns = sum(1 for s in decision.subjects for f in s.violations if f.severity == "warn") + len(
+        decision.findings
+    )
+    waived = sum(len(s.waived) for s in decision.subjects)
+    verdict = paint("admit", "ADMIT") if decision.allowed else paint("deny", "DENY")
+    lines.append("")
+    lines.append(
+        f"{paint('bold', 'decision')}: {verdict}  {len(decision.subjects)} deployment(s), "
+        f"{denies} denied, {warns} warning(s), {waived} waived  "
+        f"(stage {decision.stage}, policy {decision.policy_revision[:19]})"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _subject_line(subject: Subject, paint: Callable[[str, str], str]) -> str:
+    state = paint("admit", "admit") if subject.allowed else paint("deny", "deny ")
+    version = f" {subject.version}" if subject.version else ""
+    return f"{state}  {subject.target}{version}  ({subject.change}, {subject.file})"
+
+
+def _table(rows: list[tuple[str, str, str, str]], paint: Callable[[str, str], str]) -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    out = []
+    for severity, rule, where, message in rows:
+        cell = paint(severity, severity.ljust(widths[0]))
+        out.append(f"  {cell}  {rule.ljust(widths[1])}  {where.ljust(widths[2])}  {message}")
+    return out

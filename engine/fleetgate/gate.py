@@ -1,0 +1,69 @@
+"""The gate's core: evaluate each change, then decide. Every I/O dependency is passed in.
+
+Deleted deployments are recorded, not evaluated. A manifest that fails the schema gets one
+``schema.invalid`` finding per error and no policy evaluation (policies may assume the schema
+holds; evaluating them on malformed input would only add noise).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fleetgate.changes import ChangeSet, ManifestChange
+from fleetgate.decision import Decision, DecisionHeader, Evaluation, Finding, Severity, decide
+from fleetgate.inputs import policy_input
+from fleetgate.manifest import format_path, parse_path, validate
+from fleetgate.policy import PolicyEngine, RawFinding
+from fleetgate.waivers import Waiver
+
+__all__ = ["evaluate_change", "locate", "run_gate"]
+
+
+def run_gate(
+    header: DecisionHeader,
+    changes: ChangeSet,
+    engine: PolicyEngine,
+    waivers: Sequence[Waiver],
+    facts: Mapping[str, Mapping[str, Any]] | None = None,
+    complete: bool = False,
+) -> Decision:
+    """Evaluate every change of ``changes`` and return the admission decision."""
+    evaluations = [
+        evaluate_change(change, engine, header.stage, (facts or {}).get(change.manifest.target, {}), changes)
+        for change in changes.changes
+    ]
+    return decide(header, evaluations, waivers, complete)
+
+
+def evaluate_change(
+    change: ManifestChange, engine: PolicyEngine, stage: str, facts: Mapping[str, Any], changes: ChangeSet
+) -> Evaluation:
+    if change.kind == "deleted":
+        return Evaluation(change)
+    head = change.manifest
+    violations = validate(head.body)
+    if violations:
+        findings = tuple(
+            Finding("schema.invalid", "deny", v.message, head.file, head.line_of(v.path), format_path(v.path))
+            for v in violations
+        )
+        return Evaluation(change, findings)
+    result = engine.evaluate(policy_input(change, stage, facts, changes.context))
+    return Evaluation(change, tuple(locate(change, f) for f in result.findings), facts)
+
+
+def locate(change: ManifestChange, raw: RawFinding) -> Finding:
+    """Turn a policy's field path into ``file:line`` of the head document.
+
+    A field that exists only in the base document (it was removed) is located there; a field
+    that exists in neither is located at its nearest present ancestor in the head.
+    """
+    severity: Severity = "deny" if raw.severity == "deny" else "warn"
+    path = parse_path(raw.field)
+    head = change.manifest
+    if path is not None and not head.has(path) and change.base is not None and change.base.has(path):
+        return Finding(
+            raw.rule, severity, raw.message, change.base.file, change.base.line_of(path), raw.field
+        )
+    return Finding(raw.rule, severity, raw.message, head.file, head.line_of(path or ()), raw.field)

@@ -1,0 +1,196 @@
+"""The only module that runs git.
+
+Every call is ``git -C <root> ...`` through :mod:`subprocess` with an argument list (never a
+shell), with external diff drivers, text conversion and pagers turned off so a repository's own
+configuration cannot run code inside the gate.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from fleetgate.errors import GitError, ManifestError
+
+__all__ = ["INDEX", "WORKTREE", "Commit", "Git", "Revision", "read_bounded"]
+
+INDEX = ":index:"
+WORKTREE = ":worktree:"
+
+Revision = str
+"""A commit id, :data:`INDEX` (the staging area) or :data:`WORKTREE` (files on disk)."""
+
+_ENV = {
+    "GIT_PAGER": "cat",
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_OPTIONAL_LOCKS": "0",
+    "LC_ALL": "C",
+}
+
+
+@dataclass(frozen=True)
+class Commit:
+    sha: str
+    committed_at: str
+
+
+class Git:
+    """A git working copy, addressed by its top-level directory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @classmethod
+    def discover(cls, start: Path) -> Git:
+        """The repository containing ``start``; :class:`GitError` when there is none."""
+        try:
+            out = _run(["git", "-C", str(start), "rev-parse", "--show-toplevel"])
+        except GitError:
+            raise GitError(f"{start}: not inside a git repository") from None
+        return cls(Path(out.decode().strip()))
+
+    def run(self, *args: str, stdin: bytes | None = None) -> bytes:
+        return _run(["git", "-C", str(self.root), *args], stdin)
+
+    def commit(self, ref: str) -> Commit:
+        """Resolve ``ref`` to a commit; :class:`GitError` naming the ref when it is unknown."""
+        try:
+            out = self.run(
+                "show", "-s", "--no-show-signature", "--format=%H%x00%cI", f"{ref}^{{commit}}", "--"
+            )
+        except GitError:
+            raise GitError(
+                f"unknown revision {ref!r} in {self.root} (in a shallow clone, fetch the base first)"
+            ) from None
+        sha, _, when = out.decode().strip().partition("\0")
+        return Commit(sha, when)
+
+    def head(self) -> Commit | None:
+        """The checked-out commit, or ``None`` in a repository with no commits yet."""
+        try:
+            return self.commit("HEAD")
+        except GitError:
+            return None
+
+    def changed_paths(self, base: str | None, head: Revision) -> list[str]:
+        """Repo-relative paths whose content differs between commit ``base`` and ``head``.
+
+        With no ``base`` (a repository without commits) every file of ``head`` counts.
+        """
+        common = ["diff", "--name-only", "-z", "--no-renames", "--no-ext-diff", "--no-textconv"]
+        if base is None:
+            others = ["--others", "--exclude-standard"] if head == WORKTREE else []
+            return sorted(set(_split(self.run("ls-files", "-z", "--cached", *others))))
+        if head == INDEX:
+            paths = _split(self.run(*common, "--cached", base, "--"))
+        elif head == WORKTREE:
+            paths = _split(self.run(*common, base, "--"))
+            paths += _split(self.run("ls-files", "-z", "--others", "--exclude-standard"))
+        else:
+            paths = _split(self.run(*common, base, head, "--"))
+        return sorted(set(paths))
+
+    def files(self, paths: Sequence[str] = ()) -> list[str]:
+        """Tracked and untracked (not ignored) files under ``paths`` (the whole tree when empty)."""
+        out = self.run("ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *paths)
+        return sorted(set(_split(out)))
+
+    def read(self, revision: Revision, paths: Iterable[str], max_bytes: int) -> dict[str, bytes]:
+        """The content of each path that exists at ``revision`` (missing paths are left out).
+
+        A file larger than ``max_bytes`` raises :class:`ManifestError` before it is read.
+        """
+        wanted = list(paths)
+        if revision == WORKTREE:
+            return {p: data for p in wanted if (data := self._read_file(p, max_bytes)) is not None}
+        prefix = ":" if revision == INDEX else f"{revision}:"
+        names = [f"{prefix}{p}" for p in wanted]
+        if any("\n" in n for n in names):
+            raise GitError("a path contains a newline; refused")
+        sizes = self._sizes(names)
+        present = [(p, n) for p, n in zip(wanted, names, strict=True) if sizes.get(n) is not None]
+        for path, name in present:
+            if (size := sizes[name] or 0) > max_bytes:
+                raise ManifestError(
+                    path, f"{size} bytes exceeds the {max_bytes}-byte manifest size limit; refused"
+                )
+        return dict(zip([p for p, _ in present], self._contents([n for _, n in present]), strict=True))
+
+    def _sizes(self, names: list[str]) -> dict[str, int | None]:
+        if not names:
+            return {}
+        out = self.run("cat-file", "--batch-check=%(objecttype) %(objectsize)", stdin=_lines(names))
+        sizes: dict[str, int | None] = {}
+        for name, line in zip(names, out.decode().splitlines(), strict=True):
+            kind, _, size = line.partition(" ")
+            sizes[name] = int(size) if kind == "blob" else None
+        return sizes
+
+    def _contents(self, names: list[str]) -> list[bytes]:
+        if not names:
+            return []
+        out = self.run("cat-file", "--batch", stdin=_lines(names))
+        blobs: list[bytes] = []
+        pos = 0
+        for _ in names:
+            header_end = out.index(b"\n", pos)
+            size = int(out[pos:header_end].split()[2])
+            blobs.append(out[header_end + 1 : header_end + 1 + size])
+            pos = header_end + 1 + size + 1
+        return blobs
+
+    def _read_file(self, path: str, max_bytes: int) -> bytes | None:
+        full = self.root / path
+        try:
+            info = full.lstat()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise ManifestError(path, f"cannot read: {exc.strerror}") from None
+        if not full.is_file() or full.is_symlink():
+            raise ManifestError(path, "not a regular file; refused")
+        if info.st_size > max_bytes:
+            raise ManifestError(
+                path, f"{info.st_size} bytes exceeds the {max_bytes}-byte manifest size limit; refused"
+            )
+        return read_bounded(full, path, max_bytes)
+
+
+def read_bounded(full: Path, display: str, max_bytes: int) -> bytes:
+    """Read at most ``max_bytes`` (a file growing while it is read is refused, not truncated)."""
+    try:
+        with open(full, "rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise ManifestError(display, f"cannot read: {exc.strerror}") from None
+    if len(data) > max_bytes:
+        raise ManifestError(display, f"exceeds the {max_bytes}-byte manifest size limit; refused")
+    return data
+
+
+def _run(argv: list[str], stdin: bytes | None = None) -> bytes:
+    env = {**os.environ, **_ENV}
+    try:
+        done = subprocess.run(argv, input=stdin, capture_output=True, env=env, check=False, timeout=120)
+    except FileNotFoundError:
+        raise GitError("git is not installed (needed to compare revisions)") from None
+    except subprocess.TimeoutExpired:
+        raise GitError(f"git {argv[3] if len(argv) > 3 else ''} did not answer within 120 s") from None
+    if done.returncode != 0:
+        detail = done.stderr.decode(errors="replace").strip().splitlines()
+        raise GitError(
+            f"git {' '.join(argv[3:5])} failed: {detail[-1] if detail else 'exit ' + str(done.returncode)}"
+        )
+    return done.stdout
+
+
+def _split(out: bytes) -> list[str]:
+    return [p.decode("utf-8", errors="surrogateescape") for p in out.split(b"\0") if p]
+
+
+def _lines(names: list[str]) -> bytes:
+    return "".join(f"{n}\n" for n in names).encode("utf-8", errors="surrogateescape")

@@ -1,0 +1,29 @@
+"""Build the policy input for one manifest change (SPEC: policy input). Pure: no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fleetgate.changes import GitContext, ManifestChange
+
+__all__ = ["policy_input"]
+
+
+def policy_input(
+    change: ManifestChange, stage: str, facts: Mapping[str, Any], context: GitContext
+) -> dict[str, Any]:
+    """The document every policy sees as ``input``.
+
+    A fact that was not gathered is absent from ``facts`` (never faked), so policies can tell
+    "not measured" from "measured and fine".
+    """
+    return {
+        "stage": stage,
+        "change": change.kind,
+        "manifest": change.manifest.body,
+        "previous": change.base.body if change.base is not None else None,
+        "diff": [c.to_json() for c in change.field_changes()],
+        "facts": dict(facts),
+        "context": context.to_json(),
+    }

@@ -1,0 +1,77 @@
+"""``fleetgate policy test``: run every ``test_*`` rule of a policy library, like ``opa test``.
+
+The embedded engine has no test runner, so tests are discovered here: every rule whose name
+starts with ``test_`` in any module. A test passes when it evaluates to ``true``; undefined or
+false fails; an evaluation error is reported as an error (and fails the run).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from fleetgate.errors import PolicyError
+from fleetgate.policy._rego import compile_modules
+from fleetgate.policy.library import PolicyLibrary
+
+__all__ = ["PolicyTest", "TestOutcome", "discover_tests", "run_policy_tests"]
+
+_TEST_RULE = re.compile(r"^(test_[A-Za-z0-9_]*)\s*(?:if\b|:?=|\{)", re.M)
+
+Outcome = Literal["pass", "fail", "error"]
+
+
+@dataclass(frozen=True)
+class PolicyTest:
+    package: str
+    name: str
+    file: str
+    line: int
+
+    @property
+    def entrypoint(self) -> str:
+        return f"{self.package.replace('.', '/')}/{self.name}"
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    test: PolicyTest
+    outcome: Outcome
+    detail: str = ""
+
+
+def discover_tests(library: PolicyLibrary) -> list[PolicyTest]:
+    """Every distinct ``test_*`` rule, in file order (a rule split over bodies counts once)."""
+    found: dict[tuple[str, str], PolicyTest] = {}
+    for module in library.modules:
+        for match in _TEST_RULE.finditer(module.source):
+            key = (module.package, match.group(1))
+            found.setdefault(
+                key, PolicyTest(module.package, match.group(1), module.path, module.line_at(match.start()))
+            )
+    return list(found.values())
+
+
+def run_policy_tests(library: PolicyLibrary) -> list[TestOutcome]:
+    """Compile the whole library (tests included) once and evaluate each test rule."""
+    tests = discover_tests(library)
+    if not tests:
+        return []
+    compiled = compile_modules(
+        list(library.modules), {"fleetgate": {"config": dict(library.data)}}, [t.entrypoint for t in tests]
+    )
+    outcomes: list[TestOutcome] = []
+    for test in tests:
+        try:
+            value = compiled.query(test.entrypoint, {})
+        except PolicyError as exc:
+            outcomes.append(TestOutcome(test, "error", exc.message))
+            continue
+        if value is True:
+            outcomes.append(TestOutcome(test, "pass"))
+        else:
+            outcomes.append(
+                TestOutcome(test, "fail", "undefined" if value is None else f"evaluated to {value!r}")
+            )
+    return outcomes

@@ -1,0 +1,50 @@
+# Shared helpers of the fleetgate policy library.
+#
+# Every area builds its findings with finding/3, so the engine receives one shape from
+# every rule: {"rule": "<area>.<name>", "msg": "<sentence with the numbers>", "field": "spec.x.y"}.
+# `field` is the manifest path the finding is about; the engine turns it into file:line.
+package fleetgate.lib
+
+import rego.v1
+
+finding(rule, msg, field) := {"rule": rule, "msg": msg, "field": field}
+
+# A strict namespace ships to customer devices and gets the strictest rules.
+strict_namespace if input.manifest.metadata.namespace in data.fleetgate.config.strictNamespaces
+
+# The model size the cost and rollout rules judge: the measured artifact size when the
+# artifact was gathered, else the declared spec.sizeBytes. Undefined when neither is known
+# (the evidence area reports that as evidence.missing).
+model_size_source := "measured" if {
+	is_number(input.facts.artifact.size)
+} else := "declared" if {
+	is_number(input.manifest.spec.sizeBytes)
+}
+
+model_size := input.facts.artifact.size if model_size_source == "measured"
+
+model_size := input.manifest.spec.sizeBytes if model_size_source == "declared"
+
+# Where a size finding points: the declared size when the manifest has one, else the artifact URI.
+model_size_field := "spec.sizeBytes" if {
+	is_number(input.manifest.spec.sizeBytes)
+} else := "spec.modelUri"
+
+# mib renders a byte count for messages, e.g. 52428800 -> "50.0 MiB".
+mib(bytes) := sprintf("%.1f MiB", [bytes / 1048576])
+
+# field_at returns the dotted path of `path` (an array of keys) when the manifest has that
+# field, else the path of its longest present prefix, so a finding about an absent optional
+# field still lands on a line of the document.
+field_at(path) := concat(".", array.slice(path, 0, n)) if {
+	some n in numbers.range(1, count(path))
+	present(array.slice(path, 0, n))
+	not present(array.slice(path, 0, n + 1))
+} else := concat(".", path) if {
+	present(path)
+} else := path[0]
+
+present(path) if object.get(input.manifest, path, null) != null
+
+# show lists values for a message: ["US", "EU"] -> "US, EU".
+show(values) := concat(", ", [sprintf("%v", [v]) | some v in values])

@@ -1,0 +1,83 @@
+# rollout.step-limit: a rollout widens one rung at a time, and a new artifact starts low.
+#
+#   (a) vs the base version, the rollout may rise at most to the first rung above the
+#       previous percentage (5 -> 10 is fine, 5 -> 25 is not; from 7, the next allowed step
+#       is 10). Lowering a rollout is always allowed.
+#   (b) a newly added deployment, or one whose artifact changed (any field listed in
+#       rollout.newArtifactFields), starts at no more than rollout.initialMax.
+#
+# An immediate rollout reaches every device at once, so it counts as 100 % here whatever
+# rolloutPercentage says: switching to immediate is a jump to the top of the ladder, and a
+# new artifact shipped immediately exceeds the initial maximum. Teams that really mean it
+# waive the finding for their deployment.
+package fleetgate.rollout
+
+import rego.v1
+
+import data.fleetgate.lib
+
+# effective_percentage is the share of the fleet a manifest version reaches; undefined for a
+# staged rollout without a rolloutPercentage.
+effective_percentage(doc) := 100 if {
+	object.get(doc, ["spec", "updateStrategy", "type"], null) == "immediate"
+} else := p if {
+	p := object.get(doc, ["spec", "updateStrategy", "rolloutPercentage"], null)
+	is_number(p)
+}
+
+# The head field a step-limit finding points at: the percentage, or the type that implies 100 %.
+percentage_field := "spec.updateStrategy.type" if {
+	strategy.type == "immediate"
+} else := "spec.updateStrategy.rolloutPercentage"
+
+# next_step is the highest percentage allowed after `previous`: the first rung above it, or
+# `previous` itself when it is already at (or above) the top rung. The lowest rung is found
+# with comparisons, not min(): the embedded engine's min/max/sort order numbers as text
+# (min({50, 100}) == 100).
+next_step(previous) := rung if {
+	above := {r | some r in cfg.rungs; r > previous}
+	some rung in above
+	every other in above {
+		rung <= other
+	}
+} else := previous
+
+# (a) one rung at a time
+deny contains lib.finding("rollout.step-limit", msg, percentage_field) if {
+	input.change == "modified"
+	is_object(input.previous)
+	old := effective_percentage(input.previous)
+	new := effective_percentage(input.manifest)
+	limit := next_step(old)
+	new > limit
+	msg := sprintf(
+		"the rollout rises from %v %% to %v %% of devices, more than one rung of the ladder (%s): from %v %% the next step is at most %v %%",
+		[old, new, lib.show(cfg.rungs), old, limit],
+	)
+}
+
+# (b) a new deployment or a new artifact starts low
+deny contains lib.finding("rollout.step-limit", msg, percentage_field) if {
+	some reason in fresh_start
+	new := effective_percentage(input.manifest)
+	new > cfg.initialMax
+	msg := sprintf(
+		"%s, so it must start at no more than %v %% of devices, but it starts at %v %%",
+		[reason, cfg.initialMax, new],
+	)
+}
+
+fresh_start contains "the deployment is new" if input.change == "added"
+
+fresh_start contains reason if {
+	input.change == "modified"
+	is_object(input.previous)
+	changes := [sprintf("spec.%s changed from %v to %v", [key, old, new]) |
+		some key in cfg.newArtifactFields
+		old := object.get(input.previous, ["spec", key], null)
+		new := object.get(input.manifest, ["spec", key], null)
+		old != new
+	]
+	count(changes) > 0
+	reason := sprintf("the artifact is new (%s)", [concat("; ", changes)])
+}
