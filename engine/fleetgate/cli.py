@@ -68,8 +68,6 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--config", type=Path, metavar="FILE", help="default: fleetgate.yaml at the repo root")
     check.add_argument("--format", choices=_FORMATS, default="text")
     check.add_argument("--output", type=Path, metavar="FILE", help="write the report here instead of stdout")
-    check.add_argument("--audit-log", metavar="URL", help=argparse.SUPPRESS)
-    check.add_argument("--no-audit", action="store_true", help=argparse.SUPPRESS)
     check.set_defaults(handler=_check)
 
     policy = verbs.add_parser("policy", help="work with the policy library")

@@ -3,6 +3,11 @@
 # Every area builds its findings with finding/3, so the engine receives one shape from
 # every rule: {"rule": "<area>.<name>", "msg": "<sentence with the numbers>", "field": "spec.x.y"}.
 # `field` is the manifest path the finding is about; the engine turns it into file:line.
+#
+# Writing messages for the embedded engine (see README.md, "Engine notes"): give sprintf
+# numbers, arrays, input or data values, rule constants and other sprintf results. A string
+# that comes from concat, from a literal default of object.get, from a literal bound to a
+# local variable or from a literal function argument is printed with its quotes.
 package fleetgate.lib
 
 import rego.v1
@@ -45,6 +50,3 @@ field_at(path) := concat(".", array.slice(path, 0, n)) if {
 } else := path[0]
 
 present(path) if object.get(input.manifest, path, null) != null
-
-# show lists values for a message: ["US", "EU"] -> "US, EU".
-show(values) := concat(", ", [sprintf("%v", [v]) | some v in values])

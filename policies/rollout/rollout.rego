@@ -10,10 +10,15 @@ cfg := data.fleetgate.config.rollout
 
 strategy := object.get(input.manifest, ["spec", "updateStrategy"], {})
 
+# Defaults for absent fields are rule constants so that messages print them without quotes.
+unset := "unset"
+
+any_network := "ANY"
+
 # rollout.staged-required: customer-facing namespaces never ship to the whole fleet at once.
 deny contains lib.finding("rollout.staged-required", msg, field) if {
 	lib.strict_namespace
-	kind := object.get(strategy, "type", "unset")
+	kind := object.get(strategy, "type", unset)
 	kind != "stagedRollout"
 	field := lib.field_at(["spec", "updateStrategy", "type"])
 	msg := sprintf(
@@ -28,8 +33,8 @@ deny contains lib.finding("rollout.ladder", msg, "spec.updateStrategy.rolloutPer
 	percentage := strategy.rolloutPercentage
 	not percentage in cfg.rungs
 	msg := sprintf(
-		"rolloutPercentage is %v %%, which is not a rung of the rollout ladder (%s)",
-		[percentage, lib.show(cfg.rungs)],
+		"rolloutPercentage is %v %%, which is not a rung of the rollout ladder %v",
+		[percentage, cfg.rungs],
 	)
 }
 
@@ -52,7 +57,7 @@ deny contains lib.finding("rollout.battery-floor", msg, field) if {
 deny contains lib.finding("rollout.wifi-for-large", msg, field) if {
 	size := lib.model_size
 	size > cfg.largeModelBytes
-	network := object.get(strategy, "networkConstraint", "ANY")
+	network := object.get(strategy, "networkConstraint", any_network)
 	network != "WIFI"
 	field := lib.field_at(["spec", "updateStrategy", "networkConstraint"])
 	msg := sprintf(

@@ -5,12 +5,15 @@ import rego.v1
 import data.fleetgate.lib.fixtures as fx
 
 # findings evaluates one rule of this area on a manifest added at pre-merge, with no evidence.
-findings(rule, manifest) := found if {
+findings(rule, manifest) := measured(rule, manifest, {})
+
+# measured is findings with the given evidence facts.
+measured(rule, manifest, facts) := found if {
 	found := fx.only(deny, rule) with input.manifest as manifest
 		with input.change as "added"
 		with input.previous as null
 		with input.stage as "pre-merge"
-		with input.facts as {}
+		with input.facts as facts
 }
 
 sixty_mib := 62914560
@@ -67,7 +70,7 @@ test_ladder_denies_a_percentage_between_rungs if {
 	some f in found
 	f.field == "spec.updateStrategy.rolloutPercentage"
 	contains(f.msg, "rolloutPercentage is 20 %")
-	contains(f.msg, "(1, 5, 10, 25, 50, 100)")
+	contains(f.msg, "ladder [1, 5, 10, 25, 50, 100]")
 }
 
 test_ladder_admits_a_missing_percentage if {
@@ -134,7 +137,7 @@ test_wifi_for_large_counts_a_missing_constraint_as_any if {
 
 test_wifi_for_large_prefers_the_measured_size if {
 	manifest := fx.set_field(["spec", "updateStrategy", "networkConstraint"], "ANY")
-	found := findings("rollout.wifi-for-large", manifest) with input.facts as {"artifact": {"size": sixty_mib}}
+	found := measured("rollout.wifi-for-large", manifest, {"artifact": {"size": sixty_mib}})
 	some f in found
 	contains(f.msg, "60.0 MiB (measured)")
 }

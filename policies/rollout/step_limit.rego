@@ -51,8 +51,8 @@ deny contains lib.finding("rollout.step-limit", msg, percentage_field) if {
 	limit := next_step(old)
 	new > limit
 	msg := sprintf(
-		"the rollout rises from %v %% to %v %% of devices, more than one rung of the ladder (%s): from %v %% the next step is at most %v %%",
-		[old, new, lib.show(cfg.rungs), old, limit],
+		"the rollout rises from %v %% to %v %% of devices, more than one rung of the ladder %v: from %v %% the next step is at most %v %%",
+		[old, new, cfg.rungs, old, limit],
 	)
 }
 
@@ -61,10 +61,11 @@ deny contains lib.finding("rollout.step-limit", msg, percentage_field) if {
 	some reason in fresh_start
 	new := effective_percentage(input.manifest)
 	new > cfg.initialMax
-	msg := sprintf(
-		"%s, so it must start at no more than %v %% of devices, but it starts at %v %%",
-		[reason, cfg.initialMax, new],
-	)
+	# concat, not sprintf %s: a concat result would be printed with quotes (see lib).
+	msg := concat("", [reason, sprintf(
+		", so it must start at no more than %v %% of devices, but it starts at %v %%",
+		[cfg.initialMax, new],
+	)])
 }
 
 fresh_start contains "the deployment is new" if input.change == "added"
@@ -72,12 +73,12 @@ fresh_start contains "the deployment is new" if input.change == "added"
 fresh_start contains reason if {
 	input.change == "modified"
 	is_object(input.previous)
-	changes := [sprintf("spec.%s changed from %v to %v", [key, old, new]) |
+	changes := [sprintf("spec.%v changed from %v to %v", [key, old, new]) |
 		some key in cfg.newArtifactFields
 		old := object.get(input.previous, ["spec", key], null)
 		new := object.get(input.manifest, ["spec", key], null)
 		old != new
 	]
 	count(changes) > 0
-	reason := sprintf("the artifact is new (%s)", [concat("; ", changes)])
+	reason := concat("", ["the artifact is new (", concat("; ", changes), ")"])
 }

@@ -9,6 +9,7 @@ from fleetgate.config import ManifestSelector
 from fleetgate.errors import ManifestError
 from fleetgate.git import INDEX, WORKTREE, Git
 from fleetgate.manifest import Limits, read_manifests
+
 from support import GitRepo, manifest, to_yaml
 
 SELECT = ManifestSelector()

@@ -6,6 +6,7 @@ import pytest
 
 from fleetgate.errors import GitError, ManifestError
 from fleetgate.git import INDEX, WORKTREE, Git
+
 from support import GitRepo
 
 

@@ -21,6 +21,7 @@ def run_policy_test(directory: Path | None, with_builtin: bool = False) -> list[
     if not target.is_dir():
         raise PolicyError(f"{target}: policy directory not found")
     dirs = [target]
-    if with_builtin and target.resolve() != builtin_policy_dir().resolve():
+    underneath = with_builtin and target.resolve() != builtin_policy_dir().resolve()
+    if underneath:
         dirs.insert(0, builtin_policy_dir())
-    return run_policy_tests(load_library(dirs, root=Path.cwd()))
+    return run_policy_tests(load_library(dirs, root=Path.cwd()), builtin_tests=not underneath)

@@ -21,6 +21,7 @@ from fleetgate.git import read_bounded
 from fleetgate.manifest import read_documents
 
 __all__ = [
+    "BUILTIN_LABEL",
     "PolicyLibrary",
     "PolicyModule",
     "RuleInfo",
@@ -29,6 +30,7 @@ __all__ = [
     "merge_data",
 ]
 
+BUILTIN_LABEL = "builtin:"
 _MAX_FILE = 1024 * 1024
 _PACKAGE = re.compile(r"^\s*package\s+([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*$", re.M)
 _RULE_FIELDS = ("title", "severity", "description", "remediation")
@@ -96,7 +98,7 @@ def load_library(
         directory = directory.resolve()
         if not directory.is_dir():
             raise PolicyError(f"{directory}: policy directory not found")
-        label = "builtin:" if directory == builtin else _label(directory, root)
+        label = BUILTIN_LABEL if directory == builtin else _label(directory, root)
         for path in sorted(p for p in directory.rglob("*") if p.is_file()):
             rel = path.relative_to(directory).as_posix()
             if not (rel.endswith(".rego") or rel == "data.yaml" or path.name == "rules.yaml"):

@@ -13,7 +13,7 @@ from typing import Literal
 
 from fleetgate.errors import PolicyError
 from fleetgate.policy._rego import compile_modules
-from fleetgate.policy.library import PolicyLibrary
+from fleetgate.policy.library import BUILTIN_LABEL, PolicyLibrary
 
 __all__ = ["PolicyTest", "TestOutcome", "discover_tests", "run_policy_tests"]
 
@@ -53,9 +53,13 @@ def discover_tests(library: PolicyLibrary) -> list[PolicyTest]:
     return list(found.values())
 
 
-def run_policy_tests(library: PolicyLibrary) -> list[TestOutcome]:
-    """Compile the whole library (tests included) once and evaluate each test rule."""
-    tests = discover_tests(library)
+def run_policy_tests(library: PolicyLibrary, builtin_tests: bool = True) -> list[TestOutcome]:
+    """Compile the whole library (tests included) once and evaluate each test rule.
+
+    ``builtin_tests=False`` loads the built-in library (its helpers) but runs only the tests of
+    the other directories: a team testing its own policies sees only its own results.
+    """
+    tests = [t for t in discover_tests(library) if builtin_tests or not t.file.startswith(BUILTIN_LABEL)]
     if not tests:
         return []
     compiled = compile_modules(

@@ -4,6 +4,7 @@ import pytest
 
 from fleetgate.errors import ManifestError
 from fleetgate.manifest import read_manifests
+
 from support import line_of, manifest, to_yaml
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import jsonschema
 
 from fleetgate.manifest import schema_document, validate
+
 from support import manifest
 
 

@@ -4,6 +4,7 @@ import pytest
 
 from fleetgate.errors import PolicyError
 from fleetgate.policy import EmbeddedEngine, load_library
+
 from support import PolicyDir
 
 AREA = """package fleetgate.area

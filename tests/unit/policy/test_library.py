@@ -4,6 +4,7 @@ import pytest
 
 from fleetgate.errors import PolicyError
 from fleetgate.policy import builtin_policy_dir, load_library, merge_data
+
 from support import PolicyDir
 
 RULE = "package fleetgate.a\n\nimport rego.v1\n\ndeny contains 1 if false\n"

@@ -5,6 +5,7 @@ import pytest
 from fleetgate.errors import PolicyError
 from fleetgate.policy import load_library
 from fleetgate.policy.testing import discover_tests, run_policy_tests
+
 from support import PolicyDir
 
 RULES = """package fleetgate.g

@@ -1,0 +1,50 @@
+# evidence.missing: a rule that needs a fact about the artifact cannot decide when the fact
+# was not gathered, and "could not check" must never read as "passed". Each missing fact
+# is one finding naming the rules that need it. How much it weighs depends on the stage
+# (data.fleetgate.config.evidence.enforce): a warning at pre-merge, so developers are not
+# blocked by evidence only CI can gather, and a denial at pre-deploy. A stage the table does
+# not list denies: the gate fails closed.
+package fleetgate.evidence
+
+import rego.v1
+
+import data.fleetgate.lib
+
+cfg := data.fleetgate.config.evidence
+
+default enforcement := "deny"
+
+enforcement := cfg.enforce[input.stage]
+
+deny contains f if {
+	enforcement != "warn"
+	some f in missing
+}
+
+warn contains f if {
+	enforcement == "warn"
+	some f in missing
+}
+
+# One finding per required fact that is absent from input.facts.
+missing contains lib.finding("evidence.missing", msg, entry.field) if {
+	some entry in cfg.required
+	not gathered(entry.fact)
+	msg := sprintf(
+		"the %v evidence was not gathered, so %v cannot decide",
+		[entry.fact, entry.rules],
+	)
+}
+
+gathered(fact) if fact in object.keys(input.facts)
+
+# The size rules need the measured artifact size or a declared spec.sizeBytes.
+missing contains lib.finding("evidence.missing", msg, "spec.sizeBytes") if {
+	not lib.model_size
+	msg := sprintf(
+		"the model size is unknown (no measured artifact and no spec.sizeBytes), so %v cannot decide",
+		[size_rules],
+	)
+}
+
+size_rules := ["cost.model-size", "rollout.wifi-for-large"]

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from fleetgate.changes import ManifestChange
+from fleetgate.decision import Decision, DecisionHeader, Evaluation, Finding, decide
+from fleetgate.format import FORMATS, format_json, format_text
+from fleetgate.manifest import read_manifests
+from fleetgate.waivers import Waiver
+
+from support import manifest, to_yaml
+
+HEADER = DecisionHeader(
+    "id-7", dt.datetime(2026, 11, 26, tzinfo=dt.UTC), "pre-merge", "sha256:" + "ab" * 32, "e", {}
+)
+
+
+def sample() -> Decision:
+    [a] = read_manifests(to_yaml(manifest("a")).encode(), "models/a.yaml")
+    [b] = read_manifests(to_yaml(manifest("b")).encode(), "models/b.yaml")
+    findings = (
+        Finding("rollout.ladder", "deny", "7 % is not a rung", "models/a.yaml", 17, "spec.x"),
+        Finding("evidence.missing", "warn", "no signature fact", "models/a.yaml", 9, "spec.modelUri"),
+    )
+    waived = (Finding("cost.threads", "deny", "8 threads > 4", "models/b.yaml", 20, "spec.y"),)
+    waiver = Waiver("cost.threads", "production/b", "perf test", "ops", dt.date(2026, 12, 1), "w.yaml", 2)
+    return decide(
+        HEADER,
+        [
+            Evaluation(ManifestChange("added", a, None), findings),
+            Evaluation(ManifestChange("modified", b, b), waived),
+        ],
+        [waiver],
+    )
+
+
+def test_text_lists_subjects_and_located_findings_without_colour() -> None:
+    text = format_text(sample(), False)
+    assert "\033[" not in text
+    assert "deny   production/a 3.2.1  (added, models/a.yaml)" in text
+    assert "admit  production/b 3.2.1  (modified, models/b.yaml)" in text
+    assert "rollout.ladder    models/a.yaml:17  7 % is not a rung" in text
+    assert "[waived until 2026-12-01]" in text
+    assert (
+        text.rstrip()
+        .splitlines()[-1]
+        .startswith("decision: DENY  2 deployment(s), 1 denied, 1 warning(s), 1 waived")
+    )
+
+
+def test_colour_only_when_asked() -> None:
+    assert "\033[31m" in format_text(sample(), True)
+
+
+def test_json_is_the_decision_document() -> None:
+    document = json.loads(format_json(sample()))
+    assert document["decision_id"] == "id-7" and document["decision"] == "deny"
+    assert json.loads(FORMATS["json"](sample(), True)) == document
+
+
+def test_an_empty_change_says_so() -> None:
+    text = format_text(decide(HEADER, [], []), False)
+    assert "no OnDeviceModel manifest changed" in text and "ADMIT" in text

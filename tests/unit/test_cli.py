@@ -1,0 +1,44 @@
+"""The CLI in process: exit codes and that errors are one line (end-to-end runs live in integration/)."""
+
+from __future__ import annotations
+
+import pytest
+
+from fleetgate.cli import main
+
+from support import PolicyDir
+
+
+def test_version_and_help_exit_0(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.startswith("fleetgate ")
+    assert main(["check", "--help"]) == 0
+    assert "--staged" in capsys.readouterr().out
+
+
+def test_unknown_verb_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["deploy"]) == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_policy_test_reports_each_failure_and_exits_1(
+    policy_dir: PolicyDir, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = policy_dir(
+        {"t_test.rego": "package fleetgate.t\n\nimport rego.v1\n\ntest_ok if true\n\ntest_bad if false\n"}
+    )
+    assert main(["policy", "test", str(root)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("FAIL  fleetgate.t.test_bad") and ":7" in out[0]
+    assert out[-1] == "1 passed, 1 failed"
+
+
+def test_policy_test_without_tests_exits_2(policy_dir: PolicyDir, capsys: pytest.CaptureFixture[str]) -> None:
+    root = policy_dir({"t.rego": "package fleetgate.t\n"})
+    assert main(["policy", "test", str(root)]) == 2
+    assert "no test_* rules found" in capsys.readouterr().err
+
+
+def test_builtin_library_tests_pass(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["policy", "test"]) == 0
+    assert capsys.readouterr().out.strip().endswith(" passed, 0 failed")
