@@ -13,19 +13,24 @@ all_facts := {
 	"fairness": {},
 }
 
-# outcome evaluates this area at a stage with the given facts on the fixture manifest.
-outcome(stage, facts) := {"deny": denied, "warn": warned} if {
-	denied := deny with input.manifest as fx.manifest
+# evaluate runs this area on one manifest at a stage with the given facts.
+# Every overriding value arrives as a function argument: the embedded engine ignores a
+# `with input.x as <rule>` whose value is a direct reference to another rule.
+evaluate(stage, manifest, facts) := {"deny": denied, "warn": warned} if {
+	denied := deny with input.manifest as manifest
 		with input.change as "added"
 		with input.previous as null
 		with input.stage as fx.clean(stage)
 		with input.facts as facts
-	warned := warn with input.manifest as fx.manifest
+	warned := warn with input.manifest as manifest
 		with input.change as "added"
 		with input.previous as null
 		with input.stage as fx.clean(stage)
 		with input.facts as facts
 }
+
+# outcome evaluates the fixture manifest.
+outcome(stage, facts) := evaluate(stage, fx.manifest, facts)
 
 test_missing_facts_warn_at_pre_merge if {
 	result := outcome("pre-merge", {})
@@ -49,11 +54,15 @@ test_unknown_stage_denies if {
 }
 
 test_missing_stage_denies if {
-	denied := deny with input.manifest as fx.manifest
+	denied := stageless(fx.manifest)
+	count(denied) == 6
+}
+
+stageless(manifest) := denied if {
+	denied := deny with input.manifest as manifest
 		with input.change as "added"
 		with input.previous as null
 		with input.facts as {}
-	count(denied) == 6
 }
 
 test_each_missing_fact_names_the_rules_that_need_it if {
@@ -94,11 +103,7 @@ test_enforcement_reads_the_stage_table_from_config if {
 }
 
 test_unknown_model_size_is_missing_evidence if {
-	denied := deny with input.manifest as fx.drop_field(["spec", "sizeBytes"])
-		with input.change as "added"
-		with input.previous as null
-		with input.stage as "pre-deploy"
-		with input.facts as object.remove(all_facts, ["artifact"])
+	denied := evaluate("pre-deploy", fx.drop_field(["spec", "sizeBytes"]), object.remove(all_facts, ["artifact"])).deny
 	some f in denied
 	f.rule == "evidence.missing"
 	f.field == "spec.sizeBytes"
@@ -116,10 +121,6 @@ test_a_declared_size_is_enough if {
 }
 
 test_a_measured_size_is_enough if {
-	denied := deny with input.manifest as fx.drop_field(["spec", "sizeBytes"])
-		with input.change as "added"
-		with input.previous as null
-		with input.stage as "pre-deploy"
-		with input.facts as all_facts
-	count(denied) == 0
+	result := evaluate("pre-deploy", fx.drop_field(["spec", "sizeBytes"]), all_facts)
+	count(result.deny) == 0
 }

@@ -187,3 +187,34 @@ def test_bad_usage_exits_2(repo: GitRepo) -> None:
     done = repo.fleetgate("check", "--format", "xml")
     assert done.returncode == 2 and "invalid choice" in done.stderr
     one_line_error(repo.fleetgate("check", "models", "--staged"), "either PATHs or --base/--staged")
+
+
+def test_base_without_any_manifest(repo: GitRepo) -> None:
+    repo.write("README.md", "models will live here\n")
+    base = repo.commit("base")
+    repo.write(
+        "models/a.yaml", to_yaml(manifest("a"), manifest("b", updateStrategy={"rolloutPercentage": 50}))
+    )
+    head = repo.commit("first models")
+    code, decision = repo.decision("--base", base, "--head", head)
+    assert code == 1
+    assert [(s["name"], s["change"], s["allowed"]) for s in decision["subjects"]] == [
+        ("a", "added", True),
+        ("b", "added", False),
+    ]
+
+
+def test_fresh_clone_compares_with_the_remote_branch(repo: GitRepo, tmp_path: Path) -> None:
+    repo.write("models/a.yaml", to_yaml(manifest("a")))
+    repo.commit("base")
+    clone_dir = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", f"file://{repo.root}", str(clone_dir)], check=True)
+    clone = GitRepo.__new__(GitRepo)
+    clone.root = clone_dir
+    clone.git("checkout", "-q", "-b", "pr")
+    clone.write("models/a.yaml", to_yaml(manifest("a", updateStrategy={"rolloutPercentage": 25})))
+    clone.commit("rollout to 25")
+    code, decision = clone.decision("--base", "origin/main", "--head", "HEAD")
+    assert code == 0
+    assert decision["context"]["base_commit"] == repo.git("rev-parse", "HEAD")
+    assert [(s["name"], s["change"]) for s in decision["subjects"]] == [("a", "modified")]
