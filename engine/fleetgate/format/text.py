@@ -5,6 +5,7 @@ Colour only on a TTY (and never when ``NO_COLOR`` is set; the caller decides).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 
 from fleetgate.decision import Decision, Subject
@@ -29,15 +30,7 @@ def format_text(decision: Decision, colour: bool = False) -> str:
     rows: list[tuple[str, str, str, str]] = []
     for subject in decision.subjects:
         lines.append(_subject_line(subject, paint))
-        for finding in subject.violations:
-            rows.append((finding.severity, finding.rule, f"{finding.file}:{finding.line}", finding.message))
-        for finding in subject.waived:
-            note = (
-                f"{finding.message} [waived until {finding.waiver.expires}]"
-                if finding.waiver
-                else finding.message
-            )
-            rows.append(("waived", finding.rule, f"{finding.file}:{finding.line}", note))
+        rows.extend(_rows(subject))
     for finding in decision.findings:
         rows.append((finding.severity, finding.rule, f"{finding.file}:{finding.line}", finding.message))
     if not decision.subjects:
@@ -45,19 +38,51 @@ def format_text(decision: Decision, colour: bool = False) -> str:
     if rows:
         lines.append("")
         lines.extend(_table(rows, paint))
-    denies = sum(1 for s in decision.subjects for f in s.violations if f.severity == "deny")
-    warns = sum(1 for s in decision.subjects for f in s.violations if f.severity == "warn") + len(
-        decision.findings
-    )
+    denied = sum(1 for s in decision.subjects if not s.allowed)
+    count = {
+        severity: sum(1 for s in decision.subjects for f in s.violations if f.severity == severity)
+        for severity in ("deny", "warn")
+    }
+    count["warn"] += len(decision.findings)
     waived = sum(len(s.waived) for s in decision.subjects)
     verdict = paint("admit", "ADMIT") if decision.allowed else paint("deny", "DENY")
     lines.append("")
     lines.append(
-        f"{paint('bold', 'decision')}: {verdict}  {len(decision.subjects)} deployment(s), "
-        f"{denies} denied, {warns} warning(s), {waived} waived  "
+        f"{paint('bold', 'decision')}: {verdict}  {len(decision.subjects)} deployment(s), {denied} denied; "
+        f"{count['deny']} violation(s), {count['warn']} warning(s), {waived} waived  "
         f"(stage {decision.stage}, policy {decision.policy_revision[:19]})"
     )
     return "\n".join(lines) + "\n"
+
+
+def _rows(subject: Subject) -> list[tuple[str, str, str, str]]:
+    """Denies and waived findings one per row; warnings of one rule folded into one row.
+
+    A subject without gathered evidence has one ``evidence.missing`` warning per fact: listing
+    each would bury the denies, so the text report shows the first and counts the rest
+    (``--format json`` lists every one).
+    """
+    rows: list[tuple[str, str, str, str]] = []
+    first: dict[str, int] = {}
+    more: Counter[str] = Counter()
+    for finding in subject.violations:
+        if finding.severity == "warn" and finding.rule in first:
+            more[finding.rule] += 1
+            continue
+        if finding.severity == "warn":
+            first[finding.rule] = len(rows)
+        rows.append((finding.severity, finding.rule, f"{finding.file}:{finding.line}", finding.message))
+    for rule, extra in more.items():
+        severity, name, where, message = rows[first[rule]]
+        rows[first[rule]] = (severity, name, where, f"{message} (+{extra} more like it)")
+    for finding in subject.waived:
+        note = (
+            f"{finding.message} [waived until {finding.waiver.expires}]"
+            if finding.waiver
+            else finding.message
+        )
+        rows.append(("waived", finding.rule, f"{finding.file}:{finding.line}", note))
+    return rows
 
 
 def _subject_line(subject: Subject, paint: Callable[[str, str], str]) -> str:

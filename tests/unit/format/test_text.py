@@ -45,7 +45,7 @@ def test_text_lists_subjects_and_located_findings_without_colour() -> None:
     assert (
         text.rstrip()
         .splitlines()[-1]
-        .startswith("decision: DENY  2 deployment(s), 1 denied, 1 warning(s), 1 waived")
+        .startswith("decision: DENY  2 deployment(s), 1 denied; 1 violation(s), 1 warning(s), 1 waived")
     )
 
 
@@ -62,3 +62,17 @@ def test_json_is_the_decision_document() -> None:
 def test_an_empty_change_says_so() -> None:
     text = format_text(decide(HEADER, [], []), False)
     assert "no OnDeviceModel manifest changed" in text and "ADMIT" in text
+
+
+def test_warnings_of_one_rule_are_folded_per_subject() -> None:
+    [a] = read_manifests(to_yaml(manifest("a")).encode(), "models/a.yaml")
+    warns = tuple(
+        Finding(
+            "evidence.missing", "warn", f"the {fact} evidence was not gathered", "models/a.yaml", 9, "spec"
+        )
+        for fact in ("artifact", "signature", "model")
+    )
+    text = format_text(decide(HEADER, [Evaluation(ManifestChange("added", a, None), warns)], []), False)
+    assert text.count("evidence.missing") == 1
+    assert "the artifact evidence was not gathered (+2 more like it)" in text
+    assert "3 warning(s)" in text
