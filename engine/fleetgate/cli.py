@@ -68,6 +68,13 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--config", type=Path, metavar="FILE", help="default: fleetgate.yaml at the repo root")
     check.add_argument("--format", choices=_FORMATS, default="text")
     check.add_argument("--output", type=Path, metavar="FILE", help="write the report here instead of stdout")
+    check.add_argument(
+        "--jobs",
+        type=_jobs,
+        default=0,
+        metavar="N",
+        help="worker processes for large runs (default: one per core)",
+    )
     check.set_defaults(handler=_check)
 
     policy = verbs.add_parser("policy", help="work with the policy library")
@@ -92,6 +99,7 @@ def _check(args: argparse.Namespace) -> int:
         stage=args.stage,
         config=args.config,
         cwd=Path.cwd(),
+        jobs=args.jobs,
     )
     decision = run_check(options)
     colour = args.output is None and _colour(sys.stdout)
@@ -119,6 +127,12 @@ def _policy_test(args: argparse.Namespace) -> int:
         _error("no test_* rules found")
         return EXIT_ERROR
     return EXIT_ADMIT if failed == 0 else EXIT_DENY
+
+
+def _jobs(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 256:
+        raise argparse.ArgumentTypeError(f"expected a number of processes from 1 to 256, got {text!r}")
+    return int(text)
 
 
 def _colour(stream: TextIO) -> bool:

@@ -14,6 +14,7 @@ from fleetgate.changes import ChangeSet, ManifestChange
 from fleetgate.decision import Decision, DecisionHeader, Evaluation, Finding, Severity, decide
 from fleetgate.inputs import policy_input
 from fleetgate.manifest import format_path, parse_path, validate
+from fleetgate.parallel import map_in_workers
 from fleetgate.policy import PolicyEngine, RawFinding
 from fleetgate.waivers import Waiver
 
@@ -27,11 +28,25 @@ def run_gate(
     waivers: Sequence[Waiver],
     facts: Mapping[str, Mapping[str, Any]] | None = None,
     complete: bool = False,
+    jobs: int = 1,
 ) -> Decision:
-    """Evaluate every change of ``changes`` and return the admission decision."""
+    """Evaluate every change of ``changes`` and return the admission decision.
+
+    With ``jobs`` > 1 a large run is spread over forked worker processes; only findings and
+    evidence travel back, the changes stay where they were parsed.
+    """
+    known = facts or {}
+
+    def assess(change: ManifestChange) -> tuple[tuple[Finding, ...], Mapping[str, Any]]:
+        evaluation = evaluate_change(
+            change, engine, header.stage, known.get(change.manifest.target, {}), changes
+        )
+        return evaluation.findings, evaluation.evidence
+
+    outcomes = map_in_workers(assess, changes.changes, jobs)
     evaluations = [
-        evaluate_change(change, engine, header.stage, (facts or {}).get(change.manifest.target, {}), changes)
-        for change in changes.changes
+        Evaluation(change, findings, evidence)
+        for change, (findings, evidence) in zip(changes.changes, outcomes, strict=True)
     ]
     return decide(header, evaluations, waivers, complete)
 

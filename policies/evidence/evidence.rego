@@ -30,10 +30,11 @@ warn contains f if {
 missing contains lib.finding("evidence.missing", msg, entry.field) if {
 	some entry in cfg.required
 	not gathered(entry.fact)
-	msg := sprintf(
-		"the %v evidence was not gathered, so %v cannot decide",
-		[entry.fact, entry.rules],
-	)
+	# concat, not sprintf: a joined list passed to sprintf would print with quotes (see lib).
+	msg := concat("", [
+		"the ", entry.fact, " evidence was not gathered, so ",
+		concat(", ", entry.rules), " cannot decide",
+	])
 }
 
 gathered(fact) if fact in object.keys(input.facts)
@@ -41,10 +42,10 @@ gathered(fact) if fact in object.keys(input.facts)
 # The size rules need the measured artifact size or a declared spec.sizeBytes.
 missing contains lib.finding("evidence.missing", msg, "spec.sizeBytes") if {
 	not lib.model_size
-	msg := sprintf(
-		"the model size is unknown (no measured artifact and no spec.sizeBytes), so %v cannot decide",
-		[size_rules],
-	)
+	msg := concat("", [
+		"the model size is unknown (no measured artifact and no spec.sizeBytes), so ",
+		concat(", ", size_rules), " cannot decide",
+	])
 }
 
 size_rules := ["cost.model-size", "rollout.wifi-for-large"]

@@ -2,7 +2,7 @@ package fleetgate.rollout
 
 import rego.v1
 
-import data.fleetgate.lib.fixtures as fx
+import data.fleetgate.fixtures as fx
 
 # at is the fixture manifest at a given rollout percentage.
 at(percentage) := fx.set_field(["spec", "updateStrategy", "rolloutPercentage"], percentage)

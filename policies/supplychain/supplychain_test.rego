@@ -2,7 +2,7 @@ package fleetgate.supplychain
 
 import rego.v1
 
-import data.fleetgate.lib.fixtures as fx
+import data.fleetgate.fixtures as fx
 
 # findings evaluates one rule of this area on a manifest, with no evidence.
 findings(rule, manifest) := found if {
@@ -90,4 +90,9 @@ test_registry_admits_dots_inside_file_names if {
 	every uri in ["file:models/m..onnx", "file:models/..hidden/m.onnx", "file:./models/m.onnx"] {
 		count(findings("supplychain.registry", model_uri(uri))) == 0
 	}
+}
+
+test_registry_leaves_remote_paths_to_the_server if {
+	# Only file: URIs are read from the repository; a remote URL's path is resolved by its server.
+	count(findings("supplychain.registry", model_uri("https://models.example.com/a/../m.onnx"))) == 0
 }

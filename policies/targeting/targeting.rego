@@ -89,11 +89,11 @@ deny contains lib.finding("targeting.quantization", msg, "spec.inferenceConfig.q
 # (input.facts.model is gathered by the model inspector; absent facts are evidence.missing).
 deny contains lib.finding("targeting.quantization", msg, "spec.inferenceConfig.quantization") if {
 	declared := input.manifest.spec.inferenceConfig.quantization
-	measured := input.facts.model.quantization
-	is_string(measured)
-	declared != measured
+	actual := input.facts.model.quantization
+	is_string(actual)
+	declared != actual
 	msg := sprintf(
 		"inferenceConfig.quantization declares %v but the model artifact is %v",
-		[declared, measured],
+		[declared, actual],
 	)
 }

@@ -2,7 +2,7 @@ package fleetgate.targeting
 
 import rego.v1
 
-import data.fleetgate.lib.fixtures as fx
+import data.fleetgate.fixtures as fx
 
 # findings evaluates one rule of this area on a manifest, with no evidence.
 findings(rule, manifest) := measured(rule, manifest, {})

@@ -218,3 +218,30 @@ def test_fresh_clone_compares_with_the_remote_branch(repo: GitRepo, tmp_path: Pa
     assert code == 0
     assert decision["context"]["base_commit"] == repo.git("rev-parse", "HEAD")
     assert [(s["name"], s["change"]) for s in decision["subjects"]] == [("a", "modified")]
+
+
+def test_quotes_backslashes_and_non_ascii_values_reach_policies_intact(repo: GitRepo) -> None:
+    doc = manifest("a", targetDevices={"regions": ['F"R\\é']})
+    doc["metadata"]["labels"] = {"team": "vision"}
+    doc["spec"]["featureFlags"] = {"note": 'say "hi" \\ café'}
+    repo.write("models/a.yaml", to_yaml(doc))
+    code, decision = repo.decision()
+    assert code == 1
+    [finding] = violations(decision, "targeting.regions")
+    assert 'F"R\\é' in finding["message"]
+
+
+def test_a_parallel_scan_decides_exactly_like_a_serial_one(repo: GitRepo) -> None:
+    for i in range(260):
+        rollout = 7 if i % 50 == 0 else 10
+        repo.write(
+            f"models/m{i:03}.yaml",
+            to_yaml(manifest(f"m{i:03}", updateStrategy={"rolloutPercentage": rollout})),
+        )
+    serial_code, serial = repo.decision("models", "--jobs", "1")
+    parallel_code, parallel = repo.decision("models", "--jobs", "2")
+    assert serial_code == parallel_code == 1
+    for document in (serial, parallel):
+        del document["decision_id"], document["timestamp"]
+    assert parallel == serial
+    assert len(violations(serial, "rollout.ladder")) == 6

@@ -19,6 +19,7 @@ from fleetgate.decision import Decision, DecisionHeader
 from fleetgate.errors import FleetgateError, GitError
 from fleetgate.gate import run_gate
 from fleetgate.git import INDEX, WORKTREE, Git, Revision, read_bounded
+from fleetgate.parallel import available_cores
 from fleetgate.policy import EmbeddedEngine, PolicyLibrary, builtin_policy_dir, load_library
 from fleetgate.waivers import Waiver, parse_waivers
 
@@ -34,6 +35,7 @@ class CheckOptions:
     stage: str | None = None
     config: Path | None = None
     cwd: Path = Path(".")
+    jobs: int = 0  # 0: one worker per available core
 
 
 def run_check(options: CheckOptions, now: dt.datetime | None = None) -> Decision:
@@ -74,7 +76,8 @@ def run_check(options: CheckOptions, now: dt.datetime | None = None) -> Decision
         engine=engine.engine_name,
         context=changes.context.to_json(),
     )
-    return run_gate(header, changes, engine, waivers, complete=_complete(options))
+    jobs = options.jobs or available_cores()
+    return run_gate(header, changes, engine, waivers, complete=_complete(options), jobs=jobs)
 
 
 def load_policies(config: Config) -> PolicyLibrary:

@@ -78,3 +78,10 @@ def test_malformed_findings_fail_closed(policy_dir: PolicyDir, finding: str) -> 
     gate = engine(policy_dir, {"e.rego": src})
     with pytest.raises(PolicyError, match="package fleetgate.e produced a malformed finding"):
         gate.evaluate({})
+
+
+def test_same_function_name_with_two_arities_is_refused_before_it_can_crash(policy_dir: PolicyDir) -> None:
+    one = "package fleetgate.a\n\nimport rego.v1\n\nsized(n) := n + 1\n"
+    two = "package fleetgate.b\n\nimport rego.v1\n\nsized(n, m) := n + m\n"
+    with pytest.raises(PolicyError, match=r"b\.rego:5: function sized takes 2 argument\(s\) here but 1 at"):
+        engine(policy_dir, {"a.rego": one, "b.rego": two})
