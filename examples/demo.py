@@ -90,12 +90,13 @@ def build_repository(repo: Path) -> None:
 def run_gate(repo: Path) -> None:
     args = ["check", "--base", "main", "--head", BRANCH]
     print(f"$ fleetgate {' '.join(args)}", flush=True)
-    text = subprocess.run([*fleetgate(), *args], cwd=repo, check=False)
+    text = subprocess.run([*fleetgate(), *args], cwd=repo, env=environment(), check=False)
     expect_deny(text.returncode, "text")
     print(f"\n$ fleetgate {' '.join(args)} --format json", flush=True)
     done = subprocess.run(
         [*fleetgate(), *args, "--format", "json"],
         cwd=repo,
+        env=environment(),
         capture_output=True,
         text=True,
         check=False,
@@ -116,7 +117,10 @@ def expect_deny(code: int, fmt: str) -> None:
         return
     meaning = {0: "admitted the pull request", 2: "could not decide (see its error above)"}
     reason = meaning.get(code, "ended abnormally")
-    raise DemoError(f"the gate ({fmt} format) exited {code}: it {reason}; expected exit 1 (deny)")
+    raise DemoError(
+        f"the gate ({fmt} format) exited {code}: it {reason}; expected exit 1 (deny)",
+        EXIT_BROKEN if code == 2 else EXIT_UNEXPECTED,
+    )
 
 
 def summarize(decision: dict[str, Any]) -> None:
@@ -124,17 +128,21 @@ def summarize(decision: dict[str, Any]) -> None:
     subjects: list[dict[str, Any]] = decision.get("subjects", [])
     findings = [f for s in subjects for f in s.get("violations", [])] + decision.get("findings", [])
     print(f"\nsummary of the JSON decision {decision.get('decision_id')}:")
-    print(f"  decision: {decision.get('decision')} ({len(subjects)} deployment(s))")
+    denied = sum(1 for s in subjects if not s.get("allowed"))
+    print(f"  decision: {decision.get('decision')} ({denied} of {len(subjects)} deployment(s) denied)")
     counts = Counter((f["severity"], f["rule"]) for f in findings)
     counts.update(("waived", f["rule"]) for s in subjects for f in s.get("waived", []))
     for (severity, rule), count in sorted(counts.items()):
         print(f"  {severity:6}  {rule:28}  {count}")
-    print("  violations (deny):")
+    print("  denied and waived findings:")
     for subject in subjects:
-        for finding in subject.get("violations", []):
-            if finding["severity"] == "deny":
-                where = f"{finding['file']}:{finding['line']}"
-                print(f"    {where:48}  {finding['rule']:24}  {subject['namespace']}/{subject['name']}")
+        denies = [f for f in subject.get("violations", []) if f["severity"] == "deny"]
+        for finding in denies + subject.get("waived", []):
+            where = f"{finding['file']}:{finding['line']}"
+            state = "waived" if finding in subject.get("waived", []) else "deny"
+            print(
+                f"    {state:6}  {where:48}  {finding['rule']:24}  {subject['namespace']}/{subject['name']}"
+            )
 
 
 def check_expectations(decision: dict[str, Any]) -> None:
@@ -185,10 +193,10 @@ def git(repo: Path, *args: str) -> None:
 
 
 def environment() -> dict[str, str]:
-    """The caller's environment, minus any git config of theirs, with a fixed author and clock."""
+    """The caller's environment without their git settings, with a fixed author and clock."""
     when = "2025-04-01T09:00:00Z"
     return {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if not k.startswith("GIT_")},
         "GIT_CONFIG_GLOBAL": os.devnull,
         "GIT_CONFIG_NOSYSTEM": "1",
         "GIT_AUTHOR_NAME": "Platform Demo",

@@ -2,9 +2,9 @@
 
 A waiver ``{rule, target: namespace/name, reason, approvedBy, expires}`` turns a matching deny
 into a *waived* finding (still reported, and recorded). An expired waiver is ignored and reported
-as ``waiver.expired``; a waiver whose deployment was evaluated but which matched nothing is
-reported as ``waiver.unused``. ``schema.invalid`` cannot be waived: a manifest the gate cannot
-read reliably cannot be excepted either.
+as ``waiver.expired``; a waiver that matched nothing is reported as ``waiver.unused`` (both
+when their deployment was evaluated, or in a scan of the whole repository). ``schema.invalid``
+cannot be waived: a manifest the gate cannot read reliably cannot be excepted either.
 """
 
 from __future__ import annotations
@@ -118,9 +118,10 @@ def settle_waivers(
     """Decide which waivers apply. Pure: no I/O, ``today`` is given.
 
     ``denied`` lists (target, rule) pairs that policies denied; ``evaluated`` the targets checked
-    in this run. With ``complete`` (every manifest of the repo was evaluated), a waiver for a
-    deployment that does not exist is unused too. Returns the waiver covering each denied pair
-    and what happened to every waiver.
+    in this run. Expired and unused waivers are reported only for deployments this run
+    evaluated (a pull request is not warned about waivers of deployments it does not touch),
+    or for every deployment when ``complete`` (the whole repository was scanned). Returns the
+    waiver covering each denied pair and what happened to the relevant waivers.
     """
     denied_pairs = set(denied)
     targets = set(evaluated)
@@ -130,11 +131,13 @@ def settle_waivers(
     unused: list[Waiver] = []
     for waiver in waivers:
         key = (waiver.target, waiver.rule)
+        relevant = waiver.target in targets or complete
         if waiver.expired(today):
-            expired.append(waiver)
+            if relevant:
+                expired.append(waiver)
         elif key in denied_pairs:
             cover.setdefault(key, waiver)
             applied.append(waiver)
-        elif waiver.target in targets or complete:
+        elif relevant:
             unused.append(waiver)
     return cover, WaiverOutcome(tuple(applied), tuple(expired), tuple(unused))

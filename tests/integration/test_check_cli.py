@@ -125,7 +125,7 @@ def test_config_narrows_the_manifest_globs(repo: GitRepo) -> None:
     repo.write("models/a.yaml", to_yaml(manifest("a")))
     repo.write("charts/values.yaml", "image: {tag: '{{ .Values.tag }}'\n")  # not YAML we could read
     repo.commit("base")
-    code, decision = repo.decision()
+    code, decision = repo.decision(".")
     assert code == 0 and [s["name"] for s in decision["subjects"]] == ["a"]
 
 
@@ -245,3 +245,47 @@ def test_a_parallel_scan_decides_exactly_like_a_serial_one(repo: GitRepo) -> Non
         del document["decision_id"], document["timestamp"]
     assert parallel == serial
     assert len(violations(serial, "rollout.ladder")) == 6
+
+
+def test_without_arguments_it_checks_what_changed_since_head(repo: GitRepo) -> None:
+    repo.write("models/a.yaml", to_yaml(manifest("a", updateStrategy={"rolloutPercentage": 50})))
+    repo.write("models/b.yaml", to_yaml(manifest("b")))
+    repo.commit("base")
+    repo.write("models/b.yaml", to_yaml(manifest("b", version="3.3.0")))
+    code, decision = repo.decision()
+    assert code == 0, decision
+    assert [(s["name"], s["change"]) for s in decision["subjects"]] == [("b", "modified")]
+    # Scanning the repository evaluates every deployment as new: a at 50 % exceeds the initial maximum.
+    code, decision = repo.decision(".")
+    assert code == 1 and [v["rule"] for v in violations(decision) if v["severity"] == "deny"] == [
+        "rollout.step-limit"
+    ]
+
+
+WAIVERS = """\
+waivers:
+  - rule: rollout.ladder
+    target: production/a
+    reason: canary
+    approvedBy: sre
+    expires: 2999-01-01
+  - rule: rollout.ladder
+    target: staging/b
+    reason: old
+    approvedBy: sre
+    expires: 2001-01-01
+"""
+
+
+def test_unused_and_expired_waivers_are_reported_only_where_relevant(repo: GitRepo) -> None:
+    repo.write("fleetgate-waivers.yaml", WAIVERS)
+    repo.write("models/production/a.yaml", to_yaml(manifest("a")))
+    repo.write("models/staging/b.yaml", to_yaml(manifest("b", "staging")))
+    repo.commit("base")
+    _, only_a = repo.decision("models/production")
+    assert [f["rule"] for f in only_a["findings"]] == ["waiver.unused"]
+    assert only_a["waivers"]["expired"] == []
+    _, everything = repo.decision(".")
+    assert sorted(f["rule"] for f in everything["findings"]) == ["waiver.unused"]
+    [b] = [s for s in everything["subjects"] if s["name"] == "b"]
+    assert [v["rule"] for v in b["violations"]] == ["waiver.expired"] + ["evidence.missing"] * 6

@@ -43,24 +43,24 @@ def test_parse_keeps_fields_and_lines() -> None:
 def test_settle_applies_expires_and_reports_unused() -> None:
     waivers = parse_waivers(FILE.encode(), "w.yaml")
     denied = [("production/img", "rollout.step-limit"), ("production/big", "cost.model-size")]
-    cover, outcome = settle_waivers(
-        waivers, denied, ["production/img", "staging/other"], dt.date(2026, 12, 31)
-    )
+    evaluated = ["production/img", "production/big", "staging/other"]
+    cover, outcome = settle_waivers(waivers, denied, evaluated, dt.date(2026, 12, 31))
     assert cover == {("production/img", "rollout.step-limit"): waivers[0]}
     assert outcome.expired == (waivers[1],)
     assert outcome.unused == (waivers[2],)
     # The day after its expiry the first waiver no longer applies.
-    cover, outcome = settle_waivers(waivers, denied, [], dt.date(2027, 1, 1))
+    cover, outcome = settle_waivers(waivers, denied, evaluated, dt.date(2027, 1, 1))
     assert cover == {}
     assert waivers[0] in outcome.expired
 
 
-def test_unused_only_for_evaluated_targets_unless_complete() -> None:
+def test_expired_and_unused_only_for_evaluated_targets_unless_complete() -> None:
     waivers = parse_waivers(FILE.encode(), "w.yaml")
     _, outcome = settle_waivers(waivers, [], [], dt.date(2026, 6, 1))
-    assert outcome.unused == ()
+    assert outcome.unused == () and outcome.expired == ()
     _, outcome = settle_waivers(waivers, [], [], dt.date(2026, 6, 1), complete=True)
     assert outcome.unused == (waivers[0], waivers[2])
+    assert outcome.expired == (waivers[1],)
 
 
 VALID = {"rule": "r", "target": "a/b", "reason": "r", "approvedBy": "x", "expires": "2030-01-01"}

@@ -55,18 +55,18 @@ def run_check(options: CheckOptions, now: dt.datetime | None = None) -> Decision
         raise FleetgateError(f"unknown stage {stage!r} (expected one of {', '.join(STAGES)})")
     library = load_policies(config)
     engine = EmbeddedEngine(library)
+    complete = False
     if git_mode:
         assert git is not None
         head: Revision = INDEX if options.staged else (options.head or WORKTREE)
-        if options.base is not None or options.staged:
-            # The first commit of a repository has no HEAD: everything staged is new.
-            base = options.base or ("HEAD" if git.head() is not None else None)
-            changes = changes_between(git, base, head, config.selector, config.limits)
-        else:
-            changes = changes_in_paths(root, [root.as_posix()], config.selector, config.limits, git)
+        # Without --base, compare with HEAD: "what did I change?". In a repository with no
+        # commit yet there is no HEAD and everything present is new.
+        base = options.base or ("HEAD" if git.head() is not None else None)
+        changes = changes_between(git, base, head, config.selector, config.limits)
     else:
         changes = changes_in_paths(root, list(options.paths), config.selector, config.limits, git)
         head = WORKTREE
+        complete = any((options.cwd / p).resolve() == root for p in options.paths)
     waivers = _waivers(git, root, config, head)
     header = DecisionHeader(
         decision_id=str(uuid.uuid4()),
@@ -77,7 +77,7 @@ def run_check(options: CheckOptions, now: dt.datetime | None = None) -> Decision
         context=changes.context.to_json(),
     )
     jobs = options.jobs or available_cores()
-    return run_gate(header, changes, engine, waivers, complete=_complete(options), jobs=jobs)
+    return run_gate(header, changes, engine, waivers, complete=complete, jobs=jobs)
 
 
 def load_policies(config: Config) -> PolicyLibrary:
@@ -107,8 +107,3 @@ def _waivers(git: Git | None, root: Path, config: Config, head: Revision) -> lis
         )
     data = git.read(head if head == INDEX else git.commit(head).sha, [name], config.limits.max_bytes)
     return parse_waivers(data[name], name) if name in data else []
-
-
-def _complete(options: CheckOptions) -> bool:
-    """A run without a base saw every manifest of the repo (or the folders named)."""
-    return options.base is None and not options.staged and options.head is None

@@ -26,18 +26,22 @@ def format_text(decision: Decision, colour: bool = False) -> str:
     def paint(style: str, text: str) -> str:
         return f"{_COLOURS[style]}{text}{_RESET}" if colour else text
 
+    # Each deployment is followed by its own findings; columns line up across the whole report.
+    blocks: list[tuple[str, list[tuple[str, str, str, str]]]] = [
+        (_subject_line(subject, paint), _rows(subject)) for subject in decision.subjects
+    ]
+    if decision.findings:
+        loose: list[tuple[str, str, str, str]] = [
+            (f.severity, f.rule, f"{f.file}:{f.line}", f.message) for f in decision.findings
+        ]
+        blocks.append(("waivers", loose))
+    widths = [max((len(r[i]) for _, rows in blocks for r in rows), default=0) for i in range(3)]
     lines: list[str] = []
-    rows: list[tuple[str, str, str, str]] = []
-    for subject in decision.subjects:
-        lines.append(_subject_line(subject, paint))
-        rows.extend(_rows(subject))
-    for finding in decision.findings:
-        rows.append((finding.severity, finding.rule, f"{finding.file}:{finding.line}", finding.message))
+    for heading, rows in blocks:
+        lines.append(heading)
+        lines.extend(_row(row, widths, paint) for row in rows)
     if not decision.subjects:
-        lines.append("no OnDeviceModel manifest changed")
-    if rows:
-        lines.append("")
-        lines.extend(_table(rows, paint))
+        lines.insert(0, "no OnDeviceModel manifest changed")
     denied = sum(1 for s in decision.subjects if not s.allowed)
     count = {
         severity: sum(1 for s in decision.subjects for f in s.violations if f.severity == severity)
@@ -91,10 +95,7 @@ def _subject_line(subject: Subject, paint: Callable[[str, str], str]) -> str:
     return f"{state}  {subject.target}{version}  ({subject.change}, {subject.file})"
 
 
-def _table(rows: list[tuple[str, str, str, str]], paint: Callable[[str, str], str]) -> list[str]:
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    out = []
-    for severity, rule, where, message in rows:
-        cell = paint(severity, severity.ljust(widths[0]))
-        out.append(f"  {cell}  {rule.ljust(widths[1])}  {where.ljust(widths[2])}  {message}")
-    return out
+def _row(row: tuple[str, str, str, str], widths: list[int], paint: Callable[[str, str], str]) -> str:
+    severity, rule, where, message = row
+    cell = paint(severity, severity.ljust(widths[0]))
+    return f"    {cell}  {rule.ljust(widths[1])}  {where.ljust(widths[2])}  {message}"
