@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from fleetgate.changes import changes_between, changes_in_paths
+from fleetgate.changes import ChangeSet, changes_between, changes_in_paths
 from fleetgate.config import STAGES, Config, load_config
 from fleetgate.decision import Decision, DecisionHeader
 from fleetgate.errors import FleetgateError, GitError
@@ -55,18 +55,7 @@ def run_check(options: CheckOptions, now: dt.datetime | None = None) -> Decision
         raise FleetgateError(f"unknown stage {stage!r} (expected one of {', '.join(STAGES)})")
     library = load_policies(config)
     engine = EmbeddedEngine(library)
-    complete = False
-    if git_mode:
-        assert git is not None
-        head: Revision = INDEX if options.staged else (options.head or WORKTREE)
-        # Without --base, compare with HEAD: "what did I change?". In a repository with no
-        # commit yet there is no HEAD and everything present is new.
-        base = options.base or ("HEAD" if git.head() is not None else None)
-        changes = changes_between(git, base, head, config.selector, config.limits)
-    else:
-        changes = changes_in_paths(root, list(options.paths), config.selector, config.limits, git)
-        head = WORKTREE
-        complete = any((options.cwd / p).resolve() == root for p in options.paths)
+    changes, head, complete = _select(options, git, root, config)
     waivers = _waivers(git, root, config, head)
     header = DecisionHeader(
         decision_id=str(uuid.uuid4()),
@@ -78,6 +67,22 @@ def run_check(options: CheckOptions, now: dt.datetime | None = None) -> Decision
     )
     jobs = options.jobs or available_cores()
     return run_gate(header, changes, engine, waivers, complete=complete, jobs=jobs)
+
+
+def _select(
+    options: CheckOptions, git: Git | None, root: Path, config: Config
+) -> tuple[ChangeSet, Revision, bool]:
+    """The changes to evaluate, the revision they were read from, and whether that is the whole repo."""
+    if options.paths and not (options.staged or options.base or options.head):
+        changes = changes_in_paths(root, list(options.paths), config.selector, config.limits, git)
+        complete = any((options.cwd / p).resolve() == root for p in options.paths)
+        return changes, WORKTREE, complete
+    assert git is not None
+    head: Revision = INDEX if options.staged else (options.head or WORKTREE)
+    # Without --base, compare with HEAD: "what did I change?". In a repository with no commit
+    # yet there is no HEAD and everything present is new.
+    base = options.base or ("HEAD" if git.head() is not None else None)
+    return changes_between(git, base, head, config.selector, config.limits), head, False
 
 
 def load_policies(config: Config) -> PolicyLibrary:
