@@ -12,15 +12,18 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from fleetgate import __version__
 from fleetgate.errors import FleetgateError
 
+if TYPE_CHECKING:
+    from fleetgate.format import Report
+
 __all__ = ["main"]
 
 EXIT_ADMIT, EXIT_DENY, EXIT_ERROR = 0, 1, 2
-_FORMATS = ("text", "json")
+_FORMATS = ("text", "json", "sarif", "junit", "github", "gitlab")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -64,9 +67,21 @@ def _parser() -> argparse.ArgumentParser:
     mode = check.add_mutually_exclusive_group()
     mode.add_argument("--head", metavar="REF", help="commit to check (default: the working tree)")
     mode.add_argument("--staged", action="store_true", help="check the index against HEAD (pre-commit)")
+    mode.add_argument(
+        "--pre-commit",
+        action="store_true",
+        help="as a pre-commit hook: the pushed range (PRE_COMMIT_FROM_REF..PRE_COMMIT_TO_REF) when "
+        "pre-commit gives one (pre-push, --from-ref/--to-ref), else the staged changes",
+    )
     check.add_argument("--stage", choices=("pre-merge", "pre-deploy"), help="default: pre-merge")
     check.add_argument("--config", type=Path, metavar="FILE", help="default: fleetgate.yaml at the repo root")
-    check.add_argument("--format", choices=_FORMATS, default="text")
+    check.add_argument(
+        "--format",
+        action="append",
+        metavar="NAME[=FILE]",
+        help=f"report format: {', '.join(_FORMATS)} (default text); repeat with =FILE to write several "
+        "formats from one evaluation",
+    )
     check.add_argument("--output", type=Path, metavar="FILE", help="write the report here instead of stdout")
     check.add_argument(
         "--jobs",
@@ -89,23 +104,71 @@ def _parser() -> argparse.ArgumentParser:
 
 def _check(args: argparse.Namespace) -> int:
     from fleetgate.commands.check import CheckOptions, run_check
-    from fleetgate.format import FORMATS
+    from fleetgate.format import FORMATS, Report
 
+    outputs = _outputs(args.format or ["text"], args.output)
+    base, head, staged = args.base, args.head, args.staged
+    if args.pre_commit:
+        base, head, staged = _pre_commit_range(args.base)
     options = CheckOptions(
         paths=tuple(args.paths),
-        base=args.base,
-        head=args.head,
-        staged=args.staged,
+        base=base,
+        head=head,
+        staged=staged,
         stage=args.stage,
         config=args.config,
         cwd=Path.cwd(),
         jobs=args.jobs,
     )
-    decision = run_check(options)
-    colour = args.output is None and _colour(sys.stdout)
-    report = FORMATS[args.format](decision, colour)
-    _write(report, args.output)
-    return EXIT_ADMIT if decision.allowed else EXIT_DENY
+    checked = run_check(options)
+    for name, target in outputs:
+        colour = target is None and name == "text" and _colour(sys.stdout)
+        report = Report(checked.decision, checked.rules, colour)
+        _write(FORMATS[name](report), target)
+        if name == "github":
+            _github_summary(report)
+    return EXIT_ADMIT if checked.decision.allowed else EXIT_DENY
+
+
+def _pre_commit_range(base: str | None) -> tuple[str | None, str | None, bool]:
+    """(base, head, staged) for a hook run: pre-commit names the range in its environment."""
+    from_ref, to_ref = os.environ.get("PRE_COMMIT_FROM_REF"), os.environ.get("PRE_COMMIT_TO_REF")
+    if base is not None:
+        raise FleetgateError("--pre-commit takes its range from pre-commit; do not combine it with --base")
+    if from_ref and to_ref:
+        return from_ref, to_ref, False
+    return None, None, True
+
+
+def _outputs(specs: list[str], output: Path | None) -> list[tuple[str, Path | None]]:
+    """``NAME`` or ``NAME=FILE`` pairs; at most one format goes to stdout (or ``--output``)."""
+    from fleetgate.format import FORMATS
+
+    outputs: list[tuple[str, Path | None]] = []
+    for spec in specs:
+        name, sep, file = spec.partition("=")
+        if name not in FORMATS:
+            raise FleetgateError(f"unknown format {name!r} (expected one of {', '.join(FORMATS)})")
+        if sep and not file:
+            raise FleetgateError(f"--format {spec}: missing file name after '='")
+        outputs.append((name, Path(file) if sep else output))
+    if sum(1 for _, target in outputs if target is None) > 1:
+        raise FleetgateError("only one format can go to stdout: give the others a file (--format NAME=FILE)")
+    return outputs
+
+
+def _github_summary(report: Report) -> None:
+    """Append the Markdown job summary when running in GitHub Actions."""
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not path:
+        return
+    from fleetgate.format.github import job_summary
+
+    try:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(job_summary(report))
+    except OSError as exc:
+        raise FleetgateError(f"{path}: cannot write the job summary: {exc.strerror}") from None
 
 
 def _policy_test(args: argparse.Namespace) -> int:

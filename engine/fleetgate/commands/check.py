@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,10 +20,10 @@ from fleetgate.errors import FleetgateError, GitError
 from fleetgate.gate import run_gate
 from fleetgate.git import INDEX, WORKTREE, Git, Revision, read_bounded
 from fleetgate.parallel import available_cores
-from fleetgate.policy import EmbeddedEngine, PolicyLibrary, builtin_policy_dir, load_library
+from fleetgate.policy import EmbeddedEngine, PolicyLibrary, RuleInfo, builtin_policy_dir, load_library
 from fleetgate.waivers import Waiver, parse_waivers
 
-__all__ = ["CheckOptions", "load_policies", "run_check"]
+__all__ = ["CheckOptions", "Checked", "load_policies", "run_check"]
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,15 @@ class CheckOptions:
     jobs: int = 0  # 0: one worker per available core
 
 
-def run_check(options: CheckOptions, now: dt.datetime | None = None) -> Decision:
+@dataclass(frozen=True)
+class Checked:
+    """The decision and the metadata of the rules that made it (for the report formats)."""
+
+    decision: Decision
+    rules: Mapping[str, RuleInfo]
+
+
+def run_check(options: CheckOptions, now: dt.datetime | None = None) -> Checked:
     """Evaluate what ``options`` select and return the admission decision."""
     git_mode = options.staged or options.base is not None or options.head is not None or not options.paths
     if options.head is not None and options.staged:
@@ -66,7 +74,7 @@ def run_check(options: CheckOptions, now: dt.datetime | None = None) -> Decision
         context=changes.context.to_json(),
     )
     jobs = options.jobs or available_cores()
-    return run_gate(header, changes, engine, waivers, complete=complete, jobs=jobs)
+    return Checked(run_gate(header, changes, engine, waivers, complete=complete, jobs=jobs), library.rules)
 
 
 def _select(

@@ -1,19 +1,18 @@
-"""Format stage: ``Decision -> str`` functions, one module each, chosen by name."""
+"""Format stage: ``Report -> str`` functions, one module each, chosen by name.
+
+Every format renders the same :class:`Report`, so one evaluation can be written in several
+formats at once (``--format sarif=out.sarif --format junit=out.xml``).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from fleetgate.decision import Decision
+from fleetgate.format.interface import Formatter, Report
 from fleetgate.format.json import format_json
 from fleetgate.format.text import format_text
 
-__all__ = ["FORMATS", "Formatter", "format_json", "format_text"]
-
-Formatter = Callable[[Decision, bool], str]
-"""Render a decision; the flag says whether colour may be used (a TTY)."""
+__all__ = ["FORMATS", "Formatter", "Report", "format_json", "format_text"]
 
 FORMATS: dict[str, Formatter] = {
     "text": format_text,
-    "json": lambda decision, _colour: format_json(decision),
+    "json": format_json,
 }

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-from fleetgate.decision import Decision
+from fleetgate.format.interface import Report
 
 __all__ = ["format_json"]
 
 
-def format_json(decision: Decision) -> str:
-    return json.dumps(decision.to_json(), indent=2, ensure_ascii=False) + "\n"
+def format_json(report: Report) -> str:
+    return json.dumps(report.decision.to_json(), indent=2, ensure_ascii=False) + "\n"

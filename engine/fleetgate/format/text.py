@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 
-from fleetgate.decision import Decision, Subject
+from fleetgate.decision import Subject
+from fleetgate.format.interface import Report
 
 __all__ = ["format_text"]
 
@@ -22,7 +23,9 @@ _COLOURS = {
 _RESET = "\033[0m"
 
 
-def format_text(decision: Decision, colour: bool = False) -> str:
+def format_text(report: Report) -> str:
+    decision, colour = report.decision, report.colour
+
     def paint(style: str, text: str) -> str:
         return f"{_COLOURS[style]}{text}{_RESET}" if colour else text
 

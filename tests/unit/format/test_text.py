@@ -5,7 +5,7 @@ import json
 
 from fleetgate.changes import ManifestChange
 from fleetgate.decision import Decision, DecisionHeader, Evaluation, Finding, decide
-from fleetgate.format import FORMATS, format_json, format_text
+from fleetgate.format import FORMATS, Report, format_json, format_text
 from fleetgate.manifest import read_manifests
 from fleetgate.waivers import Waiver
 
@@ -36,7 +36,7 @@ def sample() -> Decision:
 
 
 def test_text_lists_subjects_and_located_findings_without_colour() -> None:
-    text = format_text(sample(), False)
+    text = format_text(Report(sample()))
     assert "\033[" not in text
     assert "deny   production/a 3.2.1  (added, models/a.yaml)" in text
     assert "admit  production/b 3.2.1  (modified, models/b.yaml)" in text
@@ -50,17 +50,17 @@ def test_text_lists_subjects_and_located_findings_without_colour() -> None:
 
 
 def test_colour_only_when_asked() -> None:
-    assert "\033[31m" in format_text(sample(), True)
+    assert "\033[31m" in format_text(Report(sample(), colour=True))
 
 
 def test_json_is_the_decision_document() -> None:
-    document = json.loads(format_json(sample()))
+    document = json.loads(format_json(Report(sample())))
     assert document["decision_id"] == "id-7" and document["decision"] == "deny"
-    assert json.loads(FORMATS["json"](sample(), True)) == document
+    assert json.loads(FORMATS["json"](Report(sample(), colour=True))) == document
 
 
 def test_an_empty_change_says_so() -> None:
-    text = format_text(decide(HEADER, [], []), False)
+    text = format_text(Report(decide(HEADER, [], [])))
     assert "no OnDeviceModel manifest changed" in text and "ADMIT" in text
 
 
@@ -72,7 +72,7 @@ def test_warnings_of_one_rule_are_folded_per_subject() -> None:
         )
         for fact in ("artifact", "signature", "model")
     )
-    text = format_text(decide(HEADER, [Evaluation(ManifestChange("added", a, None), warns)], []), False)
+    text = format_text(Report(decide(HEADER, [Evaluation(ManifestChange("added", a, None), warns)], [])))
     assert text.count("evidence.missing") == 1
     assert "the artifact evidence was not gathered (+2 more like it)" in text
     assert "3 warning(s)" in text

@@ -1,0 +1,104 @@
+"""The hook definition (.pre-commit-hooks.yaml) driven by the real `pre-commit` executable.
+
+pre-commit builds the hook's environment the way a user's machine does: it installs fleetgate
+from this repository (and its dependencies from the package registry) into its own virtualenv.
+That takes a while, so the environment is built once for the module (shared PRE_COMMIT_HOME).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from support import GIT_ENV, GitRepo, manifest, to_yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+PRE_COMMIT = shutil.which("pre-commit", path=str(Path(sys.executable).parent)) or "pre-commit"
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def hook_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    yield tmp_path_factory.mktemp("pre-commit-home")
+
+
+def fleetgate_rev() -> str:
+    return subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def run(repo: GitRepo, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **GIT_ENV, "PRE_COMMIT_HOME": str(home), "NO_COLOR": "1"}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    return subprocess.run(list(args), cwd=repo.root, env=env, capture_output=True, text=True, timeout=600)
+
+
+def consumer(repo: GitRepo) -> GitRepo:
+    """A repository that uses the fleetgate hook at this checkout's HEAD."""
+    repo.write(
+        ".pre-commit-config.yaml",
+        f"repos:\n  - repo: {ROOT.as_uri()}\n    rev: {fleetgate_rev()}\n    hooks:\n      - id: fleetgate\n",
+    )
+    repo.write("models/img.yaml", to_yaml(manifest()))
+    repo.commit("base")
+    return repo
+
+
+def test_commit_hook_admits_a_good_change_and_blocks_a_bad_one(repo: GitRepo, hook_home: Path) -> None:
+    consumer(repo)
+    installed = run(repo, hook_home, PRE_COMMIT, "install")
+    assert installed.returncode == 0, installed.stderr
+    repo.write("models/img.yaml", to_yaml(manifest(updateStrategy={"rolloutPercentage": 25})))
+    repo.git("add", "-A")
+    good = run(repo, hook_home, "git", "commit", "-m", "rollout to 25")
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert "fleetgate admission gate" in good.stdout + good.stderr
+    repo.write("models/img.yaml", to_yaml(manifest(updateStrategy={"rolloutPercentage": 100})))
+    repo.git("add", "-A")
+    bad = run(repo, hook_home, "git", "commit", "-m", "everyone at once")
+    output = bad.stdout + bad.stderr
+    assert bad.returncode != 0, output
+    assert "rollout.step-limit" in output and "models/img.yaml:" in output
+    assert repo.git("log", "-1", "--format=%s") == "rollout to 25"
+
+
+def test_try_repo_on_staged_changes(repo: GitRepo, hook_home: Path) -> None:
+    consumer(repo)
+    repo.write("models/new.yaml", to_yaml(manifest("new", targetDevices={"regions": ["US", "XX"]})))
+    repo.git("add", "-A")
+    done = run(repo, hook_home, PRE_COMMIT, "try-repo", str(ROOT), "fleetgate", "--ref", fleetgate_rev())
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert "targeting.regions" in output and "models/new.yaml:" in output
+
+
+def test_pre_push_checks_the_pushed_range(repo: GitRepo, hook_home: Path, tmp_path: Path) -> None:
+    consumer(repo)
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
+    repo.git("remote", "add", "origin", str(remote))
+    repo.git("push", "-q", "origin", "main")
+    installed = run(repo, hook_home, PRE_COMMIT, "install", "--hook-type", "pre-push")
+    assert installed.returncode == 0, installed.stderr
+    # Two commits: the first is fine, the second breaks a rule; committing runs no hook here.
+    repo.write("models/img.yaml", to_yaml(manifest(updateStrategy={"rolloutPercentage": 25})))
+    repo.commit("rollout to 25")
+    repo.write("models/img.yaml", to_yaml(manifest(updateStrategy={"rolloutPercentage": 7})))
+    repo.commit("off the ladder")
+    pushed = run(repo, hook_home, "git", "push", "origin", "main")
+    output = pushed.stdout + pushed.stderr
+    assert pushed.returncode != 0, output
+    assert "rollout.ladder" in output
+    # Fix it in a third commit: the pushed range now ends well and the push goes through.
+    repo.write("models/img.yaml", to_yaml(manifest(updateStrategy={"rolloutPercentage": 25})))
+    repo.commit("back on the ladder")
+    pushed = run(repo, hook_home, "git", "push", "origin", "main")
+    assert pushed.returncode == 0, pushed.stdout + pushed.stderr
