@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 import os
 import subprocess
 import sys
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import yaml
+
+from fleetgate.manifest import Manifest, read_manifests
+from fleetgate.policy import RuleInfo, builtin_policy_dir, load_library
+from fleetgate.waivers import Waiver
+
+DATA = Path(__file__).resolve().parent / "data"
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Fleet Tester",
@@ -139,3 +148,33 @@ def violations(decision: dict[str, Any], rule: str | None = None) -> list[dict[s
 
 PolicyDir = Callable[[dict[str, str]], Path]
 """Fixture type: write a policy directory from {relative path: text} and return it."""
+
+
+SAMPLE_WAIVERS = [
+    Waiver(
+        "cost.threads", "production/b", "perf test", "ops", dt.date(2026, 12, 1), "fleetgate-waivers.yaml", 2
+    ),
+    Waiver("rollout.ladder", "staging/zz", "old", "ops", dt.date(2030, 1, 1), "fleetgate-waivers.yaml", 9),
+]
+"""One waiver that covers a deny of production/b, one for a deployment no test evaluates."""
+
+
+def read_one(name: str, file: str | None = None, namespace: str = "production") -> Manifest:
+    """The single manifest of a generated file (default ``models/<name>.yaml``)."""
+    [found] = read_manifests(to_yaml(manifest(name, namespace)).encode(), file or f"models/{name}.yaml")
+    return found
+
+
+@cache
+def catalog() -> dict[str, RuleInfo]:
+    """Metadata of the built-in rule catalog."""
+    return dict(load_library([builtin_policy_dir()]).rules)
+
+
+@cache
+def schema_validator(name: str) -> Any:
+    """A validator for the JSON Schema ``tests/data/<name>``, of the draft the schema names."""
+    schema = json.loads((DATA / name).read_text(encoding="utf-8"))
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)

@@ -92,6 +92,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(handler=_check)
 
+    explain = verbs.add_parser(
+        "explain", help="what a rule asks, why, its thresholds and how to fix or waive it"
+    )
+    explain.add_argument("rule", nargs="?", metavar="RULE", help="a rule name; without it, list every rule")
+    explain.add_argument(
+        "--config", type=Path, metavar="FILE", help="default: fleetgate.yaml at the repo root"
+    )
+    explain.set_defaults(handler=_explain)
+
+    init = verbs.add_parser(
+        "init", help="add fleetgate.yaml, an example manifest, hooks and CI to a repository"
+    )
+    init.add_argument("directory", nargs="?", type=Path, default=Path("."), metavar="DIR")
+    init.add_argument("--force", action="store_true", help="overwrite files that already exist")
+    init.set_defaults(handler=_init)
+
     policy = verbs.add_parser("policy", help="work with the policy library")
     policy_verbs = policy.add_subparsers(dest="policy_verb", required=True, metavar="COMMAND")
     test = policy_verbs.add_parser("test", help="run every test_* rule (like opa test)")
@@ -169,6 +185,30 @@ def _github_summary(report: Report) -> None:
             handle.write(job_summary(report))
     except OSError as exc:
         raise FleetgateError(f"{path}: cannot write the job summary: {exc.strerror}") from None
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from fleetgate.commands.check import load_policies
+    from fleetgate.commands.explain import explain_rule, list_rules
+    from fleetgate.config import load_config
+    from fleetgate.git import Git
+
+    try:
+        root = Git.discover(Path.cwd()).root
+    except FleetgateError:
+        root = Path.cwd()
+    library = load_policies(load_config(root, args.config))
+    sys.stdout.write(explain_rule(library, args.rule) if args.rule else list_rules(library))
+    return EXIT_ADMIT
+
+
+def _init(args: argparse.Namespace) -> int:
+    from fleetgate.commands.init import run_init
+
+    for written in run_init(args.directory, args.force):
+        note = " (exists; --force overwrites it)" if written.action == "kept" else ""
+        print(f"{written.action:11}  {written.path}{note}")
+    return EXIT_ADMIT
 
 
 def _policy_test(args: argparse.Namespace) -> int:

@@ -184,8 +184,9 @@ def test_bad_config_exits_2_at_its_line(repo: GitRepo) -> None:
 
 
 def test_bad_usage_exits_2(repo: GitRepo) -> None:
-    done = repo.fleetgate("check", "--format", "xml")
-    assert done.returncode == 2 and "invalid choice" in done.stderr
+    one_line_error(repo.fleetgate("check", "--format", "xml"), "unknown format 'xml'")
+    done = repo.fleetgate("check", "--jobs", "0")
+    assert done.returncode == 2 and "expected a number of processes" in done.stderr
     one_line_error(repo.fleetgate("check", "models", "--staged"), "either PATHs or --base/--staged")
 
 

@@ -1,0 +1,66 @@
+"""`fleetgate explain` and `fleetgate init`, through the CLI."""
+
+from __future__ import annotations
+
+import yaml
+
+from fleetgate.commands.init import TEMPLATES
+
+from support import GitRepo
+
+
+def test_explain_lists_rules_and_explains_one_with_the_thresholds_in_force(repo: GitRepo) -> None:
+    listing = repo.fleetgate("explain")
+    assert listing.returncode == 0
+    assert "rollout.step-limit" in listing.stdout and "schema.invalid" in listing.stdout
+    repo.write("fleetgate.yaml", "policies:\n  data:\n    rollout: {initialMax: 5}\n")
+    done = repo.fleetgate("explain", "rollout.step-limit")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("rollout.step-limit: ")
+    assert "rollout.initialMax = 5" in done.stdout
+    assert "rollout.rungs = [1, 5, 10, 25, 50, 100]" in done.stdout
+    assert "- rule: rollout.step-limit" in done.stdout
+
+
+def test_explain_says_schema_invalid_cannot_be_waived(repo: GitRepo) -> None:
+    done = repo.fleetgate("explain", "schema.invalid")
+    assert done.returncode == 0 and "cannot be waived" in done.stdout and "- rule:" not in done.stdout
+
+
+def test_explain_unknown_rule_suggests_close_names(repo: GitRepo) -> None:
+    done = repo.fleetgate("explain", "rollout.step-limits")
+    assert done.returncode == 2
+    assert "did you mean rollout.step-limit" in done.stderr
+
+
+def test_init_sets_up_a_repository_that_the_gate_admits(repo: GitRepo) -> None:
+    done = repo.fleetgate("init")
+    assert done.returncode == 0, done.stderr
+    assert sorted(line.split()[1] for line in done.stdout.splitlines()) == sorted(TEMPLATES)
+    for path in TEMPLATES:
+        assert (repo.root / path).is_file()
+        if path.endswith((".yaml", ".yml")):
+            yaml.safe_load((repo.root / path).read_text())
+    repo.commit("fleetgate init")
+    code, decision = repo.decision(".")
+    assert code == 0, decision
+    assert [s["name"] for s in decision["subjects"]] == ["example-classifier"]
+
+
+def test_init_keeps_existing_files_unless_forced(repo: GitRepo) -> None:
+    repo.write("fleetgate.yaml", "stage: pre-deploy\n")
+    done = repo.fleetgate("init")
+    assert "kept         fleetgate.yaml (exists; --force overwrites it)" in done.stdout
+    assert (repo.root / "fleetgate.yaml").read_text() == "stage: pre-deploy\n"
+    forced = repo.fleetgate("init", "--force")
+    assert "overwritten  fleetgate.yaml" in forced.stdout
+    assert "manifests:" in (repo.root / "fleetgate.yaml").read_text()
+
+
+def test_init_writes_the_same_workflow_the_examples_document() -> None:
+    from importlib import resources
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "ci" / "github" / "fleetgate.yml"
+    shipped = resources.files("fleetgate.templates").joinpath("github-workflow.yml").read_text()
+    assert shipped == example.read_text()
