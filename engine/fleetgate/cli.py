@@ -15,9 +15,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from fleetgate import __version__
+from fleetgate.cli_audit import add_audit_parser
 from fleetgate.errors import FleetgateError
 
 if TYPE_CHECKING:
+    from fleetgate.commands.audit import AuditSettings
+    from fleetgate.decision import Decision
     from fleetgate.format import Report
 
 __all__ = ["main"]
@@ -83,6 +86,12 @@ def _parser() -> argparse.ArgumentParser:
         "formats from one evaluation",
     )
     check.add_argument("--output", type=Path, metavar="FILE", help="write the report here instead of stdout")
+    check.add_argument("--audit-log", metavar="URL", help="sqlite:///path or postgresql://... (see README)")
+    check.add_argument("--no-audit", action="store_true", help="do not record the decision in the audit log")
+    check.add_argument("--receipt", type=Path, metavar="FILE", help="pre-deploy: write signed receipts")
+    check.add_argument("--receipt-key", type=Path, metavar="FILE", help="default: audit.signingKey")
+    check.add_argument("--receipt-verifier", metavar="URI", help="verifier id written in receipts")
+    check.add_argument("--receipt-policy-uri", metavar="URI", help="policy URI written in receipts")
     check.add_argument(
         "--jobs",
         type=_jobs,
@@ -107,6 +116,13 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("directory", nargs="?", type=Path, default=Path("."), metavar="DIR")
     init.add_argument("--force", action="store_true", help="overwrite files that already exist")
     init.set_defaults(handler=_init)
+
+    add_audit_parser(verbs)
+    receipt = verbs.add_parser("verify-receipt", help="check a signed decision receipt before deploying")
+    receipt.add_argument("file", type=Path)
+    receipt.add_argument("--key", required=True, metavar="VERIFIER", help="verifier key string or file")
+    receipt.add_argument("--digest", metavar="sha256:HEX", help="require a receipt for this artifact digest")
+    receipt.set_defaults(handler=_verify_receipt)
 
     policy = verbs.add_parser("policy", help="work with the policy library")
     policy_verbs = policy.add_subparsers(dest="policy_verb", required=True, metavar="COMMAND")
@@ -137,6 +153,14 @@ def _check(args: argparse.Namespace) -> int:
         jobs=args.jobs,
     )
     checked = run_check(options)
+    from fleetgate.commands.audit import audit_settings, record_decision
+
+    settings = audit_settings(checked.config.extra.get("audit"), checked.config.root, args.audit_log)
+    if not args.no_audit:
+        # Recorded before anything is reported: a decision that could not be logged is no decision.
+        record_decision(checked.decision, settings)
+    if args.receipt is not None:
+        _write_receipts(args, checked.decision, settings)
     for name, target in outputs:
         colour = target is None and name == "text" and _colour(sys.stdout)
         report = Report(checked.decision, checked.rules, colour)
@@ -144,6 +168,33 @@ def _check(args: argparse.Namespace) -> int:
         if name == "github":
             _github_summary(report)
     return EXIT_ADMIT if checked.decision.allowed else EXIT_DENY
+
+
+def _write_receipts(args: argparse.Namespace, decision: Decision, settings: AuditSettings) -> None:
+    from fleetgate.audit.receipt import DEFAULT_POLICY_URI, DEFAULT_VERIFIER_ID, issue_receipts
+    from fleetgate.commands.audit import read_key
+
+    key = read_key(args.receipt_key or settings.signing_key, "receipt signing key")
+    text = issue_receipts(
+        decision,
+        key,
+        args.receipt_verifier or DEFAULT_VERIFIER_ID,
+        args.receipt_policy_uri or DEFAULT_POLICY_URI,
+    )
+    try:
+        args.receipt.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise FleetgateError(f"{args.receipt}: cannot write the receipt: {exc.strerror}") from None
+
+
+def _verify_receipt(args: argparse.Namespace) -> int:
+    from fleetgate.audit.receipt import admitted, describe, read_receipts
+    from fleetgate.cli_audit import key_text
+
+    statements = read_receipts(args.file, key_text(args.key), args.digest)
+    for statement in statements:
+        print(describe(statement))
+    return EXIT_ADMIT if all(admitted(s) for s in statements) else EXIT_DENY
 
 
 def _pre_commit_range(base: str | None) -> tuple[str | None, str | None, bool]:

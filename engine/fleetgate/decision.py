@@ -24,6 +24,7 @@ __all__ = [
     "Severity",
     "Subject",
     "decide",
+    "rfc3339",
 ]
 
 API_VERSION = "fleetgate.dev/v1"
@@ -63,6 +64,7 @@ class Evaluation:
     change: ManifestChange
     findings: tuple[Finding, ...] = ()
     evidence: Mapping[str, Any] = field(default_factory=dict)
+    policy_input: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,8 @@ class Subject:
     violations: tuple[Finding, ...]
     waived: tuple[Finding, ...]
     evidence: Mapping[str, Any]
+    # What the policies saw: recorded in the audit log, not part of the decision document.
+    policy_input: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
     @property
     def allowed(self) -> bool:
@@ -168,7 +172,7 @@ def decide(
     loose += [_waiver_finding(w, "unused") for w in outcome.unused]
     return Decision(
         decision_id=header.decision_id,
-        timestamp=header.timestamp.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+        timestamp=rfc3339(header.timestamp),
         stage=header.stage,
         policy_revision=header.policy_revision,
         engine=header.engine,
@@ -177,6 +181,11 @@ def decide(
         findings=tuple(loose),
         waivers=outcome,
     )
+
+
+def rfc3339(moment: dt.datetime) -> str:
+    """UTC with a fixed width (microseconds always present), so timestamps also sort as text."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _subject(
@@ -204,6 +213,7 @@ def _subject(
         violations=tuple(sorted(violations, key=_order)),
         waived=tuple(sorted(waived, key=_order)),
         evidence=evaluation.evidence,
+        policy_input=evaluation.policy_input,
     )
 
 

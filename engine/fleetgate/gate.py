@@ -45,10 +45,20 @@ def run_gate(
 
     outcomes = map_in_workers(assess, changes.changes, jobs)
     evaluations = [
-        Evaluation(change, findings, evidence)
+        Evaluation(change, findings, evidence, _recorded_input(change, header.stage, evidence, changes))
         for change, (findings, evidence) in zip(changes.changes, outcomes, strict=True)
     ]
     return decide(header, evaluations, waivers, complete)
+
+
+def _recorded_input(
+    change: ManifestChange, stage: str, facts: Mapping[str, Any], changes: ChangeSet
+) -> dict[str, Any]:
+    """What the audit log keeps of the input (a deletion has no policy input: its base is kept)."""
+    if change.kind == "deleted":
+        assert change.base is not None
+        return {"stage": stage, "change": "deleted", "previous": change.base.body}
+    return policy_input(change, stage, facts, changes.context)
 
 
 def evaluate_change(

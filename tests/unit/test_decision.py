@@ -46,7 +46,7 @@ def test_admit_only_when_every_subject_is_allowed() -> None:
         "line": 5,
         "field": "spec.x",
     }
-    assert document["timestamp"] == "2026-11-26T12:00:00Z"
+    assert document["timestamp"] == "2026-11-26T12:00:00.000000Z"
     assert document["apiVersion"] == "fleetgate.dev/v1" and document["kind"] == "AdmissionDecision"
 
 

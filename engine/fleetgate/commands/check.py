@@ -44,6 +44,7 @@ class Checked:
 
     decision: Decision
     rules: Mapping[str, RuleInfo]
+    config: Config
 
 
 def run_check(options: CheckOptions, now: dt.datetime | None = None) -> Checked:
@@ -74,7 +75,8 @@ def run_check(options: CheckOptions, now: dt.datetime | None = None) -> Checked:
         context=changes.context.to_json(),
     )
     jobs = options.jobs or available_cores()
-    return Checked(run_gate(header, changes, engine, waivers, complete=complete, jobs=jobs), library.rules)
+    decision = run_gate(header, changes, engine, waivers, complete=complete, jobs=jobs)
+    return Checked(decision, library.rules, config)
 
 
 def _select(

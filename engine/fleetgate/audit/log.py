@@ -1,0 +1,233 @@
+"""The decision log as auditors use it: append, checkpoint, verify, prove.
+
+Verification, in order (the first failing step names the sequence number it is about):
+
+1. every sequence number from 0 to size-1 is present (a deleted record leaves a gap);
+2. each record's bytes carry its own sequence number (a reordered pair is caught even when the
+   bytes are untouched) and hash to the stored leaf hash and level-0 node (a flipped byte);
+3. each stored checkpoint is signed by a trusted key (a forged checkpoint) and does not claim
+   more records than the log holds (a truncated tail);
+4. the root recomputed from the records equals each checkpoint's signed root, and consecutive
+   checkpoints are consistent (history was only appended to).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fleetgate.audit import merkle
+from fleetgate.audit.store.interface import AuditError, Checkpoint, DecisionLog, StoredRecord
+
+__all__ = [
+    "Problem",
+    "VerifyReport",
+    "default_log_url",
+    "inclusion_bundle",
+    "make_checkpoint",
+    "verify_bundle",
+    "verify_log",
+]
+
+
+@dataclass(frozen=True)
+class Problem:
+    seq: int | None
+    message: str
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    size: int
+    checkpoints: int
+    problems: tuple[Problem, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def first_bad_seq(self) -> int | None:
+        seqs = [p.seq for p in self.problems if p.seq is not None]
+        return min(seqs) if seqs else None
+
+
+def default_log_url(root: Path | None) -> str:
+    """Where a check records its decision when no log is configured.
+
+    Inside a repository: next to its git data (never committed, one log per clone); elsewhere
+    the user's state directory.
+    """
+    if root is not None and (root / ".git").is_dir():
+        return f"sqlite:///{(root / '.git' / 'fleetgate-audit.db').as_posix()}"
+    state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    return f"sqlite:///{(state / 'fleetgate' / 'audit.db').as_posix()}"
+
+
+def make_checkpoint(log: DecisionLog, origin: str, signer_key: str, now: str) -> Checkpoint:
+    """Sign the log's current size and root, store the checkpoint and return it."""
+    from fleetgate.audit.checkpoint import sign_checkpoint
+
+    size = log.size()
+    root = merkle.root(size, log.node)
+    note = sign_checkpoint(origin, size, root, signer_key)
+    checkpoint = Checkpoint(size, root, note, now)
+    log.add_checkpoint(checkpoint)
+    return checkpoint
+
+
+def verify_log(log: DecisionLog, verifier_key: str | None, origin: str | None = None) -> VerifyReport:
+    """Recompute the whole tree from the stored records and check it against every checkpoint.
+
+    One pass over the records: the roots at every checkpoint size come from a running stack of
+    perfect subtrees, so the cost is one hash per record and node whatever the checkpoint count.
+    """
+    size = log.size()
+    problems: list[Problem] = []
+    checkpoints = log.checkpoints()
+    roots = _roots_at(log, size, {c.size for c in checkpoints}, problems)
+    previous: Checkpoint | None = None
+    record_problems = [p.seq for p in problems if p.seq is not None]
+    for checkpoint in checkpoints:
+        problem = _check_checkpoint(checkpoint, previous, roots, size, verifier_key, origin)
+        if problem is None:
+            previous = checkpoint
+            continue
+        explained = [seq for seq in record_problems if seq < checkpoint.size]
+        if explained and problem.seq is not None and problem.seq < min(explained):
+            # The root differs because of a record already found bad: point at that record.
+            problem = Problem(min(explained), problem.message)
+        problems.append(problem)
+    return VerifyReport(size, len(checkpoints), tuple(problems))
+
+
+class _RunningRoot:
+    """Roots of growing prefixes of the log, from a stack of perfect subtree hashes."""
+
+    def __init__(self) -> None:
+        self.stack: list[tuple[int, bytes]] = []  # (height, hash), heights strictly decreasing
+
+    def push(self, leaf: bytes) -> None:
+        height, current = 0, leaf
+        while self.stack and self.stack[-1][0] == height:
+            _, left = self.stack.pop()
+            current = merkle.node_hash(left, current)
+            height += 1
+        self.stack.append((height, current))
+
+    def root(self) -> bytes:
+        if not self.stack:
+            return merkle.root_from_leaves([])
+        current = self.stack[-1][1]
+        for _, left in reversed(self.stack[:-1]):
+            current = merkle.node_hash(left, current)
+        return current
+
+
+def _roots_at(log: DecisionLog, size: int, sizes: set[int], problems: list[Problem]) -> dict[int, bytes]:
+    running = _RunningRoot()
+    roots: dict[int, bytes] = {0: running.root()} if 0 in sizes else {}
+    expected = 0
+    for record in log.records(0, size):
+        if record.seq != expected:
+            problems.append(Problem(expected, f"records {expected}..{record.seq - 1} are missing"))
+            while expected < record.seq:  # a gap cannot match any signed root: hash a placeholder
+                running.push(b"")
+                expected += 1
+                if expected in sizes:
+                    roots[expected] = running.root()
+        leaf = merkle.leaf_hash(record.body)
+        message = _record_problem(record, leaf, log.node(0, record.seq))
+        if message:
+            problems.append(Problem(record.seq, message))
+        running.push(leaf)
+        expected += 1
+        if expected in sizes:
+            roots[expected] = running.root()
+    if expected < size:
+        problems.append(Problem(expected, f"records {expected}..{size - 1} are missing"))
+    return roots
+
+
+def _record_problem(record: StoredRecord, leaf: bytes, node: bytes | None) -> str | None:
+    try:
+        document = json.loads(record.body)
+    except ValueError:
+        return f"record {record.seq} is not valid JSON"
+    if not isinstance(document, dict) or document.get("seq") != record.seq:
+        found = document.get("seq") if isinstance(document, dict) else None
+        return f"record {record.seq} carries sequence number {found}: records were moved or reordered"
+    if leaf != record.leaf_hash or node != leaf:
+        return f"record {record.seq} does not match its leaf hash: its bytes were changed"
+    if document.get("decision_id") != record.decision_id:
+        return f"record {record.seq} has a different decision_id than its index"
+    return None
+
+
+def _check_checkpoint(
+    checkpoint: Checkpoint,
+    previous: Checkpoint | None,
+    roots: dict[int, bytes],
+    size: int,
+    verifier_key: str | None,
+    origin: str | None,
+) -> Problem | None:
+    if verifier_key is not None:
+        from fleetgate.audit.checkpoint import CheckpointError, open_checkpoint
+
+        try:
+            _, signed_size, signed_root = open_checkpoint(checkpoint.note, verifier_key, origin)
+        except CheckpointError as exc:
+            return Problem(None, f"checkpoint of size {checkpoint.size}: {exc.message}")
+        if (signed_size, signed_root) != (checkpoint.size, checkpoint.root):
+            return Problem(None, f"checkpoint of size {checkpoint.size} differs from its signed note")
+    if checkpoint.size > size:
+        return Problem(
+            size, f"log truncated: checkpoint commits to {checkpoint.size} records, the log has {size}"
+        )
+    if roots.get(checkpoint.size) != checkpoint.root:
+        start = previous.size if previous else 0
+        return Problem(start, f"records {start}..{checkpoint.size - 1} differ from the signed checkpoint")
+    return None
+
+
+def inclusion_bundle(log: DecisionLog, decision_id: str) -> dict[str, Any]:
+    """Everything a third party needs to check that a record is in the log (see verify_bundle)."""
+    record = log.find(decision_id)
+    if record is None:
+        raise AuditError(f"no record with decision_id {decision_id}")
+    covering = [c for c in log.checkpoints() if c.size > record.seq]
+    if not covering:
+        raise AuditError(
+            f"no checkpoint covers record {record.seq} yet: run `fleetgate audit checkpoint` first"
+        )
+    checkpoint = covering[-1]
+    proof = merkle.inclusion_proof(record.seq, checkpoint.size, log.node)
+    return {
+        "decision_id": decision_id,
+        "seq": record.seq,
+        "record": record.body.decode("utf-8"),
+        "tree_size": checkpoint.size,
+        "checkpoint": checkpoint.note,
+        "proof": [h.hex() for h in proof],
+    }
+
+
+def verify_bundle(bundle: dict[str, Any], verifier_key: str, origin: str | None = None) -> bool:
+    """Standalone check of an inclusion bundle: signed checkpoint, then the Merkle path."""
+    from fleetgate.audit.checkpoint import CheckpointError, open_checkpoint
+
+    try:
+        _, size, root = open_checkpoint(str(bundle["checkpoint"]), verifier_key, origin)
+        proof: Sequence[bytes] = [bytes.fromhex(h) for h in bundle["proof"]]
+        leaf = merkle.leaf_hash(str(bundle["record"]).encode("utf-8"))
+        seq = int(bundle["seq"])
+    except (CheckpointError, KeyError, ValueError, TypeError):
+        return False
+    if json.loads(bundle["record"]).get("seq") != seq or size != bundle.get("tree_size"):
+        return False
+    return merkle.verify_inclusion(leaf, seq, size, proof, root)

@@ -1,0 +1,346 @@
+"""What the SQLite and PostgreSQL decision logs share: the schema, the queries and the append.
+
+The backends differ only in how they connect, how they serialize writers (``BEGIN IMMEDIATE``
+vs an advisory lock) and their column type names. Every statement here is a constant with
+``?`` placeholders; values always travel as parameters, never inside the SQL text.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from fleetgate.audit.merkle import new_perfect_nodes
+from fleetgate.audit.store.interface import (
+    AuditError,
+    Checkpoint,
+    PendingRecord,
+    QueryFilter,
+    Sealer,
+    StoredRecord,
+)
+
+__all__ = ["SCHEMA_VERSION", "SqlDecisionLog", "one_line", "redact_url", "schema_statements"]
+
+SCHEMA_VERSION = 1
+
+_RECORD_COLUMNS = (
+    "seq",
+    "decision_id",
+    "body",
+    "leaf_hash",
+    "timestamp",
+    "stage",
+    "kind",
+    "decision",
+    "namespace",
+    "name",
+    "model_id",
+    "version",
+    "policy_revision",
+    "artifact_digest",
+    "signer",
+)
+# QueryFilter fields compared for equality with the record column of the same name.
+_EQUALITY_FILTERS = (
+    "model_id",
+    "namespace",
+    "name",
+    "decision",
+    "stage",
+    "policy_revision",
+    "artifact_digest",
+    "signer",
+)
+# Each index ends with seq so "newest first, limit N" walks one index backwards and stops early.
+_RECORD_INDEXES = {
+    "model_id": "model_id, seq",
+    "namespace_name": "namespace, name, seq",
+    "name": "name, seq",
+    "decision": "decision, seq",
+    "stage": "stage, seq",
+    "policy_revision": "policy_revision, seq",
+    "artifact_digest": "artifact_digest, seq",
+    "signer": "signer, seq",
+    "timestamp": "timestamp, seq",
+}
+_SELECT_RECORDS = f"SELECT {', '.join(_RECORD_COLUMNS)} FROM records"
+_INSERT_RECORD = (
+    f"INSERT INTO records ({', '.join(_RECORD_COLUMNS)}) VALUES ({', '.join('?' for _ in _RECORD_COLUMNS)})"
+)
+_CHUNK = 1000  # rows per read when streaming records, and ids per IN (...) list
+
+
+def schema_statements(*, bigint: str, blob: str, key_only_tables: str = "") -> list[str]:
+    """CREATE statements of schema version 1, in a backend's type names.
+
+    ``bigint`` must make ``seq`` the table's key (``INTEGER`` in SQLite, where that aliases the
+    rowid); ``key_only_tables`` is appended to tables that are all primary key.
+    """
+    tables = [
+        f"""CREATE TABLE IF NOT EXISTS records (
+            seq {bigint} PRIMARY KEY CHECK (seq >= 0),
+            decision_id TEXT NOT NULL UNIQUE,
+            body {blob} NOT NULL,
+            leaf_hash {blob} NOT NULL,
+            timestamp TEXT NOT NULL,
+            stage TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            decision TEXT NOT NULL,
+            namespace TEXT, name TEXT, model_id TEXT, version TEXT,
+            policy_revision TEXT, artifact_digest TEXT, signer TEXT)""",
+        f"""CREATE TABLE IF NOT EXISTS record_rules (
+            seq {bigint} NOT NULL REFERENCES records (seq),
+            pos INTEGER NOT NULL,
+            rule TEXT NOT NULL,
+            PRIMARY KEY (seq, pos)){key_only_tables}""",
+        f"""CREATE TABLE IF NOT EXISTS nodes (
+            level INTEGER NOT NULL CHECK (level >= 0),
+            idx {bigint} NOT NULL CHECK (idx >= 0),
+            hash {blob} NOT NULL,
+            PRIMARY KEY (level, idx)){key_only_tables}""",
+        f"""CREATE TABLE IF NOT EXISTS checkpoints (
+            size {bigint} PRIMARY KEY CHECK (size >= 0),
+            root {blob} NOT NULL,
+            note TEXT NOT NULL,
+            created_at TEXT NOT NULL)""",
+        "CREATE INDEX IF NOT EXISTS record_rules_rule ON record_rules (rule, seq)",
+    ]
+    indexes = [
+        f"CREATE INDEX IF NOT EXISTS records_{name} ON records ({columns})"
+        for name, columns in _RECORD_INDEXES.items()
+    ]
+    return tables + indexes
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any password (in the user info or a ``password=`` parameter) replaced by ***."""
+    url = re.sub(r"^([^:/?#]*://[^:/?#@]*):[^/?#]*@", r"\1:***@", url)
+    return re.sub(r"(?i)([?&]password=)[^&#]*", r"\1***", url)
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class SqlDecisionLog(ABC):
+    """A :class:`~fleetgate.audit.store.interface.DecisionLog` over a DB-API style connection."""
+
+    _database_errors: ClassVar[tuple[type[Exception], ...]] = ()
+
+    def __init__(self, where: str) -> None:
+        self._where = where  # shown in errors: a path or a URL without its password
+
+    # -- what a backend provides --------------------------------------------------------------
+
+    @abstractmethod
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+    @abstractmethod
+    def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+    @abstractmethod
+    def _write_transaction(self) -> AbstractContextManager[None]:
+        """One transaction that holds the log's single writer lock until it commits."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def _describe(self, error: Exception) -> str:
+        return one_line(str(error)) or type(error).__name__
+
+    @contextlib.contextmanager
+    def _guard(self, action: str) -> Iterator[None]:
+        try:
+            yield
+        except AuditError:
+            raise
+        except self._database_errors as exc:
+            raise AuditError(f"audit log {self._where}: could not {action}: {self._describe(exc)}") from exc
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def append(self, pending: Sequence[PendingRecord], seal: Sealer) -> list[StoredRecord]:
+        if not pending:
+            return []
+        ids = [item.decision_id for item in pending]
+        if len(set(ids)) != len(ids):
+            repeated = next(i for i in ids if ids.count(i) > 1)
+            raise AuditError(f"decision_id {repeated!r} appears twice in one append; nothing was appended")
+        with self._guard("append"), self._write_transaction():
+            taken = self._existing_ids(ids)
+            if taken:
+                raise AuditError(f"decision_id {taken[0]!r} is already in the log; nothing was appended")
+            start = self._size()
+            stored = [_sealed(item, start + n, seal) for n, item in enumerate(pending)]
+            self._executemany(_INSERT_RECORD, [_record_row(record) for record in stored])
+            rules = [(r.seq, pos, rule) for r in stored for pos, rule in enumerate(r.rules)]
+            if rules:
+                self._executemany("INSERT INTO record_rules (seq, pos, rule) VALUES (?, ?, ?)", rules)
+            try:
+                nodes = new_perfect_nodes(start, [r.leaf_hash for r in stored], self._node)
+            except LookupError as exc:
+                raise AuditError(f"audit log {self._where} is inconsistent: {exc}; run audit verify") from exc
+            self._executemany("INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)", nodes)
+        return stored
+
+    def add_checkpoint(self, checkpoint: Checkpoint) -> None:
+        created_at = checkpoint.created_at or _now()
+        with self._guard("store a checkpoint"), self._write_transaction():
+            size = self._size()
+            if not 0 <= checkpoint.size <= size:
+                raise AuditError(f"checkpoint size {checkpoint.size} is outside the log (size {size})")
+            rows = self._execute("SELECT root, note FROM checkpoints WHERE size = ?", (checkpoint.size,))
+            if rows and (bytes(rows[0][0]), rows[0][1]) != (checkpoint.root, checkpoint.note):
+                raise AuditError(f"a different checkpoint for size {checkpoint.size} is already stored")
+            if not rows:
+                self._execute(
+                    "INSERT INTO checkpoints (size, root, note, created_at) VALUES (?, ?, ?, ?)",
+                    (checkpoint.size, checkpoint.root, checkpoint.note, created_at),
+                )
+
+    def _existing_ids(self, ids: Sequence[str]) -> list[str]:
+        taken: list[str] = []
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            marks = ", ".join("?" for _ in chunk)
+            rows = self._execute(f"SELECT decision_id FROM records WHERE decision_id IN ({marks})", chunk)
+            taken.extend(row[0] for row in rows)
+        position = {decision_id: n for n, decision_id in enumerate(ids)}
+        return sorted(taken, key=position.__getitem__)
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def size(self) -> int:
+        with self._guard("read its size"):
+            return self._size()
+
+    def _size(self) -> int:
+        (highest,) = self._execute("SELECT max(seq) FROM records")[0]
+        return 0 if highest is None else int(highest) + 1
+
+    def node(self, level: int, index: int) -> bytes | None:
+        with self._guard("read a tree node"):
+            return self._node(level, index)
+
+    def _node(self, level: int, index: int) -> bytes | None:
+        rows = self._execute("SELECT hash FROM nodes WHERE level = ? AND idx = ?", (level, index))
+        return bytes(rows[0][0]) if rows else None
+
+    def record(self, seq: int) -> StoredRecord | None:
+        with self._guard("read a record"):
+            found = self._records(f"{_SELECT_RECORDS} WHERE seq = ?", (seq,))
+        return found[0] if found else None
+
+    def find(self, decision_id: str) -> StoredRecord | None:
+        with self._guard("read a record"):
+            found = self._records(f"{_SELECT_RECORDS} WHERE decision_id = ?", (decision_id,))
+        return found[0] if found else None
+
+    def records(self, start: int, end: int) -> Iterator[StoredRecord]:
+        position = max(start, 0)
+        while position < end:
+            with self._guard("read records"):
+                chunk = self._records(
+                    f"{_SELECT_RECORDS} WHERE seq >= ? AND seq < ? ORDER BY seq LIMIT ?",
+                    (position, end, _CHUNK),
+                )
+            if not chunk:
+                return
+            yield from chunk
+            position = chunk[-1].seq + 1
+
+    def checkpoints(self) -> list[Checkpoint]:
+        with self._guard("read checkpoints"):
+            rows = self._execute("SELECT size, root, note, created_at FROM checkpoints ORDER BY size")
+        return [Checkpoint(int(size), bytes(root), note, created_at) for size, root, note, created_at in rows]
+
+    def query(self, filters: QueryFilter, limit: int = 1000) -> list[StoredRecord]:
+        if limit < 0:
+            raise AuditError(f"query limit must not be negative (got {limit})")
+        where, params = _where(filters)
+        with self._guard("query records"):
+            return self._records(f"{_SELECT_RECORDS}{where} ORDER BY seq DESC LIMIT ?", [*params, limit])
+
+    def _records(self, sql: str, params: Sequence[Any]) -> list[StoredRecord]:
+        """Run a SELECT over records and attach each record's rules, in their recorded order."""
+        rows = self._execute(sql, params)
+        rules: dict[int, list[str]] = {}
+        for start in range(0, len(rows), _CHUNK):
+            seqs = [row[0] for row in rows[start : start + _CHUNK]]
+            marks = ", ".join("?" for _ in seqs)
+            for seq, rule in self._execute(
+                f"SELECT seq, rule FROM record_rules WHERE seq IN ({marks}) ORDER BY seq, pos", seqs
+            ):
+                rules.setdefault(int(seq), []).append(rule)
+        return [_stored(row, tuple(rules.get(int(row[0]), ()))) for row in rows]
+
+
+def _where(filters: QueryFilter) -> tuple[str, list[Any]]:
+    """The WHERE clause of an auditor query; column names are constants, values are parameters."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    for column in _EQUALITY_FILTERS:
+        value = getattr(filters, column)
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    if filters.since is not None:
+        clauses.append("timestamp >= ?")
+        params.append(filters.since)
+    if filters.until is not None:
+        clauses.append("timestamp < ?")
+        params.append(filters.until)
+    if filters.kinds:
+        clauses.append(f"kind IN ({', '.join('?' for _ in filters.kinds)})")
+        params.extend(filters.kinds)
+    if filters.rule is not None:
+        clauses.append("seq IN (SELECT seq FROM record_rules WHERE rule = ?)")
+        params.append(filters.rule)
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def _sealed(item: PendingRecord, seq: int, seal: Sealer) -> StoredRecord:
+    try:
+        body, leaf = seal(item.document, seq)
+    except Exception as exc:  # the sealer is the caller's: any failure means "not recorded"
+        raise AuditError(f"decision {item.decision_id!r} could not be sealed: {one_line(str(exc))}") from exc
+    return StoredRecord(
+        seq=seq,
+        decision_id=item.decision_id,
+        body=body,
+        leaf_hash=leaf,
+        timestamp=item.timestamp,
+        stage=item.stage,
+        kind=item.kind,
+        decision=item.decision,
+        namespace=item.namespace,
+        name=item.name,
+        model_id=item.model_id,
+        version=item.version,
+        policy_revision=item.policy_revision,
+        artifact_digest=item.artifact_digest,
+        signer=item.signer,
+        rules=tuple(item.rules),
+    )
+
+
+def _record_row(record: StoredRecord) -> tuple[Any, ...]:
+    return tuple(getattr(record, column) for column in _RECORD_COLUMNS)
+
+
+def _stored(row: tuple[Any, ...], rules: tuple[str, ...]) -> StoredRecord:
+    fields = dict(zip(_RECORD_COLUMNS, row, strict=True))
+    fields["seq"] = int(fields["seq"])
+    fields["body"] = bytes(fields["body"])
+    fields["leaf_hash"] = bytes(fields["leaf_hash"])
+    return StoredRecord(**fields, rules=rules)

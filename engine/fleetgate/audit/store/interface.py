@@ -1,0 +1,139 @@
+"""The decision log's storage: one interface, one module per backend (SQLite, PostgreSQL).
+
+A store keeps, per record: its contiguous sequence number (0, 1, 2, ...), the canonical JSON
+bytes that were hashed, the leaf hash, and the columns auditors filter on. It also keeps the
+hashes of every *perfect* subtree of the Merkle tree (level L, index i covers leaves
+[i * 2**L, (i + 1) * 2**L)), so roots and proofs need O(log n) reads, and the signed
+checkpoints. Appends are serialized by the backend so sequence numbers never skip or repeat,
+even with several processes (or CI runners) appending at once; each append is one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from fleetgate.errors import FleetgateError
+
+__all__ = [
+    "AuditError",
+    "Checkpoint",
+    "DecisionLog",
+    "PendingRecord",
+    "QueryFilter",
+    "Sealer",
+    "StoredRecord",
+]
+
+
+class AuditError(FleetgateError):
+    """The decision log could not be opened, written, read or verified."""
+
+
+@dataclass(frozen=True)
+class PendingRecord:
+    """A record before it has a place in the log: its document and the columns to index."""
+
+    document: Mapping[str, Any]
+    decision_id: str
+    timestamp: str
+    stage: str
+    kind: str  # "decision" | "override"
+    decision: str  # "admit" | "deny" | "override"
+    namespace: str | None = None
+    name: str | None = None
+    model_id: str | None = None
+    version: str | None = None
+    policy_revision: str | None = None
+    artifact_digest: str | None = None
+    signer: str | None = None
+    rules: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    seq: int
+    decision_id: str
+    body: bytes  # canonical JSON (RFC 8785) of the document with its "seq"
+    leaf_hash: bytes
+    timestamp: str
+    stage: str
+    kind: str
+    decision: str
+    namespace: str | None = None
+    name: str | None = None
+    model_id: str | None = None
+    version: str | None = None
+    policy_revision: str | None = None
+    artifact_digest: str | None = None
+    signer: str | None = None
+    rules: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A signed note committing to the log's first ``size`` records (``root``)."""
+
+    size: int
+    root: bytes
+    note: str  # the full signed note text, as published
+    created_at: str = ""
+
+
+@dataclass(frozen=True)
+class QueryFilter:
+    """Auditor filters; ``None`` means "any".
+
+    Times are RFC 3339 UTC strings: ``since`` inclusive, ``until`` exclusive.
+    """
+
+    model_id: str | None = None
+    namespace: str | None = None
+    name: str | None = None
+    decision: str | None = None
+    stage: str | None = None
+    rule: str | None = None
+    policy_revision: str | None = None
+    artifact_digest: str | None = None
+    signer: str | None = None
+    since: str | None = None
+    until: str | None = None
+    kinds: tuple[str, ...] = field(default=())
+
+
+Sealer = Callable[[Mapping[str, Any], int], tuple[bytes, bytes]]
+"""(document, seq) -> (canonical bytes with seq, leaf hash). Called inside the append transaction."""
+
+
+class DecisionLog(Protocol):
+    def append(self, pending: Sequence[PendingRecord], seal: Sealer) -> list[StoredRecord]:
+        """Give each record the next sequence number, seal it, store it and the new perfect
+        subtree hashes, all in one durable transaction; raise :class:`AuditError` on failure."""
+        ...
+
+    def size(self) -> int: ...
+
+    def record(self, seq: int) -> StoredRecord | None: ...
+
+    def find(self, decision_id: str) -> StoredRecord | None: ...
+
+    def records(self, start: int, end: int) -> Iterator[StoredRecord]:
+        """Records with start <= seq < end, in sequence order (gaps are simply absent)."""
+        ...
+
+    def node(self, level: int, index: int) -> bytes | None:
+        """Hash of the perfect subtree at (level, index), or None when not stored."""
+        ...
+
+    def add_checkpoint(self, checkpoint: Checkpoint) -> None: ...
+
+    def checkpoints(self) -> list[Checkpoint]:
+        """Every stored checkpoint, by increasing size."""
+        ...
+
+    def query(self, filters: QueryFilter, limit: int = 1000) -> list[StoredRecord]:
+        """Records matching every filter, newest first."""
+        ...
+
+    def close(self) -> None: ...

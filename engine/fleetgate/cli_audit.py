@@ -1,0 +1,227 @@
+"""The ``fleetgate audit`` verbs of the command line (parsing and printing only)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from fleetgate.decision import rfc3339
+from fleetgate.errors import FleetgateError
+
+__all__ = ["add_audit_parser", "key_text"]
+
+EXIT_OK, EXIT_FAIL = 0, 1
+
+
+def add_audit_parser(verbs: Any) -> None:
+    audit = verbs.add_parser("audit", help="query, verify and prove the decision log")
+    audit.add_argument(
+        "--log", metavar="URL", help="sqlite:///path or postgresql://... (default: fleetgate.yaml)"
+    )
+    audit.add_argument("--config", type=Path, metavar="FILE", help="default: fleetgate.yaml at the repo root")
+    sub = audit.add_subparsers(dest="audit_verb", required=True, metavar="COMMAND")
+
+    query = sub.add_parser("query", help="records matching every filter, newest first")
+    for option in (
+        "model-id",
+        "namespace",
+        "name",
+        "stage",
+        "rule",
+        "policy-revision",
+        "artifact-digest",
+        "signer",
+    ):
+        query.add_argument(f"--{option}")
+    query.add_argument("--decision", choices=("admit", "deny", "override"))
+    query.add_argument("--since", metavar="RFC3339", help="inclusive")
+    query.add_argument("--until", metavar="RFC3339", help="exclusive")
+    query.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    query.add_argument("--limit", type=int, default=1000)
+    query.set_defaults(handler=_query)
+
+    show = sub.add_parser("show", help="the full record of one decision")
+    show.add_argument("decision_id")
+    show.set_defaults(handler=_show)
+
+    verify = sub.add_parser("verify", help="recompute the tree and check every signed checkpoint")
+    verify.add_argument(
+        "--key", metavar="VERIFIER", help="verifier key string or file (default: audit.verifierKey)"
+    )
+    verify.set_defaults(handler=_verify)
+
+    prove = sub.add_parser("prove", help="inclusion proof of one record against the latest checkpoint")
+    prove.add_argument("decision_id")
+    prove.set_defaults(handler=_prove)
+
+    check_proof = sub.add_parser("verify-proof", help="check an inclusion proof made by `audit prove`")
+    check_proof.add_argument("file", type=Path)
+    check_proof.add_argument("--key", metavar="VERIFIER", help="verifier key string or file")
+    check_proof.set_defaults(handler=_verify_proof)
+
+    checkpoint = sub.add_parser("checkpoint", help="sign, store and print the current checkpoint")
+    checkpoint.add_argument(
+        "--key", type=Path, metavar="FILE", help="signer key file (default: audit.signingKey)"
+    )
+    checkpoint.set_defaults(handler=_checkpoint)
+
+    export = sub.add_parser("export", help="records as JSON lines")
+    export.add_argument("--from", dest="start", type=int, default=0, metavar="SEQ")
+    export.add_argument("--to", dest="end", type=int, metavar="SEQ", help="exclusive (default: the end)")
+    export.set_defaults(handler=_export)
+
+    override = sub.add_parser(
+        "override", help="record who overrode a denied decision, why, under which ticket"
+    )
+    override.add_argument("decision_id")
+    override.add_argument("--by", required=True)
+    override.add_argument("--reason", required=True)
+    override.add_argument("--ticket", required=True)
+    override.set_defaults(handler=_override)
+
+    keygen = sub.add_parser("keygen", help="make an Ed25519 checkpoint signing key")
+    keygen.add_argument("name", help="key name, e.g. the log's origin")
+    keygen.add_argument(
+        "--out", type=Path, required=True, metavar="FILE", help="where to write the signer key"
+    )
+    keygen.set_defaults(handler=_keygen)
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from fleetgate.commands.audit import audit_settings
+    from fleetgate.config import load_config
+    from fleetgate.git import Git
+
+    try:
+        root = Git.discover(Path.cwd()).root
+    except FleetgateError:
+        root = Path.cwd()
+    config = load_config(root, args.config)
+    return audit_settings(config.extra.get("audit"), root, args.log)
+
+
+def _query(args: argparse.Namespace) -> int:
+    from fleetgate.commands.audit import opened, query_filter, render_records
+
+    filters = query_filter({k.replace("-", "_"): v for k, v in vars(args).items()})
+    with opened(_settings(args).log) as log:
+        sys.stdout.write(render_records(log.query(filters, args.limit), args.format))
+    return EXIT_OK
+
+
+def _show(args: argparse.Namespace) -> int:
+    from fleetgate.commands.audit import opened, show
+
+    with opened(_settings(args).log) as log:
+        sys.stdout.write(show(log, args.decision_id))
+    return EXIT_OK
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from fleetgate.audit.log import verify_log
+    from fleetgate.commands.audit import opened
+
+    settings = _settings(args)
+    key = key_text(args.key) if args.key else settings.verifier_key
+    with opened(settings.log) as log:
+        report = verify_log(log, key, settings.origin)
+    for problem in report.problems:
+        where = f"seq {problem.seq}: " if problem.seq is not None else ""
+        print(f"FAIL  {where}{problem.message}")
+    signed = "signatures checked" if key else "signatures NOT checked (no verifier key)"
+    verdict = "ok" if report.ok else f"TAMPERED (first bad sequence number: {report.first_bad_seq})"
+    print(f"{report.size} records, {report.checkpoints} checkpoints ({signed}): {verdict}")
+    return EXIT_OK if report.ok else EXIT_FAIL
+
+
+def _prove(args: argparse.Namespace) -> int:
+    from fleetgate.audit.log import inclusion_bundle
+    from fleetgate.commands.audit import opened
+
+    with opened(_settings(args).log) as log:
+        print(json.dumps(inclusion_bundle(log, args.decision_id), indent=2))
+    return EXIT_OK
+
+
+def _verify_proof(args: argparse.Namespace) -> int:
+    from fleetgate.audit.log import verify_bundle
+
+    settings = _settings(args)
+    key = key_text(args.key) if args.key else settings.verifier_key
+    if not key:
+        raise FleetgateError("a verifier key is needed (--key or audit.verifierKey)")
+    try:
+        bundle = json.loads(args.file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise FleetgateError(f"{args.file}: not a readable proof ({exc})") from None
+    ok = isinstance(bundle, dict) and verify_bundle(bundle, key, settings.origin)
+    print("proof verified: the record is in the log" if ok else "proof does NOT verify")
+    return EXIT_OK if ok else EXIT_FAIL
+
+
+def _checkpoint(args: argparse.Namespace) -> int:
+    from fleetgate.audit.log import make_checkpoint
+    from fleetgate.commands.audit import opened, read_key
+
+    settings = _settings(args)
+    key = read_key(args.key or settings.signing_key, "checkpoint signing key")
+    now = rfc3339(dt.datetime.now(dt.UTC))
+    with opened(settings.log) as log:
+        sys.stdout.write(make_checkpoint(log, settings.origin, key, now).note)
+    return EXIT_OK
+
+
+def _export(args: argparse.Namespace) -> int:
+    from fleetgate.commands.audit import opened
+
+    with opened(_settings(args).log) as log:
+        end = log.size() if args.end is None else args.end
+        for record in log.records(args.start, end):
+            sys.stdout.write(record.body.decode("utf-8") + "\n")
+    return EXIT_OK
+
+
+def _override(args: argparse.Namespace) -> int:
+    from fleetgate.audit.events import override_record
+    from fleetgate.audit.record import seal
+    from fleetgate.commands.audit import opened
+
+    now = rfc3339(dt.datetime.now(dt.UTC))
+    with opened(_settings(args).log) as log:
+        denied = log.find(args.decision_id)
+        if denied is None:
+            raise FleetgateError(f"no record with decision_id {args.decision_id}")
+        [stored] = log.append(
+            [override_record(json.loads(denied.body), args.by, args.reason, args.ticket, now)], seal
+        )
+    print(f"override recorded as {stored.decision_id} (seq {stored.seq})")
+    return EXIT_OK
+
+
+def _keygen(args: argparse.Namespace) -> int:
+    from fleetgate.audit.checkpoint import generate_key
+
+    signer, verifier = generate_key(args.name)
+    try:
+        fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        raise FleetgateError(f"{args.out}: cannot create the key file: {exc.strerror}") from None
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(signer + "\n")
+    print(verifier)
+    return EXIT_OK
+
+
+def key_text(value: str) -> str:
+    """A verifier key given inline (it contains "+") or as a file holding it."""
+    if "+" in value:
+        return value
+    try:
+        return Path(value).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise FleetgateError(f"{value}: cannot read the verifier key: {exc.strerror}") from None

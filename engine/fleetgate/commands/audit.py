@@ -1,0 +1,156 @@
+"""``fleetgate audit ...`` and the append a check makes: the decision log for auditors.
+
+Settings come from the ``audit`` mapping of ``fleetgate.yaml`` (``log``, ``origin``,
+``signingKey``, ``verifierKey``, ``mask``), each overridable on the command line.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fleetgate.audit.store.interface import AuditError, DecisionLog, QueryFilter, StoredRecord
+from fleetgate.decision import Decision, rfc3339
+
+__all__ = [
+    "AuditSettings",
+    "audit_settings",
+    "opened",
+    "record_decision",
+    "render_records",
+]
+
+DEFAULT_ORIGIN = "fleetgate.local/decision-log"
+
+
+@dataclass(frozen=True)
+class AuditSettings:
+    log: str
+    origin: str = DEFAULT_ORIGIN
+    signing_key: Path | None = None
+    verifier_key: str | None = None
+    mask: tuple[str, ...] = ()
+
+
+def audit_settings(
+    raw: Mapping[str, Any] | None, root: Path | None, log_url: str | None = None
+) -> AuditSettings:
+    """Validate the ``audit`` mapping of fleetgate.yaml and apply the command-line override."""
+    from fleetgate.audit.log import default_log_url
+
+    raw = dict(raw or {})
+    unknown = sorted(set(raw) - {"log", "origin", "signingKey", "verifierKey", "mask"})
+    if unknown:
+        raise AuditError(f"fleetgate.yaml: unknown audit setting {unknown[0]!r}")
+    mask = raw.get("mask", [])
+    if not isinstance(mask, list) or not all(isinstance(m, str) for m in mask):
+        raise AuditError("fleetgate.yaml: audit.mask must be a list of JSON pointers")
+    base = root or Path.cwd()
+    key = raw.get("signingKey")
+    return AuditSettings(
+        log=log_url or str(raw.get("log") or default_log_url(root)),
+        origin=str(raw.get("origin") or DEFAULT_ORIGIN),
+        signing_key=(base / key) if isinstance(key, str) else None,
+        verifier_key=_verifier(raw.get("verifierKey"), base),
+        mask=tuple(mask),
+    )
+
+
+def _verifier(value: Any, base: Path) -> str | None:
+    if not isinstance(value, str):
+        return None
+    if "+" in value:  # a verifier key string itself
+        return value
+    path = base / value
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise AuditError(f"{path}: cannot read the verifier key: {exc.strerror}") from None
+
+
+@contextmanager
+def opened(url: str) -> Iterator[DecisionLog]:
+    from fleetgate.audit.store import open_log
+
+    log = open_log(url)
+    try:
+        yield log
+    finally:
+        log.close()
+
+
+def record_decision(decision: Decision, settings: AuditSettings) -> list[StoredRecord]:
+    """Append one record per deployment of ``decision``; any failure raises :class:`AuditError`."""
+    from fleetgate.audit.events import records_for
+    from fleetgate.audit.record import seal
+
+    pending = records_for(decision, settings.mask)
+    if not pending:
+        return []
+    with opened(settings.log) as log:
+        return log.append(pending, seal)
+
+
+def read_key(path: Path | None, what: str) -> str:
+    if path is None:
+        raise AuditError(f"no {what} configured (audit.signingKey in fleetgate.yaml or --key)")
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise AuditError(f"{path}: cannot read the {what}: {exc.strerror}") from None
+
+
+def query_filter(args: Mapping[str, Any]) -> QueryFilter:
+    """Build a filter from CLI options, checking time bounds are RFC 3339."""
+    values = dict(args)
+    for bound in ("since", "until"):
+        value = values.get(bound)
+        if value is not None:
+            try:
+                moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+            except ValueError:
+                raise AuditError(f"--{bound} {value!r} is not an RFC 3339 time") from None
+            if moment.tzinfo is None:
+                raise AuditError(f"--{bound} {value!r} needs a time zone (e.g. Z)")
+            # Stored timestamps have a fixed width, so the bounds must too to compare as text.
+            values[bound] = rfc3339(moment)
+    fields = QueryFilter.__dataclass_fields__
+    return QueryFilter(**{k: v for k, v in values.items() if k in fields and v is not None})
+
+
+def render_records(records: Sequence[StoredRecord], style: str) -> str:
+    """``table`` for people, ``json`` (one document per line) or ``csv`` for tools."""
+    if style == "json":
+        return "".join(r.body.decode("utf-8") + "\n" for r in records)
+    columns = ("seq", "timestamp", "decision", "stage", "namespace", "name", "model_id", "version", "rules")
+    rows = [[_cell(getattr(r, c)) for c in columns] for r in records]
+    if style == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(rows)
+        return out.getvalue()
+    widths = [max([len(c), *(len(row[i]) for row in rows)]) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in rows]
+    return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, tuple):
+        return ",".join(value)
+    return "" if value is None else str(value)
+
+
+def show(log: DecisionLog, decision_id: str) -> str:
+    record = log.find(decision_id)
+    if record is None:
+        raise AuditError(f"no record with decision_id {decision_id}")
+    return json.dumps(json.loads(record.body), indent=2, ensure_ascii=False) + "\n"

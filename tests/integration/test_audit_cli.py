@@ -1,0 +1,128 @@
+"""The decision log end to end: checks append, auditors query, verify and prove."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from support import GitRepo, manifest, to_yaml
+
+
+@pytest.fixture
+def logged(repo: GitRepo, tmp_path: Path) -> tuple[GitRepo, str, Path]:
+    """A repository whose fleetgate.yaml names a log and a checkpoint key, with two checks recorded."""
+    db = tmp_path / "audit.db"
+    key = tmp_path / "checkpoint.key"
+    keygen = repo.fleetgate(
+        "audit", "--log", f"sqlite:///{db}", "keygen", "example.com/log", "--out", str(key)
+    )
+    assert keygen.returncode == 0, keygen.stderr
+    verifier = keygen.stdout.strip()
+    repo.write(
+        "fleetgate.yaml",
+        f"audit:\n  log: sqlite:///{db}\n  origin: example.com/log\n  signingKey: {key}\n"
+        f"  verifierKey: {verifier}\n",
+    )
+    repo.write("models/a.yaml", to_yaml(manifest("a", modelId="img-a")))
+    repo.write(
+        "models/b.yaml", to_yaml(manifest("b", modelId="img-b", updateStrategy={"rolloutPercentage": 7}))
+    )
+    code, _ = repo.decision(".")
+    assert code == 1
+    code, _ = repo.decision("models/a.yaml", "--stage", "pre-deploy")
+    assert code == 1
+    return repo, verifier, db
+
+
+def query(repo: GitRepo, *filters: str) -> list[dict[str, object]]:
+    done = repo.fleetgate("audit", "query", "--format", "json", *filters)
+    assert done.returncode == 0, done.stderr
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+def test_checks_are_recorded_and_queryable(logged: tuple[GitRepo, str, Path]) -> None:
+    repo, _, _ = logged
+    everything = query(repo)
+    assert len(everything) == 3
+    assert [r["seq"] for r in everything] == [2, 1, 0]  # newest first
+    assert [(r["name"], r["decision"]) for r in query(repo, "--model-id", "img-b")] == [("b", "deny")]
+    assert [r["stage"] for r in query(repo, "--model-id", "img-a")] == ["pre-deploy", "pre-merge"]
+    assert [r["name"] for r in query(repo, "--rule", "rollout.ladder")] == ["b"]
+    assert query(repo, "--decision", "admit", "--stage", "pre-merge")[0]["name"] == "a"
+    csv = repo.fleetgate("audit", "query", "--format", "csv").stdout.splitlines()
+    assert csv[0].startswith("seq,timestamp,decision") and len(csv) == 4
+    record = everything[0]
+    shown = repo.fleetgate("audit", "show", str(record["decision_id"]))
+    assert json.loads(shown.stdout) == record
+    exported = repo.fleetgate("audit", "export", "--from", "1").stdout.splitlines()
+    assert [json.loads(line)["seq"] for line in exported] == [1, 2]
+
+
+def test_override_is_recorded_as_a_new_event(logged: tuple[GitRepo, str, Path]) -> None:
+    repo, _, _ = logged
+    [denied] = query(repo, "--model-id", "img-b")
+    done = repo.fleetgate(
+        "audit",
+        "override",
+        str(denied["decision_id"]),
+        "--by",
+        "jane",
+        "--reason",
+        "hotfix",
+        "--ticket",
+        "OPS-9",
+    )
+    assert done.returncode == 0, done.stderr
+    [override] = query(repo, "--decision", "override")
+    assert (override["overrides"], override["by"], override["ticket"]) == (
+        denied["decision_id"],
+        "jane",
+        "OPS-9",
+    )
+
+
+def test_checkpoint_verify_and_prove(logged: tuple[GitRepo, str, Path], tmp_path: Path) -> None:
+    repo, verifier, _ = logged
+    note = repo.fleetgate("audit", "checkpoint")
+    assert note.returncode == 0, note.stderr
+    assert note.stdout.startswith("example.com/log\n3\n")
+    verified = repo.fleetgate("audit", "verify")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "3 records, 1 checkpoints (signatures checked): ok" in verified.stdout
+    [record] = query(repo, "--model-id", "img-b")
+    proof = repo.fleetgate("audit", "prove", str(record["decision_id"]))
+    assert proof.returncode == 0, proof.stderr
+    bundle = tmp_path / "proof.json"
+    bundle.write_text(proof.stdout)
+    ok = repo.fleetgate("audit", "verify-proof", str(bundle), "--key", verifier)
+    assert ok.returncode == 0 and "proof verified" in ok.stdout
+    forged = json.loads(proof.stdout)
+    forged["record"] = forged["record"].replace('"deny"', '"admit"')
+    bundle.write_text(json.dumps(forged))
+    assert repo.fleetgate("audit", "verify-proof", str(bundle), "--key", verifier).returncode == 1
+
+
+def test_a_flipped_byte_is_found_at_its_sequence_number(logged: tuple[GitRepo, str, Path]) -> None:
+    repo, _, db = logged
+    assert repo.fleetgate("audit", "checkpoint").returncode == 0
+    with sqlite3.connect(db) as connection:
+        body = connection.execute("SELECT body FROM records WHERE seq = 1").fetchone()[0]
+        connection.execute("UPDATE records SET body = ? WHERE seq = 1", (body.replace(b"pre-", b"pra-"),))
+    done = repo.fleetgate("audit", "verify")
+    assert done.returncode == 1
+    assert "first bad sequence number: 1" in done.stdout
+
+
+def test_a_check_that_cannot_record_its_decision_fails_closed(repo: GitRepo, tmp_path: Path) -> None:
+    repo.write("models/a.yaml", to_yaml(manifest("a")))
+    done = repo.fleetgate("check", "models", "--audit-log", "mysql://nowhere/log")
+    assert done.returncode == 2 and done.stdout == ""
+    blocked = tmp_path / "not-a-dir"
+    blocked.write_text("a file where a folder should be")
+    done = repo.fleetgate("check", "models", "--audit-log", f"sqlite:///{blocked}/audit.db")
+    assert done.returncode == 2 and done.stdout == "", done.stdout
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert repo.fleetgate("check", "models", "--no-audit").returncode == 0

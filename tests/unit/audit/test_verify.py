@@ -1,0 +1,138 @@
+"""`audit verify` finds each kind of tampering at its sequence number, on both backends.
+
+The attacker here has write access to the database (the threat a signed checkpoint answers):
+records are changed with plain SQL behind the log's back.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from fleetgate.audit.checkpoint import generate_key, sign_checkpoint
+from fleetgate.audit.log import inclusion_bundle, make_checkpoint, verify_bundle, verify_log
+from fleetgate.audit.record import seal
+from fleetgate.audit.store import DecisionLog
+from fleetgate.audit.store.interface import PendingRecord
+
+ORIGIN = "example.com/test-log"
+SIGNER, VERIFIER = generate_key(ORIGIN)
+
+
+def pending(i: int) -> PendingRecord:
+    return PendingRecord(
+        document={"decision_id": f"id-{i}", "decision": "deny" if i % 3 == 0 else "admit", "n": i},
+        decision_id=f"id-{i}",
+        timestamp=f"2026-11-26T12:00:{i:02}.000000Z",
+        stage="pre-merge",
+        kind="decision",
+        decision="deny" if i % 3 == 0 else "admit",
+        namespace="production",
+        name=f"m{i}",
+    )
+
+
+def filled(log: DecisionLog, count: int = 12, checkpoint_at: tuple[int, ...] = (5, 12)) -> DecisionLog:
+    for i in range(count):
+        log.append([pending(i)], seal)
+        if i + 1 in checkpoint_at:
+            make_checkpoint(log, ORIGIN, SIGNER, f"2026-11-26T13:00:{i:02}.000000Z")
+    return log
+
+
+def sql(log: DecisionLog, statement: str, *params: Any) -> list[tuple[Any, ...]]:
+    rows: list[tuple[Any, ...]] = log._execute(statement, params)  # type: ignore[attr-defined]
+    return rows
+
+
+def test_an_untouched_log_verifies(log: DecisionLog) -> None:
+    report = verify_log(filled(log), VERIFIER, ORIGIN)
+    assert report.ok and report.size == 12 and report.checkpoints == 2
+
+
+def test_a_flipped_byte_in_any_record(log: DecisionLog) -> None:
+    filled(log)
+    for seq in (0, 7, 11):
+        [(body,)] = sql(log, "SELECT body FROM records WHERE seq = ?", seq)
+        original = bytes(body)
+        sql(log, "UPDATE records SET body = ? WHERE seq = ?", original.replace(b'"n":', b'"N":'), seq)
+        report = verify_log(log, VERIFIER, ORIGIN)
+        assert report.first_bad_seq == seq, report.problems
+        sql(log, "UPDATE records SET body = ? WHERE seq = ?", original, seq)
+    assert verify_log(log, VERIFIER, ORIGIN).ok
+
+
+def test_a_deleted_record(log: DecisionLog) -> None:
+    filled(log)
+    sql(log, "DELETE FROM record_rules WHERE seq = 4")
+    sql(log, "DELETE FROM records WHERE seq = 4")
+    report = verify_log(log, VERIFIER, ORIGIN)
+    assert report.first_bad_seq == 4
+    assert any("missing" in p.message for p in report.problems)
+
+
+def test_a_reordered_pair(log: DecisionLog) -> None:
+    filled(log)
+    rows = {
+        seq: (bytes(body), bytes(leaf), did)
+        for seq, body, leaf, did in sql(
+            log, "SELECT seq, body, leaf_hash, decision_id FROM records WHERE seq IN (8, 9)"
+        )
+    }
+    sql(log, "UPDATE records SET decision_id = ? WHERE seq = 8", "swap")
+    sql(log, "UPDATE records SET body = ?, leaf_hash = ?, decision_id = ? WHERE seq = 9", *rows[8])
+    sql(log, "UPDATE records SET body = ?, leaf_hash = ?, decision_id = ? WHERE seq = 8", *rows[9])
+    report = verify_log(log, VERIFIER, ORIGIN)
+    assert report.first_bad_seq == 8
+    assert any("reordered" in p.message for p in report.problems)
+
+
+def test_a_truncated_tail_after_a_published_checkpoint(log: DecisionLog) -> None:
+    filled(log)
+    for seq in (10, 11):
+        sql(log, "DELETE FROM record_rules WHERE seq = ?", seq)
+        sql(log, "DELETE FROM records WHERE seq = ?", seq)
+    report = verify_log(log, VERIFIER, ORIGIN)
+    assert report.first_bad_seq == 10
+    assert any("truncated" in p.message for p in report.problems)
+
+
+def test_a_forged_checkpoint_signature(log: DecisionLog) -> None:
+    filled(log)
+    forger, _ = generate_key(ORIGIN)
+    [(root,)] = sql(log, "SELECT root FROM checkpoints WHERE size = 12")
+    forged = sign_checkpoint(ORIGIN, 12, bytes(root), forger)  # right size and root, wrong key
+    sql(log, "UPDATE checkpoints SET note = ? WHERE size = 12", forged)
+    report = verify_log(log, VERIFIER, ORIGIN)
+    assert not report.ok
+    assert [p.message.split(":")[0] for p in report.problems] == ["checkpoint of size 12"]
+
+
+def test_a_rewritten_history_with_recomputed_hashes_is_caught_by_the_signed_root(log: DecisionLog) -> None:
+    filled(log)
+    body, leaf = seal({**pending(3).document, "decision": "admit"}, 3)
+    sql(log, "UPDATE records SET body = ?, leaf_hash = ? WHERE seq = 3", body, leaf)
+    sql(log, "UPDATE nodes SET hash = ? WHERE level = 0 AND idx = 3", leaf)
+    report = verify_log(log, VERIFIER, ORIGIN)
+    assert not report.ok and report.first_bad_seq == 0  # somewhere before the first checkpoint
+
+
+def test_inclusion_bundle_verifies_standalone(log: DecisionLog) -> None:
+    filled(log)
+    bundle = inclusion_bundle(log, "id-7")
+    assert json.loads(bundle["record"])["seq"] == 7 and bundle["tree_size"] == 12
+    assert verify_bundle(json.loads(json.dumps(bundle)), VERIFIER, ORIGIN)
+    assert not verify_bundle({**bundle, "seq": 6}, VERIFIER, ORIGIN)
+    assert not verify_bundle({**bundle, "proof": bundle["proof"][:-1]}, VERIFIER, ORIGIN)
+    _, other = generate_key(ORIGIN)
+    assert not verify_bundle(bundle, other, ORIGIN)
+
+
+def test_a_record_after_the_last_checkpoint_cannot_be_proven_yet(log: DecisionLog) -> None:
+    filled(log, count=3, checkpoint_at=())
+    from fleetgate.audit.store.interface import AuditError
+
+    with pytest.raises(AuditError, match="no checkpoint covers record 2"):
+        inclusion_bundle(log, "id-2")
