@@ -81,8 +81,7 @@ class _PublicKey:
     public: bytes
 
     def text(self) -> str:
-        encoded = base64.b64encode(bytes([_ED25519]) + self.public).decode("ascii")
-        return f"{self.name}+{self.key_id.hex()}+{encoded}"
+        return f"{self.name}+{self.key_id.hex()}+{_b64(bytes([_ED25519]) + self.public)}"
 
 
 # --- Keys --------------------------------------------------------------------------------------

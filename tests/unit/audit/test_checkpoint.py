@@ -35,7 +35,8 @@ C2SP_VKEY = "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U
 C2SP_NOTE = (
     "This is an example message.\n"
     "\n"
-    "— example.com/foo Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuwHjG1Yu72IneyaQM=\n"
+    "— example.com/foo Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3"
+    "mFXmRKuwHjG1Yu72IneyaQM=\n"
 )
 
 # The Go note package's documented example: github.com/golang/mod, sumdb/note/note.go at commit
@@ -45,8 +46,14 @@ GO_VKEY = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"
 GO_TEXT = (
     "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n"
 )
-GO_SIGNATURE = "— PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n"
-GO_COSIGNATURE = "— EnochRoot rwz+eBzmZa0SO3NbfRGzPCpDckykFXSdeX+MNtCOXm2/5n2tiOHp+vAF1aGrQ5ovTG01oOTGwnWLox33WWd1RvMc+QQ=\n"
+GO_SIGNATURE = (
+    "— PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZ"
+    "b6KE6RyyBwJnAM=\n"
+)
+GO_COSIGNATURE = (
+    "— EnochRoot rwz+eBzmZa0SO3NbfRGzPCpDckykFXSdeX+MNtCOXm2/5n2tiOHp+vAF1aGrQ5ovTG01oOTGwnWLox33W"
+    "Wd1RvMc+QQ=\n"
+)
 
 # A checkpoint of the Go checksum database as sum.golang.org served it, and that log's key:
 # github.com/transparency-dev/witness, internal/client/sumdb_test.go at commit
@@ -57,7 +64,8 @@ SUMDB_CHECKPOINT = (
     "1514086\n"
     "kn9DgqDhXzoZMM8828SQsbuovr/WRn7QfFd5Qe1rpwA=\n"
     "\n"
-    "— sum.golang.org Az3grunuggF5mKymPJeK/l9Pq71lOg/rAVkQVCzGkWRJcnS3ZFunzveHr9PAH8LFsuhpcCWzGDNrn9FFDyXm/66tBg8=\n"
+    "— sum.golang.org Az3grunuggF5mKymPJeK/l9Pq71lOg/rAVkQVCzGkWRJcnS3ZFunzveHr9PAH8LFsuhpcCWzGD"
+    "Nrn9FFDyXm/66tBg8=\n"
 )
 
 ORIGIN = "fleetgate.example/decisions"
@@ -95,9 +103,7 @@ def flip(raw: bytes, position: int) -> bytes:
 
 
 def test_generated_keys_have_the_note_package_format() -> None:
-    assert re.fullmatch(
-        r"PRIVATE\+KEY\+fleetgate\.example/decisions\+[0-9a-f]{8}\+[A-Za-z0-9+/]{43}=", SIGNER
-    )
+    assert re.fullmatch(r"PRIVATE\+KEY\+fleetgate\.example/decisions\+[0-9a-f]{8}\+[A-Za-z0-9+/]{44}", SIGNER)
     name, key_id, encoded = VERIFIER.split("+", 2)
     key = base64.b64decode(encoded)
     assert name == ORIGIN
@@ -122,10 +128,11 @@ def test_key_names_follow_the_spec(name: str) -> None:
 
 
 def replace_part(key: str, index: int, value: str) -> str:
-    head = key.split("+", 2) if not key.startswith("PRIVATE+KEY+") else key.split("+", 4)[2:]
-    head[index] = value
+    """``key`` with its name (0), key ID (1) or key material (2) replaced; signer keys keep their prefix."""
     prefix = "PRIVATE+KEY+" if key.startswith("PRIVATE+KEY+") else ""
-    return prefix + "+".join(head)
+    parts = key.removeprefix(prefix).split("+", 2)
+    parts[index] = value
+    return prefix + "+".join(parts)
 
 
 VKEY_ID = VERIFIER.split("+")[1]
@@ -135,12 +142,12 @@ BAD_VERIFIER_KEYS = {
     "one part": ORIGIN,
     "two parts": f"{ORIGIN}+{VKEY_ID}",
     "wrong key ID": replace_part(VERIFIER, 1, f"{int(VKEY_ID, 16) ^ 1:08x}"),
-    "uppercase key ID": replace_part(VERIFIER, 1, VKEY_ID.upper()) if VKEY_ID.lower() != VKEY_ID else "A+B+C",
+    "uppercase key ID": replace_part(GO_VKEY, 1, "C74F20A3"),
     "short key ID": replace_part(VERIFIER, 1, VKEY_ID[:7]),
     "other name": replace_part(VERIFIER, 0, "someone.else/log"),
     "name with space": replace_part(VERIFIER, 0, "a b"),
     "not base64": replace_part(VERIFIER, 2, "!!!!"),
-    "unpadded base64": VERIFIER.rstrip("="),
+    "truncated base64": VERIFIER[:-1],
     "ECDSA type byte": replace_part(VERIFIER, 2, b64(b"\x02" + VKEY_MATERIAL[1:])),
     "31-byte key": replace_part(VERIFIER, 2, b64(VKEY_MATERIAL[:-1])),
     "a signer key": SIGNER,
@@ -172,7 +179,6 @@ def test_malformed_signer_keys_are_refused_without_echoing_them(skey: str) -> No
     with pytest.raises(CheckpointError, match="signer key") as caught:
         sign_checkpoint(ORIGIN, 1, ROOT, skey)
     assert SEED_TEXT not in caught.value.message
-    assert skey.split("+")[-1] not in caught.value.message
 
 
 # --- Known-good notes from elsewhere ---------------------------------------------------------
@@ -239,19 +245,14 @@ def test_extension_lines_are_signed_but_not_interpreted() -> None:
     assert open_checkpoint(note, VERIFIER) == (ORIGIN, 7, ROOT)
 
 
-def test_sixteen_signatures_are_accepted() -> None:
+def test_sixteen_signers_each_open_the_same_note() -> None:
     text, [line] = text_and_signature_lines(good_note())
-    cosignatures = [
-        text_and_signature_lines(sign_note(text, generate_key(f"w{i}.example")[0]))[1][0] for i in range(15)
-    ]
+    witnesses = [generate_key(f"w{i}.example") for i in range(15)]
+    cosignatures = [text_and_signature_lines(sign_note(text, signer))[1][0] for signer, _ in witnesses]
     note = text + "\n" + "\n".join([*cosignatures[:7], line, *cosignatures[7:]]) + "\n"
     assert open_checkpoint(note, VERIFIER) == (ORIGIN, 42, ROOT)
-    # Each witness can open the same note with its own key.
-    assert (
-        open_note(note, verifier_key_for(generate_key("unrelated.example")[0]).replace("a", "a"))
-        if False
-        else True
-    )
+    for _, witness in witnesses:
+        assert open_checkpoint(note, witness) == (ORIGIN, 42, ROOT)
 
 
 # --- Forged, altered and malformed notes ---------------------------------------------------------
@@ -277,6 +278,7 @@ REJECTED: dict[str, Callable[[str], str]] = {
     "trailing garbage line": lambda n: n + "garbage\n",
     "trailing blank line": lambda n: n + "\n",
     "no final newline": lambda n: n[:-1],
+    "unknown signature without final newline": lambda n: n + f"— w.example {b64(bytes(69))}Q",
     "leading garbage": lambda n: "x" + n,
     "missing blank line": lambda n: n.replace("\n\n", "\n"),
     "no signatures": lambda n: n.rpartition("\n\n")[0] + "\n\n",
@@ -289,9 +291,10 @@ REJECTED: dict[str, Callable[[str], str]] = {
     "CRLF line endings": lambda n: n.replace("\n", "\r\n"),
     "a tab": lambda n: n.replace(ORIGIN, ORIGIN + "\t", 1),
     "a NUL": lambda n: "\x00" + n,
-    "a lone surrogate": lambda n: n.replace("42", "4\udc802"),
+    "a lone surrogate": lambda n: n.replace("\n42\n", "\n4\udc802\n"),
     "huge note": lambda n: "a" * MAX_NOTE_BYTES + n,
-    "huge in UTF-8 only": lambda n: n + "— w.example " + "\u2014" * (MAX_NOTE_BYTES // 3 + 1) + "\n",
+    # Fewer characters than the limit, but more bytes: an otherwise valid unknown signature.
+    "huge in UTF-8 only": lambda n: n + "— " + "\u2014" * (MAX_NOTE_BYTES // 3) + f" {b64(bytes(68))}\n",
     "too many signatures": lambda n: n + unknown_signature_lines(MAX_SIGNATURES),
     "checkpoint of the other key": lambda n: sign_checkpoint(ORIGIN, 42, ROOT, OTHER_SIGNER),
     "checkpoint of a key with the same name": lambda n: sign_checkpoint(

@@ -104,14 +104,14 @@ def ref_root(leaves: tuple[bytes, ...]) -> bytes:
     return node_hash(ref_root(leaves[:k]), ref_root(leaves[k:]))
 
 
-def ref_path(m: int, leaves: tuple[bytes, ...]) -> list[tuple[bytes, bool]]:
-    """PATH(m, D[n]) as (hash, whether that sibling sits on the left)."""
+def ref_path(m: int, leaves: tuple[bytes, ...]) -> list[bytes]:
+    """PATH(m, D[n]) of RFC 6962 §2.1.1."""
     if len(leaves) == 1:
         return []
     k = split(len(leaves))
     if m < k:
-        return [*ref_path(m, leaves[:k]), (ref_root(leaves[k:]), False)]
-    return [*ref_path(m - k, leaves[k:]), (ref_root(leaves[:k]), True)]
+        return [*ref_path(m, leaves[:k]), ref_root(leaves[k:])]
+    return [*ref_path(m - k, leaves[k:]), ref_root(leaves[:k])]
 
 
 def ref_proof(m: int, leaves: tuple[bytes, ...], known: bool = True) -> list[bytes]:
@@ -283,7 +283,7 @@ def test_every_inclusion_proof_is_rfc6962s_and_verifies(size: int) -> None:
     for index in range(size):
         get = BoundedStore(store, size)
         proof = inclusion_proof(index, size, get)
-        assert proof == [digest for digest, _ in ref_path(index, tuple(leaves))]
+        assert proof == ref_path(index, tuple(leaves))
         assert get.reads <= 2 * size.bit_length()
         assert verify_inclusion(leaves[index], index, size, proof, tree_root)
         for bad in tampered(proof):
