@@ -8,7 +8,8 @@ Verification, in order (the first failing step names the sequence number it is a
 3. each stored checkpoint is signed by a trusted key (a forged checkpoint) and does not claim
    more records than the log holds (a truncated tail);
 4. the root recomputed from the records equals each checkpoint's signed root, and consecutive
-   checkpoints are consistent (history was only appended to).
+   checkpoints are consistent through the stored tree nodes (history was only appended to, and
+   the nodes proofs are served from are the right ones).
 """
 
 from __future__ import annotations
@@ -102,7 +103,27 @@ def verify_log(log: DecisionLog, verifier_key: str | None, origin: str | None = 
             # The root differs because of a record already found bad: point at that record.
             problem = Problem(min(explained), problem.message)
         problems.append(problem)
+    problems.extend(_check_consistency(log, [c for c in checkpoints if c.size <= size]))
     return VerifyReport(size, len(checkpoints), tuple(problems))
+
+
+def _check_consistency(log: DecisionLog, checkpoints: list[Checkpoint]) -> list[Problem]:
+    """Consecutive checkpoints must be consistent through the log's stored tree nodes.
+
+    The records were already checked against each signed root; this also checks the stored
+    nodes that inclusion and consistency proofs are served from.
+    """
+    problems: list[Problem] = []
+    published = [c for c in checkpoints if c.size > 0]
+    for old, new in zip(published, published[1:], strict=False):
+        try:
+            proof = merkle.consistency_proof(old.size, new.size, log.node)
+        except (LookupError, ValueError) as exc:
+            problems.append(Problem(old.size, f"no consistency proof from {old.size} to {new.size}: {exc}"))
+            continue
+        if not merkle.verify_consistency(old.size, new.size, old.root, new.root, proof):
+            problems.append(Problem(old.size, f"checkpoints {old.size} and {new.size} are not consistent"))
+    return problems
 
 
 class _RunningRoot:

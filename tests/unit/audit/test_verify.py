@@ -136,3 +136,10 @@ def test_a_record_after_the_last_checkpoint_cannot_be_proven_yet(log: DecisionLo
 
     with pytest.raises(AuditError, match="no checkpoint covers record 2"):
         inclusion_bundle(log, "id-2")
+
+
+def test_a_tampered_tree_node_breaks_consistency_between_checkpoints(log: DecisionLog) -> None:
+    filled(log)
+    sql(log, "UPDATE nodes SET hash = ? WHERE level = 1 AND idx = 3", b"\x00" * 32)  # leaves 6..7
+    report = verify_log(log, VERIFIER, ORIGIN)
+    assert [p.message for p in report.problems] == ["checkpoints 5 and 12 are not consistent"]
