@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
+from itertools import pairwise
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -115,7 +116,7 @@ def _check_consistency(log: DecisionLog, checkpoints: list[Checkpoint]) -> list[
     """
     problems: list[Problem] = []
     published = [c for c in checkpoints if c.size > 0]
-    for old, new in zip(published, published[1:], strict=False):
+    for old, new in pairwise(published):
         try:
             proof = merkle.consistency_proof(old.size, new.size, log.node)
         except (LookupError, ValueError) as exc:
