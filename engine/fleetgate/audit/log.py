@@ -17,8 +17,8 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from itertools import pairwise
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
