@@ -12,21 +12,25 @@ its signature checked out; any failure is a :class:`ReceiptError` with a one-lin
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fleetgate import __version__
+from fleetgate.audit._dsse import (
+    MAX_ENVELOPE_BYTES,
+    decode_json,
+    encode_json,
+    open_envelope,
+    pae,
+    read_envelopes,
+    seal,
+)
+from fleetgate.audit._keys import parse_signer_key, parse_verifier_key
 from fleetgate.audit.store.interface import AuditError
 from fleetgate.decision import Decision, Subject
-
-if TYPE_CHECKING:
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 __all__ = [
     "DEFAULT_POLICY_URI",
@@ -55,25 +59,15 @@ PAYLOAD_TYPE = "application/vnd.in-toto+json"
 FLEETGATE_FIELD = "https://fleetgate.dev/receipt/v1"
 DEFAULT_VERIFIER_ID = "https://fleetgate.dev/verifier"
 DEFAULT_POLICY_URI = "https://fleetgate.dev/policy-library"
-MAX_ENVELOPE_BYTES = 1 << 20
 _MAX_FILE_BYTES = 64 << 20
-_MAX_SIGNATURES = 16
 # The gate does not evaluate the SLSA build track of a model, so it claims no level: VSA v1 reserves
 # SLSA_<TRACK>_LEVEL_UNEVALUATED for "no claim about the track level", and "FAILED" for a failed policy.
 _NO_LEVEL_CLAIMED = "SLSA_BUILD_LEVEL_UNEVALUATED"
 _SHA256 = re.compile(r"sha256:([0-9a-f]{64})")
-_KEY_HASH = re.compile(r"[0-9a-fA-F]{8}")
-_URLSAFE = str.maketrans("-_", "+/")
 
 
 class ReceiptError(AuditError):
     """A receipt could not be issued, or does not verify."""
-
-
-def pae(payload_type: str, body: bytes) -> bytes:
-    """DSSE v1 Pre-Authentication Encoding: the exact bytes a receipt's signature covers."""
-    kind = payload_type.encode("utf-8")
-    return b"DSSEv1 %d %b %d %b" % (len(kind), kind, len(body), body)
 
 
 def build_receipt(
@@ -124,24 +118,12 @@ def build_receipt(
 
 def sign_receipt(statement: Mapping[str, Any], signer_key: str) -> dict[str, Any]:
     """A DSSE envelope of ``statement`` signed (Ed25519, over PAE) with ``signer_key``."""
-    keyid, private = _signer(signer_key)
+    signer = parse_signer_key(_trimmed(signer_key), "receipt signing key", ReceiptError)
     try:
-        text = json.dumps(
-            statement, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-        )
-        body = text.encode("utf-8")
+        body = encode_json(statement)
     except (TypeError, ValueError, RecursionError) as exc:
         raise ReceiptError(f"the receipt is not a JSON document: {exc}") from None
-    payload = base64.b64encode(body).decode("ascii")
-    signature = base64.b64encode(private.sign(pae(PAYLOAD_TYPE, body))).decode("ascii")
-    # The same bound verify_receipt applies: never issue a receipt that would be refused.
-    if len(payload) + len(signature) > MAX_ENVELOPE_BYTES:
-        raise ReceiptError("the receipt is too large to sign (over 1 MiB once encoded)")
-    return {
-        "payloadType": PAYLOAD_TYPE,
-        "payload": payload,
-        "signatures": [{"keyid": keyid, "sig": signature}],
-    }
+    return seal(PAYLOAD_TYPE, body, signer, ReceiptError)
 
 
 def issue_receipts(
@@ -181,11 +163,9 @@ def verify_receipt(envelope: object, verifier_key: str, expected_digest: str | N
 
     Raises :class:`ReceiptError` when a step fails, whatever the input.
     """
-    keyid, public = _verifier(verifier_key)
+    verifier = parse_verifier_key(_trimmed(verifier_key), "receipt verifier key", ReceiptError)
     wanted = _expected(expected_digest)
-    body, signatures = _envelope_parts(envelope)
-    _check_signature(public, keyid, body, signatures)
-    statement = _statement(body)
+    statement = _statement(open_envelope(envelope, PAYLOAD_TYPE, verifier, ReceiptError))
     if wanted is not None and not _names(statement, wanted):
         raise ReceiptError(f"the receipt is not about {expected_digest}: no subject has that digest")
     return statement
@@ -203,7 +183,7 @@ def verify_receipts(
         raise ReceiptError("the receipt file is over 64 MiB")
     wanted = _expected(expected_digest)
     statements = []
-    for number, envelope in enumerate(_documents(data), 1):
+    for number, envelope in enumerate(read_envelopes(data, ReceiptError), 1):
         try:
             statements.append(verify_receipt(envelope, verifier_key))
         except ReceiptError as exc:
@@ -325,133 +305,18 @@ def _digest_set(value: object) -> bool:
     )
 
 
-# -- keys -------------------------------------------------------------------------------------
-
-
-def _signer(text: str) -> tuple[str, Ed25519PrivateKey]:
-    """A ``PRIVATE+KEY+<name>+<hash>+<base64(0x01 || seed)>`` signer key and its keyid."""
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
-    text = text.strip() if isinstance(text, str) else ""
-    if not text.startswith("PRIVATE+KEY+"):
-        raise ReceiptError("the receipt signing key is not a PRIVATE+KEY+<name>+<hash>+<key> string")
-    name, key_hash, seed = _key_parts(text[len("PRIVATE+KEY+") :], "receipt signing key")
-    private = Ed25519PrivateKey.from_private_bytes(seed)
-    public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-    return _keyid(name, key_hash, public, "receipt signing key"), private
-
-
-def _verifier(text: str) -> tuple[str, Ed25519PublicKey]:
-    """A ``<name>+<hash>+<base64(0x01 || public key)>`` verifier key and its keyid."""
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
-    name, key_hash, raw = _key_parts(text.strip() if isinstance(text, str) else "", "receipt verifier key")
-    keyid = _keyid(name, key_hash, raw, "receipt verifier key")
-    try:
-        return keyid, Ed25519PublicKey.from_public_bytes(raw)
-    except ValueError:
-        raise ReceiptError("the receipt verifier key is not an Ed25519 public key") from None
-
-
-def _key_parts(text: str, what: str) -> tuple[str, str, bytes]:
-    # The base64 key may itself contain "+": split off the name and hash only.
-    parts = text.split("+", 2)
-    if len(parts) != 3:
-        raise ReceiptError(f"the {what} is not a <name>+<hash>+<key> string")
-    name, key_hash, encoded = parts
-    if (
-        not name
-        or not name.isprintable()
-        or any(c.isspace() for c in name)
-        or not _KEY_HASH.fullmatch(key_hash)
-    ):
-        raise ReceiptError(f"the {what} has a malformed name or hash")
-    raw = _unbase64(encoded)
-    if raw is None or len(raw) != 33 or raw[0] != 0x01:
-        raise ReceiptError(f"the {what} is not an Ed25519 key (type 0x01, 32 bytes)")
-    return name, key_hash.lower(), raw[1:]
-
-
-def _keyid(name: str, key_hash: str, public: bytes, what: str) -> str:
-    """``<name>+<hash>``, once the hash is checked: SHA-256(name || LF || 0x01 || key)[:4]."""
-    expected = hashlib.sha256(name.encode("utf-8") + b"\n\x01" + public).digest()[:4].hex()
-    if key_hash != expected:
-        raise ReceiptError(f"the {what} hash {key_hash} does not match its key")
-    return f"{name}+{key_hash}"
-
-
 # -- verifying --------------------------------------------------------------------------------
 
 
-def _unbase64(text: str) -> bytes | None:
-    """Standard or URL-safe base64, padded or not (DSSE verifiers must accept both); None if invalid."""
-    if not text.isascii():
-        return None
-    text = text.translate(_URLSAFE)
-    try:
-        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        return None
-
-
-def _envelope_parts(envelope: object) -> tuple[bytes, list[bytes]]:
-    """Step 1: the payload bytes and the signatures of a well-formed, bounded envelope."""
-    if not isinstance(envelope, Mapping):
-        raise ReceiptError("the receipt is not a DSSE envelope (a JSON object)")
-    payload_type, payload = envelope.get("payloadType"), envelope.get("payload")
-    signatures = envelope.get("signatures")
-    if payload_type != PAYLOAD_TYPE:
-        raise ReceiptError(f"the receipt's payloadType is not {PAYLOAD_TYPE}")
-    if not isinstance(payload, str) or not isinstance(signatures, list) or not signatures:
-        raise ReceiptError("the receipt needs a payload string and a list of signatures")
-    if len(signatures) > _MAX_SIGNATURES:
-        raise ReceiptError(f"the receipt has more than {_MAX_SIGNATURES} signatures")
-    encoded = [s.get("sig") if isinstance(s, Mapping) else None for s in signatures]
-    if not all(isinstance(s, str) for s in encoded):
-        raise ReceiptError("every signature of the receipt needs a sig string")
-    if len(payload) + sum(len(s) for s in encoded if isinstance(s, str)) > MAX_ENVELOPE_BYTES:
-        raise ReceiptError("the receipt is over 1 MiB")
-    body = _unbase64(payload)
-    decoded = [_unbase64(s) for s in encoded if isinstance(s, str)]
-    if body is None or any(s is None for s in decoded):
-        raise ReceiptError("the receipt's payload or a signature is not base64")
-    return body, [s for s in decoded if s is not None]
-
-
-def _check_signature(public: Ed25519PublicKey, keyid: str, body: bytes, signatures: list[bytes]) -> None:
-    """Step 2. keyids are unsigned hints, so every signature is tried against the trusted key."""
-    from cryptography.exceptions import InvalidSignature
-
-    message = pae(PAYLOAD_TYPE, body)
-    for signature in signatures:
-        try:
-            public.verify(signature, message)
-            return
-        except InvalidSignature:
-            continue
-    raise ReceiptError(f"no signature on the receipt verifies with the key {keyid}")
-
-
-def _strict_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    # Two parsers may keep different copies of a duplicated key: refuse the ambiguity.
-    found = dict(pairs)
-    if len(found) != len(pairs):
-        raise ValueError("duplicate key")
-    return found
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-_DECODER = json.JSONDecoder(object_pairs_hook=_strict_object, parse_constant=_no_constant)
+def _trimmed(key: str) -> str:
+    # Key strings are often read from files: a trailing newline is not part of the key.
+    return key.strip() if isinstance(key, str) else key
 
 
 def _statement(body: bytes) -> dict[str, Any]:
     """Step 3: the signed payload is an in-toto Statement v1 carrying a VSA v1 predicate."""
     try:
-        statement = _DECODER.decode(body.decode("utf-8"))
+        statement = decode_json(body.decode("utf-8"))
     except (ValueError, RecursionError):
         raise ReceiptError("the receipt's payload is not JSON") from None
     if not isinstance(statement, dict) or statement.get("_type") != STATEMENT_TYPE:
@@ -505,23 +370,3 @@ def _expected(digest: str | None) -> str | None:
 
 def _names(statement: Mapping[str, Any], sha256: str) -> bool:
     return any(s["digest"].get("sha256") == sha256 for s in statement["subject"])
-
-
-def _documents(data: bytes) -> list[object]:
-    """The JSON values of a receipt file: one per line, or pretty-printed, separated by whitespace."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ReceiptError("the receipt file is not UTF-8 text") from None
-    documents: list[object] = []
-    position = 0
-    while True:
-        while position < len(text) and text[position] in " \t\r\n":
-            position += 1
-        if position == len(text):
-            return documents
-        try:
-            document, position = _DECODER.raw_decode(text, position)
-        except (ValueError, RecursionError):
-            raise ReceiptError(f"receipt {len(documents) + 1} is not JSON") from None
-        documents.append(document)
