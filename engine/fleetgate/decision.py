@@ -89,6 +89,17 @@ class Subject:
     def target(self) -> str:
         return f"{self.namespace}/{self.name}"
 
+    def describe(self) -> dict[str, Any]:
+        """Which deployment this is, as records and receipts name it."""
+        return {
+            "namespace": self.namespace,
+            "name": self.name,
+            "file": self.file,
+            "change": self.change,
+            "modelId": self.model_id,
+            "version": self.version,
+        }
+
     def to_json(self) -> dict[str, Any]:
         return {
             "file": self.file,

@@ -53,12 +53,7 @@ def _subject_record(decision: Decision, subject: Subject, erase_pointers: Sequen
         "gate_decision_id": decision.decision_id,
         "stage": decision.stage,
         "decision": verdict,
-        "namespace": subject.namespace,
-        "name": subject.name,
-        "file": subject.file,
-        "change": subject.change,
-        "modelId": subject.model_id,
-        "version": subject.version,
+        **subject.describe(),
         "artifact": artifact,
         "signer": signer,
         "commits": {

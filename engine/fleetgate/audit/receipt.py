@@ -253,12 +253,7 @@ def _fleetgate_facts(decision: Decision, subject: Subject, source: str) -> dict[
     return {
         "decision_id": decision.decision_id,
         "stage": decision.stage,
-        "namespace": subject.namespace,
-        "name": subject.name,
-        "file": subject.file,
-        "change": subject.change,
-        "modelId": subject.model_id,
-        "version": subject.version,
+        **subject.describe(),
         "digestSource": source,
         "denied": sorted({f.rule for f in subject.violations if f.severity == "deny"}),
         "waived": sorted({f.rule for f in subject.waived}),
