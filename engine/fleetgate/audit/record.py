@@ -9,19 +9,52 @@ canonical JSON so any verifier recomputes the same bytes.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
 from fleetgate.audit.merkle import leaf_hash
+from fleetgate.audit.store.interface import AuditError
 
 __all__ = ["canonical", "seal"]
 
 
+_SAFE_INTEGER = 2**53
+
+
 def canonical(document: Mapping[str, Any]) -> bytes:
-    """RFC 8785 (JSON Canonicalization Scheme) bytes of ``document``."""
+    """RFC 8785 (JSON Canonicalization Scheme) bytes of ``document``.
+
+    Records are almost always free of floats and have ASCII keys; for those, JCS output is
+    exactly Python's sorted, compact ``json.dumps`` (same escapes, same key order, integers in
+    the safe range), which is ~6x faster than the general encoder: a repository scan records
+    thousands of decisions. Anything else goes through the reference implementation.
+    """
+    if _plain(document):
+        try:
+            text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            return text.encode("utf-8")
+        except UnicodeEncodeError:
+            pass  # a lone surrogate: let the reference encoder report it
     import rfc8785
 
-    return rfc8785.dumps(document)
+    try:
+        return rfc8785.dumps(document)
+    except (rfc8785.CanonicalizationError, UnicodeEncodeError) as exc:
+        raise AuditError(f"a decision record cannot be canonicalized: {exc}") from None
+
+
+def _plain(value: Any) -> bool:
+    """No float, no integer beyond 2**53, only ASCII keys (where JCS == sorted json.dumps)."""
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and k.isascii() and _plain(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_plain(v) for v in value)
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return True
+    if isinstance(value, int):
+        return -_SAFE_INTEGER < value < _SAFE_INTEGER
+    return False
 
 
 def seal(document: Mapping[str, Any], seq: int) -> tuple[bytes, bytes]:
