@@ -21,6 +21,7 @@ from fleetgate.audit.store.interface import (
     Checkpoint,
     PendingRecord,
     QueryFilter,
+    SealedRow,
     Sealer,
     StoredRecord,
 )
@@ -258,6 +259,24 @@ class SqlDecisionLog(ABC):
                 return
             yield from chunk
             position = chunk[-1].seq + 1
+
+    def sealed(self, start: int, end: int) -> Iterator[SealedRow]:
+        position = max(start, 0)
+        while position < end:
+            with self._guard("read records"):
+                rows = self._execute(
+                    "SELECT r.seq, r.decision_id, r.body, r.leaf_hash, n.hash FROM records r "
+                    "LEFT JOIN nodes n ON n.level = 0 AND n.idx = r.seq "
+                    "WHERE r.seq >= ? AND r.seq < ? ORDER BY r.seq LIMIT ?",
+                    (position, end, _CHUNK),
+                )
+            if not rows:
+                return
+            for seq, decision_id, body, leaf, node in rows:
+                yield SealedRow(
+                    int(seq), decision_id, bytes(body), bytes(leaf), None if node is None else bytes(node)
+                )
+            position = int(rows[-1][0]) + 1
 
     def checkpoints(self) -> list[Checkpoint]:
         with self._guard("read checkpoints"):

@@ -22,6 +22,7 @@ __all__ = [
     "DecisionLog",
     "PendingRecord",
     "QueryFilter",
+    "SealedRow",
     "Sealer",
     "StoredRecord",
 ]
@@ -69,6 +70,17 @@ class StoredRecord:
     artifact_digest: str | None = None
     signer: str | None = None
     rules: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SealedRow:
+    """What verification reads of a record: its bytes, stored leaf hash and level-0 tree node."""
+
+    seq: int
+    decision_id: str
+    body: bytes
+    leaf_hash: bytes
+    node: bytes | None
 
 
 @dataclass(frozen=True)
@@ -120,6 +132,10 @@ class DecisionLog(Protocol):
 
     def records(self, start: int, end: int) -> Iterator[StoredRecord]:
         """Records with start <= seq < end, in sequence order (gaps are simply absent)."""
+        ...
+
+    def sealed(self, start: int, end: int) -> Iterator[SealedRow]:
+        """Records start <= seq < end as verification reads them, in order, in bulk."""
         ...
 
     def node(self, level: int, index: int) -> bytes | None:
