@@ -60,14 +60,16 @@ _EQUALITY_FILTERS = (
 )
 # Each index ends with seq so "newest first, limit N" walks one index backwards and stops early.
 _RECORD_INDEXES = {
-    "model_id": "model_id, seq",
-    "namespace_name": "namespace, name, seq",
-    "name": "name, seq",
-    "decision": "decision, seq",
-    "stage": "stage, seq",
-    "policy_revision": "policy_revision, seq",
-    "artifact_digest": "artifact_digest, seq",
-    "signer": "signer, seq",
+    # Each filter column, then time: a filtered query walks its index newest first and stops
+    # at the limit instead of reading every record of, say, a model.
+    "model_id": "model_id, timestamp, seq",
+    "namespace_name": "namespace, name, timestamp, seq",
+    "name": "name, timestamp, seq",
+    "decision": "decision, timestamp, seq",
+    "stage": "stage, timestamp, seq",
+    "policy_revision": "policy_revision, timestamp, seq",
+    "artifact_digest": "artifact_digest, timestamp, seq",
+    "signer": "signer, timestamp, seq",
     "timestamp": "timestamp, seq",
 }
 _SELECT_RECORDS = f"SELECT {', '.join(_RECORD_COLUMNS)} FROM records"
@@ -288,7 +290,9 @@ class SqlDecisionLog(ABC):
             raise AuditError(f"query limit must not be negative (got {limit})")
         where, params = _where(filters)
         with self._guard("query records"):
-            return self._records(f"{_SELECT_RECORDS}{where} ORDER BY seq DESC LIMIT ?", [*params, limit])
+            return self._records(
+                f"{_SELECT_RECORDS}{where} ORDER BY timestamp DESC, seq DESC LIMIT ?", [*params, limit]
+            )
 
     def _records(self, sql: str, params: Sequence[Any]) -> list[StoredRecord]:
         """Run a SELECT over records and attach each record's rules, in their recorded order."""
