@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: install demo test lint typecheck policy-test pytest bench clean
+.PHONY: install demo test lint typecheck policy-test pytest bench bench-audit clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ test: lint typecheck policy-test pytest
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+
+# The decision-log benchmark (SQLite; PostgreSQL too when FLEETGATE_TEST_POSTGRES_URL is set).
+bench-audit: $(STAMP)
+	$(BIN)/python benchmarks/audit.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

@@ -272,6 +272,9 @@ def verify_bundle(bundle: dict[str, Any], verifier_key: str, origin: str | None 
         seq = int(bundle["seq"])
     except (CheckpointError, KeyError, ValueError, TypeError):
         return False
-    if json.loads(bundle["record"]).get("seq") != seq or size != bundle.get("tree_size"):
+    record = json.loads(bundle["record"])
+    if not isinstance(record, dict) or record.get("seq") != seq or size != bundle.get("tree_size"):
         return False
+    if record.get("decision_id") != bundle.get("decision_id"):
+        return False  # a valid proof of one record must not vouch for another
     return merkle.verify_inclusion(leaf, seq, size, proof, root)

@@ -125,6 +125,7 @@ def test_inclusion_bundle_verifies_standalone(log: DecisionLog) -> None:
     assert json.loads(bundle["record"])["seq"] == 7 and bundle["tree_size"] == 12
     assert verify_bundle(json.loads(json.dumps(bundle)), VERIFIER, ORIGIN)
     assert not verify_bundle({**bundle, "seq": 6}, VERIFIER, ORIGIN)
+    assert not verify_bundle({**bundle, "decision_id": "id-8"}, VERIFIER, ORIGIN)
     assert not verify_bundle({**bundle, "proof": bundle["proof"][:-1]}, VERIFIER, ORIGIN)
     _, other = generate_key(ORIGIN)
     assert not verify_bundle(bundle, other, ORIGIN)

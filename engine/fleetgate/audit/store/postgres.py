@@ -94,7 +94,9 @@ class PostgresDecisionLog(SqlDecisionLog):
         return _scrub(super()._describe(error), self._password)
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self._connection.cursor() as cursor:
+        # Binary results: record bodies and hashes arrive as bytes instead of hex text, which
+        # halves the cost of reading a million records for `audit verify`.
+        with self._connection.cursor(binary=True) as cursor:
             cursor.execute(_placeholders(sql), params)
             return cursor.fetchall() if cursor.description is not None else []
 
