@@ -308,14 +308,21 @@ class SqlDecisionLog(ABC):
         return [_stored(row, tuple(rules.get(int(row[0]), ()))) for row in rows]
 
 
+_BROAD = frozenset({"decision", "stage"})
+
+
 def _where(filters: QueryFilter) -> tuple[str, list[Any]]:
     """The WHERE clause of an auditor query; column names are constants, values are parameters."""
     clauses: list[str] = []
     params: list[Any] = []
+    selective = any(getattr(filters, c) is not None for c in _EQUALITY_FILTERS if c not in _BROAD)
     for column in _EQUALITY_FILTERS:
         value = getattr(filters, column)
         if value is not None:
-            clauses.append(f"{column} = ?")
+            # With a selective filter (a model, a deployment, a digest) present, keep the planner
+            # off the index of a column with two or three values: `col || ''` is not indexable,
+            # in SQLite and PostgreSQL alike. Without one, the broad index is the right one.
+            clauses.append(f"{column} || '' = ?" if selective and column in _BROAD else f"{column} = ?")
             params.append(value)
     if filters.since is not None:
         clauses.append("timestamp >= ?")
