@@ -344,24 +344,7 @@ def _sealed(item: PendingRecord, seq: int, seal: Sealer) -> StoredRecord:
         body, leaf = seal(item.document, seq)
     except Exception as exc:  # the sealer is the caller's: any failure means "not recorded"
         raise AuditError(f"decision {item.decision_id!r} could not be sealed: {one_line(str(exc))}") from exc
-    return StoredRecord(
-        seq=seq,
-        decision_id=item.decision_id,
-        body=body,
-        leaf_hash=leaf,
-        timestamp=item.timestamp,
-        stage=item.stage,
-        kind=item.kind,
-        decision=item.decision,
-        namespace=item.namespace,
-        name=item.name,
-        model_id=item.model_id,
-        version=item.version,
-        policy_revision=item.policy_revision,
-        artifact_digest=item.artifact_digest,
-        signer=item.signer,
-        rules=tuple(item.rules),
-    )
+    return StoredRecord(seq=seq, body=body, leaf_hash=leaf, **{**item.columns(), "rules": tuple(item.rules)})
 
 
 def _record_row(record: StoredRecord) -> tuple[Any, ...]:

@@ -11,7 +11,7 @@ even with several processes (or CI runners) appending at once; each append is on
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Protocol
 
 from fleetgate.errors import FleetgateError
@@ -22,6 +22,7 @@ __all__ = [
     "DecisionLog",
     "PendingRecord",
     "QueryFilter",
+    "RecordColumns",
     "SealedRow",
     "Sealer",
     "StoredRecord",
@@ -32,11 +33,10 @@ class AuditError(FleetgateError):
     """The decision log could not be opened, written, read or verified."""
 
 
-@dataclass(frozen=True)
-class PendingRecord:
-    """A record before it has a place in the log: its document and the columns to index."""
+@dataclass(frozen=True, kw_only=True)
+class RecordColumns:
+    """The columns a record is indexed and filtered by, before and after it is stored."""
 
-    document: Mapping[str, Any]
     decision_id: str
     timestamp: str
     stage: str
@@ -51,25 +51,23 @@ class PendingRecord:
     signer: str | None = None
     rules: tuple[str, ...] = ()
 
+    def columns(self) -> dict[str, Any]:
+        """The shared columns by name (to carry them from a pending record to a stored one)."""
+        return {f.name: getattr(self, f.name) for f in fields(RecordColumns)}
 
-@dataclass(frozen=True)
-class StoredRecord:
+
+@dataclass(frozen=True, kw_only=True)
+class PendingRecord(RecordColumns):
+    """A record before it has a place in the log: its document and the columns to index."""
+
+    document: Mapping[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoredRecord(RecordColumns):
     seq: int
-    decision_id: str
     body: bytes  # canonical JSON (RFC 8785) of the document with its "seq"
     leaf_hash: bytes
-    timestamp: str
-    stage: str
-    kind: str
-    decision: str
-    namespace: str | None = None
-    name: str | None = None
-    model_id: str | None = None
-    version: str | None = None
-    policy_revision: str | None = None
-    artifact_digest: str | None = None
-    signer: str | None = None
-    rules: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
