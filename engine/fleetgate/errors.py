@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = [
     "ConfigError",
+    "EvidenceError",
     "FleetgateError",
     "GitError",
     "ManifestError",
@@ -53,3 +54,11 @@ class GitError(FleetgateError):
 
 class PolicyError(FleetgateError):
     """The policy library could not be loaded, compiled or evaluated."""
+
+
+class EvidenceError(FleetgateError):
+    """Evidence about an artifact could not be gathered or was refused (hostile, malformed).
+
+    Inside a check, the gate records the message as the fact's ``error`` and the policy
+    library denies on it (``evidence.failed``): a collector never turns a failure into a pass.
+    """

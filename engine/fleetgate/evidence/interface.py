@@ -1,0 +1,134 @@
+"""What every evidence collector receives and returns.
+
+A collector gathers one fact (SPEC: policy input ``facts``) about the artifact a manifest points
+to. Collectors are independent: none imports another, and each imports its heavy libraries
+(onnxruntime, fairlearn, sigstore, in-toto) inside :meth:`Collector.collect`, so a run that
+does not need a fact never pays for its imports.
+
+The contract of ``collect``:
+
+* return a JSON-ready mapping: the fact;
+* return ``None`` when the fact cannot be gathered here (no trust config, no ``evaluation``
+  block, no artifact): the fact stays absent and ``evidence.missing`` speaks for it;
+* raise :class:`~fleetgate.errors.EvidenceError` with a one-line message naming the file when
+  the evidence is bad (hostile or malformed model, unreadable bundle). The gate records the
+  message as ``{"error": message}`` and the policies deny on it.
+
+A verification that runs and fails (tampered model, wrong signer) is a *result*, not an error:
+the signature and provenance facts report ``"status": "failed"`` with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+__all__ = ["Artifact", "Collector", "CollectorContext", "Progress", "SILENT", "TrustConfig"]
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """The local bytes a ``modelUri`` resolved to, hashed once per run."""
+
+    uri: str
+    path: Path  # absolute path of a local file (a download lands in the cache first)
+    digest: str  # "sha256:<64 lowercase hex>"
+    size: int
+    source: str  # "file" | "mirror" | "https"
+
+    def to_fact(self, root: Path) -> dict[str, Any]:
+        """The ``artifact`` fact; the path is shown relative to the repository when inside it."""
+        try:
+            shown = self.path.relative_to(root).as_posix()
+        except ValueError:
+            shown = str(self.path)
+        return {
+            "uri": self.uri,
+            "path": shown,
+            "digest": self.digest,
+            "size": self.size,
+            "source": self.source,
+        }
+
+
+@dataclass(frozen=True)
+class TrustConfig:
+    """The trust file (``attestations/trust.schema.json``), validated, sections still raw.
+
+    Paths inside a section are relative to :attr:`base`, the folder of the trust file.
+    """
+
+    path: Path
+    digest: str  # sha256 of the trust file's bytes, recorded with every fact that used it
+    base: Path
+    signature: Mapping[str, Any] | None = None
+    provenance: Mapping[str, Any] | None = None
+
+    def resolve(self, relative: str) -> Path:
+        return (self.base / relative).resolve()
+
+
+class Progress(Protocol):
+    """Where long collectors report progress. The CLI supplies a TTY bar or one-line log."""
+
+    def start(self, task: str, total: int) -> None: ...
+
+    def advance(self, done: int) -> None: ...
+
+    def finish(self, summary: str) -> None: ...
+
+
+class _Silent:
+    def start(self, task: str, total: int) -> None:
+        pass
+
+    def advance(self, done: int) -> None:
+        pass
+
+    def finish(self, summary: str) -> None:
+        pass
+
+
+SILENT: Progress = _Silent()
+
+
+@dataclass(frozen=True)
+class CollectorContext:
+    """Everything one collector may look at for one manifest change.
+
+    ``settings`` is this collector's section of ``evidence:`` in ``fleetgate.yaml`` (``{}``
+    when absent). ``base_artifact`` is the previous version's artifact when the change replaced
+    the artifact and the old bytes are reachable, so regressions are measured in the same run.
+    """
+
+    manifest: Mapping[str, Any]
+    previous: Mapping[str, Any] | None
+    root: Path
+    artifact: Artifact | None = None
+    base_artifact: Artifact | None = None
+    trust: TrustConfig | None = None
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    progress: Progress = SILENT
+
+
+class Collector(Protocol):
+    """One kind of evidence. Implementations are module-level objects named ``COLLECTOR``."""
+
+    @property
+    def fact(self) -> str:
+        """The key under ``facts`` this collector fills, e.g. ``"model"``."""
+        ...
+
+    def cache_key(self, context: CollectorContext) -> Mapping[str, Any] | None:
+        """What the fact depends on beyond the code (digests, settings), or ``None`` to never cache.
+
+        Two contexts with equal keys must yield equal facts; the gate adds the fleetgate
+        version and the collector's name.
+        """
+        ...
+
+    def collect(self, context: CollectorContext) -> Mapping[str, Any] | None:
+        """Gather the fact (see the module docstring for the contract)."""
+        ...
