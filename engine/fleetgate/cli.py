@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from fleetgate import __version__
 from fleetgate.cli_audit import add_audit_parser
@@ -99,7 +99,27 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="worker processes for large runs (default: one per core)",
     )
+    check.add_argument(
+        "--evidence",
+        type=_facts,
+        metavar="FACTS",
+        help="comma-separated facts to gather (artifact, signature, provenance, model, latency, "
+        "fairness), or 'none' for a manifest-only check (default: evidence.collect, else all)",
+    )
+    check.add_argument(
+        "--trust", type=Path, metavar="FILE", help="trust file (default: trust in fleetgate.yaml)"
+    )
+    check.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     check.set_defaults(handler=_check)
+
+    verify = verbs.add_parser(
+        "verify", help="prove one artifact file's signature and provenance against a trust file"
+    )
+    verify.add_argument("artifact", type=Path, metavar="ARTIFACT")
+    verify.add_argument("--trust", type=Path, required=True, metavar="FILE", help="the trust file")
+    verify.add_argument("--checksum", metavar="sha256:HEX", help="also require this digest")
+    verify.add_argument("--format", choices=("text", "json"), default="text")
+    verify.set_defaults(handler=_verify)
 
     explain = verbs.add_parser(
         "explain", help="what a rule asks, why, its thresholds and how to fix or waive it"
@@ -135,6 +155,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from fleetgate.cli_progress import StderrProgress
     from fleetgate.commands.check import CheckOptions, run_check
     from fleetgate.format import FORMATS, Report
 
@@ -151,6 +172,9 @@ def _check(args: argparse.Namespace) -> int:
         config=args.config,
         cwd=Path.cwd(),
         jobs=args.jobs,
+        evidence=args.evidence,
+        trust=args.trust,
+        progress=StderrProgress(quiet=args.quiet),
     )
     checked = run_check(options)
     from fleetgate.commands.audit import audit_settings, record_decision
@@ -195,6 +219,51 @@ def _verify_receipt(args: argparse.Namespace) -> int:
     for statement in statements:
         print(describe(statement))
     return EXIT_ADMIT if all(admitted(s) for s in statements) else EXIT_DENY
+
+
+def _verify(args: argparse.Namespace) -> int:
+    import json
+
+    from fleetgate.commands.verify import run_verify
+
+    verified = run_verify(args.artifact, args.trust, args.checksum)
+    if args.format == "json":
+        print(json.dumps(verified.to_json(), indent=2, sort_keys=True))
+    else:
+        print(_describe_verified(verified.to_json()))
+    return EXIT_ADMIT if verified.proven else EXIT_DENY
+
+
+def _describe_verified(result: dict[str, Any]) -> str:
+    artifact = result["artifact"]
+    lines = [f"artifact    {artifact['path']}  {artifact['digest']}  {artifact['size']} bytes"]
+    if result["checksum_matches"] is not None:
+        lines.append(f"checksum    {'matches' if result['checksum_matches'] else 'DOES NOT MATCH'}")
+    for name in ("signature", "provenance"):
+        fact = result.get(name)
+        if fact is None:
+            continue
+        status = fact.get("status", "failed")
+        detail = fact.get("reason") if status != "verified" else _proof(name, fact)
+        lines.append(f"{name:11} {status}: {detail}")
+    lines.append("proven" if result["proven"] else "NOT proven")
+    return "\n".join(lines)
+
+
+def _proof(name: str, fact: dict[str, Any]) -> str:
+    if name == "signature":
+        parts = [f"signed by {fact.get('signer')}"]
+        if fact.get("issuer"):
+            parts.append(f"issuer {fact['issuer']}")
+        if fact.get("rekor_log_index") is not None:
+            parts.append(f"Rekor log index {fact['rekor_log_index']}")
+        return ", ".join(parts)
+    steps = " -> ".join(fact.get("steps") or [])
+    parts = [f"{fact.get('kind')}"] + ([f"steps {steps}"] if steps else [])
+    slsa = fact.get("slsa")
+    if isinstance(slsa, dict):
+        parts.append(f"SLSA builder {slsa.get('builder_id')}")
+    return ", ".join(parts)
 
 
 def _pre_commit_range(base: str | None) -> tuple[str | None, str | None, bool]:
@@ -281,6 +350,12 @@ def _policy_test(args: argparse.Namespace) -> int:
         _error("no test_* rules found")
         return EXIT_ERROR
     return EXIT_ADMIT if failed == 0 else EXIT_DENY
+
+
+def _facts(text: str) -> tuple[str, ...]:
+    if text.strip() == "none":
+        return ()
+    return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
 def _jobs(text: str) -> int:

@@ -7,18 +7,32 @@ silently ignored setting). Every default of the gate can be overridden here.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from fleetgate.errors import ConfigError, ManifestError
+from fleetgate.evidence.artifact import Download
 from fleetgate.git import read_bounded
 from fleetgate.manifest import Limits, format_path, read_documents
 
-__all__ = ["CONFIG_FILE", "Config", "ManifestSelector", "load_config"]
+__all__ = [
+    "CONFIG_FILE",
+    "DEFAULT_CACHE",
+    "FACTS",
+    "Config",
+    "EvidenceConfig",
+    "ManifestSelector",
+    "load_config",
+]
 
 CONFIG_FILE = "fleetgate.yaml"
 STAGES = ("pre-merge", "pre-deploy")
+# The facts the evidence collectors can gather, in the order they run.
+# Stands for "the cache folder of the repository" until the check knows where that is.
+DEFAULT_CACHE = Path("<repository cache>")
+FACTS = ("artifact", "signature", "provenance", "model", "latency", "fairness")
 
 _SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -46,13 +60,48 @@ _SCHEMA: dict[str, Any] = {
                 "maxNodes": {"type": "integer", "minimum": 100},
             },
         },
-        # Settings of later stages (evidence collectors, trust material, the audit log) are
-        # accepted as mappings so one file can serve every version of the gate in a fleet.
-        "evidence": {"type": "object"},
-        "trust": {"type": ["object", "string"]},
+        "evidence": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "collect": {"type": "array", "items": {"enum": list(FACTS)}, "uniqueItems": True},
+                "artifactRoot": {"type": "string", "minLength": 1},
+                "download": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "enabled": {"type": "boolean"},
+                        "maxBytes": {"type": "integer", "minimum": 1},
+                        "timeoutSeconds": {"type": "number", "exclusiveMinimum": 0},
+                        "caBundle": {"type": "string", "minLength": 1},
+                    },
+                },
+                "cache": {"type": ["string", "boolean"], "minLength": 1},
+                # Each collector checks its own settings when it runs.
+                **{name: {"type": "object"} for name in FACTS if name != "artifact"},
+            },
+        },
+        "trust": {"type": "string", "minLength": 1},
+        # Settings of the audit log are checked by the audit commands.
         "audit": {"type": "object"},
     },
 }
+
+
+@dataclass(frozen=True)
+class EvidenceConfig:
+    """Which facts to gather about artifacts, where artifacts are, and the trust file.
+
+    ``cache`` is ``None`` when caching is off; ``DEFAULT_CACHE`` lets the check pick the
+    repository's git folder.
+    """
+
+    collect: tuple[str, ...] = FACTS
+    artifact_root: Path | None = None
+    download: Download = field(default_factory=Download)
+    cache: Path | None = DEFAULT_CACHE
+    trust: Path | None = None
+    collectors: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -81,6 +130,7 @@ class Config:
     data: dict[str, Any] = field(default_factory=dict)
     waivers: str = "fleetgate-waivers.yaml"
     limits: Limits = field(default_factory=Limits)
+    evidence: EvidenceConfig = field(default_factory=EvidenceConfig)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -119,7 +169,26 @@ def load_config(root: Path, explicit: Path | None = None) -> Config:
             max_depth=limits.get("maxDepth", Limits.max_depth),
             max_nodes=limits.get("maxNodes", Limits.max_nodes),
         ),
-        extra={k: raw[k] for k in ("evidence", "trust", "audit") if k in raw},
+        evidence=_evidence(raw.get("evidence", {}), raw.get("trust"), base),
+        extra={k: raw[k] for k in ("audit",) if k in raw},
+    )
+
+
+def _evidence(raw: Mapping[str, Any], trust: str | None, base: Path) -> EvidenceConfig:
+    download = raw.get("download", {})
+    cache = raw.get("cache", True)
+    return EvidenceConfig(
+        collect=tuple(raw.get("collect", FACTS)),
+        artifact_root=(base / raw["artifactRoot"]).resolve() if "artifactRoot" in raw else None,
+        download=Download(
+            enabled=download.get("enabled", False),
+            max_bytes=download.get("maxBytes", Download.max_bytes),
+            timeout_seconds=float(download.get("timeoutSeconds", Download.timeout_seconds)),
+            ca_bundle=(base / download["caBundle"]).resolve() if "caBundle" in download else None,
+        ),
+        cache=DEFAULT_CACHE if cache is True else None if cache is False else (base / cache).resolve(),
+        trust=(base / trust).resolve() if trust is not None else None,
+        collectors={k: v for k, v in raw.items() if k in FACTS},
     )
 
 

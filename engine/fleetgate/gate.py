@@ -12,6 +12,7 @@ from typing import Any
 
 from fleetgate.changes import ChangeSet, ManifestChange
 from fleetgate.decision import Decision, DecisionHeader, Evaluation, Finding, Severity, decide
+from fleetgate.evidence.summary import summarize
 from fleetgate.inputs import policy_input
 from fleetgate.manifest import format_path, parse_path, validate
 from fleetgate.parallel import map_in_workers
@@ -45,8 +46,13 @@ def run_gate(
 
     outcomes = map_in_workers(assess, changes.changes, jobs)
     evaluations = [
-        Evaluation(change, findings, evidence, _recorded_input(change, header.stage, evidence, changes))
-        for change, (findings, evidence) in zip(changes.changes, outcomes, strict=True)
+        Evaluation(
+            change,
+            findings,
+            summary,
+            _recorded_input(change, header.stage, known.get(change.manifest.target, {}), changes),
+        )
+        for change, (findings, summary) in zip(changes.changes, outcomes, strict=True)
     ]
     return decide(header, evaluations, waivers, complete)
 
@@ -75,7 +81,7 @@ def evaluate_change(
         )
         return Evaluation(change, findings)
     result = engine.evaluate(policy_input(change, stage, facts, changes.context))
-    return Evaluation(change, tuple(locate(change, f) for f in result.findings), facts)
+    return Evaluation(change, tuple(locate(change, f) for f in result.findings), summarize(facts))
 
 
 def locate(change: ManifestChange, raw: RawFinding) -> Finding:

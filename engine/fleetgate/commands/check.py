@@ -8,22 +8,28 @@ them over. It never prints and never exits: the CLI does.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from fleetgate import __version__
 from fleetgate.changes import ChangeSet, changes_between, changes_in_paths
-from fleetgate.config import STAGES, Config, load_config
+from fleetgate.config import DEFAULT_CACHE, FACTS, STAGES, Config, EvidenceConfig, load_config
 from fleetgate.decision import Decision, DecisionHeader
 from fleetgate.errors import FleetgateError, GitError
+from fleetgate.evidence import SILENT, Progress
+from fleetgate.evidence.cache import FactCache
+from fleetgate.evidence.gather import EvidenceRun, artifact_source, gather_facts
+from fleetgate.evidence.trust import load_trust
 from fleetgate.gate import run_gate
 from fleetgate.git import INDEX, WORKTREE, Git, Revision, read_bounded
 from fleetgate.parallel import available_cores
 from fleetgate.policy import EmbeddedEngine, PolicyLibrary, RuleInfo, builtin_policy_dir, load_library
 from fleetgate.waivers import Waiver, parse_waivers
 
-__all__ = ["CheckOptions", "Checked", "load_policies", "run_check"]
+__all__ = ["CheckOptions", "Checked", "evidence_cache_dir", "evidence_run", "load_policies", "run_check"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,9 @@ class CheckOptions:
     config: Path | None = None
     cwd: Path = Path(".")
     jobs: int = 0  # 0: one worker per available core
+    evidence: Sequence[str] | None = None  # facts to gather; None: the config's list
+    trust: Path | None = None  # overrides the config's trust file
+    progress: Progress = SILENT
 
 
 @dataclass(frozen=True)
@@ -74,8 +83,9 @@ def run_check(options: CheckOptions, now: dt.datetime | None = None) -> Checked:
         engine=engine.engine_name,
         context=changes.context.to_json(),
     )
+    facts = gather_facts(changes, evidence_run(options, config, git))
     jobs = options.jobs or available_cores()
-    decision = run_gate(header, changes, engine, waivers, complete=complete, jobs=jobs)
+    decision = run_gate(header, changes, engine, waivers, facts=facts, complete=complete, jobs=jobs)
     return Checked(decision, library.rules, config)
 
 
@@ -93,6 +103,41 @@ def _select(
     # yet there is no HEAD and everything present is new.
     base = options.base or ("HEAD" if git.head() is not None else None)
     return changes_between(git, base, head, config.selector, config.limits), head, False
+
+
+def evidence_run(options: CheckOptions, config: Config, git: Git | None) -> EvidenceRun:
+    """How this check gathers evidence: which facts, where artifacts are, which trust file."""
+    settings = config.evidence
+    if options.evidence is not None:
+        unknown = sorted(set(options.evidence) - set(FACTS))
+        if unknown:
+            raise FleetgateError(f"--evidence: unknown fact {unknown[0]!r} (expected {', '.join(FACTS)})")
+        wanted = set(options.evidence)
+        settings = replace(settings, collect=tuple(f for f in FACTS if f in wanted))
+    trust_path = options.trust or settings.trust
+    trust = load_trust(trust_path) if trust_path is not None and _needs_trust(settings) else None
+    cache_dir = settings.cache
+    if cache_dir == DEFAULT_CACHE:
+        cache_dir = evidence_cache_dir(git.root if git is not None else None)
+    return EvidenceRun(
+        settings=settings,
+        source=artifact_source(config.root, settings, cache_dir),
+        cache=FactCache(cache_dir, __version__),
+        trust=trust,
+        progress=options.progress,
+    )
+
+
+def _needs_trust(settings: EvidenceConfig) -> bool:
+    return "artifact" in settings.collect and bool({"signature", "provenance"} & set(settings.collect))
+
+
+def evidence_cache_dir(root: Path | None) -> Path:
+    """The evidence cache: next to the repository's git data, else the user's cache folder."""
+    if root is not None and (root / ".git").is_dir():
+        return root / ".git" / "fleetgate-cache"
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "fleetgate"
 
 
 def load_policies(config: Config) -> PolicyLibrary:

@@ -1,0 +1,83 @@
+"""``fleetgate verify ARTIFACT --trust FILE``: what can be proven about one artifact file.
+
+The same collectors as ``fleetgate check`` run on a single local file: its digest, its
+signature and its provenance, against the trust file. Nothing is cached and nothing is recorded:
+this is the release engineer's and the auditor's way to ask "is this the file we signed?".
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fleetgate.errors import ConfigError, FleetgateError
+from fleetgate.evidence import Artifact, CollectorContext
+from fleetgate.evidence.artifact import hash_file
+from fleetgate.evidence.trust import load_trust
+
+__all__ = ["Verified", "run_verify"]
+
+
+@dataclass(frozen=True)
+class Verified:
+    """The facts proven about one artifact; ``proven`` only when every configured check verified."""
+
+    artifact: Mapping[str, Any]
+    facts: Mapping[str, Mapping[str, Any]]
+    checksum_matches: bool | None
+
+    @property
+    def proven(self) -> bool:
+        checks = [fact.get("status") == "verified" for fact in self.facts.values()]
+        return bool(checks) and all(checks) and self.checksum_matches is not False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "artifact": dict(self.artifact),
+            "checksum_matches": self.checksum_matches,
+            **{name: dict(fact) for name, fact in self.facts.items()},
+            "proven": self.proven,
+        }
+
+
+def run_verify(path: Path, trust_path: Path, checksum: str | None = None) -> Verified:
+    """Hash ``path`` once, then verify its signature and provenance as the trust file asks."""
+    trust = load_trust(trust_path)
+    if not path.is_file():
+        raise FleetgateError(f"{path}: no such artifact file")
+    try:
+        digest, size = hash_file(path)
+    except OSError as exc:
+        raise FleetgateError(f"{path}: cannot read the artifact ({exc.strerror})") from None
+    resolved = path.resolve()
+    artifact = Artifact(uri=f"file:{path}", path=resolved, digest=digest, size=size, source="file")
+    context = CollectorContext(
+        manifest={}, previous=None, root=resolved.parent, artifact=artifact, trust=trust
+    )
+    facts: dict[str, Mapping[str, Any]] = {}
+    for name in ("signature", "provenance"):
+        if getattr(trust, name) is None:
+            continue
+        fact = _collect(name, context)
+        if fact is not None:
+            facts[name] = fact
+    if not facts:
+        raise FleetgateError(f"{trust_path}: names neither signature nor provenance requirements")
+    matches = None if checksum is None else checksum == digest
+    return Verified(artifact.to_fact(resolved.parent), facts, matches)
+
+
+def _collect(name: str, context: CollectorContext) -> Mapping[str, Any] | None:
+    collector = importlib.import_module(f"fleetgate.evidence.{name}").COLLECTOR
+    try:
+        fact: Mapping[str, Any] | None = collector.collect(context)
+    except ConfigError:
+        raise
+    except FleetgateError as exc:
+        return {"status": "failed", "reason": exc.diagnostics()}
+    except Exception as exc:
+        return {"status": "failed", "reason": f"{type(exc).__name__}: {exc}"}
+    return fact

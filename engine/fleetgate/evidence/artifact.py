@@ -1,0 +1,174 @@
+"""Find the bytes a ``modelUri`` names and hash them once.
+
+Where the bytes come from, in order:
+
+1. ``file:`` URIs and plain relative paths: a file inside the repository (relative to its root).
+   A path that leaves the repository, also through a symlink, is refused.
+2. A configured artifact root mirrors remote storage: ``s3://bucket/key`` and ``gs://bucket/key``
+   are looked up at ``<artifactRoot>/bucket/key``, ``https://host/path`` at
+   ``<artifactRoot>/host/path``. A key that climbs out of the root is refused.
+3. ``https://`` downloads, only when enabled: size-capped, time-limited, TLS-verified, written to
+   the cache folder under the digest of what arrived.
+
+An artifact that is not reachable is ``None`` (its facts stay absent and ``evidence.missing``
+speaks for them); one that is reachable but refused raises :class:`EvidenceError`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import ssl
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fleetgate.errors import EvidenceError
+from fleetgate.evidence.interface import Artifact
+
+__all__ = ["ArtifactSource", "Download", "hash_file", "resolve_artifact"]
+
+_CHUNK = 1 << 20
+_MIRRORED = ("s3://", "gs://", "https://")
+
+
+@dataclass(frozen=True)
+class Download:
+    """How ``https://`` artifacts may be fetched when no mirror has them."""
+
+    enabled: bool = False
+    max_bytes: int = 2 << 30
+    timeout_seconds: float = 60.0
+    ca_bundle: Path | None = None  # extra CA certificates (a private registry); system roots otherwise
+
+
+@dataclass(frozen=True)
+class ArtifactSource:
+    """Where artifacts are looked for: the repository, a mirror folder, the network."""
+
+    root: Path
+    mirror: Path | None = None
+    download: Download = field(default_factory=Download)
+    downloads: Path | None = None  # folder that keeps downloaded artifacts (the evidence cache)
+
+
+def hash_file(path: Path) -> tuple[str, int]:
+    """``("sha256:<hex>", size)`` of ``path``, read once in large chunks."""
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return "sha256:" + digest.hexdigest(), size
+
+
+def resolve_artifact(uri: str, source: ArtifactSource) -> Artifact | None:
+    """The local, hashed artifact for ``uri``, or ``None`` when it is not reachable here."""
+    if uri.startswith(_MIRRORED):
+        local = _mirrored(uri, source)
+        if local is not None:
+            return _hashed(uri, local, "mirror")
+        if uri.startswith("https://") and source.download.enabled:
+            return _downloaded(uri, source)
+        return None
+    if "://" in uri and not uri.startswith("file://"):
+        return None  # a scheme fleetgate cannot fetch (the registry rule judges it)
+    local = _in_repository(uri, source.root)
+    return _hashed(uri, local, "file") if local is not None else None
+
+
+def _hashed(uri: str, path: Path, how: str) -> Artifact:
+    try:
+        digest, size = hash_file(path)
+    except OSError as exc:
+        raise EvidenceError(f"{uri}: cannot read the artifact at {path} ({exc.strerror})") from None
+    return Artifact(uri=uri, path=path, digest=digest, size=size, source=how)
+
+
+def _in_repository(uri: str, root: Path) -> Path | None:
+    if uri.startswith("file://"):
+        parsed = urllib.parse.urlsplit(uri)
+        if parsed.netloc not in ("", "localhost"):
+            raise EvidenceError(f"{uri}: file URIs on another host are not supported")
+        relative = urllib.parse.unquote(parsed.path)
+    else:
+        relative = urllib.parse.unquote(uri.removeprefix("file:"))
+    return _contained(uri, root, relative, "the repository")
+
+
+def _mirrored(uri: str, source: ArtifactSource) -> Path | None:
+    if source.mirror is None:
+        return None
+    parsed = urllib.parse.urlsplit(uri)
+    key = urllib.parse.unquote(parsed.path).lstrip("/")
+    if not parsed.netloc or not key:
+        raise EvidenceError(f"{uri}: expected <scheme>://<bucket or host>/<key>")
+    return _contained(uri, source.mirror, f"{parsed.netloc}/{key}", "the artifact root")
+
+
+def _contained(uri: str, base: Path, relative: str, what: str) -> Path | None:
+    """``base/relative`` if it exists as a regular file and stays inside ``base``."""
+    base = base.resolve()
+    candidate = Path(relative)
+    target = (candidate if candidate.is_absolute() else base / candidate).resolve()
+    if not target.is_relative_to(base):
+        raise EvidenceError(f"{uri}: the artifact path leaves {what} ({base}); refused")
+    if not target.exists():
+        return None
+    if not target.is_file():
+        raise EvidenceError(f"{uri}: {target} is not a regular file")
+    return target
+
+
+def _downloaded(uri: str, source: ArtifactSource) -> Artifact:
+    """Fetch ``uri`` into the downloads folder, refusing more than ``max_bytes`` or a slow server."""
+    settings = source.download
+    if source.downloads is None:
+        raise EvidenceError(f"{uri}: downloads need the evidence cache folder (evidence.cache is off)")
+    source.downloads.mkdir(parents=True, exist_ok=True)
+    context = ssl.create_default_context(cafile=str(settings.ca_bundle) if settings.ca_bundle else None)
+    opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=context), _HttpsOnly())
+    deadline = time.monotonic() + settings.timeout_seconds
+    digest = hashlib.sha256()
+    size = 0
+    with tempfile.NamedTemporaryFile(dir=source.downloads, prefix=".part-", delete=False) as part:
+        try:
+            with opener.open(uri, timeout=settings.timeout_seconds) as response:
+                declared = response.headers.get("Content-Length")
+                if declared is not None and declared.isdigit() and int(declared) > settings.max_bytes:
+                    raise EvidenceError(f"{uri}: {declared} bytes exceeds the download limit")
+                while chunk := response.read(_CHUNK):
+                    size += len(chunk)
+                    if size > settings.max_bytes:
+                        raise EvidenceError(f"{uri}: more than {settings.max_bytes} bytes; download refused")
+                    if time.monotonic() > deadline:
+                        raise EvidenceError(
+                            f"{uri}: download took longer than {settings.timeout_seconds:g} s"
+                        )
+                    digest.update(chunk)
+                    part.write(chunk)
+        except EvidenceError:
+            os.unlink(part.name)
+            raise
+        except (OSError, urllib.error.URLError, ValueError) as exc:
+            os.unlink(part.name)
+            reason = getattr(exc, "reason", None) or exc
+            raise EvidenceError(f"{uri}: download failed ({reason})") from None
+    hexdigest = digest.hexdigest()
+    final = source.downloads / f"sha256-{hexdigest}"
+    os.replace(part.name, final)
+    return Artifact(uri=uri, path=final, digest="sha256:" + hexdigest, size=size, source="https")
+
+
+class _HttpsOnly(urllib.request.HTTPRedirectHandler):
+    """A redirect may not downgrade to plain HTTP (the bytes would be unauthenticated)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+        if not newurl.startswith("https://"):
+            raise EvidenceError(f"{req.full_url}: redirect to a non-https location {newurl}; refused")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)

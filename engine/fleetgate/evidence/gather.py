@@ -1,0 +1,192 @@
+"""Gather the facts of every change: resolve the artifact, hash it once, run the collectors.
+
+Failures never become passes:
+
+* an artifact that is not reachable leaves every fact absent (``evidence.missing`` decides
+  what that costs at the stage);
+* a collector that raises :class:`EvidenceError` (hostile model, unreadable bundle) or fails
+  unexpectedly leaves ``{"error": "<message>"}`` as its fact, which the policies deny
+  (``evidence.failed``);
+* a configuration problem (:class:`ConfigError`) stops the check: exit 2.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fleetgate.changes import ChangeSet, ManifestChange
+from fleetgate.config import EvidenceConfig
+from fleetgate.errors import ConfigError, EvidenceError
+from fleetgate.evidence.artifact import ArtifactSource, resolve_artifact
+from fleetgate.evidence.cache import FactCache
+from fleetgate.evidence.interface import SILENT, Artifact, Collector, CollectorContext, Progress, TrustConfig
+from fleetgate.manifest import validate
+
+__all__ = ["COLLECTORS", "EvidenceRun", "gather_facts"]
+
+# The collectors in the order they run; each is the module that defines COLLECTOR.
+COLLECTORS = ("signature", "provenance", "model", "latency", "fairness")
+# Verdicts depend on trust material and on time (expiry): they are recomputed on every run.
+_NEVER_CACHED = frozenset({"signature", "provenance"})
+
+
+@dataclass
+class EvidenceRun:
+    """One check's evidence gathering: artifacts are hashed once and shared by every change."""
+
+    settings: EvidenceConfig
+    source: ArtifactSource
+    cache: FactCache
+    trust: TrustConfig | None = None
+    progress: Progress = SILENT
+    _artifacts: dict[str, Artifact | EvidenceError | None] = field(default_factory=dict)
+    _collectors: dict[str, Collector] = field(default_factory=dict)
+
+    def artifact(self, uri: str) -> Artifact | None:
+        """The hashed artifact for ``uri`` (memoised: every change naming it shares one digest)."""
+        if uri not in self._artifacts:
+            try:
+                self._artifacts[uri] = resolve_artifact(uri, self.source)
+            except EvidenceError as exc:
+                self._artifacts[uri] = exc
+        found = self._artifacts[uri]
+        if isinstance(found, EvidenceError):
+            raise found
+        return found
+
+    def collector(self, name: str) -> Collector:
+        if name not in self._collectors:
+            module = importlib.import_module(f"fleetgate.evidence.{name}")
+            self._collectors[name] = module.COLLECTOR
+        return self._collectors[name]
+
+
+def gather_facts(changes: ChangeSet, run: EvidenceRun) -> dict[str, dict[str, Any]]:
+    """The facts of each change that names a reachable artifact, keyed by ``namespace/name``."""
+    facts: dict[str, dict[str, Any]] = {}
+    if "artifact" not in run.settings.collect:
+        return facts
+    for change in changes.changes:
+        gathered = _facts_of(change, run)
+        if gathered:
+            facts[change.manifest.target] = gathered
+    return facts
+
+
+def _facts_of(change: ManifestChange, run: EvidenceRun) -> dict[str, Any]:
+    if change.kind == "deleted":
+        return {}
+    spec = change.manifest.body.get("spec")
+    uri = spec.get("modelUri") if isinstance(spec, dict) else None
+    if not isinstance(uri, str):
+        return {}
+    try:
+        artifact = run.artifact(uri)
+    except EvidenceError as exc:
+        return {"artifact": {"uri": uri, "error": exc.message}}
+    # A manifest that fails the schema is judged by schema.invalid alone: no collector runs on it.
+    if artifact is None or validate(change.manifest.body):
+        return {}
+    facts: dict[str, Any] = {"artifact": artifact.to_fact(run.source.root)}
+    context = CollectorContext(
+        manifest=change.manifest.body,
+        previous=change.base.body if change.base is not None else None,
+        root=run.source.root,
+        artifact=artifact,
+        base_artifact=_base_artifact(change, artifact, run),
+        trust=run.trust,
+        progress=run.progress,
+    )
+    for name in COLLECTORS:
+        if name in run.settings.collect:
+            fact = _collect(name, context, run)
+            if fact is not None:
+                facts[name] = fact
+    _share_peak_memory(facts)
+    return facts
+
+
+def _base_artifact(change: ManifestChange, head: Artifact, run: EvidenceRun) -> Artifact | None:
+    """The previous version's artifact, when the change replaced it and its bytes are here."""
+    if change.base is None:
+        return None
+    spec = change.base.body.get("spec")
+    uri = spec.get("modelUri") if isinstance(spec, dict) else None
+    if not isinstance(uri, str):
+        return None
+    try:
+        base = run.artifact(uri)
+    except EvidenceError:
+        return None  # the old artifact is only a yardstick; its absence removes the comparison
+    if base is None or base.digest == head.digest:
+        return None
+    return base
+
+
+def _collect(name: str, context: CollectorContext, run: EvidenceRun) -> Mapping[str, Any] | None:
+    collector = run.collector(name)
+    settings = run.settings.collectors.get(name, {})
+    context = CollectorContext(**{**context.__dict__, "settings": settings})
+    return _cached(name, collector, context, run.cache, lambda: _guarded(name, collector.collect, context))
+
+
+def _cached(
+    name: str,
+    collector: Collector,
+    context: CollectorContext,
+    cache: FactCache,
+    compute: Callable[[], Mapping[str, Any] | None],
+) -> Mapping[str, Any] | None:
+    key = None if name in _NEVER_CACHED else _guarded_key(name, collector, context)
+    if key is not None:
+        hit = cache.get(name, key)
+        if hit is not None:
+            return hit
+    fact = compute()
+    # Errors are not cached: the next run tries again and reports afresh.
+    if key is not None and fact is not None and "error" not in fact:
+        cache.put(name, key, fact)
+    return fact
+
+
+def _guarded_key(name: str, collector: Collector, context: CollectorContext) -> Mapping[str, Any] | None:
+    try:
+        key = collector.cache_key(context)
+    except (ConfigError, EvidenceError):
+        return None  # collect() will raise the same problem and report it
+    return None if key is None else {**key, "settings": dict(context.settings)}
+
+
+def _guarded(
+    name: str, collect: Callable[[CollectorContext], Mapping[str, Any] | None], context: CollectorContext
+) -> Mapping[str, Any] | None:
+    """Run a collector; every failure but a configuration error becomes an ``error`` fact."""
+    try:
+        return collect(context)
+    except ConfigError:
+        raise
+    except EvidenceError as exc:
+        return {"error": exc.diagnostics()}
+    except Exception as exc:
+        return {"error": f"the {name} collector failed unexpectedly: {type(exc).__name__}: {exc}"}
+
+
+def _share_peak_memory(facts: dict[str, Any]) -> None:
+    """The latency run measures the model's peak memory; the memory rule reads it from ``model``."""
+    model, latency = facts.get("model"), facts.get("latency")
+    if isinstance(model, dict) and isinstance(latency, dict) and "peak_memory_mb" in latency:
+        facts["model"] = {**model, "peak_memory_mb": latency["peak_memory_mb"]}
+
+
+def artifact_source(root: Path, settings: EvidenceConfig, cache_dir: Path | None) -> ArtifactSource:
+    """Where this check looks for artifacts."""
+    return ArtifactSource(
+        root=root,
+        mirror=settings.artifact_root,
+        download=settings.download,
+        downloads=cache_dir / "downloads" if cache_dir is not None else None,
+    )

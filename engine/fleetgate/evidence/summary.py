@@ -1,0 +1,53 @@
+"""The short account of the evidence a decision shows per subject (the full facts go to the log).
+
+Pure: it reads facts and returns a flat mapping of strings and numbers, for example
+``{"artifact": "sha256:...", "signature": "verified", "signer": "release@example.com",
+"provenance": "failed", "quantization": "int8", "latency_p50_ms": 3.2}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["summarize"]
+
+
+def summarize(facts: Mapping[str, Any]) -> dict[str, Any]:
+    """Summary of ``facts``; empty when no artifact was reached (a manifest-only check)."""
+    if "artifact" not in facts:
+        return {}
+    out: dict[str, Any] = {}
+    artifact = facts["artifact"]
+    out["artifact"] = artifact.get("digest", "error") if isinstance(artifact, Mapping) else "error"
+    for name in ("signature", "provenance"):
+        fact = facts.get(name)
+        out[name] = _status(fact)
+    signature = facts.get("signature")
+    if isinstance(signature, Mapping) and signature.get("status") == "verified":
+        out["signer"] = signature.get("signer")
+    model = facts.get("model")
+    if isinstance(model, Mapping):
+        out["quantization"] = "error" if "error" in model else model.get("quantization")
+    latency = facts.get("latency")
+    if isinstance(latency, Mapping):
+        out["latency_p50_ms"] = "error" if "error" in latency else latency.get("p50_ms")
+    fairness = facts.get("fairness")
+    if isinstance(fairness, Mapping):
+        out["fairness"] = _fairness(fairness)
+    return out
+
+
+def _status(fact: Any) -> str:
+    if not isinstance(fact, Mapping):
+        return "absent"
+    if "error" in fact:
+        return "failed"
+    status = fact.get("status")
+    return status if status in ("verified", "failed", "absent") else "failed"
+
+
+def _fairness(fact: Mapping[str, Any]) -> str:
+    if "error" in fact:
+        return "error"
+    return "insufficient" if fact.get("insufficient") else "measured"
