@@ -30,6 +30,7 @@ warn contains f if {
 missing contains lib.finding("evidence.missing", msg, entry.field) if {
 	some entry in cfg.required
 	not gathered(entry.fact)
+	not input.facts[entry.fact].status
 	# concat, not sprintf: a joined list passed to sprintf would print with quotes (see lib).
 	msg := concat("", [
 		"the ", entry.fact, " evidence was not gathered, so ",
@@ -37,7 +38,34 @@ missing contains lib.finding("evidence.missing", msg, entry.field) if {
 	])
 }
 
-gathered(fact) if fact in object.keys(input.facts)
+# A verification that found nothing to verify (no bundle, no links) says where it looked.
+missing contains lib.finding("evidence.missing", msg, entry.field) if {
+	some entry in cfg.required
+	input.facts[entry.fact].status == "absent"
+	msg := concat("", [
+		"the ", entry.fact, " evidence is absent (", input.facts[entry.fact].reason, "), so ",
+		concat(", ", entry.rules), " cannot decide",
+	])
+}
+
+gathered(fact) if {
+	fact in object.keys(input.facts)
+	object.get(input.facts[fact], "status", "") != "absent"
+}
+
+# evidence.failed: a collector could not gather its fact from a reachable artifact (a hostile
+# or malformed model, an unreadable bundle, a crash). That is never a pass: it denies at every
+# stage, with the collector's message.
+deny contains lib.finding("evidence.failed", msg, failed_field(name)) if {
+	some name, fact in input.facts
+	is_string(fact.error)
+	msg := concat("", ["the ", name, " evidence could not be gathered: ", fact.error])
+}
+
+failed_field(name) := entry.field if {
+	some entry in cfg.required
+	entry.fact == name
+} else := "spec.modelUri"
 
 # The size rules need the measured artifact size or a declared spec.sizeBytes.
 missing contains lib.finding("evidence.missing", msg, "spec.sizeBytes") if {

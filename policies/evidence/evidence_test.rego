@@ -76,7 +76,7 @@ test_each_missing_fact_names_the_rules_that_need_it if {
 	contains(g.msg, "the fairness evidence was not gathered")
 	contains(g.msg, "responsible.demographic-parity")
 	some h in result.deny
-	h.field == "spec.inferenceConfig.quantization"
+	h.field == "spec.inferenceConfig"
 	contains(h.msg, "targeting.memory-headroom")
 }
 
@@ -91,7 +91,45 @@ test_only_the_absent_fact_is_reported if {
 	count(result.deny) == 1
 	some f in result.deny
 	f.field == "spec.inferenceConfig"
-	f.msg == "the latency evidence was not gathered, so cost.inference-budget, cost.latency-regression cannot decide"
+	f.msg == "the latency evidence was not gathered, so cost.inference-budget, cost.latency-regression, targeting.memory-headroom cannot decide"
+}
+
+test_an_absent_verification_is_missing_and_says_where_it_looked if {
+	facts := json.patch(all_facts, [{"op": "add", "path": "/signature", "value": {"status": "absent", "reason": "no signature bundle at models/m.onnx.sig"}}])
+	result := outcome("pre-deploy", facts)
+	count(result.deny) == 1
+	some f in result.deny
+	f.rule == "evidence.missing"
+	f.field == "spec.modelUri"
+	f.msg == "the signature evidence is absent (no signature bundle at models/m.onnx.sig), so supplychain.signature cannot decide"
+}
+
+test_an_absent_verification_only_warns_at_pre_merge if {
+	facts := json.patch(all_facts, [{"op": "add", "path": "/provenance", "value": {"status": "absent", "reason": "no links"}}])
+	result := outcome("pre-merge", facts)
+	count(result.deny) == 0
+	count(result.warn) == 1
+}
+
+test_a_failed_collector_denies_at_every_stage if {
+	facts := json.patch(all_facts, [{"op": "add", "path": "/model", "value": {"error": "models/m.onnx: external data path ../x escapes the model's folder"}}])
+	every stage in ["pre-merge", "pre-deploy"] {
+		result := outcome(stage, facts)
+		count(result.warn) == 0
+		count(result.deny) == 1
+		some f in result.deny
+		f.rule == "evidence.failed"
+		f.field == "spec.inferenceConfig.quantization"
+		f.msg == "the model evidence could not be gathered: models/m.onnx: external data path ../x escapes the model's folder"
+	}
+}
+
+test_an_unreachable_artifact_error_points_at_the_uri if {
+	facts := {"artifact": {"uri": "file:../m.onnx", "error": "file:../m.onnx: the artifact path leaves the repository"}}
+	result := outcome("pre-merge", facts)
+	some f in result.deny
+	f.rule == "evidence.failed"
+	f.field == "spec.modelUri"
 }
 
 test_enforcement_reads_the_stage_table_from_config if {

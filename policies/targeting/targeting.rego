@@ -93,7 +93,12 @@ deny contains lib.finding("targeting.quantization", msg, "spec.inferenceConfig.q
 	is_string(actual)
 	declared != actual
 	msg := sprintf(
-		"inferenceConfig.quantization declares %v but the model artifact is %v",
-		[declared, actual],
+		"inferenceConfig.quantization declares %v but the model artifact is %v (%v percent of weight bytes stored quantized, %v of %v compute nodes run quantized)",
+		[
+			declared, actual,
+			round(object.get(input.facts.model, "quantized_weight_share", 0) * 100),
+			object.get(input.facts.model, "quantized_compute_nodes", 0),
+			object.get(input.facts.model, "compute_nodes", 0),
+		],
 	)
 }

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-__all__ = ["Artifact", "Collector", "CollectorContext", "Progress", "SILENT", "TrustConfig"]
+__all__ = ["SILENT", "Artifact", "Collector", "CollectorContext", "Progress", "TrustConfig"]
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ from typing import Any
 
 import jsonschema
 
-from fleetgate.errors import ConfigError
+from fleetgate.errors import ConfigError, ManifestError
+from fleetgate.evidence._files import read_capped
 from fleetgate.evidence.interface import TrustConfig
-from fleetgate.errors import ManifestError
 from fleetgate.manifest import read_documents
 
 __all__ = ["attestations_dir", "check_section", "load_trust", "section_schema"]
@@ -57,13 +57,7 @@ def check_section(trust: TrustConfig, section: str, schema_name: str) -> Mapping
 
 def load_trust(path: Path) -> TrustConfig:
     """Read and check the trust file at ``path``."""
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_TRUST_BYTES + 1)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the trust file ({exc.strerror})") from None
-    if len(data) > MAX_TRUST_BYTES:
-        raise ConfigError(f"{path}: the trust file is larger than {MAX_TRUST_BYTES} bytes")
+    data = read_capped(path, MAX_TRUST_BYTES, "trust file", ConfigError)
     try:
         documents = read_documents(data, str(path))
     except ManifestError as exc:

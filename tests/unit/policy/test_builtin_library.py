@@ -11,7 +11,7 @@ from fleetgate.policy.testing import run_policy_tests
 LIBRARY = load_library([builtin_policy_dir()])
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "rules.md"
 ENGINE_RULES = {"schema.invalid"}  # checked by the engine itself, not by Rego
-RULE_NAME = re.compile(r'"((?:rollout|targeting|cost|supplychain|evidence)\.[a-z-]+)"')
+RULE_NAME = re.compile(r'"((?:rollout|targeting|cost|supplychain|evidence|responsible)\.[a-z-]+)"')
 
 
 def rules_in(test_files: bool) -> set[str]:

@@ -1,0 +1,86 @@
+"""The ``fairness`` fact: accuracy and group fairness of the deployed model on an evaluation set.
+
+The manifest's ``spec.evaluation`` names a CSV in the repository, its binary label column and
+its sensitive columns. The model runs on the CPU with onnxruntime (and so does the previous
+version's model, when the change replaced it); fairlearn scores the predictions per group.
+Groups too small, or without positive or negative labels, are listed as ``insufficient``: thin
+evidence is reported, never passed. See ``docs/evidence/fairness.md``.
+
+This module stays light: pandas, onnxruntime and fairlearn are imported inside :meth:`collect`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from importlib import metadata
+from typing import Any
+
+from fleetgate.errors import FleetgateError
+from fleetgate.evidence.fairness._settings import FairnessSettings, evaluation_of, parse_settings
+from fleetgate.evidence.fairness._source import dataset_digest
+from fleetgate.evidence.interface import CollectorContext
+
+__all__ = ["COLLECTOR", "FairnessCollector", "FairnessSettings", "parse_settings"]
+
+
+class FairnessCollector:
+    """Collects the ``fairness`` fact (see the module docstring)."""
+
+    @property
+    def fact(self) -> str:
+        return "fairness"
+
+    def cache_key(self, context: CollectorContext) -> Mapping[str, Any] | None:
+        """Digests of both models and of the dataset, the evaluation block, settings, library versions.
+
+        ``None`` (never cache) when the fact is not gathered or the dataset cannot be hashed:
+        :meth:`collect` then reports the problem.
+        """
+        if context.artifact is None:
+            return None
+        try:
+            evaluation = evaluation_of(context.manifest)
+            if evaluation is None:
+                return None
+            settings = parse_settings(context.settings)
+            digest = dataset_digest(context.root, evaluation.dataset, settings.max_bytes)
+        except FleetgateError:
+            return None
+        base = context.base_artifact
+        return {
+            "artifact": context.artifact.digest,
+            "base": base.digest if base is not None else None,
+            "dataset_digest": digest,
+            "evaluation": evaluation.to_key(),
+            "settings": settings.to_key(),
+            "fairlearn": _version("fairlearn"),
+            "onnxruntime": _version("onnxruntime"),
+            "pandas": _version("pandas"),
+        }
+
+    def collect(self, context: CollectorContext) -> Mapping[str, Any] | None:
+        """The fact, or ``None`` without an artifact or an evaluation block.
+
+        Raises :class:`~fleetgate.errors.ConfigError` on bad settings and
+        :class:`~fleetgate.errors.EvidenceError` on a bad dataset, a model that does not fit it
+        or fails to run, or a base model that cannot be scored on the same data.
+        """
+        settings = parse_settings(context.settings)
+        if context.artifact is None:
+            return None
+        evaluation = evaluation_of(context.manifest)
+        if evaluation is None:
+            return None
+        from fleetgate.evidence.fairness._collect import fairness_fact
+
+        return fairness_fact(context, context.artifact, evaluation, settings)
+
+
+def _version(distribution: str) -> str | None:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+COLLECTOR = FairnessCollector()

@@ -1,0 +1,160 @@
+"""Time one ONNX model in this fresh process and print the timings as JSON on stdout.
+
+Run by the latency collector, never imported by it::
+
+    python -m fleetgate.evidence.latency._child MODEL THREADS BATCH WARMUP RUNS MAX_MEMORY_MB
+
+The module is self-contained (stdlib, numpy, onnxruntime) so the process starts fast. It caps
+its own address space before importing anything heavy, so a hostile model fails here instead
+of eating the machine. On success it prints ``{"timings_ms": [...], "peak_rss_kib": int,
+"runtime": "<onnxruntime version>"}`` and exits 0; on failure it prints one line on stderr
+and exits 1.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from typing import Any
+
+# Random inputs are drawn from a fixed seed so every repeat (and every run of the gate) times
+# the same data; small integers keep index-like inputs (token ids, class ids) in range.
+_SEED = 0
+_INT_HIGH = 10
+
+# onnxruntime type string -> numpy dtype name. Strings, sequences, maps, optionals and
+# bfloat16 (no numpy dtype) cannot be generated: such graphs are refused.
+_DTYPES = {
+    "tensor(float)": "float32",
+    "tensor(float16)": "float16",
+    "tensor(double)": "float64",
+    "tensor(int8)": "int8",
+    "tensor(int16)": "int16",
+    "tensor(int32)": "int32",
+    "tensor(int64)": "int64",
+    "tensor(uint8)": "uint8",
+    "tensor(uint16)": "uint16",
+    "tensor(uint32)": "uint32",
+    "tensor(uint64)": "uint64",
+    "tensor(bool)": "bool",
+}
+_OUT_OF_MEMORY = ("bad_alloc", "Failed to allocate", "OpenBLAS error: Memory allocation")
+
+
+class _Refused(Exception):
+    """The model cannot be timed; the message is shown to the user."""
+
+
+def _cap_memory(max_memory_mb: int) -> None:
+    limit = max_memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def _concrete_shape(name: str, shape: Any, batch: int) -> tuple[int, ...]:
+    """A symbolic or unknown first dimension is the batch; any other unknown dimension is 1."""
+    if not isinstance(shape, list):
+        raise _Refused(f"input {name!r} has no known rank")
+    dims: list[int] = []
+    for index, dim in enumerate(shape):
+        if isinstance(dim, int) and dim > 0:
+            dims.append(dim)
+        else:
+            dims.append(batch if index == 0 else 1)
+    return tuple(dims)
+
+
+def _feeds(session: Any, batch: int, max_bytes: int) -> dict[str, Any]:
+    import numpy as np
+
+    rng = np.random.default_rng(_SEED)
+    inputs = session.get_inputs()
+    if not inputs:
+        raise _Refused("the graph has no inputs")
+    feeds: dict[str, Any] = {}
+    for arg in inputs:
+        dtype_name = _DTYPES.get(arg.type)
+        if dtype_name is None:
+            raise _Refused(f"input {arg.name!r} has unsupported type {arg.type}")
+        dtype = np.dtype(dtype_name)
+        shape = _concrete_shape(arg.name, arg.shape, batch)
+        needed = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+        if needed > max_bytes:
+            raise _Refused(f"input {arg.name!r} of shape {list(shape)} needs more than the memory cap")
+        if dtype.kind == "f":
+            feeds[arg.name] = rng.standard_normal(shape).astype(dtype)
+        elif dtype.kind == "b":
+            feeds[arg.name] = rng.integers(0, 2, shape).astype(dtype)
+        else:
+            feeds[arg.name] = rng.integers(0, _INT_HIGH, shape).astype(dtype)
+    return feeds
+
+
+def _session(model: str, threads: int) -> Any:
+    import onnxruntime as ort
+
+    ort.set_default_logger_severity(4)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.log_severity_level = 4
+    # Spinning threads burn the CPU while they wait: on a shared CI host they triple latency.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+
+
+def _peak_rss_kib() -> int:
+    # VmHWM is the high-water mark of this process's own memory since exec. The rusage a
+    # parent gets from wait4 also counts the parent's RSS copied in at fork, so it is not used.
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise _Refused("/proc/self/status has no VmHWM")
+
+
+def _measure(model: str, threads: int, batch: int, warmup: int, runs: int, max_bytes: int) -> dict[str, Any]:
+    import onnxruntime as ort
+
+    session = _session(model, threads)
+    feeds = _feeds(session, batch, max_bytes)
+    for _ in range(warmup):
+        session.run(None, feeds)
+    timings: list[float] = []
+    for _ in range(runs):
+        started = time.perf_counter_ns()
+        session.run(None, feeds)
+        timings.append((time.perf_counter_ns() - started) / 1e6)
+    return {"timings_ms": timings, "peak_rss_kib": _peak_rss_kib(), "runtime": ort.__version__}
+
+
+def _describe(error: Exception, max_memory_mb: int) -> str:
+    message = " ".join(str(error).split())
+    text = message if isinstance(error, _Refused) else f"{type(error).__name__}: {message}"
+    # onnxruntime reports a refused allocation as bad_alloc or "Failed to allocate".
+    if isinstance(error, MemoryError) or any(m in text for m in _OUT_OF_MEMORY):
+        return f"out of memory under the {max_memory_mb} MB cap (evidence.latency.maxMemoryMB): {text}"
+    return text
+
+
+def main(argv: list[str]) -> int:
+    """Time the model named in ``argv``; return the exit status."""
+    max_memory_mb = 0
+    try:
+        model, *numbers = argv
+        threads, batch, warmup, runs, max_memory_mb = (int(n) for n in numbers)
+        _cap_memory(max_memory_mb)
+        result = _measure(model, threads, batch, warmup, runs, max_memory_mb * 1024 * 1024)
+    except Exception as error:  # every failure becomes one line for the collector to report
+        print(_describe(error, max_memory_mb)[:500], file=sys.stderr)
+        return 1
+    sys.stdout.write(json.dumps(result))
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,172 @@
+"""The latency collector: CPU latency and peak memory of the artifact under onnxruntime.
+
+Steps of :meth:`LatencyCollector.collect`:
+
+1. read the settings and the manifest's ``numThreads``/``batchSize``;
+2. for each repeat, time the head artifact in a fresh child process, then the base artifact
+   when there is one, so drift on a shared runner hits both alike;
+3. summarize each artifact's repeats (median of the repeats' percentiles, spread, peak memory).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import importlib.util
+import os
+import platform
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from fleetgate.errors import EvidenceError
+from fleetgate.evidence.interface import Artifact, CollectorContext
+from fleetgate.evidence.latency._runner import RepeatResult, RunPlan, run_repeat
+from fleetgate.evidence.latency._settings import InferenceShape, inference_shape, parse_settings
+from fleetgate.evidence.latency._summary import summarize
+
+__all__ = ["LatencyCollector", "cpu_model", "runtime_version"]
+
+# The formats onnxruntime loads. Other artifacts (TFLite, Core ML) cannot be timed here.
+_ONNX_SUFFIXES = (".onnx", ".ort")
+_CPUINFO = Path("/proc/cpuinfo")
+
+
+@functools.cache
+def cpu_model() -> str:
+    """The CPU's model name: latencies are only comparable on the same model."""
+    try:
+        with _CPUINFO.open(encoding="utf-8", errors="replace") as cpuinfo:
+            for line in cpuinfo:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name" and value.strip():
+                    return value.strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def runtime_version() -> str | None:
+    """The installed onnxruntime version, read without importing it; None when not installed."""
+    if importlib.util.find_spec("onnxruntime") is None:
+        return None
+    for distribution in ("onnxruntime", "onnxruntime-gpu", "onnxruntime-openvino", "onnxruntime-directml"):
+        try:
+            return importlib.metadata.version(distribution)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return "unknown"
+
+
+def _is_onnx(artifact: Artifact) -> bool:
+    uri_path = urlsplit(artifact.uri).path
+    return any(p.lower().endswith(_ONNX_SUFFIXES) for p in (uri_path, artifact.path.name))
+
+
+def _shown(artifact: Artifact, root: Path) -> str:
+    return str(artifact.to_fact(root)["path"])
+
+
+class LatencyCollector:
+    """Gathers the ``latency`` fact (see docs/evidence/latency.md)."""
+
+    @property
+    def fact(self) -> str:
+        return "latency"
+
+    def cache_key(self, context: CollectorContext) -> Mapping[str, Any] | None:
+        """Digests, thread/batch settings, run settings, onnxruntime version and CPU model.
+
+        A cached latency is only valid on the same CPU model, so the model name is part of
+        the key. None (never cache) when there is nothing to time.
+        """
+        if context.artifact is None or not _is_onnx(context.artifact):
+            return None
+        settings = parse_settings(context.settings)
+        try:
+            shape = inference_shape(context.manifest)
+        except EvidenceError:
+            return None
+        base = context.base_artifact
+        return {
+            "digest": context.artifact.digest,
+            "base_digest": base.digest if base is not None else None,
+            "threads": shape.threads,
+            "batch": shape.batch,
+            "settings": settings.to_key(),
+            "onnxruntime": runtime_version(),
+            "cpu": cpu_model(),
+        }
+
+    def collect(self, context: CollectorContext) -> Mapping[str, Any] | None:
+        """Time the artifact (and the base artifact) and return the latency fact.
+
+        None when there is no artifact or it is not an ONNX model; EvidenceError naming the
+        file when a child times out, crashes, or the model cannot be loaded or run.
+        """
+        head = context.artifact
+        if head is None or not _is_onnx(head):
+            return None
+        settings = parse_settings(context.settings)
+        shape = inference_shape(context.manifest)
+        shown = _shown(head, context.root)
+        if runtime_version() is None:
+            raise EvidenceError(f"{shown}: cannot time the model: onnxruntime is not installed")
+        plan = RunPlan(
+            threads=shape.threads,
+            batch=shape.batch,
+            warmup_runs=settings.warmup_runs,
+            timed_runs=settings.timed_runs,
+            timeout_seconds=settings.timeout_seconds,
+            max_memory_mb=settings.max_memory_mb,
+        )
+        subjects = [head] if context.base_artifact is None else [head, context.base_artifact]
+        results = _run_interleaved(context, subjects, plan, settings.repeats)
+        fact = _fact(results[0], shape, plan, settings.repeats)
+        if context.base_artifact is not None:
+            fact["base"] = {"digest": context.base_artifact.digest, **summarize(results[1])}
+        context.progress.finish(_summary_line(shown, fact))
+        return fact
+
+
+def _run_interleaved(
+    context: CollectorContext, subjects: list[Artifact], plan: RunPlan, repeats: int
+) -> list[list[RepeatResult]]:
+    """Run head, base, head, base, ... so slow drift of the runner affects both alike."""
+    results: list[list[RepeatResult]] = [[] for _ in subjects]
+    context.progress.start(f"latency {_shown(subjects[0], context.root)}", repeats * len(subjects))
+    done = 0
+    try:
+        for _ in range(repeats):
+            for index, subject in enumerate(subjects):
+                results[index].append(run_repeat(subject.path, _shown(subject, context.root), plan))
+                done += 1
+                context.progress.advance(done)
+    except EvidenceError as error:
+        context.progress.finish(f"latency failed: {error.diagnostics()}")
+        raise
+    return results
+
+
+def _fact(repeats: list[RepeatResult], shape: InferenceShape, plan: RunPlan, count: int) -> dict[str, Any]:
+    return {
+        **summarize(repeats),
+        "repeats": count,
+        "warmup_runs": plan.warmup_runs,
+        "timed_runs": plan.timed_runs,
+        "threads": shape.threads,
+        "inter_op_threads": 1,
+        "batch": shape.batch,
+        "cpu": cpu_model(),
+        "cpu_count": os.cpu_count() or 1,
+        "runtime": f"onnxruntime {repeats[0].runtime}",
+    }
+
+
+def _summary_line(shown: str, fact: Mapping[str, Any]) -> str:
+    line = f"latency {shown}: p50 {fact['p50_ms']} ms (spread {fact['spread']:.0%})"
+    base = fact.get("base")
+    if isinstance(base, Mapping):
+        line += f", base p50 {base['p50_ms']} ms"
+    return line

@@ -1,0 +1,65 @@
+"""Assemble the model fact. Imported only when the fact is gathered: it imports onnx."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fleetgate.evidence.interface import Artifact
+from fleetgate.evidence.model._allowed import load_allowed_operators
+from fleetgate.evidence.model._graph import NodeUse, node_uses, shown_domain
+from fleetgate.evidence.model._load import load_model
+from fleetgate.evidence.model._quantization import measure_quantization
+from fleetgate.evidence.model._runtime import RuntimeCheck, check_allowed, check_cpu
+from fleetgate.evidence.model._settings import ModelSettings
+
+__all__ = ["model_fact"]
+
+
+def model_fact(artifact: Artifact, root: Path, settings: ModelSettings) -> dict[str, Any] | None:
+    """The model fact for ``artifact``, or EvidenceError when the model is refused.
+
+    None when the bytes are not ONNX and neither the file nor the URI is named ``*.onnx``.
+    """
+    shown = artifact.to_fact(root)["path"]
+    claims_onnx = any(_named_onnx(name) for name in (artifact.path.name, artifact.uri))
+    loaded = load_model(artifact.path, shown, claims_onnx, artifact.size, settings.max_bytes)
+    if loaded is None:
+        return None
+    model = loaded.proto
+    uses = node_uses(model, shown)
+    quantization = measure_quantization(model, uses)
+    opsets: dict[str, int] = {}
+    for use in uses:
+        if not use.calls_function:
+            opsets[shown_domain(use.domain)] = use.opset
+    return {
+        "path": shown,
+        "format": "onnx",
+        "size": artifact.size + loaded.external_bytes,
+        "ir_version": model.ir_version,
+        "opsets": dict(sorted(opsets.items())),
+        "nodes": len(uses),
+        "weight_bytes": quantization.weight_bytes,
+        "weight_types": quantization.weight_types,
+        "quantized_weight_share": quantization.quantized_weight_share,
+        "compute_nodes": quantization.compute_nodes,
+        "quantized_compute_nodes": quantization.quantized_compute_nodes,
+        "quantized_compute_share": quantization.quantized_compute_share,
+        "quantization": quantization.label,
+        "fake_quantized": quantization.fake_quantized,
+        "external_data": [{"location": item.location, "size": item.size} for item in loaded.external],
+        "runtime": _runtime(artifact.path, settings, uses).to_fact(),
+    }
+
+
+def _named_onnx(name: str) -> bool:
+    # A URI may carry a query or fragment after the file name (presigned https URLs do).
+    return name.split("?", 1)[0].split("#", 1)[0].lower().endswith(".onnx")
+
+
+def _runtime(path: Path, settings: ModelSettings, uses: list[NodeUse]) -> RuntimeCheck:
+    if settings.allowed_operators is not None and settings.allowed_operators_shown is not None:
+        allowed = load_allowed_operators(settings.allowed_operators, settings.allowed_operators_shown)
+        return check_allowed(uses, allowed)
+    return check_cpu(uses, path)

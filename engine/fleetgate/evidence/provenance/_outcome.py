@@ -1,0 +1,49 @@
+"""The result of one provenance check, and how two checks combine into one fact."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["ABSENT", "FAILED", "VERIFIED", "Outcome", "combine", "failed", "one_line"]
+
+VERIFIED = "verified"
+FAILED = "failed"
+ABSENT = "absent"
+# A hostile file can put anything in an exception message; a decision keeps one short line.
+_MAX_REASON = 400
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """``status`` with the fact keys this check contributes; ``reason`` unless verified."""
+
+    status: str
+    reason: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+def one_line(text: object) -> str:
+    """``text`` flattened to one line and capped."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= _MAX_REASON else flat[: _MAX_REASON - 3] + "..."
+
+
+def failed(reason: str, details: Mapping[str, Any] | None = None) -> Outcome:
+    return Outcome(FAILED, one_line(reason), dict(details or {}))
+
+
+def combine(outcomes: list[Outcome]) -> Outcome:
+    """Both checks must verify: any failure wins, then any absence, else verified.
+
+    The details of every check are kept, so a failed fact still names what was checked.
+    """
+    details: dict[str, Any] = {}
+    for outcome in outcomes:
+        details.update(outcome.details)
+    for status in (FAILED, ABSENT):
+        reasons = [o.reason for o in outcomes if o.status == status and o.reason]
+        if any(o.status == status for o in outcomes):
+            return Outcome(status, one_line("; ".join(reasons)), details)
+    return Outcome(VERIFIED, None, details)

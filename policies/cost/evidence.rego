@@ -1,0 +1,40 @@
+# Cost rules over measured latency. The latency collector times the artifact with onnxruntime
+# on the CI machine's CPU, with the manifest's threads and batch; when the change replaces an
+# artifact whose bytes are reachable, it times the old one in the same run, so a regression is
+# judged like for like. CI latency is a regression signal, not the phone's latency.
+package fleetgate.cost
+
+import rego.v1
+
+import data.fleetgate.lib
+
+latency := input.facts.latency
+
+tier := object.get(input.manifest.spec, "tier", cfg.defaultTier)
+
+# cost.inference-budget: each tier has a latency envelope for one inference.
+deny contains lib.finding("cost.inference-budget", msg, "spec.inferenceConfig") if {
+	p50 := latency.p50_ms
+	is_number(p50)
+	budget := cfg.inferenceBudgetMs[tier]
+	p50 > budget
+	msg := sprintf(
+		"the model's p50 CPU latency is %v ms (%v threads, batch %v), above the %v ms budget of tier %v",
+		[p50, latency.threads, latency.batch, budget, tier],
+	)
+}
+
+# cost.latency-regression: the new artifact is slower than the one it replaces by more than
+# the allowed factor, both timed in the same run.
+deny contains lib.finding("cost.latency-regression", msg, "spec.modelUri") if {
+	p50 := latency.p50_ms
+	base := latency.base.p50_ms
+	is_number(p50)
+	is_number(base)
+	base > 0
+	p50 > cfg.latencyRegressionFactor * base
+	msg := sprintf(
+		"the new artifact's p50 CPU latency is %v ms, %v times the previous artifact's %v ms (limit %v times, timed in the same run)",
+		[p50, round((p50 / base) * 100) / 100, base, cfg.latencyRegressionFactor],
+	)
+}

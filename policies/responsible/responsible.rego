@@ -1,0 +1,103 @@
+# Responsible-AI rules over the fairness evidence: the deployed (quantized) model, run on the
+# evaluation set the manifest names, must treat the groups of each sensitive feature alike and
+# must not lose accuracy against the version it replaces. Too little data is evidence of
+# nothing: it denies instead of passing. Thresholds come from data.fleetgate.config.responsible.
+package fleetgate.responsible
+
+import rego.v1
+
+import data.fleetgate.lib
+
+cfg := data.fleetgate.config.responsible
+
+fairness := input.facts.fairness
+
+field := lib.field_at(["spec", "evaluation", "sensitiveFeatures"])
+
+# responsible.insufficient-data: one finding per group that is too small to judge or lacks
+# positive or negative labels (then equalized odds is meaningless: fairlearn reports 1.0).
+deny contains lib.finding("responsible.insufficient-data", msg, field) if {
+	some reason in insufficient
+	msg := reason
+}
+
+insufficient contains msg if {
+	some g in fairness.groups
+	g.rows < cfg.minGroupRows
+	msg := sprintf(
+		"group %v has %v rows in the evaluation set, fewer than the minimum %v",
+		[g.group, g.rows, cfg.minGroupRows],
+	)
+}
+
+insufficient contains msg if {
+	some g in fairness.groups
+	g.positives == 0
+	msg := sprintf("group %v has no positive labels in the evaluation set", [g.group])
+}
+
+insufficient contains msg if {
+	some g in fairness.groups
+	g.negatives == 0
+	msg := sprintf("group %v has no negative labels in the evaluation set", [g.group])
+}
+
+# The collector's own verdict counts too (its minimum may be stricter than the policy's).
+insufficient contains msg if {
+	some entry in fairness.insufficient
+	msg := sprintf("group %v: %v", [entry.group, entry.reason])
+}
+
+# A fairness fact without groups measured nothing.
+insufficient contains msg if {
+	is_object(fairness)
+	not is_string(fairness.error)
+	count(object.get(fairness, "groups", [])) == 0
+	msg := sprintf("the evaluation set has no groups for the sensitive features %v", [fairness.sensitive_features])
+}
+
+judged if {
+	is_object(fairness)
+	count(insufficient) == 0
+}
+
+# responsible.demographic-parity: the share of positive predictions differs between groups.
+deny contains lib.finding("responsible.demographic-parity", msg, field) if {
+	judged
+	difference := fairness.demographic_parity_difference
+	difference > cfg.maxDemographicParityDifference
+	msg := sprintf(
+		"the demographic parity difference is %v (selection rates by group: %v), above the maximum %v",
+		[difference, selection_rates, cfg.maxDemographicParityDifference],
+	)
+}
+
+# responsible.equalized-odds: true- or false-positive rates differ between groups.
+deny contains lib.finding("responsible.equalized-odds", msg, field) if {
+	judged
+	difference := fairness.equalized_odds_difference
+	difference > cfg.maxEqualizedOddsDifference
+	msg := sprintf(
+		"the equalized odds difference is %v (true-positive rates by group: %v), above the maximum %v",
+		[difference, true_positive_rates, cfg.maxEqualizedOddsDifference],
+	)
+}
+
+selection_rates := [sprintf("%v: %v", [g.group, g.selection_rate]) | some g in fairness.groups]
+
+true_positive_rates := [sprintf("%v: %v", [g.group, g.true_positive_rate]) | some g in fairness.groups]
+
+# responsible.accuracy-drop: the new artifact is less accurate on the same evaluation set than
+# the version it replaces (measured in the same run).
+deny contains lib.finding("responsible.accuracy-drop", msg, lib.field_at(["spec", "evaluation"])) if {
+	accuracy := fairness.accuracy
+	previous := fairness.base.accuracy
+	is_number(accuracy)
+	is_number(previous)
+	# Accuracies carry 4 decimals; rounding the difference keeps 0.92 - 0.91 at 0.01, not 0.0100000001.
+	round((previous - accuracy) * 1000000) / 1000000 > cfg.maxAccuracyDrop
+	msg := sprintf(
+		"accuracy on the evaluation set fell from %v to %v, more than the allowed drop of %v",
+		[previous, accuracy, cfg.maxAccuracyDrop],
+	)
+}

@@ -1,0 +1,111 @@
+"""The collector object: settings, cache key and the promise to stay light on import."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fleetgate.errors import ConfigError
+from fleetgate.evidence.interface import CollectorContext
+from fleetgate.evidence.model import COLLECTOR, DEFAULT_MAX_BYTES, parse_settings
+
+import support_onnx
+
+Context = Callable[..., CollectorContext]
+
+
+def test_importing_the_package_loads_no_heavy_library() -> None:
+    code = (
+        "import sys, fleetgate.evidence.model as m; "
+        "heavy = {'onnx', 'onnxruntime', 'numpy', 'pandas', 'google.protobuf'} & set(sys.modules); "
+        "assert m.COLLECTOR.fact == 'model'; print(sorted(heavy))"
+    )
+    engine = Path(__file__).resolve().parents[4] / "engine"
+    env = {**os.environ, "PYTHONPATH": str(engine)}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_settings_default_to_the_2_gib_cap_and_the_cpu_runtime(tmp_path: Path) -> None:
+    settings = parse_settings({}, tmp_path)
+    assert settings.max_bytes == DEFAULT_MAX_BYTES == 2 << 30
+    assert settings.allowed_operators is None
+
+
+@pytest.mark.parametrize(
+    ("settings", "error"),
+    [
+        ({"maxbytes": 1}, "evidence.model.maxbytes: unknown key"),
+        ({"maxBytes": 0}, "evidence.model.maxBytes: expected a positive integer"),
+        ({"maxBytes": True}, "evidence.model.maxBytes: expected a positive integer"),
+        ({"maxBytes": "1GB"}, "evidence.model.maxBytes: expected a positive integer"),
+        ({"allowedOperators": 3}, "evidence.model.allowedOperators: expected a path"),
+        ({"allowedOperators": "/etc/ops.config"}, "is absolute"),
+        ({"allowedOperators": "../ops.config"}, "lies outside the repository"),
+        ({"allowedOperators": "missing.config"}, "is not a file"),
+    ],
+)
+def test_bad_settings_are_config_errors(tmp_path: Path, settings: dict[str, Any], error: str) -> None:
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "ops.config").write_text("ai.onnx;17;Relu\n")
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(settings, tmp_path / "repo")
+    assert caught.value.message.startswith("fleetgate.yaml: evidence.model.")
+    assert error in caught.value.message
+
+
+def test_operator_config_symlinked_out_of_the_repository_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "ops.config").write_text("ai.onnx;17;Relu\n")
+    (tmp_path / "repo" / "ops.config").symlink_to(tmp_path / "ops.config")
+    with pytest.raises(ConfigError, match="lies outside the repository"):
+        parse_settings({"allowedOperators": "ops.config"}, tmp_path / "repo")
+
+
+def test_bad_settings_fail_collect_even_before_the_model_is_read(context: Context, tmp_path: Path) -> None:
+    path = tmp_path / "m.onnx"
+    path.write_bytes(b"not a model")
+    with pytest.raises(ConfigError):
+        COLLECTOR.collect(context(path, settings={"maxBytes": -1}))
+
+
+def test_cache_key_names_digest_libraries_and_settings(context: Context, tmp_path: Path) -> None:
+    path = support_onnx.save(support_onnx.linear_classifier([1.0]), tmp_path / "m.onnx")
+    ctx = context(path)
+    key = COLLECTOR.cache_key(ctx)
+    assert key is not None
+    assert ctx.artifact is not None
+    assert key["digest"] == ctx.artifact.digest
+    assert key["allowed_operators"] is None
+    assert key["external_data"] == []
+    assert key["onnx"] and key["onnxruntime"]
+    assert COLLECTOR.cache_key(context(path, settings={"maxBytes": 10})) != key
+
+
+def test_cache_key_follows_the_operator_config(context: Context, tmp_path: Path) -> None:
+    path = support_onnx.save(support_onnx.linear_classifier([1.0]), tmp_path / "m.onnx")
+    config = tmp_path / "ops.config"
+    config.write_text("ai.onnx;17;MatMul,Add,Sigmoid\n")
+    first = COLLECTOR.cache_key(context(path, settings={"allowedOperators": "ops.config"}))
+    config.write_text("ai.onnx;17;MatMul,Add\n")
+    second = COLLECTOR.cache_key(context(path, settings={"allowedOperators": "ops.config"}))
+    assert first is not None and second is not None
+    assert str(first["allowed_operators"]).startswith("sha256:")
+    assert first["allowed_operators"] != second["allowed_operators"]
+
+
+def test_cache_key_follows_external_data_files(context: Context, tmp_path: Path) -> None:
+    path = support_onnx.save_external(support_onnx.cnn(channels=4), tmp_path / "m.onnx", "w/weights.bin")
+    first = COLLECTOR.cache_key(context(path))
+    assert first is not None
+    [entry] = first["external_data"]
+    assert entry["location"] == "w/weights.bin"
+    assert entry["size"] == (tmp_path / "w" / "weights.bin").stat().st_size
+    (tmp_path / "w" / "weights.bin").write_bytes(b"\x00" * 16)
+    assert COLLECTOR.cache_key(context(path)) != first
