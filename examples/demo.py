@@ -12,14 +12,23 @@ violation located at file:line), non-zero with a message otherwise.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections import Counter
 from pathlib import Path
 from typing import Any
+
+from demo_support import (
+    EXIT_BROKEN,
+    EXIT_OK,
+    EXIT_UNEXPECTED,
+    DemoError,
+    environment,
+    fleetgate,
+    git,
+    summarize,
+)
 
 EXAMPLES = Path(__file__).resolve().parent
 BASE_REPO = EXAMPLES / "gitops-repo"
@@ -42,16 +51,7 @@ EXPECTED: dict[str, tuple[str, set[str], set[str]]] = {
     "research/pose-estimator": ("deleted", set(), set()),
 }
 
-EXIT_OK, EXIT_UNEXPECTED, EXIT_BROKEN = 0, 1, 2
 GATE_DENY = 1
-
-
-class DemoError(Exception):
-    """The demo could not run, or the gate did not behave as expected."""
-
-    def __init__(self, message: str, code: int = EXIT_UNEXPECTED) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def main() -> int:
@@ -63,10 +63,17 @@ def main() -> int:
             repo = Path(tmp) / "gitops-repo"
             build_repository(repo)
             run_gate(repo)
+            print("\n--- part 2: evidence about the model artifacts ---")
+            from demo_evidence import run_release_demo
+
+            run_release_demo(Path(tmp))
     except DemoError as exc:
         print(f"\ndemo: FAILED: {exc}", file=sys.stderr)
         return exc.code
-    print("\ndemo: OK: the gate denied the pull request and located every violation")
+    print(
+        "\ndemo: OK: the gate denied both pull requests and located every violation: the manifest"
+        "\nchanges, a tampered model, a model declared int8 that is fp32, and a biased model"
+    )
     return EXIT_OK
 
 
@@ -123,28 +130,6 @@ def expect_deny(code: int, fmt: str) -> None:
     )
 
 
-def summarize(decision: dict[str, Any]) -> None:
-    """Print what a reviewer needs from the JSON decision."""
-    subjects: list[dict[str, Any]] = decision.get("subjects", [])
-    findings = [f for s in subjects for f in s.get("violations", [])] + decision.get("findings", [])
-    print(f"\nsummary of the JSON decision {decision.get('decision_id')}:")
-    denied = sum(1 for s in subjects if not s.get("allowed"))
-    print(f"  decision: {decision.get('decision')} ({denied} of {len(subjects)} deployment(s) denied)")
-    counts = Counter((f["severity"], f["rule"]) for f in findings)
-    counts.update(("waived", f["rule"]) for s in subjects for f in s.get("waived", []))
-    for (severity, rule), count in sorted(counts.items()):
-        print(f"  {severity:6}  {rule:28}  {count}")
-    print("  denied and waived findings:")
-    for subject in subjects:
-        denies = [f for f in subject.get("violations", []) if f["severity"] == "deny"]
-        for finding in denies + subject.get("waived", []):
-            where = f"{finding['file']}:{finding['line']}"
-            state = "waived" if finding in subject.get("waived", []) else "deny"
-            print(
-                f"    {state:6}  {where:48}  {finding['rule']:24}  {subject['namespace']}/{subject['name']}"
-            )
-
-
 def check_expectations(decision: dict[str, Any]) -> None:
     """Each deployment got the change kind, denies and waivers EXPECTED lists; all are located."""
     if decision.get("decision") != "deny" or decision.get("allowed") is not False:
@@ -176,36 +161,6 @@ def check_expectations(decision: dict[str, Any]) -> None:
 
 def describe(change: str, denies: set[str], waived: set[str]) -> str:
     return f"{change}, deny {sorted(denies) or 'none'}, waived {sorted(waived) or 'none'}"
-
-
-def fleetgate() -> list[str]:
-    """The installed console script next to this interpreter, else the module."""
-    script = Path(sys.executable).parent / "fleetgate"
-    return [str(script)] if script.is_file() else [sys.executable, "-m", "fleetgate"]
-
-
-def git(repo: Path, *args: str) -> None:
-    done = subprocess.run(
-        ["git", *args], cwd=repo, env=environment(), capture_output=True, text=True, check=False
-    )
-    if done.returncode != 0:
-        raise DemoError(f"git {args[0]} failed: {done.stderr.strip()}", EXIT_BROKEN)
-
-
-def environment() -> dict[str, str]:
-    """The caller's environment without their git settings, with a fixed author and clock."""
-    when = "2025-04-01T09:00:00Z"
-    return {
-        **{k: v for k, v in os.environ.items() if not k.startswith("GIT_")},
-        "GIT_CONFIG_GLOBAL": os.devnull,
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_AUTHOR_NAME": "Platform Demo",
-        "GIT_AUTHOR_EMAIL": "platform-demo@example.com",
-        "GIT_COMMITTER_NAME": "Platform Demo",
-        "GIT_COMMITTER_EMAIL": "platform-demo@example.com",
-        "GIT_AUTHOR_DATE": when,
-        "GIT_COMMITTER_DATE": when,
-    }
 
 
 if __name__ == "__main__":

@@ -120,6 +120,30 @@ class Git:
                 )
         return dict(zip([p for p, _ in present], self._contents([n for _, n in present]), strict=True))
 
+    def export(self, revision: str, path: str, target: Path) -> bool:
+        """Write the blob ``path`` of commit ``revision`` to ``target``; False when it is not there.
+
+        The blob streams from git to the file, so a large artifact never sits in memory.
+        """
+        name = f"{revision}:{path}"
+        if "\n" in name or self._sizes([name]).get(name) is None:
+            return False
+        target.parent.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, **_ENV}
+        with open(target, "wb") as out:
+            done = subprocess.run(
+                ["git", "-C", str(self.root), "cat-file", "blob", name],
+                stdout=out,
+                stderr=subprocess.PIPE,
+                env=env,
+                check=False,
+                timeout=600,
+            )
+        if done.returncode != 0:
+            target.unlink(missing_ok=True)
+            raise GitError(f"git cat-file blob {name} failed: {done.stderr.decode(errors='replace').strip()}")
+        return True
+
     def _sizes(self, names: list[str]) -> dict[str, int | None]:
         if not names:
             return {}

@@ -26,26 +26,26 @@ insufficient contains msg if {
 	g.rows < cfg.minGroupRows
 	msg := sprintf(
 		"group %v has %v rows in the evaluation set, fewer than the minimum %v",
-		[g.group, g.rows, cfg.minGroupRows],
+		[g.name, g.rows, cfg.minGroupRows],
 	)
 }
 
 insufficient contains msg if {
 	some g in fairness.groups
 	g.positives == 0
-	msg := sprintf("group %v has no positive labels in the evaluation set", [g.group])
+	msg := sprintf("group %v has no positive labels in the evaluation set", [g.name])
 }
 
 insufficient contains msg if {
 	some g in fairness.groups
 	g.negatives == 0
-	msg := sprintf("group %v has no negative labels in the evaluation set", [g.group])
+	msg := sprintf("group %v has no negative labels in the evaluation set", [g.name])
 }
 
 # The collector's own verdict counts too (its minimum may be stricter than the policy's).
 insufficient contains msg if {
 	some entry in fairness.insufficient
-	msg := sprintf("group %v: %v", [entry.group, entry.reason])
+	msg := sprintf("group %v: %v", [entry.name, entry.reason])
 }
 
 # A fairness fact without groups measured nothing.
@@ -66,10 +66,13 @@ deny contains lib.finding("responsible.demographic-parity", msg, field) if {
 	judged
 	difference := fairness.demographic_parity_difference
 	difference > cfg.maxDemographicParityDifference
-	msg := sprintf(
-		"the demographic parity difference is %v (selection rates by group: %v), above the maximum %v",
-		[difference, selection_rates, cfg.maxDemographicParityDifference],
-	)
+	# concat, not sprintf, joins the per-group parts: a joined string given to sprintf would
+	# print with quotes in the embedded engine (see lib).
+	msg := concat("", [
+		sprintf("the demographic parity difference is %v (selection rate ", [difference]),
+		selection_rates,
+		sprintf("), above the maximum %v", [cfg.maxDemographicParityDifference]),
+	])
 }
 
 # responsible.equalized-odds: true- or false-positive rates differ between groups.
@@ -77,15 +80,16 @@ deny contains lib.finding("responsible.equalized-odds", msg, field) if {
 	judged
 	difference := fairness.equalized_odds_difference
 	difference > cfg.maxEqualizedOddsDifference
-	msg := sprintf(
-		"the equalized odds difference is %v (true-positive rates by group: %v), above the maximum %v",
-		[difference, true_positive_rates, cfg.maxEqualizedOddsDifference],
-	)
+	msg := concat("", [
+		sprintf("the equalized odds difference is %v (true-positive rate ", [difference]),
+		true_positive_rates,
+		sprintf("), above the maximum %v", [cfg.maxEqualizedOddsDifference]),
+	])
 }
 
-selection_rates := [sprintf("%v: %v", [g.group, g.selection_rate]) | some g in fairness.groups]
+selection_rates := concat("; ", [sprintf("%v: %v", [g.name, g.selection_rate]) | some g in fairness.groups])
 
-true_positive_rates := [sprintf("%v: %v", [g.group, g.true_positive_rate]) | some g in fairness.groups]
+true_positive_rates := concat("; ", [sprintf("%v: %v", [g.name, g.true_positive_rate]) | some g in fairness.groups])
 
 # responsible.accuracy-drop: the new artifact is less accurate on the same evaluation set than
 # the version it replaces (measured in the same run).

@@ -83,7 +83,9 @@ def run_check(options: CheckOptions, now: dt.datetime | None = None) -> Checked:
         engine=engine.engine_name,
         context=changes.context.to_json(),
     )
-    facts = gather_facts(changes, evidence_run(options, config, git))
+    run = evidence_run(options, config, git)
+    run.git, run.base_commit = git, changes.context.base_commit
+    facts = gather_facts(changes, run)
     jobs = options.jobs or available_cores()
     decision = run_gate(header, changes, engine, waivers, facts=facts, complete=complete, jobs=jobs)
     return Checked(decision, library.rules, config)

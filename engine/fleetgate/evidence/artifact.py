@@ -30,7 +30,7 @@ from pathlib import Path
 from fleetgate.errors import EvidenceError
 from fleetgate.evidence.interface import Artifact
 
-__all__ = ["ArtifactSource", "Download", "hash_file", "resolve_artifact"]
+__all__ = ["ArtifactSource", "Download", "hash_file", "repository_path", "resolve_artifact"]
 
 _CHUNK = 1 << 20
 _MIRRORED = ("s3://", "gs://", "https://")
@@ -90,15 +90,31 @@ def _hashed(uri: str, path: Path, how: str) -> Artifact:
     return Artifact(uri=uri, path=path, digest=digest, size=size, source=how)
 
 
-def _in_repository(uri: str, root: Path) -> Path | None:
+def repository_path(uri: str, root: Path) -> str | None:
+    """The repository-relative path a ``file:`` or relative ``uri`` names, or ``None`` for remote URIs.
+
+    Used to read an older version of an artifact from git; the path must stay inside ``root``.
+    """
+    if uri.startswith(_MIRRORED) or ("://" in uri and not uri.startswith("file://")):
+        return None
+    base = root.resolve()
+    target = (base / _local_path(uri)).resolve()
+    if not target.is_relative_to(base):
+        raise EvidenceError(f"{uri}: the artifact path leaves the repository ({base}); refused")
+    return target.relative_to(base).as_posix()
+
+
+def _local_path(uri: str) -> str:
     if uri.startswith("file://"):
         parsed = urllib.parse.urlsplit(uri)
         if parsed.netloc not in ("", "localhost"):
             raise EvidenceError(f"{uri}: file URIs on another host are not supported")
-        relative = urllib.parse.unquote(parsed.path)
-    else:
-        relative = urllib.parse.unquote(uri.removeprefix("file:"))
-    return _contained(uri, root, relative, "the repository")
+        return urllib.parse.unquote(parsed.path)
+    return urllib.parse.unquote(uri.removeprefix("file:"))
+
+
+def _in_repository(uri: str, root: Path) -> Path | None:
+    return _contained(uri, root, _local_path(uri), "the repository")
 
 
 def _mirrored(uri: str, source: ArtifactSource) -> Path | None:

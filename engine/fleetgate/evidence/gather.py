@@ -12,7 +12,12 @@ Failures never become passes:
 
 from __future__ import annotations
 
+import atexit
+import hashlib
 import importlib
+import importlib.util
+import shutil
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,10 +25,11 @@ from typing import Any
 
 from fleetgate.changes import ChangeSet, ManifestChange
 from fleetgate.config import EvidenceConfig
-from fleetgate.errors import ConfigError, EvidenceError
-from fleetgate.evidence.artifact import ArtifactSource, resolve_artifact
+from fleetgate.errors import ConfigError, EvidenceError, GitError
+from fleetgate.evidence.artifact import ArtifactSource, hash_file, repository_path, resolve_artifact
 from fleetgate.evidence.cache import FactCache
 from fleetgate.evidence.interface import SILENT, Artifact, Collector, CollectorContext, Progress, TrustConfig
+from fleetgate.git import Git
 from fleetgate.manifest import validate
 
 __all__ = ["COLLECTORS", "EvidenceRun", "gather_facts"]
@@ -32,6 +38,15 @@ __all__ = ["COLLECTORS", "EvidenceRun", "gather_facts"]
 COLLECTORS = ("signature", "provenance", "model", "latency", "fairness")
 # Verdicts depend on trust material and on time (expiry): they are recomputed on every run.
 _NEVER_CACHED = frozenset({"signature", "provenance"})
+# The libraries each collector needs, and the extra that installs them. A light install (the
+# pre-commit hook's own environment) gathers what it can; the rest is absent, never an error.
+_REQUIRES: Mapping[str, tuple[str, tuple[str, ...]]] = {
+    "signature": ("supplychain", ("sigstore", "model_signing")),
+    "provenance": ("supplychain", ("in_toto", "securesystemslib")),
+    "model": ("model", ("onnx", "onnxruntime")),
+    "latency": ("model", ("onnxruntime", "numpy")),
+    "fairness": ("model", ("onnxruntime", "numpy", "pandas", "fairlearn")),
+}
 
 
 @dataclass
@@ -43,8 +58,13 @@ class EvidenceRun:
     cache: FactCache
     trust: TrustConfig | None = None
     progress: Progress = SILENT
+    # Where the base version of a repository artifact is read from: the base commit.
+    git: Git | None = None
+    base_commit: str | None = None
     _artifacts: dict[str, Artifact | EvidenceError | None] = field(default_factory=dict)
+    _base_blobs: dict[str, Artifact | None] = field(default_factory=dict)
     _collectors: dict[str, Collector] = field(default_factory=dict)
+    _scratch: Path | None = None
 
     def artifact(self, uri: str) -> Artifact | None:
         """The hashed artifact for ``uri`` (memoised: every change naming it shares one digest)."""
@@ -57,6 +77,38 @@ class EvidenceRun:
         if isinstance(found, EvidenceError):
             raise found
         return found
+
+    def base_artifact(self, uri: str) -> Artifact | None:
+        """The artifact ``uri`` named at the base commit: from git for repository paths, else as now."""
+        if self.git is None or self.base_commit is None:
+            return self.artifact(uri)
+        relative = repository_path(uri, self.source.root)
+        if relative is None:
+            return self.artifact(uri)
+        if relative not in self._base_blobs:
+            self._base_blobs[relative] = self._export(uri, relative)
+        return self._base_blobs[relative]
+
+    def _export(self, uri: str, relative: str) -> Artifact | None:
+        assert self.git is not None and self.base_commit is not None
+        in_git = (self.source.root / relative).resolve().relative_to(self.git.root.resolve()).as_posix()
+        name = hashlib.sha256(f"{self.base_commit}:{in_git}".encode()).hexdigest()
+        target = self.scratch() / f"{name}{Path(relative).suffix}"
+        if not target.is_file() and not self.git.export(self.base_commit, in_git, target):
+            return None
+        digest, size = hash_file(target)
+        return Artifact(uri=uri, path=target, digest=digest, size=size, source="git")
+
+    def scratch(self) -> Path:
+        """A folder for base artifacts read from git: the downloads cache, else a temporary one."""
+        if self._scratch is None:
+            if self.source.downloads is not None:
+                self._scratch = self.source.downloads / "base"
+            else:
+                self._scratch = Path(tempfile.mkdtemp(prefix="fleetgate-base-"))
+                atexit.register(shutil.rmtree, self._scratch, ignore_errors=True)
+            self._scratch.mkdir(parents=True, exist_ok=True)
+        return self._scratch
 
     def collector(self, name: str) -> Collector:
         if name not in self._collectors:
@@ -119,8 +171,8 @@ def _base_artifact(change: ManifestChange, head: Artifact, run: EvidenceRun) -> 
     if not isinstance(uri, str):
         return None
     try:
-        base = run.artifact(uri)
-    except EvidenceError:
+        base = run.base_artifact(uri)
+    except (EvidenceError, GitError):
         return None  # the old artifact is only a yardstick; its absence removes the comparison
     if base is None or base.digest == head.digest:
         return None
@@ -128,6 +180,13 @@ def _base_artifact(change: ManifestChange, head: Artifact, run: EvidenceRun) -> 
 
 
 def _collect(name: str, context: CollectorContext, run: EvidenceRun) -> Mapping[str, Any] | None:
+    missing = _missing_library(name)
+    if missing is not None:
+        extra = _REQUIRES[name][0]
+        return {
+            "status": "absent",
+            "reason": f"{missing} is not installed here (pip install 'fleetgate[{extra}]')",
+        }
     collector = run.collector(name)
     settings = run.settings.collectors.get(name, {})
     context = CollectorContext(**{**context.__dict__, "settings": settings})
@@ -173,6 +232,18 @@ def _guarded(
         return {"error": exc.diagnostics()}
     except Exception as exc:
         return {"error": f"the {name} collector failed unexpectedly: {type(exc).__name__}: {exc}"}
+
+
+def _missing_library(name: str) -> str | None:
+    """The first library ``name`` needs that is not installed (found without importing it)."""
+    for module in _REQUIRES.get(name, ("", ()))[1]:
+        try:
+            found = importlib.util.find_spec(module)
+        except (ImportError, ValueError):
+            found = None
+        if found is None:
+            return module
+    return None
 
 
 def _share_peak_memory(facts: dict[str, Any]) -> None:

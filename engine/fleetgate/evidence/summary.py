@@ -28,10 +28,10 @@ def summarize(facts: Mapping[str, Any]) -> dict[str, Any]:
         out["signer"] = signature.get("signer")
     model = facts.get("model")
     if isinstance(model, Mapping):
-        out["quantization"] = "error" if "error" in model else model.get("quantization")
+        out["quantization"] = _measured(model, model.get("quantization"))
     latency = facts.get("latency")
     if isinstance(latency, Mapping):
-        out["latency_p50_ms"] = "error" if "error" in latency else latency.get("p50_ms")
+        out["latency_p50_ms"] = _measured(latency, latency.get("p50_ms"))
     fairness = facts.get("fairness")
     if isinstance(fairness, Mapping):
         out["fairness"] = _fairness(fairness)
@@ -47,7 +47,15 @@ def _status(fact: Any) -> str:
     return status if status in ("verified", "failed", "absent") else "failed"
 
 
+def _measured(fact: Mapping[str, Any], value: Any) -> Any:
+    if "error" in fact:
+        return "error"
+    return "absent" if fact.get("status") == "absent" else value
+
+
 def _fairness(fact: Mapping[str, Any]) -> str:
     if "error" in fact:
         return "error"
+    if fact.get("status") == "absent":
+        return "absent"
     return "insufficient" if fact.get("insufficient") else "measured"

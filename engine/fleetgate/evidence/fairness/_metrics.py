@@ -120,11 +120,14 @@ def group_report(cells: Cells, min_rows: int) -> tuple[list[dict[str, Any]], lis
     for key, row in frame.by_group.iterrows():
         values = key if isinstance(key, tuple) else (key,)
         group = {name: str(value) for name, value in zip(names, values, strict=True)}
+        # How messages name the group: "gender=F", or "gender=F, region=EU" for a combination.
+        label = ", ".join(f"{name}={value}" for name, value in group.items())
         rows, positives = int(row["rows"]), int(row["positives"])
         negatives = rows - positives
         groups.append(
             {
                 "group": group,
+                "name": label,
                 "rows": rows,
                 "positives": positives,
                 "negatives": negatives,
@@ -134,7 +137,9 @@ def group_report(cells: Cells, min_rows: int) -> tuple[list[dict[str, Any]], lis
                 "false_positive_rate": _round(row["false_positive_rate"]) if negatives else None,
             }
         )
-        insufficient.extend({"group": group, "reason": reason} for reason in _thin(rows, positives, min_rows))
+        insufficient.extend(
+            {"group": group, "name": label, "reason": reason} for reason in _thin(rows, positives, min_rows)
+        )
     return groups, insufficient
 
 
