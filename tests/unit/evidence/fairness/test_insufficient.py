@@ -29,7 +29,9 @@ def test_a_tiny_group_is_insufficient(context: ContextFactory, root: Path) -> No
     assert fact is not None
     tiny = next(group for group in fact["groups"] if group["group"] == {"gender": "X"})
     assert tiny["rows"] == 10
-    assert {"group": {"gender": "X"}, "reason": "10 rows, fewer than 30"} in fact["insufficient"]
+    assert {"group": {"gender": "X"}, "name": "gender=X", "reason": "10 rows, fewer than 30"} in fact[
+        "insufficient"
+    ]
     assert all(entry["group"] == {"gender": "X"} for entry in fact["insufficient"])
 
 
@@ -38,8 +40,8 @@ def test_the_minimum_comes_from_the_settings(context: ContextFactory) -> None:
     assert fact is not None
     assert fact["min_group_rows"] == 300
     assert fact["insufficient"] == [
-        {"group": {"gender": "F"}, "reason": "200 rows, fewer than 300"},
-        {"group": {"gender": "M"}, "reason": "200 rows, fewer than 300"},
+        {"group": {"gender": "F"}, "name": "gender=F", "reason": "200 rows, fewer than 300"},
+        {"group": {"gender": "M"}, "name": "gender=M", "reason": "200 rows, fewer than 300"},
     ]
 
 
@@ -58,8 +60,12 @@ def test_a_group_without_positives_is_insufficient_and_its_rate_is_null(
     assert groups["N"]["true_positive_rate"] is None
     assert groups["F"]["negatives"] == 0
     assert groups["F"]["false_positive_rate"] is None
-    assert {"group": {"gender": "N"}, "reason": "no positive labels"} in fact["insufficient"]
-    assert {"group": {"gender": "F"}, "reason": "no negative labels"} in fact["insufficient"]
+    assert {"group": {"gender": "N"}, "name": "gender=N", "reason": "no positive labels"} in fact[
+        "insufficient"
+    ]
+    assert {"group": {"gender": "F"}, "name": "gender=F", "reason": "no negative labels"} in fact[
+        "insufficient"
+    ]
     # fairlearn scores N's missing true positive rate as 0, so the difference is as large as
     # the other groups' true positive rate: a number the policy must not read without the list above.
     assert fact["equalized_odds_difference"] == groups["M"]["true_positive_rate"]
