@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: install demo test lint typecheck policy-test pytest bench bench-audit clean
+.PHONY: install demo test lint typecheck policy-test pytest bench bench-audit bench-evidence clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ bench: $(STAMP)
 # The decision-log benchmark (SQLite; PostgreSQL too when FLEETGATE_TEST_POSTGRES_URL is set).
 bench-audit: $(STAMP)
 	$(BIN)/python benchmarks/audit.py
+
+# Evidence: verifying a 100 MB artifact vs one SHA-256 of it; model evidence cold, cached, repeated.
+bench-evidence: $(STAMP)
+	$(BIN)/python benchmarks/evidence.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache
