@@ -22,7 +22,6 @@ from fleetgate.errors import FleetgateError, GitError
 from fleetgate.evidence import SILENT, Progress
 from fleetgate.evidence.cache import FactCache
 from fleetgate.evidence.gather import EvidenceRun, artifact_source, gather_facts
-from fleetgate.evidence.trust import load_trust
 from fleetgate.gate import run_gate
 from fleetgate.git import INDEX, WORKTREE, Git, Revision, read_bounded
 from fleetgate.parallel import available_cores
@@ -117,7 +116,11 @@ def evidence_run(options: CheckOptions, config: Config, git: Git | None) -> Evid
         wanted = set(options.evidence)
         settings = replace(settings, collect=tuple(f for f in FACTS if f in wanted))
     trust_path = options.trust or settings.trust
-    trust = load_trust(trust_path) if trust_path is not None and _needs_trust(settings) else None
+    trust = None
+    if trust_path is not None and _needs_trust(settings):
+        from fleetgate.evidence.trust import load_trust
+
+        trust = load_trust(trust_path)
     cache_dir = settings.cache
     if cache_dir == DEFAULT_CACHE:
         cache_dir = evidence_cache_dir(git.root if git is not None else None)

@@ -18,17 +18,18 @@ from __future__ import annotations
 
 import hashlib
 import os
-import ssl
 import tempfile
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fleetgate.errors import EvidenceError
 from fleetgate.evidence.interface import Artifact
+
+if TYPE_CHECKING:
+    import urllib.request
 
 __all__ = ["ArtifactSource", "Download", "hash_file", "repository_path", "resolve_artifact"]
 
@@ -143,12 +144,17 @@ def _contained(uri: str, base: Path, relative: str, what: str) -> Path | None:
 
 def _downloaded(uri: str, source: ArtifactSource) -> Artifact:
     """Fetch ``uri`` into the downloads folder, refusing more than ``max_bytes`` or a slow server."""
+    # Imported here: TLS and HTTP machinery costs a manifest-only check ~30 ms it never needs.
+    import ssl
+    import urllib.error
+    import urllib.request
+
     settings = source.download
     if source.downloads is None:
         raise EvidenceError(f"{uri}: downloads need the evidence cache folder (evidence.cache is off)")
     source.downloads.mkdir(parents=True, exist_ok=True)
     context = ssl.create_default_context(cafile=str(settings.ca_bundle) if settings.ca_bundle else None)
-    opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=context), _HttpsOnly())
+    opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=context), _https_only())
     deadline = time.monotonic() + settings.timeout_seconds
     digest = hashlib.sha256()
     size = 0
@@ -181,10 +187,14 @@ def _downloaded(uri: str, source: ArtifactSource) -> Artifact:
     return Artifact(uri=uri, path=final, digest="sha256:" + hexdigest, size=size, source="https")
 
 
-class _HttpsOnly(urllib.request.HTTPRedirectHandler):
-    """A redirect may not downgrade to plain HTTP (the bytes would be unauthenticated)."""
+def _https_only() -> urllib.request.HTTPRedirectHandler:
+    """A redirect handler that refuses to downgrade to plain HTTP (the bytes would be unauthenticated)."""
+    import urllib.request
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
-        if not newurl.startswith("https://"):
-            raise EvidenceError(f"{req.full_url}: redirect to a non-https location {newurl}; refused")
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
+    class HttpsOnly(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+            if not newurl.startswith("https://"):
+                raise EvidenceError(f"{req.full_url}: redirect to a non-https location {newurl}; refused")
+            return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+    return HttpsOnly()
