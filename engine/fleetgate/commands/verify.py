@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fleetgate.errors import ConfigError, FleetgateError
+from fleetgate.errors import ConfigError, FleetgateError, GitError
 from fleetgate.evidence import Artifact, CollectorContext
 from fleetgate.evidence.artifact import hash_file
 from fleetgate.evidence.trust import load_trust
+from fleetgate.git import Git
 
 __all__ = ["Verified", "run_verify"]
 
@@ -55,7 +56,7 @@ def run_verify(path: Path, trust_path: Path, checksum: str | None = None) -> Ver
     resolved = path.resolve()
     artifact = Artifact(uri=f"file:{path}", path=resolved, digest=digest, size=size, source="file")
     context = CollectorContext(
-        manifest={}, previous=None, root=resolved.parent, artifact=artifact, trust=trust
+        manifest={}, previous=None, root=_root(resolved), artifact=artifact, trust=trust
     )
     facts: dict[str, Mapping[str, Any]] = {}
     for name in ("signature", "provenance"):
@@ -67,7 +68,15 @@ def run_verify(path: Path, trust_path: Path, checksum: str | None = None) -> Ver
     if not facts:
         raise FleetgateError(f"{trust_path}: names neither signature nor provenance requirements")
     matches = None if checksum is None else checksum == digest
-    return Verified(artifact.to_fact(resolved.parent), facts, matches)
+    return Verified(artifact.to_fact(context.root), facts, matches)
+
+
+def _root(artifact: Path) -> Path:
+    """The repository holding the artifact (paths are shown relative to it), else its folder."""
+    try:
+        return Git.discover(artifact.parent).root.resolve()
+    except GitError:
+        return artifact.parent
 
 
 def _collect(name: str, context: CollectorContext) -> Mapping[str, Any] | None:
