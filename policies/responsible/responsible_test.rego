@@ -98,14 +98,6 @@ test_insufficient_data_denies_a_group_without_negatives if {
 	contains(f.msg, "has no negative labels")
 }
 
-test_insufficient_data_reports_the_collectors_verdict if {
-	facts := with_fairness([{"op": "replace", "path": "/fairness/insufficient", "value": [{"group": {"gender": "X"}, "name": "gender=X", "reason": "12 rows, fewer than 50"}]}])
-	found := found_by("responsible.insufficient-data", facts)
-	count(found) == 1
-	some f in found
-	f.msg == "group gender=X: 12 rows, fewer than 50"
-}
-
 test_insufficient_data_denies_a_measurement_without_groups if {
 	facts := with_fairness([{"op": "replace", "path": "/fairness/groups", "value": []}])
 	count(found_by("responsible.insufficient-data", facts)) == 1

@@ -25,13 +25,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fleetgate.errors import EvidenceError
+from fleetgate.errors import ConfigError, EvidenceError
 from fleetgate.evidence.interface import Artifact
 
 if TYPE_CHECKING:
     import urllib.request
 
-__all__ = ["ArtifactSource", "Download", "hash_file", "repository_path", "resolve_artifact"]
+__all__ = ["ArtifactSource", "Download", "hash_file", "may_resolve", "repository_path", "resolve_artifact"]
 
 _CHUNK = 1 << 20
 _MIRRORED = ("s3://", "gs://", "https://")
@@ -66,6 +66,13 @@ def hash_file(path: Path) -> tuple[str, int]:
             digest.update(chunk)
             size += len(chunk)
     return "sha256:" + digest.hexdigest(), size
+
+
+def may_resolve(uri: str, source: ArtifactSource) -> bool:
+    """False when ``uri`` certainly cannot be reached here (cheap: no file system access)."""
+    if uri.startswith(_MIRRORED):
+        return source.mirror is not None or (uri.startswith("https://") and source.download.enabled)
+    return "://" not in uri or uri.startswith("file://")
 
 
 def resolve_artifact(uri: str, source: ArtifactSource) -> Artifact | None:
@@ -144,34 +151,29 @@ def _contained(uri: str, base: Path, relative: str, what: str) -> Path | None:
 
 def _downloaded(uri: str, source: ArtifactSource) -> Artifact:
     """Fetch ``uri`` into the downloads folder, refusing more than ``max_bytes`` or a slow server."""
-    # Imported here: TLS and HTTP machinery costs a manifest-only check ~30 ms it never needs.
-    import ssl
     import urllib.error
-    import urllib.request
 
     settings = source.download
-    if source.downloads is None:
-        raise EvidenceError(f"{uri}: downloads need the evidence cache folder (evidence.cache is off)")
-    source.downloads.mkdir(parents=True, exist_ok=True)
-    context = ssl.create_default_context(cafile=str(settings.ca_bundle) if settings.ca_bundle else None)
-    opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=context), _https_only())
+    folder = _downloads_folder(uri, source)
+    opener = _opener(settings)
     deadline = time.monotonic() + settings.timeout_seconds
     digest = hashlib.sha256()
     size = 0
-    with tempfile.NamedTemporaryFile(dir=source.downloads, prefix=".part-", delete=False) as part:
+    with tempfile.NamedTemporaryFile(dir=folder, prefix=".part-", delete=False) as part:
         try:
             with opener.open(uri, timeout=settings.timeout_seconds) as response:
                 declared = response.headers.get("Content-Length")
                 if declared is not None and declared.isdigit() and int(declared) > settings.max_bytes:
                     raise EvidenceError(f"{uri}: {declared} bytes exceeds the download limit")
-                while chunk := response.read(_CHUNK):
+                # read1 returns what has arrived (up to a chunk) instead of waiting for a full
+                # chunk, so a server trickling bytes meets the deadline check on every arrival.
+                while chunk := response.read1(_CHUNK):
                     size += len(chunk)
                     if size > settings.max_bytes:
                         raise EvidenceError(f"{uri}: more than {settings.max_bytes} bytes; download refused")
                     if time.monotonic() > deadline:
-                        raise EvidenceError(
-                            f"{uri}: download took longer than {settings.timeout_seconds:g} s"
-                        )
+                        limit = settings.timeout_seconds
+                        raise EvidenceError(f"{uri}: download took longer than {limit:g} s")
                     digest.update(chunk)
                     part.write(chunk)
         except EvidenceError:
@@ -182,9 +184,35 @@ def _downloaded(uri: str, source: ArtifactSource) -> Artifact:
             reason = getattr(exc, "reason", None) or exc
             raise EvidenceError(f"{uri}: download failed ({reason})") from None
     hexdigest = digest.hexdigest()
-    final = source.downloads / f"sha256-{hexdigest}"
+    final = folder / f"sha256-{hexdigest}"
     os.replace(part.name, final)
     return Artifact(uri=uri, path=final, digest="sha256:" + hexdigest, size=size, source="https")
+
+
+def _downloads_folder(uri: str, source: ArtifactSource) -> Path:
+    if source.downloads is None:
+        raise EvidenceError(f"{uri}: downloads need the evidence cache folder (evidence.cache is off)")
+    try:
+        source.downloads.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EvidenceError(f"{uri}: cannot use the downloads folder ({exc.strerror})") from None
+    return source.downloads
+
+
+def _opener(settings: Download) -> urllib.request.OpenerDirector:
+    """HTTPS only, verified against the system roots or the configured CA bundle."""
+    # Imported here: TLS and HTTP machinery costs a manifest-only check ~30 ms it never needs.
+    import ssl
+    import urllib.request
+
+    cafile = str(settings.ca_bundle) if settings.ca_bundle else None
+    try:
+        context = ssl.create_default_context(cafile=cafile)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(
+            f"fleetgate.yaml: evidence.download.caBundle: cannot load {cafile} ({exc})"
+        ) from None
+    return urllib.request.build_opener(urllib.request.HTTPSHandler(context=context), _https_only())
 
 
 def _https_only() -> urllib.request.HTTPRedirectHandler:

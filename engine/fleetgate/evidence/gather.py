@@ -26,7 +26,13 @@ from typing import Any
 from fleetgate.changes import ChangeSet, ManifestChange
 from fleetgate.config import EvidenceConfig
 from fleetgate.errors import ConfigError, EvidenceError, GitError
-from fleetgate.evidence.artifact import ArtifactSource, hash_file, repository_path, resolve_artifact
+from fleetgate.evidence.artifact import (
+    ArtifactSource,
+    hash_file,
+    may_resolve,
+    repository_path,
+    resolve_artifact,
+)
 from fleetgate.evidence.cache import FactCache
 from fleetgate.evidence.interface import SILENT, Artifact, Collector, CollectorContext, Progress, TrustConfig
 from fleetgate.git import Git
@@ -136,12 +142,15 @@ def _facts_of(change: ManifestChange, run: EvidenceRun) -> dict[str, Any]:
     uri = spec.get("modelUri") if isinstance(spec, dict) else None
     if not isinstance(uri, str):
         return {}
+    # A manifest that fails the schema is judged by schema.invalid alone: nothing is read for it.
+    # The cheap reachability test first keeps a scan of remote-only manifests from validating twice.
+    if not may_resolve(uri, run.source) or validate(change.manifest.body):
+        return {}
     try:
         artifact = run.artifact(uri)
     except EvidenceError as exc:
         return {"artifact": {"uri": uri, "error": exc.message}}
-    # A manifest that fails the schema is judged by schema.invalid alone: no collector runs on it.
-    if artifact is None or validate(change.manifest.body):
+    if artifact is None:
         return {}
     facts: dict[str, Any] = {"artifact": artifact.to_fact(run.source.root)}
     context = CollectorContext(
@@ -215,8 +224,8 @@ def _cached(
 def _guarded_key(name: str, collector: Collector, context: CollectorContext) -> Mapping[str, Any] | None:
     try:
         key = collector.cache_key(context)
-    except (ConfigError, EvidenceError):
-        return None  # collect() will raise the same problem and report it
+    except Exception:
+        return None
     return None if key is None else {**key, "settings": dict(context.settings)}
 
 

@@ -24,7 +24,7 @@ def summarize(facts: Mapping[str, Any]) -> dict[str, Any]:
         fact = facts.get(name)
         out[name] = _status(fact)
     signature = facts.get("signature")
-    if isinstance(signature, Mapping) and signature.get("status") == "verified":
+    if isinstance(signature, Mapping) and _status(signature) == "verified":
         out["signer"] = signature.get("signer")
     model = facts.get("model")
     if isinstance(model, Mapping):

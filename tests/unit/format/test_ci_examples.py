@@ -83,7 +83,7 @@ def test_the_gate_compares_with_the_merge_base_and_keeps_its_exit_status() -> No
     assert '--base "$BASE" --head HEAD' in command
     assert all(f in " ".join(command.split()) for f in FORMATS)
     assert script.rstrip().endswith('exit "$status"')
-    assert any("pip install fleetgate" in s.get("run", "") for s in steps(gate))
+    assert any("pip install 'fleetgate[evidence]" in s.get("run", "") for s in steps(gate))
 
 
 def test_the_sarif_and_the_decision_are_kept_even_when_the_gate_denies() -> None:
@@ -107,7 +107,7 @@ def test_gitlab_runs_on_merge_requests_against_the_merge_base() -> None:
     assert command.startswith('--base "$BASE" --head HEAD')
     assert "--format gitlab=gl-code-quality-report.json" in command
     assert "--format junit=fleetgate-junit.xml" in command
-    assert "pip install fleetgate" in script
+    assert "pip install 'fleetgate[evidence]" in script
 
 
 def test_gitlab_keeps_the_reports_when_the_job_fails() -> None:

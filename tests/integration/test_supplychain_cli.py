@@ -1,0 +1,230 @@
+"""Supply-chain evidence through the CLI: checksum, signature, provenance, missing and failed evidence.
+
+One repository holds a correct release and one release per broken link of the chain; a single
+``fleetgate check`` judges them all, so each rule is shown to deny the broken release and to
+admit the correct one in the same run. ``fleetgate verify`` proves (or refuses) one file.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import support_onnx
+from support import GitRepo, line_of
+from support_release import (
+    TRUST_FILE,
+    Published,
+    ReleaseKit,
+    by_name,
+    denied_rules,
+    int8_classifier,
+    run_cli,
+    serialized,
+    warned_rules,
+)
+
+# The facts this module needs: timing and fairness are the model module's business.
+SUPPLY_CHAIN = "artifact,signature,provenance,model"
+INT8: dict[str, Any] = {"inferenceConfig": {"quantization": "int8"}}
+
+
+@pytest.fixture(scope="module")
+def releases(tmp_path_factory: pytest.TempPathFactory) -> tuple[GitRepo, dict[str, Published]]:
+    work = tmp_path_factory.mktemp("supplychain")
+    repo = GitRepo(work / "repo")
+    kit = ReleaseKit(repo, work / "pipelines")
+    model = serialized(int8_classifier())
+    published = {
+        "good": kit.publish("good", model, **INT8),
+        "checksum": kit.publish("checksum", model, checksum="sha256:" + "0" * 64, **INT8),
+        "tampered": kit.publish("tampered", model, tamper=True, **INT8),
+        "stranger": kit.publish("stranger", model, signer="mallory@example.com", **INT8),
+        # The pipeline recorded another model; the trusted signer signed the swapped one.
+        "swapped": kit.publish(
+            "swapped", model, recorded=serialized(int8_classifier((4.0, 2.0, 0.0))), **INT8
+        ),
+        "unsigned": kit.publish("unsigned", model, signed=False, **INT8),
+        "hostile": _hostile(kit, work / "hostile"),
+    }
+    repo.commit("releases")
+    return repo, published
+
+
+def _hostile(kit: ReleaseKit, scratch: Path) -> Published:
+    """A signed, recorded model whose external weights sit outside its folder (``../``)."""
+    path = support_onnx.save_external(support_onnx.mlp(inputs=3, classes=1), scratch / "model.onnx")
+    support_onnx.set_external_location(path, "../hostile-weights.bin")
+    weights = {"models/hostile-weights.bin": (scratch / "weights.bin").read_bytes()}
+    return kit.publish("hostile", path.read_bytes(), files=weights, evaluation=None, **INT8)
+
+
+@pytest.fixture(scope="module")
+def decision(releases: tuple[GitRepo, dict[str, Published]]) -> dict[str, Any]:
+    repo, _ = releases
+    ran = run_cli(repo.root, "check", ".", "--format", "json", "--evidence", SUPPLY_CHAIN, "--no-audit")
+    assert ran.code == 1, ran.stderr
+    return ran.decision()
+
+
+def finding(subject: dict[str, Any], rule: str) -> dict[str, Any]:
+    found: list[dict[str, Any]] = [v for v in subject["violations"] if v["rule"] == rule]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_the_correct_release_is_admitted_with_verified_evidence(
+    decision: dict[str, Any], releases: tuple[GitRepo, dict[str, Published]]
+) -> None:
+    good = by_name(decision)["good"]
+    assert good["allowed"] is True and denied_rules(good) == []
+    # Only the facts this run was told not to gather are missing, and only as warnings.
+    assert warned_rules(good) == ["evidence.missing", "evidence.missing"]
+    assert all("latency" in v["message"] or "fairness" in v["message"] for v in good["violations"])
+    assert good["evidence"] == {
+        "artifact": releases[1]["good"].digest,
+        "signature": "verified",
+        "provenance": "verified",
+        "signer": "release@example.com",
+        "quantization": "int8",
+    }
+
+
+def test_a_checksum_that_is_not_the_artifacts_digest_is_denied(
+    decision: dict[str, Any], releases: tuple[GitRepo, dict[str, Published]]
+) -> None:
+    published = releases[1]["checksum"]
+    subject = by_name(decision)["checksum"]
+    assert denied_rules(subject) == ["supplychain.checksum-match"]
+    found = finding(subject, "supplychain.checksum-match")
+    assert (found["file"], found["field"]) == ("models/checksum.yaml", "spec.checksum")
+    assert found["line"] == line_of(published.text, "checksum:")
+    assert published.digest in found["message"] and "sha256:" + "0" * 64 in found["message"]
+    # The bytes themselves are the signed, recorded ones: only the pin is wrong.
+    assert subject["evidence"]["signature"] == subject["evidence"]["provenance"] == "verified"
+
+
+def test_a_tampered_model_byte_breaks_signature_and_provenance(
+    decision: dict[str, Any], releases: tuple[GitRepo, dict[str, Published]]
+) -> None:
+    published, original = releases[1]["tampered"], releases[1]["good"]
+    subject = by_name(decision)["tampered"]
+    assert denied_rules(subject) == ["supplychain.provenance", "supplychain.signature"]
+    signature = finding(subject, "supplychain.signature")
+    assert signature["field"] == "spec.modelUri"
+    assert signature["line"] == line_of(published.text, "modelUri:")
+    assert (
+        f"the signed digest {original.digest} is not the artifact's digest {published.digest}"
+        in (signature["message"])
+    )
+    assert subject["evidence"]["signature"] == "failed" and "signer" not in subject["evidence"]
+    # The model still loads: the change is one bit of a weight, not a broken file.
+    assert subject["evidence"]["quantization"] == "int8"
+
+
+def test_a_signer_the_trust_file_does_not_name_is_denied(decision: dict[str, Any]) -> None:
+    subject = by_name(decision)["stranger"]
+    assert denied_rules(subject) == ["supplychain.signature"]
+    message = finding(subject, "supplychain.signature")["message"]
+    assert "mallory@example.com" in message and "is not a trusted identity" in message
+    assert subject["evidence"]["provenance"] == "verified"
+
+
+def test_a_model_swapped_after_evaluate_fails_provenance(
+    decision: dict[str, Any], releases: tuple[GitRepo, dict[str, Published]]
+) -> None:
+    published = releases[1]["swapped"]
+    subject = by_name(decision)["swapped"]
+    assert denied_rules(subject) == ["supplychain.provenance"]
+    message = finding(subject, "supplychain.provenance")["message"]
+    assert "final step 'evaluate' product model.onnx is sha256:" in message
+    assert f"the artifact is {published.digest}" in message
+    assert subject["evidence"]["signature"] == "verified"
+
+
+def test_hostile_external_data_fails_the_evidence_and_denies(decision: dict[str, Any]) -> None:
+    subject = by_name(decision)["hostile"]
+    assert denied_rules(subject) == ["evidence.failed"]
+    message = finding(subject, "evidence.failed")["message"]
+    assert message.startswith("the model evidence could not be gathered: models/hostile/model.onnx: ")
+    assert "'../hostile-weights.bin' escapes the model's folder" in message
+    assert subject["evidence"]["quantization"] == "error"
+
+
+def test_an_absent_bundle_warns_before_merge_and_denies_before_deploy(
+    decision: dict[str, Any], releases: tuple[GitRepo, dict[str, Published]]
+) -> None:
+    subject = by_name(decision)["unsigned"]
+    assert subject["allowed"] is True and denied_rules(subject) == []
+    [absent] = [v for v in subject["violations"] if "signature" in v["message"]]
+    assert (absent["rule"], absent["severity"]) == ("evidence.missing", "warn")
+    assert "no signature bundle at models/unsigned/model.onnx.sig" in absent["message"]
+    assert subject["evidence"]["signature"] == "absent"
+
+    repo, published = releases
+    ran = run_cli(
+        repo.root, "check", "models/good.yaml", "models/unsigned.yaml", "--stage", "pre-deploy",
+        "--format", "json", "--no-audit",
+    )  # fmt: skip
+    assert ran.code == 1, ran.stderr
+    deploy = by_name(ran.decision())
+    assert deploy["good"]["allowed"] is True and deploy["good"]["violations"] == []
+    assert denied_rules(deploy["unsigned"]) == ["evidence.missing"]
+    [missing] = deploy["unsigned"]["violations"]
+    assert missing["line"] == line_of(published["unsigned"].text, "modelUri:")
+    assert "supplychain.signature cannot decide" in missing["message"]
+
+
+def test_verify_proves_the_release_and_refuses_the_tampered_file(
+    releases: tuple[GitRepo, dict[str, Published]],
+) -> None:
+    repo, published = releases
+    good = repo.fleetgate("verify", published["good"].model_path, "--trust", TRUST_FILE)
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert good.stdout.splitlines()[-1] == "proven"
+    assert (
+        "signature   verified: signed by release@example.com, issuer https://issuer.example.com"
+        in good.stdout
+    )
+    assert "provenance  verified: in-toto-layout, steps train -> quantize -> evaluate" in good.stdout
+
+    bad = repo.fleetgate(
+        "verify", published["tampered"].model_path, "--trust", TRUST_FILE, "--format", "json"
+    )
+    assert bad.returncode == 1, bad.stderr
+    result = json.loads(bad.stdout)
+    assert result["proven"] is False
+    assert result["artifact"]["digest"] == published["tampered"].digest
+    assert result["signature"]["status"] == "failed"
+    assert "is not the artifact's digest" in result["signature"]["reason"]
+    assert result["provenance"]["status"] == "failed"
+
+
+def test_verify_with_a_checksum_that_does_not_match_is_not_proven(
+    releases: tuple[GitRepo, dict[str, Published]],
+) -> None:
+    repo, published = releases
+    ran = run_cli(
+        repo.root,
+        "verify",
+        published["good"].model_path,
+        "--trust",
+        TRUST_FILE,
+        "--checksum",
+        "sha256:" + "0" * 64,
+    )
+    assert ran.code == 1, ran.stderr
+    assert "checksum    DOES NOT MATCH" in ran.stdout and ran.stdout.splitlines()[-1] == "NOT proven"
+    matching = run_cli(
+        repo.root,
+        "verify",
+        published["good"].model_path,
+        "--trust",
+        TRUST_FILE,
+        "--checksum",
+        published["good"].digest,
+    )
+    assert matching.code == 0 and "checksum    matches" in matching.stdout
