@@ -18,6 +18,7 @@ from fleetgate.diff import FieldChange, diff_fields
 from fleetgate.errors import FleetgateError, ManifestError
 from fleetgate.git import INDEX, WORKTREE, Git, Revision, read_bounded
 from fleetgate.manifest import Identity, Limits, Manifest, read_manifests
+from fleetgate.parallel import map_in_workers
 
 __all__ = [
     "ChangeKind",
@@ -102,12 +103,17 @@ def changes_between(
 
 
 def changes_in_paths(
-    root: Path, paths: Sequence[str], selector: ManifestSelector, limits: Limits, git: Git | None
+    root: Path,
+    paths: Sequence[str],
+    selector: ManifestSelector,
+    limits: Limits,
+    git: Git | None,
+    jobs: int = 1,
 ) -> ChangeSet:
     """Every manifest under ``paths`` (files or folders), each as if newly added.
 
     Folders are searched with the manifest globs (and ``.gitignore`` inside a repository);
-    a file named explicitly is always read.
+    a file named explicitly is always read. A large scan reads its files in ``jobs`` workers.
     """
     files: list[str] = []
     for given in paths or ["."]:
@@ -120,11 +126,11 @@ def changes_in_paths(
         else:
             found = git.files([rel]) if git is not None else _walk(full, root)
             files.extend(f for f in found if selector.matches(f))
-    manifests = [
-        m
-        for f in dict.fromkeys(files)
-        for m in read_manifests(read_bounded(root / f, f, limits.max_bytes), f, limits)
-    ]
+
+    def read(file: str) -> list[Manifest]:
+        return read_manifests(read_bounded(root / file, file, limits.max_bytes), file, limits)
+
+    manifests = [m for found in map_in_workers(read, list(dict.fromkeys(files)), jobs) for m in found]
     head = git.head() if git is not None else None
     context = GitContext(repo=str(root), head_commit=head.sha if head else None)
     return ChangeSet(tuple(match_changes([], manifests)), context)

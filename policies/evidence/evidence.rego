@@ -29,8 +29,7 @@ warn contains f if {
 # One finding per required fact that is absent from input.facts.
 missing contains lib.finding("evidence.missing", msg, entry.field) if {
 	some entry in cfg.required
-	not gathered(entry.fact)
-	not input.facts[entry.fact].status
+	not input.facts[entry.fact]
 	# concat, not sprintf: a joined list passed to sprintf would print with quotes (see lib).
 	msg := concat("", [
 		"the ", entry.fact, " evidence was not gathered, so ",
@@ -46,11 +45,6 @@ missing contains lib.finding("evidence.missing", msg, entry.field) if {
 		"the ", entry.fact, " evidence is absent (", input.facts[entry.fact].reason, "), so ",
 		concat(", ", entry.rules), " cannot decide",
 	])
-}
-
-gathered(fact) if {
-	fact in object.keys(input.facts)
-	object.get(input.facts[fact], "status", "") != "absent"
 }
 
 # evidence.failed: a collector could not gather its fact from a reachable artifact (a hostile

@@ -95,7 +95,8 @@ def _select(
 ) -> tuple[ChangeSet, Revision, bool]:
     """The changes to evaluate, the revision they were read from, and whether that is the whole repo."""
     if options.paths and not (options.staged or options.base or options.head):
-        changes = changes_in_paths(root, list(options.paths), config.selector, config.limits, git)
+        jobs = options.jobs or available_cores()
+        changes = changes_in_paths(root, list(options.paths), config.selector, config.limits, git, jobs)
         complete = any((options.cwd / p).resolve() == root for p in options.paths)
         return changes, WORKTREE, complete
     assert git is not None
