@@ -9,11 +9,8 @@ than it saves. A worker that fails or dies makes the whole run fail closed.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from fleetgate.errors import FleetgateError, PolicyError
@@ -38,7 +35,14 @@ def map_in_workers(function: Callable[[Any], Any], items: Sequence[Any], jobs: i
 
     Runs in process when ``jobs`` is 1, the run is small, or ``fork`` is unavailable.
     """
-    if jobs <= 1 or len(items) < MIN_PARALLEL or "fork" not in multiprocessing.get_all_start_methods():
+    if jobs <= 1 or len(items) < MIN_PARALLEL:
+        return [function(item) for item in items]
+    # Imported here: the process-pool machinery costs a small run (a pre-commit hook) ~15 ms.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    if "fork" not in multiprocessing.get_all_start_methods():
         return [function(item) for item in items]
     global _work
     _work = (items, function)

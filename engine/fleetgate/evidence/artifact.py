@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import time
 import urllib.parse
 from dataclasses import dataclass, field
@@ -151,6 +150,7 @@ def _contained(uri: str, base: Path, relative: str, what: str) -> Path | None:
 
 def _downloaded(uri: str, source: ArtifactSource) -> Artifact:
     """Fetch ``uri`` into the downloads folder, refusing more than ``max_bytes`` or a slow server."""
+    import tempfile
     import urllib.error
 
     settings = source.download

@@ -12,12 +12,9 @@ Failures never become passes:
 
 from __future__ import annotations
 
-import atexit
 import hashlib
 import importlib
 import importlib.util
-import shutil
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,6 +105,10 @@ class EvidenceRun:
     def scratch(self) -> Path:
         """A folder for base artifacts read from git: the downloads cache, else a temporary one."""
         if self._scratch is None:
+            import atexit
+            import shutil
+            import tempfile
+
             if self.source.downloads is not None:
                 self._scratch = self.source.downloads / "base"
             else:

@@ -5,7 +5,9 @@ import json
 
 from fleetgate.changes import ManifestChange
 from fleetgate.decision import Decision, DecisionHeader, Evaluation, Finding, decide
-from fleetgate.format import FORMATS, Report, format_json, format_text
+from fleetgate.format import FORMATS, Report
+from fleetgate.format.json import format_json
+from fleetgate.format.text import format_text
 from fleetgate.manifest import read_manifests
 from fleetgate.waivers import Waiver
 
