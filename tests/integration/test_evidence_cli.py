@@ -20,7 +20,15 @@ from typing import Any
 import pytest
 
 from support import GIT_ENV, GitRepo, manifest, to_yaml
-from support_release import IDENTITY, Published, ReleaseKit, int8_classifier, serialized
+from support_release import (
+    IDENTITY,
+    TRUST_FILE,
+    Published,
+    ReleaseKit,
+    digest_of,
+    int8_classifier,
+    serialized,
+)
 
 FACTS = ["artifact", "fairness", "latency", "model", "provenance", "signature"]
 HEAVY = ["fairlearn", "in_toto", "model_signing", "onnx", "onnxruntime", "pandas", "sigstore"]
@@ -80,11 +88,14 @@ def test_the_release_is_admitted_and_the_decision_summarizes_its_evidence(checke
     evidence = subject["evidence"]
     latency = evidence.pop("latency_p50_ms")
     assert isinstance(latency, float) and latency > 0
+    trust_file = checked.repo.root / TRUST_FILE
     assert evidence == {
         "artifact": checked.release.digest,
         "signature": "verified",
         "signer": IDENTITY,
         "provenance": "verified",
+        "trust_config": digest_of(trust_file.read_bytes()),
+        "trusted_root": digest_of((trust_file.parent / "roots" / "trusted_root.json").read_bytes()),
         "quantization": "int8",
         "fairness": "measured",
     }

@@ -26,6 +26,14 @@ def summarize(facts: Mapping[str, Any]) -> dict[str, Any]:
     signature = facts.get("signature")
     if isinstance(signature, Mapping) and _status(signature) == "verified":
         out["signer"] = signature.get("signer")
+    # The exact trust material the verdicts relied on (sha256 of the trust file and pinned root).
+    for name, key in (("trust_config", "trust_config"), ("trusted_root", "trusted_root")):
+        digests = {
+            f.get(key) for f in (facts.get("signature"), facts.get("provenance")) if isinstance(f, Mapping)
+        }
+        digests.discard(None)
+        if len(digests) == 1:
+            out[name] = digests.pop()
     model = facts.get("model")
     if isinstance(model, Mapping):
         out["quantization"] = _measured(model, model.get("quantization"))

@@ -127,3 +127,22 @@ def test_the_summary_is_flat() -> None:
         "fairness": {"metrics": {"dp": 0.1}},
     }
     assert all(isinstance(v, str | int | float) for v in summarize(facts).values())
+
+
+def test_the_trust_material_the_verdicts_relied_on_is_named() -> None:
+    facts = {
+        "artifact": {"digest": "sha256:aa"},
+        "signature": {"status": "verified", "trust_config": "sha256:t1", "trusted_root": "sha256:r1"},
+        "provenance": {"status": "verified", "trust_config": "sha256:t1"},
+    }
+    summary = summarize(facts)
+    assert (summary["trust_config"], summary["trusted_root"]) == ("sha256:t1", "sha256:r1")
+
+
+def test_disagreeing_trust_digests_are_not_summarized_as_one() -> None:
+    facts = {
+        "artifact": {"digest": "sha256:aa"},
+        "signature": {"status": "verified", "trust_config": "sha256:t1"},
+        "provenance": {"status": "verified", "trust_config": "sha256:t2"},
+    }
+    assert "trust_config" not in summarize(facts)
