@@ -21,6 +21,7 @@ from support_release import (
     ReleaseKit,
     by_name,
     denied_rules,
+    digest_of,
     int8_classifier,
     run_cli,
     serialized,
@@ -84,11 +85,14 @@ def test_the_correct_release_is_admitted_with_verified_evidence(
     # Only the facts this run was told not to gather are missing, and only as warnings.
     assert warned_rules(good) == ["evidence.missing", "evidence.missing"]
     assert all("latency" in v["message"] or "fairness" in v["message"] for v in good["violations"])
+    trust_file = releases[0].root / TRUST_FILE
     assert good["evidence"] == {
         "artifact": releases[1]["good"].digest,
         "signature": "verified",
         "provenance": "verified",
         "signer": "release@example.com",
+        "trust_config": digest_of(trust_file.read_bytes()),
+        "trusted_root": digest_of((trust_file.parent / "roots" / "trusted_root.json").read_bytes()),
         "quantization": "int8",
     }
 
