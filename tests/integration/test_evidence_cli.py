@@ -139,6 +139,14 @@ def test_a_second_check_is_served_from_the_evidence_cache(checked: Checked) -> N
     assert sorted(p.name for p in cache.iterdir()) == ["fairness", "latency", "model"]
 
 
+def test_the_pre_deploy_stage_measures_afresh_instead_of_reading_the_cache(checked: Checked) -> None:
+    head = checked.decision(0)["context"]["head_commit"]
+    base = checked.decision(0)["context"]["base_commit"]
+    again = checked.repo.fleetgate("check", "--base", base, "--head", head, "--stage", "pre-deploy")
+    assert "fleetgate: latency models/image-classifier-v3/model.onnx: p50" in again.stderr
+    assert "fleetgate: fairness data/" in again.stderr
+
+
 def test_a_manifest_only_pre_commit_check_imports_no_evidence_library(
     checked: Checked, repo: GitRepo, tmp_path: Path
 ) -> None:

@@ -82,7 +82,7 @@ def run_check(options: CheckOptions, now: dt.datetime | None = None) -> Checked:
         engine=engine.engine_name,
         context=changes.context.to_json(),
     )
-    run = evidence_run(options, config, git)
+    run = evidence_run(options, config, git, fresh=stage == "pre-deploy")
     run.git, run.base_commit = git, changes.context.base_commit
     facts = gather_facts(changes, run)
     jobs = options.jobs or available_cores()
@@ -107,8 +107,12 @@ def _select(
     return changes_between(git, base, head, config.selector, config.limits), head, False
 
 
-def evidence_run(options: CheckOptions, config: Config, git: Git | None) -> EvidenceRun:
-    """How this check gathers evidence: which facts, where artifacts are, which trust file."""
+def evidence_run(options: CheckOptions, config: Config, git: Git | None, fresh: bool = False) -> EvidenceRun:
+    """How this check gathers evidence: which facts, where artifacts are, which trust file.
+
+    ``fresh`` (the pre-deploy stage) measures everything again instead of reading the cache: the
+    last gate before devices does not rely on files a previous run, or anyone else, left behind.
+    """
     settings = config.evidence
     if options.evidence is not None:
         unknown = sorted(set(options.evidence) - set(FACTS))
@@ -128,7 +132,7 @@ def evidence_run(options: CheckOptions, config: Config, git: Git | None) -> Evid
     return EvidenceRun(
         settings=settings,
         source=artifact_source(config.root, settings, cache_dir),
-        cache=FactCache(cache_dir, __version__),
+        cache=FactCache(cache_dir, __version__, read=not fresh),
         trust=trust,
         progress=options.progress,
     )

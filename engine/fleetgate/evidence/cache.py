@@ -24,9 +24,10 @@ _VERSION = "1"
 class FactCache:
     """A folder of JSON facts; ``None`` as folder disables caching."""
 
-    def __init__(self, folder: Path | None, version: str) -> None:
+    def __init__(self, folder: Path | None, version: str, read: bool = True) -> None:
         self.folder = folder
         self.version = version
+        self.read = read  # False: measure afresh, still keep the results for later runs
 
     def _entry(self, collector: str, key: Mapping[str, Any]) -> Path | None:
         if self.folder is None:
@@ -41,7 +42,7 @@ class FactCache:
         return self.folder / "facts" / collector / f"{name}.json"
 
     def get(self, collector: str, key: Mapping[str, Any]) -> dict[str, Any] | None:
-        entry = self._entry(collector, key)
+        entry = self._entry(collector, key) if self.read else None
         if entry is None:
             return None
         try:

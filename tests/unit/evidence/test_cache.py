@@ -101,3 +101,11 @@ def test_values_json_cannot_express_are_keyed_by_their_text(tmp_path: Path) -> N
     cache.put("model", {"config": Path("/etc/ops.yaml")}, FACT)
     assert cache.get("model", {"config": Path("/etc/ops.yaml")}) == FACT
     assert cache.get("model", {"config": Path("/etc/other.yaml")}) is None
+
+
+def test_a_cache_that_does_not_read_still_keeps_new_facts(tmp_path: Path) -> None:
+    key = {"digest": "sha256:aa"}
+    writer = FactCache(tmp_path, "1.0", read=False)
+    writer.put("model", key, {"quantization": "int8"})
+    assert writer.get("model", key) is None
+    assert FactCache(tmp_path, "1.0").get("model", key) == {"quantization": "int8"}
