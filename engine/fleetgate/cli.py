@@ -62,6 +62,44 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"fleetgate {__version__}")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="COMMAND")
 
+    _add_check(verbs)
+    _add_verify(verbs)
+
+    explain = verbs.add_parser(
+        "explain", help="what a rule asks, why, its thresholds and how to fix or waive it"
+    )
+    explain.add_argument("rule", nargs="?", metavar="RULE", help="a rule name; without it, list every rule")
+    explain.add_argument(
+        "--config", type=Path, metavar="FILE", help="default: fleetgate.yaml at the repo root"
+    )
+    explain.set_defaults(handler=_explain)
+
+    init = verbs.add_parser(
+        "init", help="add fleetgate.yaml, an example manifest, hooks and CI to a repository"
+    )
+    init.add_argument("directory", nargs="?", type=Path, default=Path("."), metavar="DIR")
+    init.add_argument("--force", action="store_true", help="overwrite files that already exist")
+    init.set_defaults(handler=_init)
+
+    add_audit_parser(verbs)
+    receipt = verbs.add_parser("verify-receipt", help="check a signed decision receipt before deploying")
+    receipt.add_argument("file", type=Path)
+    receipt.add_argument("--key", required=True, metavar="VERIFIER", help="verifier key string or file")
+    receipt.add_argument("--digest", metavar="sha256:HEX", help="require a receipt for this artifact digest")
+    receipt.set_defaults(handler=_verify_receipt)
+
+    policy = verbs.add_parser("policy", help="work with the policy library")
+    policy_verbs = policy.add_subparsers(dest="policy_verb", required=True, metavar="COMMAND")
+    test = policy_verbs.add_parser("test", help="run every test_* rule (like opa test)")
+    test.add_argument("directory", nargs="?", type=Path, metavar="DIR", help="default: the built-in library")
+    test.add_argument("--with-builtin", action="store_true", help="load the built-in library under DIR")
+    test.add_argument("-v", "--verbose", action="store_true", help="list passing tests too")
+    test.set_defaults(handler=_policy_test)
+    return parser
+
+
+def _add_check(verbs: Any) -> None:
+    """``fleetgate check``: what to evaluate, how to report and record it."""
     check = verbs.add_parser("check", help="evaluate manifest changes and print the admission decision")
     check.add_argument(
         "paths", nargs="*", metavar="PATH", help="manifests or folders, each evaluated as added"
@@ -112,6 +150,9 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     check.set_defaults(handler=_check)
 
+
+def _add_verify(verbs: Any) -> None:
+    """``fleetgate verify``: one artifact's signature and provenance."""
     verify = verbs.add_parser(
         "verify", help="prove one artifact file's signature and provenance against a trust file"
     )
@@ -120,38 +161,6 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--checksum", metavar="sha256:HEX", help="also require this digest")
     verify.add_argument("--format", choices=("text", "json"), default="text")
     verify.set_defaults(handler=_verify)
-
-    explain = verbs.add_parser(
-        "explain", help="what a rule asks, why, its thresholds and how to fix or waive it"
-    )
-    explain.add_argument("rule", nargs="?", metavar="RULE", help="a rule name; without it, list every rule")
-    explain.add_argument(
-        "--config", type=Path, metavar="FILE", help="default: fleetgate.yaml at the repo root"
-    )
-    explain.set_defaults(handler=_explain)
-
-    init = verbs.add_parser(
-        "init", help="add fleetgate.yaml, an example manifest, hooks and CI to a repository"
-    )
-    init.add_argument("directory", nargs="?", type=Path, default=Path("."), metavar="DIR")
-    init.add_argument("--force", action="store_true", help="overwrite files that already exist")
-    init.set_defaults(handler=_init)
-
-    add_audit_parser(verbs)
-    receipt = verbs.add_parser("verify-receipt", help="check a signed decision receipt before deploying")
-    receipt.add_argument("file", type=Path)
-    receipt.add_argument("--key", required=True, metavar="VERIFIER", help="verifier key string or file")
-    receipt.add_argument("--digest", metavar="sha256:HEX", help="require a receipt for this artifact digest")
-    receipt.set_defaults(handler=_verify_receipt)
-
-    policy = verbs.add_parser("policy", help="work with the policy library")
-    policy_verbs = policy.add_subparsers(dest="policy_verb", required=True, metavar="COMMAND")
-    test = policy_verbs.add_parser("test", help="run every test_* rule (like opa test)")
-    test.add_argument("directory", nargs="?", type=Path, metavar="DIR", help="default: the built-in library")
-    test.add_argument("--with-builtin", action="store_true", help="load the built-in library under DIR")
-    test.add_argument("-v", "--verbose", action="store_true", help="list passing tests too")
-    test.set_defaults(handler=_policy_test)
-    return parser
 
 
 def _check(args: argparse.Namespace) -> int:
