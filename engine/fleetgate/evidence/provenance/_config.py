@@ -17,6 +17,7 @@ from typing import Any
 
 from fleetgate.errors import ConfigError
 from fleetgate.evidence._files import read_capped
+from fleetgate.evidence._settings import bounded_int, checked_settings
 from fleetgate.evidence.interface import Artifact, TrustConfig
 from fleetgate.evidence.trust import check_section
 
@@ -116,18 +117,10 @@ def _template(trust: TrustConfig, field: str, value: str) -> str:
 
 
 def _max_bytes(settings: Mapping[str, Any]) -> int:
-    if not isinstance(settings, Mapping):
-        raise ConfigError("fleetgate.yaml: evidence.provenance: expected a mapping")
-    unknown = sorted(set(settings) - _SETTINGS)
-    if unknown:
-        raise ConfigError(f"fleetgate.yaml: evidence.provenance.{unknown[0]}: unknown setting")
-    value = settings.get("maxMetadataBytes", DEFAULT_MAX_BYTES)
-    if isinstance(value, bool) or not isinstance(value, int) or not _MIN_MAX_BYTES <= value <= _MAX_MAX_BYTES:
-        raise ConfigError(
-            "fleetgate.yaml: evidence.provenance.maxMetadataBytes: "
-            f"expected an integer from {_MIN_MAX_BYTES} to {_MAX_MAX_BYTES}"
-        )
-    return value
+    checked = checked_settings(settings, "provenance", _SETTINGS)
+    return bounded_int(
+        checked, "provenance", "maxMetadataBytes", DEFAULT_MAX_BYTES, _MIN_MAX_BYTES, _MAX_MAX_BYTES
+    )
 
 
 def locate(template: str, artifact: Artifact, root: Path) -> Path:

@@ -9,6 +9,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from fleetgate.errors import ConfigError
+from fleetgate.evidence._settings import bounded_int, checked_settings
 from fleetgate.evidence.interface import TrustConfig
 from fleetgate.evidence.trust import check_section
 
@@ -67,18 +68,8 @@ def load_policy(trust: TrustConfig) -> SignaturePolicy:
 
 def max_bundle_bytes(settings: Mapping[str, Any]) -> int:
     """The bundle size cap from ``evidence.signature`` settings; ConfigError on a bad value."""
-    if not isinstance(settings, Mapping):
-        raise ConfigError("fleetgate.yaml: evidence.signature: expected a mapping")
-    unknown = sorted(set(settings) - _SETTINGS)
-    if unknown:
-        raise ConfigError(f"fleetgate.yaml: evidence.signature.{unknown[0]}: unknown setting")
-    value = settings.get("maxBundleBytes", _DEFAULT_MAX_BUNDLE)
-    if isinstance(value, bool) or not isinstance(value, int) or not 1024 <= value <= _LIMIT_MAX_BUNDLE:
-        raise ConfigError(
-            f"fleetgate.yaml: evidence.signature.maxBundleBytes: expected an integer from 1024 to "
-            f"{_LIMIT_MAX_BUNDLE}"
-        )
-    return value
+    checked = checked_settings(settings, "signature", _SETTINGS)
+    return bounded_int(checked, "signature", "maxBundleBytes", _DEFAULT_MAX_BUNDLE, 1024, _LIMIT_MAX_BUNDLE)
 
 
 def file_digest(path: Path) -> str:
