@@ -39,7 +39,7 @@ from _evidence_common import FAIRNESS_FACTS, MODEL_FACTS, RESULTS, Plan, fail, s
 from _evidence_fixtures import MANIFEST_FILE, ModelRepository, model_repository
 from _evidence_report import environment_info, table, targets_met
 from _evidence_supplychain import bench_supply_chain
-from run import child_environment, fleetgate, progress, run_child
+from run import child_environment, fleetgate, progress, run_child, write_results
 
 from fleetgate.commands.check import evidence_cache_dir
 
@@ -243,9 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         f"(fleetgate {env['fleetgate']}, Python {env['python']}, {env['cpu']}, {env['cpus']} CPUs, "
         f"load {env['load_average_1min']} at start, {results['total_s']:.0f} s in all)"
     )
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    print(f"results: {args.output}")
+    write_results(args.output, results)
     return 0
 
 

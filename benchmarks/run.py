@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -207,6 +208,13 @@ def verdict(ok: bool) -> str:
     return "ok" if ok else "MISS"
 
 
+def write_results(path: Path, results: Mapping[str, Any]) -> None:
+    """Keep ``results`` as JSON at ``path`` and say where."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(f"results: {path}")
+
+
 def table(results: dict[str, Any]) -> list[str]:
     staged, scan = results["staged"], results["scan"]
     base, check = staged["python_pass"], staged["check_staged"]
@@ -268,9 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     print("\n".join(table(results)))
     print(f"({env['fleetgate']}, Python {env['python']}, {env['cpus']} CPUs, medians of {repeats} runs)")
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    print(f"results: {args.output}")
+    write_results(args.output, results)
     return 0
 
 
