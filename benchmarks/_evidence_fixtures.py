@@ -32,7 +32,12 @@ import support_fairness  # noqa: E402
 from support import GitRepo, manifest, to_yaml  # noqa: E402
 from support_intoto import Keys, Release, dsse_envelope, sha256_hex, statement  # noqa: E402
 from support_onnx import cnn, save  # noqa: E402
-from support_sigstore import IN_TOTO_PAYLOAD_TYPE, PrivateSigstore, model_signing_statement  # noqa: E402
+from support_sigstore import (  # noqa: E402
+    IN_TOTO_PAYLOAD_TYPE,
+    PrivateSigstore,
+    keyless_trust_document,
+    model_signing_statement,
+)
 
 __all__ = ["ModelRepository", "SignedRelease", "model_repository", "signed_release"]
 
@@ -71,7 +76,9 @@ def signed_release(folder: Path, size: int, *, seed: int = 0) -> SignedRelease:
     root.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(sigstore.trusted_root_path, root)
     trust = release.trust_dir / "trust.yaml"
-    trust.write_text(yaml.safe_dump(_trust_document(release.provenance)), encoding="utf-8")
+    trust.write_text(
+        yaml.safe_dump(keyless_trust_document(SIGNER, ISSUER, release.provenance)), encoding="utf-8"
+    )
     return SignedRelease(release.artifact_path, trust, "sha256:" + sha256_hex(data))
 
 
@@ -79,20 +86,6 @@ def _random_bytes(size: int, seed: int) -> bytes:
     import numpy as np
 
     return np.random.default_rng(seed).bytes(size)
-
-
-def _trust_document(provenance: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "apiVersion": "fleetgate.dev/v1",
-        "kind": "TrustConfig",
-        "signature": {
-            "format": "model-signing",
-            "method": "keyless",
-            "trustedRoot": "roots/trusted_root.json",
-            "identities": {"anyOf": [{"identity": SIGNER, "issuer": ISSUER}]},
-        },
-        "provenance": provenance,
-    }
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,12 @@ from support import GitRepo, manifest, to_yaml
 from support_fairness import EVALUATION, FAIR_WEIGHTS, biased_dataset
 from support_intoto import Keys, Pipeline, release_layout, sign_metadata, write_public_key
 from support_onnx import finish
-from support_sigstore import IN_TOTO_PAYLOAD_TYPE, PrivateSigstore, model_signing_statement
+from support_sigstore import (
+    IN_TOTO_PAYLOAD_TYPE,
+    PrivateSigstore,
+    keyless_trust_document,
+    model_signing_statement,
+)
 
 IDENTITY = "release@example.com"
 ISSUER = "https://issuer.example.com"
@@ -141,17 +146,8 @@ class ReleaseKit:
         write_public_key(self.keys.owner, folder / "keys" / "owner.pub")
         layout = sign_metadata(release_layout(self.keys.functionaries), [self.keys.owner])
         self.repo.write("attestations/layouts/release.layout", layout)
-        trust = {
-            "apiVersion": "fleetgate.dev/v1",
-            "kind": "TrustConfig",
-            "signature": {
-                "format": "model-signing",
-                "method": "keyless",
-                "trustedRoot": "roots/trusted_root.json",
-                "identities": {"anyOf": [{"identity": IDENTITY, "issuer": ISSUER}]},
-            },
-            "provenance": {"layout": "layouts/release.layout", "layoutKeys": ["keys/owner.pub"]},
-        }
+        provenance = {"layout": "layouts/release.layout", "layoutKeys": ["keys/owner.pub"]}
+        trust = keyless_trust_document(IDENTITY, ISSUER, provenance)
         self.repo.write(TRUST_FILE, yaml.safe_dump(trust, sort_keys=False))
 
     def write_config(

@@ -22,6 +22,7 @@ import hashlib
 import json
 import struct
 from pathlib import Path
+from typing import Any
 
 import rfc8785
 from cryptography import x509
@@ -389,3 +390,19 @@ def write_private_key(key: ec.EllipticCurvePrivateKey) -> bytes:
 def write_public_key(key: ec.EllipticCurvePublicKey) -> bytes:
     """``key`` as SubjectPublicKeyInfo PEM."""
     return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def keyless_trust_document(identity: str, issuer: str, provenance: dict[str, Any]) -> dict[str, Any]:
+    """A trust file: keyless model signing by ``identity`` at ``issuer`` (root in
+    ``roots/trusted_root.json``), and the given ``provenance`` section."""
+    return {
+        "apiVersion": "fleetgate.dev/v1",
+        "kind": "TrustConfig",
+        "signature": {
+            "format": "model-signing",
+            "method": "keyless",
+            "trustedRoot": "roots/trusted_root.json",
+            "identities": {"anyOf": [{"identity": identity, "issuer": issuer}]},
+        },
+        "provenance": provenance,
+    }
