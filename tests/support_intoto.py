@@ -34,7 +34,7 @@ from securesystemslib.signer import CryptoSigner
 
 from fleetgate.evidence.interface import Artifact, CollectorContext
 from fleetgate.evidence.provenance import COLLECTOR
-from fleetgate.evidence.trust import attestations_dir, load_trust
+from fleetgate.evidence.trust import attestations_dir, load_trust_file
 
 IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
 STATEMENT_V1 = "https://in-toto.io/Statement/v1"
@@ -361,7 +361,7 @@ class Release:
             previous=None,
             root=self.root,
             artifact=artifact,
-            trust=load_trust(trust_path),
+            trust=load_trust_file(trust_path, self.root),
             settings=self.settings,
         )
 

@@ -8,10 +8,12 @@ between base and head are read, in one ``git cat-file`` batch per side.
 from __future__ import annotations
 
 import os
+import posixpath
+import urllib.parse
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from fleetgate.config import ManifestSelector
 from fleetgate.diff import FieldChange, diff_fields
@@ -28,6 +30,7 @@ __all__ = [
     "changes_between",
     "changes_in_paths",
     "match_changes",
+    "with_dependents",
 ]
 
 ChangeKind = Literal["added", "modified", "deleted"]
@@ -40,6 +43,7 @@ class ManifestChange:
     kind: ChangeKind
     head: Manifest | None
     base: Manifest | None
+    reasons: tuple[str, ...] = ("manifest changed",)
 
     @property
     def manifest(self) -> Manifest:
@@ -77,6 +81,8 @@ class GitContext:
 class ChangeSet:
     changes: tuple[ManifestChange, ...]
     context: GitContext
+    # Every repository path that differs between base and head (manifests or not).
+    paths: tuple[str, ...] = ()
 
 
 def changes_between(
@@ -89,7 +95,8 @@ def changes_between(
     base = git.commit(base_ref) if base_ref is not None else None
     head_commit = git.head() if head in (INDEX, WORKTREE) else git.commit(head)
     head_rev = head if head in (INDEX, WORKTREE) or head_commit is None else head_commit.sha
-    paths = [p for p in git.changed_paths(base.sha if base else None, head_rev) if selector.matches(p)]
+    changed = git.changed_paths(base.sha if base else None, head_rev)
+    paths = [p for p in changed if selector.matches(p)]
     before = _manifests(git.read(base.sha, paths, limits.max_bytes), limits) if base else []
     after = _manifests(git.read(head_rev, paths, limits.max_bytes), limits)
     context = GitContext(
@@ -99,7 +106,7 @@ def changes_between(
         base_committed_at=base.committed_at if base else None,
         head_ref={INDEX: "index", WORKTREE: "worktree"}.get(head, head),
     )
-    return ChangeSet(tuple(match_changes(before, after)), context)
+    return ChangeSet(tuple(match_changes(before, after)), context, tuple(changed))
 
 
 def changes_in_paths(
@@ -134,6 +141,93 @@ def changes_in_paths(
     head = git.head() if git is not None else None
     context = GitContext(repo=str(root), head_commit=head.sha if head else None)
     return ChangeSet(tuple(match_changes([], manifests)), context)
+
+
+def with_dependents(
+    git: Git,
+    head: Revision,
+    selector: ManifestSelector,
+    limits: Limits,
+    changes: ChangeSet,
+    gate_changed: bool,
+) -> ChangeSet:
+    """Add the deployments whose manifest is unchanged but whose evaluation depends on what changed.
+
+    A deployment is evaluated again when its repository artifact, a file beside it (signature
+    bundle, external data, in-toto links) or its evaluation dataset changed, and every deployment
+    is when a gate file changed (the "policy change impact"). Each says why in ``reasons``.
+    """
+    others = [p for p in changes.paths if not selector.matches(p)]
+    if not gate_changed and not others:
+        return changes
+    evaluated = {c.manifest.identity for c in changes.changes}
+    added: list[ManifestChange] = []
+    for manifest in _all_manifests(git, head, selector, limits):
+        if manifest.identity in evaluated:
+            continue
+        reasons = _dependency_reasons(manifest, others)
+        if gate_changed:
+            reasons.append("gate configuration changed")
+        if reasons:
+            added.append(ManifestChange("modified", manifest, manifest, tuple(reasons)))
+    if not added:
+        return changes
+    ordered = sorted((*changes.changes, *added), key=lambda c: c.manifest.identity)
+    return replace(changes, changes=tuple(ordered))
+
+
+def _all_manifests(git: Git, head: Revision, selector: ManifestSelector, limits: Limits) -> list[Manifest]:
+    if head == WORKTREE:
+        files = git.files()
+    elif head == INDEX:
+        files = _split_z(git.run("ls-files", "-z", "--cached"))
+    else:
+        files = _split_z(git.run("ls-tree", "-r", "-z", "--name-only", "--full-tree", head))
+    return _manifests(git.read(head, [f for f in files if selector.matches(f)], limits.max_bytes), limits)
+
+
+def _dependency_reasons(manifest: Manifest, changed: Sequence[str]) -> list[str]:
+    spec = manifest.body.get("spec")
+    if not isinstance(spec, dict):
+        return []
+    reasons: list[str] = []
+    artifact = _repository_artifact(spec.get("modelUri"))
+    if artifact is not None:
+        folder = posixpath.dirname(artifact)
+        for path in changed:
+            if path == artifact:
+                reasons.append(f"artifact {path} changed")
+            elif posixpath.dirname(path) == folder or (folder and path.startswith(f"{folder}/")):
+                reasons.append(f"{_role(path)} {path} changed")
+    evaluation = spec.get("evaluation")
+    dataset = evaluation.get("dataset") if isinstance(evaluation, dict) else None
+    if isinstance(dataset, str) and posixpath.normpath(dataset) in changed:
+        reasons.append(f"evaluation dataset {posixpath.normpath(dataset)} changed")
+    return reasons
+
+
+def _role(path: str) -> str:
+    name = posixpath.basename(path)
+    if name.endswith((".sig", ".sigstore.json", ".sigstore")):
+        return "signature bundle"
+    if name.endswith(".link") or "/in-toto/" in f"/{path}":
+        return "provenance link"
+    return "file beside the artifact"
+
+
+def _repository_artifact(uri: Any) -> str | None:
+    """The repository path a ``file:`` or relative modelUri names (no file system access)."""
+    if not isinstance(uri, str) or ("://" in uri and not uri.startswith("file://")):
+        return None
+    local = urllib.parse.unquote(uri.removeprefix("file://").removeprefix("file:"))
+    if not local or local.startswith("/"):
+        return None
+    normal = posixpath.normpath(local)
+    return None if normal.startswith("..") else normal
+
+
+def _split_z(out: bytes) -> list[str]:
+    return [p.decode("utf-8", errors="surrogateescape") for p in out.split(b"\0") if p]
 
 
 def match_changes(base: Iterable[Manifest], head: Iterable[Manifest]) -> list[ManifestChange]:

@@ -317,16 +317,10 @@ def _github_summary(report: Report) -> None:
 
 
 def _explain(args: argparse.Namespace) -> int:
-    from fleetgate.commands.check import load_policies
+    from fleetgate.commands.check import load_policies, repository_config
     from fleetgate.commands.explain import explain_rule, list_rules
-    from fleetgate.config import load_config
-    from fleetgate.git import Git
 
-    try:
-        root = Git.discover(Path.cwd()).root
-    except FleetgateError:
-        root = Path.cwd()
-    library = load_policies(load_config(root, args.config))
+    library = load_policies(repository_config(Path.cwd(), args.config))
     sys.stdout.write(explain_rule(library, args.rule) if args.rule else list_rules(library))
     return EXIT_ADMIT
 

@@ -94,15 +94,10 @@ def add_audit_parser(verbs: Any) -> None:
 
 def _settings(args: argparse.Namespace) -> Any:
     from fleetgate.commands.audit import audit_settings
-    from fleetgate.config import load_config
-    from fleetgate.git import Git
+    from fleetgate.commands.check import repository_config
 
-    try:
-        root = Git.discover(Path.cwd()).root
-    except FleetgateError:
-        root = Path.cwd()
-    config = load_config(root, args.config)
-    return audit_settings(config.extra.get("audit"), root, args.log)
+    config = repository_config(Path.cwd(), args.config)
+    return audit_settings(config.extra.get("audit"), config.root, args.log)
 
 
 def _query(args: argparse.Namespace) -> int:

@@ -6,15 +6,16 @@ silently ignored setting). Every default of the gate can be overridden here.
 
 from __future__ import annotations
 
+import posixpath
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from fleetgate.errors import ConfigError, ManifestError
 from fleetgate.evidence.artifact import Download
-from fleetgate.git import read_bounded
+from fleetgate.files import GateFiles, repo_path
 from fleetgate.manifest import Limits, format_path, read_documents
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "FACTS",
     "Config",
     "EvidenceConfig",
+    "GateSettings",
     "ManifestSelector",
     "load_config",
 ]
@@ -33,6 +35,7 @@ STAGES = ("pre-merge", "pre-deploy")
 # Stands for "the cache folder of the repository" until the check knows where that is.
 DEFAULT_CACHE = Path("<repository cache>")
 FACTS = ("artifact", "signature", "provenance", "model", "latency", "fairness")
+_MAX_CONFIG = 1024 * 1024
 
 _SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -82,6 +85,32 @@ _SCHEMA: dict[str, Any] = {
             },
         },
         "trust": {"type": "string", "minLength": 1},
+        "gate": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "allowedSigners": {"type": "string", "minLength": 1},
+                "approvers": {
+                    "oneOf": [
+                        {"type": "array", "items": {"type": "string", "minLength": 1}, "uniqueItems": True},
+                        {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "required": ["principals"],
+                            "properties": {
+                                "principals": {
+                                    "type": "array",
+                                    "items": {"type": "string", "minLength": 1},
+                                    "uniqueItems": True,
+                                    "minItems": 1,
+                                },
+                                "threshold": {"type": "integer", "minimum": 1},
+                            },
+                        },
+                    ]
+                },
+            },
+        },
         # Settings of the audit log are checked by the audit commands.
         "audit": {"type": "object"},
     },
@@ -100,8 +129,18 @@ class EvidenceConfig:
     artifact_root: Path | None = None
     download: Download = field(default_factory=Download)
     cache: Path | None = DEFAULT_CACHE
-    trust: Path | None = None
+    trust: str | None = None  # repository path, read from the trusted revision
+    ca_bundle: str | None = None  # repository path of extra CA certificates for downloads
     collectors: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GateSettings:
+    """``gate:``: who may approve waivers and changes to the gate itself (SSH-signed commits)."""
+
+    allowed_signers: str | None = None  # repository path of an SSH allowed_signers file
+    approvers: tuple[str, ...] = ()
+    threshold: int = 1
 
 
 @dataclass(frozen=True)
@@ -122,72 +161,112 @@ class Config:
     """The effective configuration (defaults merged with ``fleetgate.yaml``)."""
 
     root: Path
-    source: str | None = None
+    source: str | None = None  # the config file's repository path; None: built-in defaults
+    trusted: GateFiles | None = field(default=None, compare=False, repr=False)
     selector: ManifestSelector = field(default_factory=ManifestSelector)
     stage: str = "pre-merge"
-    policy_dirs: tuple[Path, ...] = ()
+    policy_dirs: tuple[str, ...] = ()  # repository paths
     replace_builtin: bool = False
     data: dict[str, Any] = field(default_factory=dict)
     waivers: str = "fleetgate-waivers.yaml"
     limits: Limits = field(default_factory=Limits)
     evidence: EvidenceConfig = field(default_factory=EvidenceConfig)
+    gate: GateSettings = field(default_factory=GateSettings)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def load_config(root: Path, explicit: Path | None = None) -> Config:
-    """Read ``explicit`` (must exist) or ``<root>/fleetgate.yaml`` (optional)."""
-    path = explicit if explicit is not None else root / CONFIG_FILE
-    if explicit is None and not path.is_file():
-        return Config(root=root)
-    display = str(path)
-    if not path.is_file():
-        raise ConfigError(f"{display}: config file not found")
+def load_config(files: GateFiles, path: str = CONFIG_FILE, required: bool = False) -> Config:
+    """Read the config file ``path`` from ``files`` (the trusted revision).
+
+    A missing file means the built-in defaults, unless ``required`` (``--config`` named it).
+    Paths inside it are relative to its folder and stay repository paths (see :mod:`fleetgate.files`).
+    """
+    root = files.root
+    data = files.read(path, _MAX_CONFIG, "config file")
+    if data is None:
+        if required:
+            raise ConfigError(f"{path}: config file not found{_at(files)}")
+        return Config(root=root, trusted=files)
     try:
-        documents = read_documents(read_bounded(path, display, 1024 * 1024), display)
+        documents = read_documents(data, path)
     except ManifestError as exc:
         raise ConfigError(exc.message) from None
     if len(documents) != 1 or not isinstance(documents[0].value, dict):
-        raise ConfigError(f"{display}: expected one YAML mapping")
+        raise ConfigError(f"{path}: expected one YAML mapping")
     raw: dict[str, Any] = documents[0].value
-    _check(raw, display, documents[0].lines)
+    _check(raw, path, documents[0].lines)
     policies = raw.get("policies", {})
     limits = raw.get("limits", {})
-    base = path.parent
+    folder = posixpath.dirname(path)
+
+    def named(text: str, what: str) -> str:
+        line = _line(documents[0].lines, what)
+        return repo_path(text, folder, f"{path}:{line}: {what}")
+
     return Config(
         root=root,
-        source=display,
+        source=path,
+        trusted=files,
         selector=ManifestSelector(
             tuple(raw.get("manifests", ManifestSelector.include)), tuple(raw.get("exclude", ()))
         ),
         stage=raw.get("stage", "pre-merge"),
-        policy_dirs=tuple((base / d).resolve() for d in policies.get("dirs", ())),
+        policy_dirs=tuple(named(d, "policies.dirs") for d in policies.get("dirs", ())),
         replace_builtin=policies.get("replaceBuiltin", False),
         data=policies.get("data", {}),
-        waivers=raw.get("waivers", "fleetgate-waivers.yaml"),
+        waivers=named(raw.get("waivers", "fleetgate-waivers.yaml"), "waivers"),
         limits=Limits(
             max_bytes=limits.get("maxFileBytes", Limits.max_bytes),
             max_depth=limits.get("maxDepth", Limits.max_depth),
             max_nodes=limits.get("maxNodes", Limits.max_nodes),
         ),
-        evidence=_evidence(raw.get("evidence", {}), raw.get("trust"), base),
+        evidence=_evidence(raw.get("evidence", {}), raw.get("trust"), root / folder, named),
+        gate=_gate(raw.get("gate", {}), named),
         extra={k: raw[k] for k in ("audit",) if k in raw},
     )
 
 
-def _evidence(raw: Mapping[str, Any], trust: str | None, base: Path) -> EvidenceConfig:
+def _at(files: GateFiles) -> str:
+    return "" if files.revision == "worktree" else f" at {files.describe()}"
+
+
+def _line(lines: Mapping[Any, int], dotted: str) -> int:
+    path = tuple(dotted.split("."))
+    return next((lines[path[:n]] for n in range(len(path), 0, -1) if path[:n] in lines), 1)
+
+
+def _gate(raw: Mapping[str, Any], named: Callable[[str, str], str]) -> GateSettings:
+    approvers = raw.get("approvers", [])
+    if isinstance(approvers, dict):
+        principals, threshold = approvers.get("principals", []), approvers.get("threshold", 1)
+    else:
+        principals, threshold = approvers, 1
+    signers = raw.get("allowedSigners")
+    return GateSettings(
+        allowed_signers=named(signers, "gate.allowedSigners") if signers is not None else None,
+        approvers=tuple(principals),
+        threshold=threshold,
+    )
+
+
+def _evidence(
+    raw: Mapping[str, Any], trust: str | None, folder: Path, named: Callable[[str, str], str]
+) -> EvidenceConfig:
     download = raw.get("download", {})
     cache = raw.get("cache", True)
     return EvidenceConfig(
         collect=tuple(raw.get("collect", FACTS)),
-        artifact_root=(base / raw["artifactRoot"]).resolve() if "artifactRoot" in raw else None,
+        artifact_root=(folder / raw["artifactRoot"]).resolve() if "artifactRoot" in raw else None,
         download=Download(
             enabled=download.get("enabled", False),
             max_bytes=download.get("maxBytes", Download.max_bytes),
             timeout_seconds=float(download.get("timeoutSeconds", Download.timeout_seconds)),
-            ca_bundle=(base / download["caBundle"]).resolve() if "caBundle" in download else None,
         ),
-        cache=DEFAULT_CACHE if cache is True else None if cache is False else (base / cache).resolve(),
-        trust=(base / trust).resolve() if trust is not None else None,
+        ca_bundle=named(download["caBundle"], "evidence.download.caBundle")
+        if "caBundle" in download
+        else None,
+        cache=DEFAULT_CACHE if cache is True else None if cache is False else (folder / cache).resolve(),
+        trust=named(trust, "trust") if trust is not None else None,
         collectors={k: v for k, v in raw.items() if k in FACTS},
     )
 

@@ -80,6 +80,9 @@ class Subject:
     evidence: Mapping[str, Any]
     # What the policies saw: recorded in the audit log, not part of the decision document.
     policy_input: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+    # Why this deployment was evaluated: its manifest, or something it depends on, changed.
+    reasons: tuple[str, ...] = ()
+    kind: Literal["deployment", "gate"] = "deployment"
 
     @property
     def allowed(self) -> bool:
@@ -112,6 +115,8 @@ class Subject:
             "violations": [f.to_json() for f in self.violations],
             "waived": [f.to_json() for f in self.waived],
             "evidence": dict(self.evidence),
+            "reasons": list(self.reasons),
+            "kind": self.kind,
         }
 
 
@@ -169,8 +174,14 @@ def decide(
     evaluations: Sequence[Evaluation],
     waivers: Sequence[Waiver],
     complete: bool = False,
+    gate: Sequence[Finding] = (),
+    notes: Sequence[Finding] = (),
 ) -> Decision:
-    """Apply waivers to the evaluations and assemble the decision."""
+    """Apply waivers to the evaluations and assemble the decision.
+
+    ``gate`` are the findings about the gate's own files (the "gate configuration" subject);
+    ``notes`` are findings about no deployment (waivers that were held back).
+    """
     today = header.timestamp.astimezone(dt.UTC).date()
     denied = [
         (e.change.manifest.target, f.rule) for e in evaluations for f in e.findings if f.severity == "deny"
@@ -181,6 +192,10 @@ def decide(
     subject_targets = {s.target for s in subjects}
     loose = [_waiver_finding(w, "expired") for w in outcome.expired if w.target not in subject_targets]
     loose += [_waiver_finding(w, "unused") for w in outcome.unused]
+    loose += notes
+    loose += [_waiver_finding(w, "unverified") for w in outcome.applied if w.unverified]
+    if gate:
+        subjects.append(_gate_subject(gate))
     return Decision(
         decision_id=header.decision_id,
         timestamp=rfc3339(header.timestamp),
@@ -225,11 +240,33 @@ def _subject(
         waived=tuple(sorted(waived, key=_order)),
         evidence=evaluation.evidence,
         policy_input=evaluation.policy_input,
+        reasons=evaluation.change.reasons,
+    )
+
+
+def _gate_subject(findings: Sequence[Finding]) -> Subject:
+    return Subject(
+        file=findings[0].file,
+        namespace="fleetgate",
+        name="gate-configuration",
+        change="modified",
+        model_id=None,
+        version=None,
+        violations=tuple(sorted(findings, key=_order)),
+        waived=(),
+        evidence={},
+        reasons=("gate files changed",),
+        kind="gate",
     )
 
 
 def _waiver_finding(waiver: Waiver, state: str) -> Finding:
-    if state == "expired":
+    if state == "unverified":
+        message = (
+            f"waiver for {waiver.rule} on {waiver.target} applied without a verified approval: "
+            f"{waiver.unverified}"
+        )
+    elif state == "expired":
         message = (
             f"waiver for {waiver.rule} on {waiver.target} expired on {waiver.expires.isoformat()} "
             f"and no longer applies (approved by {waiver.approved_by})"

@@ -30,6 +30,8 @@ def run_gate(
     facts: Mapping[str, Mapping[str, Any]] | None = None,
     complete: bool = False,
     jobs: int = 1,
+    gate: Sequence[Finding] = (),
+    notes: Sequence[Finding] = (),
 ) -> Decision:
     """Evaluate every change of ``changes`` and return the admission decision.
 
@@ -54,7 +56,7 @@ def run_gate(
         )
         for change, (findings, summary) in zip(changes.changes, outcomes, strict=True)
     ]
-    return decide(header, evaluations, waivers, complete)
+    return decide(header, evaluations, waivers, complete, gate, notes)
 
 
 def _recorded_input(

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from fleetgate.errors import GitError, ManifestError
 
-__all__ = ["INDEX", "WORKTREE", "Commit", "Git", "Revision", "read_bounded"]
+__all__ = ["INDEX", "WORKTREE", "Commit", "CommitSignature", "Git", "Revision", "TreeEntry", "read_bounded"]
 
 INDEX = ":index:"
 WORKTREE = ":worktree:"
@@ -36,6 +36,27 @@ _ENV = {
 class Commit:
     sha: str
     committed_at: str
+
+
+@dataclass(frozen=True)
+class TreeEntry:
+    """One file of a commit's tree: ``mode`` 100644/100755 (file), 120000 (symlink), 160000 (submodule)."""
+
+    path: str
+    mode: str
+    kind: str  # "blob" or "commit" (a submodule)
+    oid: str
+    size: int
+
+
+@dataclass(frozen=True)
+class CommitSignature:
+    """git's verdict on one commit's signature: ``status`` is ``%G?`` (G good, N none, ...)."""
+
+    sha: str
+    status: str
+    signer: str  # the principal from allowed_signers when the signature is good
+    key: str  # the key fingerprint
 
 
 class Git:
@@ -143,6 +164,47 @@ class Git:
             target.unlink(missing_ok=True)
             raise GitError(f"git cat-file blob {name} failed: {done.stderr.decode(errors='replace').strip()}")
         return True
+
+    def tree(self, commit: str, paths: Sequence[str]) -> list[TreeEntry]:
+        """The entries of ``commit`` at or under ``paths`` (recursively), with mode, id and size."""
+        if not paths:
+            return []
+        out = self.run("ls-tree", "-r", "-z", "--long", "--full-tree", commit, "--", *paths)
+        entries: list[TreeEntry] = []
+        for record in _split(out):
+            meta, _, path = record.partition("\t")
+            mode, kind, oid, size = meta.split(maxsplit=3)
+            entries.append(TreeEntry(path, mode, kind, oid, int(size) if size.strip().isdigit() else 0))
+        return entries
+
+    def blobs(self, oids: Sequence[str]) -> list[bytes]:
+        """The content of each blob id, in one ``git cat-file --batch``."""
+        return self._contents(list(oids))
+
+    def signatures(self, range_spec: str, allowed_signers: Path) -> list[CommitSignature]:
+        """Each commit of ``range_spec`` (newest first) with git's verdict on its SSH signature.
+
+        Verified against ``allowed_signers`` only: the repository's own signing settings never
+        take part, and ``ssh-keygen`` is the program that checks.
+        """
+        out = self.run(
+            "-c",
+            "gpg.ssh.program=ssh-keygen",
+            "-c",
+            f"gpg.ssh.allowedSignersFile={allowed_signers}",
+            "-c",
+            "gpg.ssh.revocationFile=",
+            "log",
+            "--format=%H%x00%G?%x00%GS%x00%GF%x00",
+            range_spec,
+            "--",
+        )
+        found: list[CommitSignature] = []
+        fields = out.decode("utf-8", errors="replace").split("\0")
+        for i in range(0, len(fields) - 4, 4):
+            sha, status, signer, key = (f.strip() for f in fields[i : i + 4])
+            found.append(CommitSignature(sha, status, signer, key))
+        return found
 
     def _sizes(self, names: list[str]) -> dict[str, int | None]:
         if not names:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fleetgate.errors import ManifestError, WaiverError
@@ -35,6 +35,8 @@ class Waiver:
     file: str
     line: int
     ticket: str | None = None
+    # Why nobody's approval of this waiver could be checked (it applies all the same); None: verified.
+    unverified: str | None = field(default=None, compare=False)
 
     def expired(self, today: dt.date) -> bool:
         """A waiver is valid through the whole of its ``expires`` day (UTC)."""

@@ -26,6 +26,7 @@ def logged(repo: GitRepo, tmp_path: Path) -> tuple[GitRepo, str, Path]:
         f"audit:\n  log: sqlite:///{db}\n  origin: example.com/log\n  signingKey: {key}\n"
         f"  verifierKey: {verifier}\n",
     )
+    repo.commit("gate configuration")
     repo.write("models/a.yaml", to_yaml(manifest("a", modelId="img-a")))
     repo.write(
         "models/b.yaml", to_yaml(manifest("b", modelId="img-b", updateStrategy={"rolloutPercentage": 7}))

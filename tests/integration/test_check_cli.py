@@ -162,6 +162,7 @@ def test_broken_policy_exits_2_naming_the_rego_line(repo: GitRepo) -> None:
         "policy/broken.rego", "package fleetgate.mine\n\nimport rego.v1\n\ndeny contains x if {\n\tx := \n}\n"
     )
     repo.write("fleetgate.yaml", "policies:\n  dirs: [policy]\n")
+    repo.commit("gate configuration")  # gate files are read from the trusted revision (HEAD)
     repo.write("models/a.yaml", to_yaml(manifest("a")))
     one_line_error(repo.fleetgate("check", "models"), "policy/broken.rego:6")
 
@@ -180,6 +181,7 @@ def test_non_git_directory_exits_2(tmp_path: Path) -> None:
 
 def test_bad_config_exits_2_at_its_line(repo: GitRepo) -> None:
     repo.write("fleetgate.yaml", "manifests: ['*.yaml']\nstrict: true\n")
+    repo.commit("a broken gate configuration")
     one_line_error(repo.fleetgate("check", "--staged"), "fleetgate.yaml:2", "unknown setting 'strict'")
 
 

@@ -39,6 +39,7 @@ def test_the_example_policy_adds_a_located_finding_to_the_gate(repo: GitRepo) ->
     for path, text in doc_files().items():
         repo.write(path, text)
     repo.write("fleetgate.yaml", "manifests: ['models/**/*.yaml']\npolicies:\n  dirs: [policy]\n")
+    repo.commit("gate configuration")
     labelled = manifest("labelled")
     labelled["metadata"]["labels"] = {"team": "vision"}
     text = to_yaml(manifest("unlabelled"))

@@ -14,6 +14,7 @@ def test_explain_lists_rules_and_explains_one_with_the_thresholds_in_force(repo:
     assert listing.returncode == 0
     assert "rollout.step-limit" in listing.stdout and "schema.invalid" in listing.stdout
     repo.write("fleetgate.yaml", "policies:\n  data:\n    rollout: {initialMax: 5}\n")
+    repo.commit("gate configuration")  # explain shows the configuration in force: HEAD's
     done = repo.fleetgate("explain", "rollout.step-limit")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("rollout.step-limit: ")

@@ -222,6 +222,7 @@ def test_thresholds_come_from_config(repo: GitRepo) -> None:
     repo.write(
         "fleetgate.yaml", "policies:\n  data:\n    rollout: {initialMax: 25}\n    cost: {maxThreads: 8}\n"
     )
+    repo.commit("gate configuration")
     repo.write(
         "models/a.yaml",
         to_yaml(m("a", updateStrategy={"rolloutPercentage": 25}, inferenceConfig={"numThreads": 6})),

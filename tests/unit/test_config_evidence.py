@@ -9,6 +9,7 @@ import pytest
 from fleetgate.config import DEFAULT_CACHE, FACTS, EvidenceConfig, load_config
 from fleetgate.errors import ConfigError
 from fleetgate.evidence.artifact import Download
+from fleetgate.files import GateFiles
 
 from support import line_of
 
@@ -46,7 +47,7 @@ def write(folder: Path, text: str) -> Path:
 
 
 def test_defaults_without_a_config_file(tmp_path: Path) -> None:
-    evidence = load_config(tmp_path).evidence
+    evidence = load_config(GateFiles.on_disk(tmp_path)).evidence
     assert evidence == EvidenceConfig()
     assert (
         evidence.collect == FACTS == ("artifact", "signature", "provenance", "model", "latency", "fairness")
@@ -61,26 +62,25 @@ def test_defaults_without_a_config_file(tmp_path: Path) -> None:
 
 def test_defaults_with_a_config_file_that_says_nothing_about_evidence(tmp_path: Path) -> None:
     write(tmp_path, "stage: pre-deploy\n")
-    assert load_config(tmp_path).evidence == EvidenceConfig()
+    assert load_config(GateFiles.on_disk(tmp_path)).evidence == EvidenceConfig()
 
 
 def test_an_empty_evidence_section_keeps_the_defaults(tmp_path: Path) -> None:
     write(tmp_path, "evidence: {}\n")
-    assert load_config(tmp_path).evidence == EvidenceConfig()
+    assert load_config(GateFiles.on_disk(tmp_path)).evidence == EvidenceConfig()
 
 
 def test_every_key_is_read(tmp_path: Path) -> None:
     root = tmp_path / "repo"
-    write(root, FULL)
-    evidence = load_config(root).evidence
+    write(root / "ops", FULL)
+    evidence = load_config(GateFiles.on_disk(root), "ops/fleetgate.yaml").evidence
     assert evidence.collect == ("artifact", "signature", "model")
-    assert evidence.artifact_root == root / "mirror"
-    assert evidence.download == Download(
-        enabled=True, max_bytes=1048576, timeout_seconds=5.0, ca_bundle=root / "certs" / "registry-ca.pem"
-    )
+    assert evidence.artifact_root == root / "ops" / "mirror"
+    assert evidence.download == Download(enabled=True, max_bytes=1048576, timeout_seconds=5.0)
+    assert evidence.ca_bundle == "ops/certs/registry-ca.pem"  # a gate file: a repository path
     assert isinstance(evidence.download.timeout_seconds, float)
-    assert evidence.cache == root / ".cache" / "fleetgate"
-    assert evidence.trust == tmp_path / "trust" / "trust.yaml"  # normalised: no ".." left
+    assert evidence.cache == root / "ops" / ".cache" / "fleetgate"
+    assert evidence.trust == "trust/trust.yaml"  # relative to the config's folder, normalised
     assert evidence.collectors == {
         "signature": {"maxBundleBytes": 65536},
         "provenance": {"maxMetadataBytes": 2048},
@@ -90,26 +90,18 @@ def test_every_key_is_read(tmp_path: Path) -> None:
     }
 
 
-def test_paths_are_relative_to_the_config_file_not_the_repository(tmp_path: Path) -> None:
-    root = tmp_path / "repo"
-    root.mkdir()
-    explicit = write(tmp_path / "ops", FULL)
-    evidence = load_config(root, explicit).evidence
-    ops = (tmp_path / "ops").resolve()
-    assert evidence.artifact_root == ops / "mirror"
-    assert evidence.download.ca_bundle == ops / "certs" / "registry-ca.pem"
-    assert evidence.cache == ops / ".cache" / "fleetgate"
-    assert evidence.trust == tmp_path.resolve() / "trust" / "trust.yaml"
+@pytest.mark.parametrize("trust", ["../trust.yaml", "/etc/trust.yaml", "a/../../trust.yaml"])
+def test_gate_file_paths_stay_inside_the_repository(tmp_path: Path, trust: str) -> None:
+    write(tmp_path, f"trust: {trust}\n")
+    with pytest.raises(ConfigError, match=r"fleetgate.yaml:1: trust: .*(leaves the repository|absolute)"):
+        load_config(GateFiles.on_disk(tmp_path))
 
 
-def test_paths_are_absolute_even_for_a_relative_config_path(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_an_absolute_artifact_root_stays_as_written(tmp_path: Path) -> None:
     write(tmp_path / "ops", "trust: trust.yaml\nevidence:\n  artifactRoot: /srv/mirror\n")
-    monkeypatch.chdir(tmp_path)
-    evidence = load_config(Path("."), Path("ops/fleetgate.yaml")).evidence
-    assert evidence.trust == tmp_path.resolve() / "ops" / "trust.yaml"
-    assert evidence.artifact_root == Path("/srv/mirror")  # an absolute path stays as written
+    evidence = load_config(GateFiles.on_disk(tmp_path), "ops/fleetgate.yaml").evidence
+    assert evidence.trust == "ops/trust.yaml"
+    assert evidence.artifact_root == Path("/srv/mirror")
 
 
 @pytest.mark.parametrize(
@@ -118,25 +110,25 @@ def test_paths_are_absolute_even_for_a_relative_config_path(
 )
 def test_the_cache_setting(tmp_path: Path, cache: str, expected: Path | str | None) -> None:
     write(tmp_path, f"evidence:\n  cache: {cache}\n")
-    found = load_config(tmp_path).evidence.cache
+    found = load_config(GateFiles.on_disk(tmp_path)).evidence.cache
     assert found == (tmp_path.resolve() / expected if isinstance(expected, str) else expected)
 
 
 def test_an_empty_collect_list_gathers_nothing(tmp_path: Path) -> None:
     write(tmp_path, "evidence:\n  collect: []\n")
-    assert load_config(tmp_path).evidence.collect == ()
+    assert load_config(GateFiles.on_disk(tmp_path)).evidence.collect == ()
 
 
 def test_collect_keeps_the_order_written(tmp_path: Path) -> None:
     # The check orders facts itself; the config only says which ones.
     write(tmp_path, "evidence:\n  collect: [model, artifact]\n")
-    assert load_config(tmp_path).evidence.collect == ("model", "artifact")
+    assert load_config(GateFiles.on_disk(tmp_path)).evidence.collect == ("model", "artifact")
 
 
 def test_collector_settings_are_passed_through_unchecked(tmp_path: Path) -> None:
     # Each collector checks its own section when it runs (with its own, precise message).
     write(tmp_path, "evidence:\n  latency:\n    noSuchSetting: 1\n")
-    assert load_config(tmp_path).evidence.collectors == {"latency": {"noSuchSetting": 1}}
+    assert load_config(GateFiles.on_disk(tmp_path)).evidence.collectors == {"latency": {"noSuchSetting": 1}}
 
 
 @pytest.mark.parametrize(
@@ -151,8 +143,8 @@ def test_collector_settings_are_passed_through_unchecked(tmp_path: Path) -> None
 def test_an_unknown_key_is_an_error_at_its_line(tmp_path: Path, text: str, needle: str, said: str) -> None:
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as caught:
-        load_config(tmp_path)
-    assert caught.value.message == f"{path}:{line_of(text, needle)}: {said}"
+        load_config(GateFiles.on_disk(tmp_path))
+    assert caught.value.message == f"{path.name}:{line_of(text, needle)}: {said}"
 
 
 @pytest.mark.parametrize(
@@ -204,5 +196,5 @@ def test_an_unknown_key_is_an_error_at_its_line(tmp_path: Path, text: str, needl
 def test_a_bad_value_is_an_error_at_its_line(tmp_path: Path, text: str, needle: str, said: str) -> None:
     path = write(tmp_path, text)
     with pytest.raises(ConfigError, match=said) as caught:
-        load_config(tmp_path)
-    assert caught.value.message.startswith(f"{path}:{line_of(text, needle)}: ")
+        load_config(GateFiles.on_disk(tmp_path))
+    assert caught.value.message.startswith(f"{path.name}:{line_of(text, needle)}: ")

@@ -13,22 +13,43 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from fleetgate import __version__
-from fleetgate.changes import ChangeSet, changes_between, changes_in_paths
-from fleetgate.config import DEFAULT_CACHE, FACTS, STAGES, Config, EvidenceConfig, load_config
+from fleetgate.changes import ChangeSet, changes_between, changes_in_paths, with_dependents
+from fleetgate.config import (
+    CONFIG_FILE,
+    DEFAULT_CACHE,
+    FACTS,
+    STAGES,
+    Config,
+    EvidenceConfig,
+    load_config,
+)
 from fleetgate.decision import Decision, DecisionHeader
 from fleetgate.errors import FleetgateError, GitError
 from fleetgate.evidence import SILENT, Progress
 from fleetgate.evidence.cache import FactCache
 from fleetgate.evidence.gather import EvidenceRun, artifact_source, gather_facts
+from fleetgate.evidence.interface import TrustConfig
+from fleetgate.files import GateFiles
 from fleetgate.gate import run_gate
-from fleetgate.git import INDEX, WORKTREE, Git, Revision, read_bounded
+from fleetgate.git import INDEX, WORKTREE, Git, Revision
+from fleetgate.integrity import GatePaths
 from fleetgate.parallel import available_cores
 from fleetgate.policy import EmbeddedEngine, PolicyLibrary, RuleInfo, builtin_policy_dir, load_library
-from fleetgate.waivers import Waiver, parse_waivers
+from fleetgate.review import Review
 
-__all__ = ["CheckOptions", "Checked", "evidence_cache_dir", "evidence_run", "load_policies", "run_check"]
+__all__ = [
+    "CheckOptions",
+    "Checked",
+    "evidence_cache_dir",
+    "evidence_run",
+    "load_policies",
+    "repository_config",
+    "run_check",
+    "trusted_files",
+]
 
 
 @dataclass(frozen=True)
@@ -56,38 +77,151 @@ class Checked:
 
 
 def run_check(options: CheckOptions, now: dt.datetime | None = None) -> Checked:
-    """Evaluate what ``options`` select and return the admission decision."""
+    """Evaluate what ``options`` select and return the admission decision.
+
+    Every gate file is read from the trusted revision (:mod:`fleetgate.files`); what the change
+    does to those files is judged as its own subject (:mod:`fleetgate.integrity`).
+    """
+    _check_options(options)
     git_mode = options.staged or options.base is not None or options.head is not None or not options.paths
-    if options.head is not None and options.staged:
-        raise FleetgateError("--head and --staged are exclusive (--staged compares the index with HEAD)")
-    if options.head is not None and options.base is None:
-        raise FleetgateError("--head needs --base")
-    if options.paths and (options.staged or options.base is not None):
-        raise FleetgateError("give either PATHs or --base/--staged, not both")
     git = _repository(options.cwd, required=git_mode)
     root = git.root if git is not None else options.cwd.resolve()
-    config = load_config(root, options.config)
+    trusted = trusted_files(git, root, options.base)
+    try:
+        return _checked(options, git, root, trusted, now)
+    finally:
+        trusted.close()
+
+
+def _checked(
+    options: CheckOptions, git: Git | None, root: Path, trusted: GateFiles, now: dt.datetime | None
+) -> Checked:
+    config = _config(options, trusted, root)
     stage = options.stage or config.stage
     if stage not in STAGES:
         raise FleetgateError(f"unknown stage {stage!r} (expected one of {', '.join(STAGES)})")
     library = load_policies(config)
     engine = EmbeddedEngine(library)
     changes, head, complete = _select(options, git, root, config)
-    waivers = _waivers(git, root, config, head)
+    trust = _trust(options, config, root)
+    gate = guarded_paths(config, trust)
+    changed_gate = gate.changed(changes.paths)
+    if git is not None and not options.paths:
+        changes = with_dependents(git, head, config.selector, config.limits, changes, bool(changed_gate))
+    review = Review(git, trusted, head, config, enforced=options.base is not None, now=now)
+    waivers = review.waivers()
+    gate_findings = review.gate(changed_gate)
+    run = evidence_run(options, config, git, fresh=stage == "pre-deploy", trust=trust)
+    run.git, run.base_commit = git, changes.context.base_commit
+    facts = gather_facts(changes, run)
     header = DecisionHeader(
         decision_id=str(uuid.uuid4()),
         timestamp=now or dt.datetime.now(dt.UTC),
         stage=stage,
         policy_revision=library.revision,
         engine=engine.engine_name,
-        context=changes.context.to_json(),
+        context={**changes.context.to_json(), "trusted": _trusted_context(trusted, config)},
     )
-    run = evidence_run(options, config, git, fresh=stage == "pre-deploy")
-    run.git, run.base_commit = git, changes.context.base_commit
-    facts = gather_facts(changes, run)
     jobs = options.jobs or available_cores()
-    decision = run_gate(header, changes, engine, waivers, facts=facts, complete=complete, jobs=jobs)
+    decision = run_gate(
+        header,
+        changes,
+        engine,
+        waivers.applicable,
+        facts=facts,
+        complete=complete,
+        jobs=jobs,
+        gate=gate_findings,
+        notes=waivers.findings,
+    )
     return Checked(decision, library.rules, config)
+
+
+def _check_options(options: CheckOptions) -> None:
+    for flag, value in (("--base", options.base), ("--head", options.head)):
+        if value is not None and not value.strip():
+            raise FleetgateError(
+                f"{flag} is empty: the command that computed it (often git merge-base) failed; "
+                "refusing to check against nothing"
+            )
+    if options.head is not None and options.staged:
+        raise FleetgateError("--head and --staged are exclusive (--staged compares the index with HEAD)")
+    if options.head is not None and options.base is None:
+        raise FleetgateError("--head needs --base")
+    if options.paths and (options.staged or options.base is not None):
+        raise FleetgateError("give either PATHs or --base/--staged, not both")
+
+
+def trusted_files(git: Git | None, root: Path, base: str | None) -> GateFiles:
+    """The revision gate files are read from: the base commit, else HEAD, else none at all.
+
+    Outside any git repository there is no revision to trust: the files on disk are all there is.
+    """
+    if git is None:
+        return GateFiles.on_disk(root)
+    if base is not None:
+        return GateFiles.at_commit(git, git.commit(base).sha)
+    head = git.head()
+    return GateFiles.at_commit(git, head.sha) if head is not None else GateFiles.empty(root)
+
+
+def repository_config(cwd: Path, explicit: Path | None = None) -> Config:
+    """The configuration in force for the repository at ``cwd`` (HEAD's, like a local check)."""
+    git = _repository(cwd, required=False)
+    root = git.root if git is not None else cwd.resolve()
+    return _config(CheckOptions(config=explicit, cwd=cwd), trusted_files(git, root, None), root)
+
+
+def _config(options: CheckOptions, trusted: GateFiles, root: Path) -> Config:
+    """``fleetgate.yaml`` of the trusted revision, or ``--config``: a repository path is read from
+    the trusted revision like the default file; a file outside the repository is the operator's."""
+    if options.config is None:
+        return load_config(trusted, CONFIG_FILE)
+    full = (options.cwd / options.config).resolve()
+    if full.is_relative_to(root.resolve()):
+        return load_config(trusted, full.relative_to(root.resolve()).as_posix(), required=True)
+    return replace(load_config(GateFiles.on_disk(full.parent), full.name, required=True), root=root)
+
+
+def _trust(options: CheckOptions, config: Config, root: Path) -> TrustConfig | None:
+    """The trust file: ``--trust`` (the operator's when outside the repository), else ``trust:``."""
+    assert config.trusted is not None
+    if options.trust is not None:
+        full = (options.cwd / options.trust).resolve()
+        if full.is_relative_to(root.resolve()):
+            return _load_trust(config.trusted, full.relative_to(root.resolve()).as_posix())
+        return _load_trust(GateFiles.on_disk(full.parent), full.name)
+    if config.evidence.trust is None:
+        return None
+    return _load_trust(config.trusted, config.evidence.trust)
+
+
+def _load_trust(files: GateFiles, path: str) -> TrustConfig:
+    from fleetgate.evidence.trust import load_trust
+
+    return load_trust(files, path)
+
+
+def guarded_paths(config: Config, trust: TrustConfig | None) -> GatePaths:
+    """Every gate file of the configuration (the waiver file aside: it has its own approvals)."""
+    files = {config.source or CONFIG_FILE}
+    for named in (config.evidence.trust, config.evidence.ca_bundle, config.gate.allowed_signers):
+        if named is not None:
+            files.add(named)
+    if trust is not None and trust.files is config.trusted:
+        from fleetgate.evidence.trust import trust_material
+
+        files.update(trust_material(trust))
+    return GatePaths(frozenset(files), tuple(config.policy_dirs))
+
+
+def _trusted_context(trusted: GateFiles, config: Config) -> dict[str, Any]:
+    """What the decision records of the gate files: where from, and the digest of each one used."""
+    return {
+        "revision": trusted.revision,
+        "config": config.source,
+        "files": {path: digest for path, digest in sorted(trusted.consulted.items()) if digest},
+    }
 
 
 def _select(
@@ -98,6 +232,9 @@ def _select(
         jobs = options.jobs or available_cores()
         changes = changes_in_paths(root, list(options.paths), config.selector, config.limits, git, jobs)
         complete = any((options.cwd / p).resolve() == root for p in options.paths)
+        if git is not None and git.head() is not None:
+            # Gate files edited on disk are reported like any change to the gate.
+            changes = replace(changes, paths=tuple(git.changed_paths("HEAD", WORKTREE)))
         return changes, WORKTREE, complete
     assert git is not None
     head: Revision = INDEX if options.staged else (options.head or WORKTREE)
@@ -107,7 +244,13 @@ def _select(
     return changes_between(git, base, head, config.selector, config.limits), head, False
 
 
-def evidence_run(options: CheckOptions, config: Config, git: Git | None, fresh: bool = False) -> EvidenceRun:
+def evidence_run(
+    options: CheckOptions,
+    config: Config,
+    git: Git | None,
+    fresh: bool = False,
+    trust: TrustConfig | None = None,
+) -> EvidenceRun:
     """How this check gathers evidence: which facts, where artifacts are, which trust file.
 
     ``fresh`` (the pre-deploy stage) measures everything again instead of reading the cache: the
@@ -120,12 +263,9 @@ def evidence_run(options: CheckOptions, config: Config, git: Git | None, fresh: 
             raise FleetgateError(f"--evidence: unknown fact {unknown[0]!r} (expected {', '.join(FACTS)})")
         wanted = set(options.evidence)
         settings = replace(settings, collect=tuple(f for f in FACTS if f in wanted))
-    trust_path = options.trust or settings.trust
-    trust = None
-    if trust_path is not None and _needs_trust(settings):
-        from fleetgate.evidence.trust import load_trust
-
-        trust = load_trust(trust_path)
+    if settings.ca_bundle is not None and settings.download.enabled and config.trusted is not None:
+        bundle = config.trusted.materialize(settings.ca_bundle, 16 << 20, "CA bundle")
+        settings = replace(settings, download=replace(settings.download, ca_bundle=bundle))
     cache_dir = settings.cache
     if cache_dir == DEFAULT_CACHE:
         cache_dir = evidence_cache_dir(git.root if git is not None else None)
@@ -133,7 +273,7 @@ def evidence_run(options: CheckOptions, config: Config, git: Git | None, fresh: 
         settings=settings,
         source=artifact_source(config.root, settings, cache_dir),
         cache=FactCache(cache_dir, __version__, read=not fresh),
-        trust=trust,
+        trust=trust if _needs_trust(settings) else None,
         progress=options.progress,
     )
 
@@ -152,10 +292,10 @@ def evidence_cache_dir(root: Path | None) -> Path:
 
 def load_policies(config: Config) -> PolicyLibrary:
     """The built-in library (unless replaced) followed by the repository's own directories."""
-    dirs = ([] if config.replace_builtin else [builtin_policy_dir()]) + list(config.policy_dirs)
-    if not dirs:
+    dirs = [] if config.replace_builtin else [builtin_policy_dir()]
+    if not dirs and not config.policy_dirs:
         raise FleetgateError("no policy directories: replaceBuiltin is set but policies.dirs is empty")
-    return load_library(dirs, config.data, config.root)
+    return load_library(dirs, config.data, config.root, config.policy_dirs, config.trusted)
 
 
 def _repository(cwd: Path, required: bool) -> Git | None:
@@ -165,15 +305,3 @@ def _repository(cwd: Path, required: bool) -> Git | None:
         if required:
             raise
         return None
-
-
-def _waivers(git: Git | None, root: Path, config: Config, head: Revision) -> list[Waiver]:
-    """The waiver file as of the head being checked (so a waiver travels with its change)."""
-    name = config.waivers
-    if git is None or head == WORKTREE:
-        path = root / name
-        return (
-            parse_waivers(read_bounded(path, name, config.limits.max_bytes), name) if path.is_file() else []
-        )
-    data = git.read(head if head == INDEX else git.commit(head).sha, [name], config.limits.max_bytes)
-    return parse_waivers(data[name], name) if name in data else []

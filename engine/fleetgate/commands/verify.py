@@ -17,6 +17,7 @@ from fleetgate.errors import ConfigError, FleetgateError, GitError
 from fleetgate.evidence import Artifact, CollectorContext
 from fleetgate.evidence.artifact import hash_file
 from fleetgate.evidence.trust import load_trust
+from fleetgate.files import GateFiles
 from fleetgate.git import Git
 
 __all__ = ["Verified", "run_verify"]
@@ -46,7 +47,8 @@ class Verified:
 
 def run_verify(path: Path, trust_path: Path, checksum: str | None = None) -> Verified:
     """Hash ``path`` once, then verify its signature and provenance as the trust file asks."""
-    trust = load_trust(trust_path)
+    trust_root = _root(trust_path.resolve().parent)
+    trust = load_trust(GateFiles.on_disk(trust_root), trust_path.resolve().relative_to(trust_root).as_posix())
     if not path.is_file():
         raise FleetgateError(f"{path}: no such artifact file")
     try:
@@ -56,7 +58,7 @@ def run_verify(path: Path, trust_path: Path, checksum: str | None = None) -> Ver
     resolved = path.resolve()
     artifact = Artifact(uri=f"file:{path}", path=resolved, digest=digest, size=size, source="file")
     context = CollectorContext(
-        manifest={}, previous=None, root=_root(resolved), artifact=artifact, trust=trust
+        manifest={}, previous=None, root=_root(resolved.parent), artifact=artifact, trust=trust
     )
     facts: dict[str, Mapping[str, Any]] = {}
     for name in ("signature", "provenance"):
@@ -71,12 +73,12 @@ def run_verify(path: Path, trust_path: Path, checksum: str | None = None) -> Ver
     return Verified(artifact.to_fact(context.root), facts, matches)
 
 
-def _root(artifact: Path) -> Path:
-    """The repository holding the artifact (paths are shown relative to it), else its folder."""
+def _root(folder: Path) -> Path:
+    """The repository holding ``folder`` (paths are shown relative to it), else the folder itself."""
     try:
-        return Git.discover(artifact.parent).root.resolve()
+        return Git.discover(folder).root.resolve()
     except GitError:
-        return artifact.parent
+        return folder
 
 
 def _collect(name: str, context: CollectorContext) -> Mapping[str, Any] | None:

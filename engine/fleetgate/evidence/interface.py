@@ -23,7 +23,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from fleetgate.files import GateFiles
 
 __all__ = ["SILENT", "Artifact", "Collector", "CollectorContext", "Progress", "TrustConfig"]
 
@@ -53,21 +56,37 @@ class Artifact:
         }
 
 
+# Keys, roots, certificate chains and layouts are small; anything larger is not one.
+MAX_TRUST_MATERIAL_BYTES = 16 << 20
+
+
 @dataclass(frozen=True)
 class TrustConfig:
     """The trust file (``attestations/trust.schema.json``), validated, sections still raw.
 
-    Paths inside a section are relative to :attr:`base`, the folder of the trust file.
+    Paths inside a section are relative to the trust file's folder, and every file they name is
+    read through the same gate-file reader as the trust file (the trusted revision): a change
+    under review cannot swap the keys it is judged by.
     """
 
-    path: Path
+    path: Path  # as shown in messages (a repository path)
     digest: str  # sha256 of the trust file's bytes, recorded with every fact that used it
-    base: Path
+    files: GateFiles = field(compare=False, repr=False)
+    base: str = ""  # the trust file's folder, a repository path
     signature: Mapping[str, Any] | None = None
     provenance: Mapping[str, Any] | None = None
 
-    def resolve(self, relative: str) -> Path:
-        return (self.base / relative).resolve()
+    def resolve(self, relative: str, what: str = "trust material") -> Path:
+        """A private copy of the trust material ``relative`` names (see GateFiles.materialize).
+
+        An operator's trust file outside any repository may also name absolute paths.
+        """
+        from fleetgate.files import WORKTREE, repo_path
+
+        if self.files.revision == WORKTREE and Path(relative).is_absolute():
+            return Path(relative)
+        path = repo_path(relative, self.base, f"{self.path}: {relative}")
+        return self.files.materialize(path, MAX_TRUST_MATERIAL_BYTES, what)
 
 
 class Progress(Protocol):

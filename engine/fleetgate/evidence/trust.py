@@ -9,9 +9,11 @@ used it, so a decision names the exact trust material it relied on.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
+import posixpath
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,11 +21,18 @@ from typing import Any
 import jsonschema
 
 from fleetgate.errors import ConfigError, ManifestError
-from fleetgate.evidence._files import read_capped
 from fleetgate.evidence.interface import TrustConfig
+from fleetgate.files import GateFiles
 from fleetgate.manifest import read_documents
 
-__all__ = ["attestations_dir", "check_section", "load_trust", "section_schema"]
+__all__ = [
+    "attestations_dir",
+    "check_section",
+    "load_trust",
+    "load_trust_file",
+    "section_schema",
+    "trust_material",
+]
 
 # A trust file is a few kilobytes; anything much larger is not one.
 MAX_TRUST_BYTES = 1 << 20
@@ -55,25 +64,67 @@ def check_section(trust: TrustConfig, section: str, schema_name: str) -> Mapping
     return value  # type: ignore[no-any-return]
 
 
-def load_trust(path: Path) -> TrustConfig:
-    """Read and check the trust file at ``path``."""
-    data = read_capped(path, MAX_TRUST_BYTES, "trust file", ConfigError)
+def load_trust(files: GateFiles, path: str) -> TrustConfig:
+    """Read and check the trust file ``path`` from ``files`` (the trusted revision)."""
+    data = files.require(path, MAX_TRUST_BYTES, "trust file")
     try:
-        documents = read_documents(data, str(path))
+        documents = read_documents(data, path)
     except ManifestError as exc:
         raise ConfigError(exc.message) from None
     if len(documents) != 1:
         raise ConfigError(f"{path}: a trust file holds exactly one YAML or JSON document")
     document = documents[0].value
-    _validate(document, section_schema("trust.schema.json"), path, None)
+    _validate(document, section_schema("trust.schema.json"), Path(path), None)
     assert isinstance(document, dict)
     return TrustConfig(
-        path=path.resolve(),
+        path=Path(path),
         digest="sha256:" + hashlib.sha256(data).hexdigest(),
-        base=path.resolve().parent,
+        files=files,
+        base=posixpath.dirname(path),
         signature=document.get("signature"),
         provenance=document.get("provenance"),
     )
+
+
+def load_trust_file(path: Path, root: Path | None = None) -> TrustConfig:
+    """An operator's trust file on disk (``fleetgate verify --trust``, ``check --trust`` outside
+    the repository); the material it names must stay inside ``root`` (default: its folder)."""
+    from fleetgate.files import GateFiles
+
+    full = path.resolve()
+    base = (root or full.parent).resolve()
+    if not full.is_relative_to(base):
+        raise ConfigError(f"{path}: the trust file lies outside {base}")
+    if not full.is_file():
+        raise ConfigError(f"{path}: cannot read the trust file (not a file)")
+    return load_trust(GateFiles.on_disk(base), full.relative_to(base).as_posix())
+
+
+# The keys of the trust file's sections whose values name trust material (files).
+_MATERIAL_KEYS = frozenset({"trustedRoot", "publicKeys", "certificateChain", "layout", "layoutKeys"})
+
+
+def trust_material(trust: TrustConfig) -> list[str]:
+    """The repository paths of every key, root, chain and layout the trust file names."""
+    from fleetgate.files import repo_path
+
+    found: list[str] = []
+
+    def walk(value: Any, key: str | None) -> None:
+        if isinstance(value, Mapping):
+            for name, item in value.items():
+                walk(item, str(name))
+        elif isinstance(value, list):
+            for item in value:
+                walk(item, key)
+        elif isinstance(value, str) and key in _MATERIAL_KEYS:
+            # A path outside the repository is refused when it is read.
+            with contextlib.suppress(ConfigError):
+                found.append(repo_path(value, trust.base))
+
+    walk(trust.signature, None)
+    walk(trust.provenance, None)
+    return sorted(set(found))
 
 
 def _validate(value: Any, schema: Mapping[str, Any], path: Path, section: str | None) -> None:

@@ -12,12 +12,13 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fleetgate._read import read_capped
 from fleetgate.errors import ManifestError, PolicyError
-from fleetgate.git import read_bounded
+from fleetgate.files import GateFiles
 from fleetgate.manifest import read_documents
 
 __all__ = [
@@ -70,10 +71,6 @@ class PolicyLibrary:
     data: Mapping[str, Any]
     rules: Mapping[str, RuleInfo]
     revision: str
-    sources: tuple[str, ...] = field(default=())
-
-    def module(self, path: str) -> PolicyModule | None:
-        return next((m for m in self.modules if m.path == path), None)
 
 
 def builtin_policy_dir() -> Path:
@@ -86,25 +83,27 @@ def builtin_policy_dir() -> Path:
 
 
 def load_library(
-    dirs: Sequence[Path], overrides: Mapping[str, Any] | None = None, root: Path | None = None
+    dirs: Sequence[Path],
+    overrides: Mapping[str, Any] | None = None,
+    root: Path | None = None,
+    repository: Sequence[str] = (),
+    files: GateFiles | None = None,
 ) -> PolicyLibrary:
-    """Load every directory in order; later data and metadata override earlier ones."""
+    """Load every directory in order; later data and metadata override earlier ones.
+
+    ``dirs`` are folders on disk (the built-in library, ``policy test DIR``); ``repository`` are
+    the repository's policy folders, read through ``files`` (the trusted revision).
+    """
+    sources = [_disk_files(d, root) for d in dirs]
+    if repository:
+        assert files is not None
+        sources += [_revision_files(files, folder) for folder in repository]
     modules: list[PolicyModule] = []
     data: dict[str, Any] = {}
     rules: dict[str, RuleInfo] = {}
     digest = hashlib.sha256()
-    builtin = builtin_policy_dir().resolve()
-    for directory in dirs:
-        directory = directory.resolve()
-        if not directory.is_dir():
-            raise PolicyError(f"{directory}: policy directory not found")
-        label = BUILTIN_LABEL if directory == builtin else _label(directory, root)
-        for path in sorted(p for p in directory.rglob("*") if p.is_file()):
-            rel = path.relative_to(directory).as_posix()
-            if not (rel.endswith(".rego") or rel == "data.yaml" or path.name == "rules.yaml"):
-                continue
-            display = f"{label}{rel}"
-            raw = read_bounded(path, display, _MAX_FILE)
+    for source in sources:
+        for display, rel, raw in source:
             digest.update(f"{display}\0{len(raw)}\0".encode())
             digest.update(raw)
             text = _decode(raw, display)
@@ -116,9 +115,37 @@ def load_library(
                 rules.update(_rules(raw, display))
     data = merge_data(data, dict(overrides or {}))
     digest.update(b"\0data\0" + json.dumps(data, sort_keys=True, separators=(",", ":")).encode())
-    return PolicyLibrary(
-        tuple(modules), data, rules, f"sha256:{digest.hexdigest()}", tuple(str(d) for d in dirs)
-    )
+    return PolicyLibrary(tuple(modules), data, rules, f"sha256:{digest.hexdigest()}")
+
+
+def _wanted(rel: str) -> bool:
+    return rel.endswith(".rego") or rel == "data.yaml" or rel.rsplit("/", 1)[-1] == "rules.yaml"
+
+
+def _disk_files(directory: Path, root: Path | None) -> list[tuple[str, str, bytes]]:
+    """The library files of a folder on disk: (display path, path inside the folder, bytes)."""
+    directory = directory.resolve()
+    if not directory.is_dir():
+        raise PolicyError(f"{directory}: policy directory not found")
+    label = BUILTIN_LABEL if directory == builtin_policy_dir().resolve() else _label(directory, root)
+    found = []
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+        rel = path.relative_to(directory).as_posix()
+        if _wanted(rel):
+            display = f"{label}{rel}"
+            found.append((display, rel, read_capped(path, _MAX_FILE, "policy file", PolicyError, display)))
+    return found
+
+
+def _revision_files(files: GateFiles, folder: str) -> list[tuple[str, str, bytes]]:
+    """The library files of a repository policy folder, read from the trusted revision."""
+    listing = files.listing(folder, "policy directory")
+    prefix = f"{folder}/" if folder else ""
+    wanted = [p for p in listing.files if _wanted(p[len(prefix) :])]
+    if not listing.files:
+        raise PolicyError(f"{folder or '.'}: policy directory not found at {files.describe()}")
+    contents = files.read_many(wanted, _MAX_FILE, "policy file", PolicyError)
+    return [(path, path[len(prefix) :], contents[path]) for path in wanted if path in contents]
 
 
 def merge_data(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

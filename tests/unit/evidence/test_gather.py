@@ -24,7 +24,7 @@ from fleetgate.errors import ConfigError, EvidenceError
 from fleetgate.evidence.cache import FactCache
 from fleetgate.evidence.gather import EvidenceRun, artifact_source, gather_facts
 from fleetgate.evidence.interface import SILENT, CollectorContext, Progress, TrustConfig
-from fleetgate.evidence.trust import load_trust
+from fleetgate.evidence.trust import load_trust_file
 from fleetgate.manifest import Manifest, read_manifests
 
 import support_onnx
@@ -269,13 +269,13 @@ def test_each_collector_gets_its_own_settings_and_the_run_s_trust(repo: GitRepo,
         repo.root,
         ("artifact", "model"),
         collectors={"model": {"maxBytes": 5}, "latency": {"repeats": 1}},
-        trust=load_trust(trust_path),
+        trust=load_trust_file(trust_path),
     )
     run._collectors["model"] = collector  # see run_with
     gather_facts(changeset(change(deployment("a", "file:models/a.onnx"))), run)
     [context] = collector.calls
     assert context.settings == {"maxBytes": 5}
-    assert context.trust is not None and context.trust.path == trust_path.resolve()
+    assert context.trust is not None and run.trust is not None and context.trust.digest == run.trust.digest
     assert context.root == repo.root and context.previous is None
     assert context.manifest["spec"]["modelUri"] == "file:models/a.onnx"
 
@@ -351,7 +351,7 @@ def _signature_trust(folder: Path) -> TrustConfig:
         "signature": {"format": "model-signing", "method": "key", "publicKeys": ["keys/release.pub"]},
     }
     (folder / "trust.yaml").write_text(yaml.safe_dump(document))
-    return load_trust(folder / "trust.yaml")
+    return load_trust_file(folder / "trust.yaml")
 
 
 def test_measurements_are_cached_verdicts_are_not(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,9 @@ import yaml
 
 from fleetgate.errors import ConfigError
 from fleetgate.evidence.interface import TrustConfig
-from fleetgate.evidence.trust import MAX_TRUST_BYTES, check_section, load_trust
+from fleetgate.evidence.trust import MAX_TRUST_BYTES, check_section, load_trust_file
+from fleetgate.files import GateFiles
+from fleetgate.git import Git
 
 SIGNATURE = {"format": "model-signing", "method": "key", "publicKeys": ["keys/release.pub"]}
 PROVENANCE = {"layout": "layouts/release.layout", "layoutKeys": ["keys/owner.pub"]}
@@ -34,38 +37,56 @@ def write(folder: Path, text: str | bytes, name: str = "trust.yaml") -> Path:
 
 def test_a_yaml_trust_file(tmp_path: Path) -> None:
     path = write(tmp_path, yaml.safe_dump(document(signature=SIGNATURE, provenance=PROVENANCE)))
-    trust = load_trust(path)
-    assert trust.path == path.resolve()
-    assert trust.base == path.parent.resolve()
+    trust = load_trust_file(path)
+    assert trust.path == Path("trust.yaml")  # shown relative to the folder it was read from
+    assert trust.base == ""
     assert trust.signature == SIGNATURE and trust.provenance == PROVENANCE
 
 
 def test_a_json_trust_file_with_one_section(tmp_path: Path) -> None:
-    trust = load_trust(write(tmp_path, json.dumps(document(provenance=PROVENANCE)), "trust.json"))
+    trust = load_trust_file(write(tmp_path, json.dumps(document(provenance=PROVENANCE)), "trust.json"))
     assert trust.provenance == PROVENANCE and trust.signature is None
 
 
 def test_a_trust_file_without_sections_loads(tmp_path: Path) -> None:
     # An empty trust file is valid: each collector says what is missing when it needs a section.
-    trust = load_trust(write(tmp_path, yaml.safe_dump(document())))
+    trust = load_trust_file(write(tmp_path, yaml.safe_dump(document())))
     assert (trust.signature, trust.provenance) == (None, None)
 
 
 def test_the_digest_is_the_sha256_of_the_bytes(tmp_path: Path) -> None:
     text = "# pinned by the release team\n" + yaml.safe_dump(document(signature=SIGNATURE))
     path = write(tmp_path, text)
-    assert load_trust(path).digest == "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    assert load_trust_file(path).digest == "sha256:" + hashlib.sha256(text.encode()).hexdigest()
     # A comment changes the bytes, so the recorded trust material changes with it.
     write(tmp_path, text + "# reviewed\n")
-    assert load_trust(path).digest != "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    assert load_trust_file(path).digest != "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
 def test_paths_resolve_against_the_trust_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write(tmp_path, yaml.safe_dump(document(signature=SIGNATURE)))
     monkeypatch.chdir(tmp_path)  # a relative trust path still gives absolute, folder-relative paths
-    trust = load_trust(Path("trust/trust.yaml"))
-    assert trust.resolve("keys/release.pub") == path.parent.resolve() / "keys" / "release.pub"
-    assert trust.resolve("../roots/r.json") == tmp_path.resolve() / "roots" / "r.json"
+    (path.parent / "keys").mkdir()
+    (path.parent / "keys" / "release.pub").write_bytes(b"key")
+    (tmp_path / "roots").mkdir()
+    (tmp_path / "roots" / "r.json").write_bytes(b"root")
+    trust = load_trust_file(Path("trust/trust.yaml"), tmp_path)
+    # Each path names a private copy of exactly the bytes read, shown by its repository path.
+    key, root = trust.resolve("keys/release.pub"), trust.resolve("../roots/r.json")
+    assert key.read_bytes() == b"key" and trust.files.shown(key) == "trust/keys/release.pub"
+    assert root.read_bytes() == b"root" and trust.files.shown(root) == "roots/r.json"
+    with pytest.raises(ConfigError, match="leaves the repository"):
+        trust.resolve("../../outside.pub")
+
+
+def test_a_trust_file_at_a_commit_cannot_name_absolute_paths(tmp_path: Path) -> None:
+    path = write(tmp_path, yaml.safe_dump(document(signature=SIGNATURE)))
+    trust = load_trust_file(path, tmp_path)
+    assert trust.resolve(str(tmp_path / "x.pub"), "public key") == tmp_path / "x.pub"  # the operator's file
+    repo = GateFiles("0" * 40, tmp_path, Git(tmp_path))
+    pinned = replace(trust, files=repo)
+    with pytest.raises(ConfigError, match="not an absolute path"):
+        pinned.resolve(str(tmp_path / "x.pub"))
 
 
 TWO_DOCUMENTS = yaml.safe_dump(document()) + "---\n" + yaml.safe_dump(document())
@@ -95,7 +116,7 @@ TWO_DOCUMENTS = yaml.safe_dump(document()) + "---\n" + yaml.safe_dump(document()
 def test_a_bad_trust_file_is_a_config_error_naming_it(tmp_path: Path, text: str, said: str) -> None:
     path = write(tmp_path, text)
     with pytest.raises(ConfigError, match=said) as caught:
-        load_trust(path)
+        load_trust_file(path)
     assert "trust.yaml" in caught.value.message
 
 
@@ -103,36 +124,36 @@ def test_an_oversize_trust_file_is_refused_before_parsing(tmp_path: Path) -> Non
     padding = "#" * MAX_TRUST_BYTES + "\n"
     path = write(tmp_path, padding + yaml.safe_dump(document()))
     with pytest.raises(ConfigError, match=f"the trust file is larger than {MAX_TRUST_BYTES} bytes"):
-        load_trust(path)
+        load_trust_file(path)
 
 
 def test_a_trust_file_at_the_size_limit_is_read(tmp_path: Path) -> None:
     body = yaml.safe_dump(document())
     path = write(tmp_path, body + "#" * (MAX_TRUST_BYTES - len(body) - 1) + "\n")
     assert path.stat().st_size == MAX_TRUST_BYTES
-    assert load_trust(path).signature is None
+    assert load_trust_file(path).signature is None
 
 
 def test_a_missing_trust_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"absent\.yaml: cannot read the trust file"):
-        load_trust(tmp_path / "absent.yaml")
+        load_trust_file(tmp_path / "absent.yaml")
 
 
 def test_a_folder_is_not_a_trust_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read the trust file"):
-        load_trust(tmp_path)
+        load_trust_file(tmp_path)
 
 
 def test_binary_bytes_are_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not valid UTF-8"):
-        load_trust(write(tmp_path, b"apiVersion: \xff\xfe\n"))
+        load_trust_file(write(tmp_path, b"apiVersion: \xff\xfe\n"))
 
 
 # -- check_section -------------------------------------------------------------------------------
 
 
 def trust_with(tmp_path: Path, **sections: Any) -> TrustConfig:
-    return load_trust(write(tmp_path, yaml.safe_dump(document(**sections))))
+    return load_trust_file(write(tmp_path, yaml.safe_dump(document(**sections))))
 
 
 def test_check_section_returns_a_valid_section(tmp_path: Path) -> None:

@@ -7,14 +7,13 @@ no evidence file is ever read without a size cap or through a symlink.
 
 from __future__ import annotations
 
-import os
 import re
-import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fleetgate._read import read_regular
 from fleetgate.errors import ConfigError
 from fleetgate.evidence._files import read_capped
 from fleetgate.evidence._settings import bounded_int, checked_settings
@@ -61,6 +60,7 @@ class LayoutTrust:
     layout: Path
     layout_keys: tuple[Path, ...]
     links: str  # a template: "{artifact_dir}" is the artifact's folder
+    shown: str = ""  # the layout's path as the decision names it (a repository path)
 
 
 @dataclass(frozen=True)
@@ -90,18 +90,21 @@ def load_config(trust: TrustConfig, settings: Mapping[str, Any]) -> ProvenanceCo
     section = check_section(trust, "provenance", "provenance.schema.json")
     layout = None
     if "layout" in section:
+        links = _template(trust, "links", section.get("links", DEFAULT_LINKS))
+        path = trust.resolve(section["layout"], "in-toto layout")
         layout = LayoutTrust(
-            layout=trust.resolve(section["layout"]),
-            layout_keys=tuple(trust.resolve(p) for p in section["layoutKeys"]),
-            links=_template(trust, "links", section.get("links", DEFAULT_LINKS)),
+            layout=path,
+            layout_keys=tuple(trust.resolve(p, "layout key") for p in section["layoutKeys"]),
+            links=links,
+            shown=trust.files.shown(path),
         )
     slsa = None
     if "slsa" in section:
         raw = section["slsa"]
         slsa = SlsaTrust(
             statement=_template(trust, "slsa.statement", raw.get("statement", DEFAULT_STATEMENT)),
-            public_keys=tuple(trust.resolve(p) for p in raw.get("publicKeys", [])),
-            trusted_root=trust.resolve(raw["trustedRoot"]) if "trustedRoot" in raw else None,
+            public_keys=tuple(trust.resolve(p, "public key") for p in raw.get("publicKeys", [])),
+            trusted_root=trust.resolve(raw["trustedRoot"], "trusted root") if "trustedRoot" in raw else None,
             identities=raw.get("identities"),
         )
     return ProvenanceConfig(layout=layout, slsa=slsa, max_bytes=_max_bytes(settings))
@@ -144,25 +147,8 @@ def locate(template: str, artifact: Artifact, root: Path) -> Path:
 
 
 def read_evidence(path: Path, max_bytes: int) -> bytes:
-    """The bytes of the regular file ``path``: FileNotFoundError if absent, EvidenceRefused if unsafe.
-
-    Symlinks are refused (O_NOFOLLOW), FIFOs and devices too (checked on the open descriptor,
-    so the file cannot be swapped between the check and the read), and at most ``max_bytes``.
-    """
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-    try:
-        descriptor = os.open(path, flags)
-    except FileNotFoundError:
-        raise
-    except OSError as exc:
-        raise EvidenceRefused(f"{path}: cannot open ({exc.strerror}; symlinks are refused)") from None
-    with os.fdopen(descriptor, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            raise EvidenceRefused(f"{path}: not a regular file")
-        data = handle.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise EvidenceRefused(f"{path}: larger than {max_bytes} bytes")
-    return data
+    """The bytes of the regular file ``path``: FileNotFoundError if absent, EvidenceRefused if unsafe."""
+    return read_regular(path, max_bytes, "file", EvidenceRefused)
 
 
 def read_trust_material(path: Path, what: str, max_bytes: int) -> bytes:

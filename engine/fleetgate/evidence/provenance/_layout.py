@@ -72,7 +72,7 @@ def verify_layout(trust: LayoutTrust, artifact: Artifact, root: Path, max_bytes:
     metadata = _parse_layout(data, trust.layout)
     layout = metadata.get_payload()
     details: dict[str, Any] = {
-        "layout": _shown(trust.layout, root),
+        "layout": trust.shown or _shown(trust.layout, root),
         "layout_digest": "sha256:" + hashlib.sha256(data).hexdigest(),
         "layout_signers": sorted(keys),
         "steps": [step.name for step in layout.steps],

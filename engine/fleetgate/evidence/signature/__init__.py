@@ -53,7 +53,8 @@ class SignatureCollector:
         try:
             policy = load_policy(context.trust)
             bundle = read_bundle(policy.bundle, context.artifact, max_bundle_bytes(context.settings))
-            materials = {str(path): file_digest(path) for path in policy.materials()}
+            shown = context.trust.files.shown
+            materials = {shown(path): file_digest(path) for path in policy.materials()}
         except Exception:  # anything unreadable: do not cache, let collect() report it
             return None
         return {

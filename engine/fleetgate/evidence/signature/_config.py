@@ -59,10 +59,12 @@ def load_policy(trust: TrustConfig) -> SignaturePolicy:
         format=format_,
         method=str(section["method"]),
         bundle=template,
-        trusted_root=trust.resolve(trusted_root) if isinstance(trusted_root, str) else None,
+        trusted_root=trust.resolve(trusted_root, "trusted root") if isinstance(trusted_root, str) else None,
         identities=section.get("identities"),
-        public_keys=tuple(trust.resolve(p) for p in section.get("publicKeys", ())),
-        certificate_chain=tuple(trust.resolve(p) for p in section.get("certificateChain", ())),
+        public_keys=tuple(trust.resolve(p, "public key") for p in section.get("publicKeys", ())),
+        certificate_chain=tuple(
+            trust.resolve(p, "certificate chain") for p in section.get("certificateChain", ())
+        ),
     )
 
 

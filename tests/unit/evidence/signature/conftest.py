@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from fleetgate.evidence.interface import Artifact, CollectorContext
-from fleetgate.evidence.trust import load_trust
+from fleetgate.evidence.trust import load_trust_file
 
 from support_sigstore import PrivateSigstore
 
@@ -70,7 +70,7 @@ class Workspace:
             previous=None,
             root=self.root,
             artifact=self.artifact(),
-            trust=load_trust(trust_path),
+            trust=load_trust_file(trust_path),
             settings=settings or {},
         )
 
