@@ -32,8 +32,8 @@ _TIME = re.compile(r"^(\d{8})(\d{4}(\d{2})?)?(Z)?$")
 _STATUS = {
     "N": "is not signed",
     "B": "has a bad signature",
-    "U": "is signed by a key not listed in gate.allowedSigners",
-    "E": "is signed by a key not listed (or no longer valid) in gate.allowedSigners",
+    "U": "is signed by a key that gate.allowedSigners does not list as valid now",
+    "E": "is signed by a key that gate.allowedSigners does not list as valid now",
     "X": "has an expired signature",
     "Y": "is signed by an expired key",
     "R": "is signed by a revoked key",
@@ -145,7 +145,7 @@ def _entry(line: str, where: str, number: int) -> AllowedSigner:
         raise ConfigError(f"{where}: an opening quote is never closed")
     if len(tokens) < 3:
         raise ConfigError(f"{where}: expected 'principals [options] key-type base64-key'")
-    principals = tuple(p for p in tokens[0].strip('"').split(",") if p)
+    principals = tuple(p.strip('"') for p in tokens[0].split(",") if p.strip('"'))
     position = 1
     options: dict[str, str] = {}
     if not _KEY_TYPES.match(tokens[1]):

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from fleetgate.config import ManifestSelector
 from fleetgate.diff import FieldChange, diff_fields
-from fleetgate.errors import FleetgateError, ManifestError
+from fleetgate.errors import FleetgateError, GitError, ManifestError
 from fleetgate.git import INDEX, WORKTREE, Git, Revision, read_bounded
 from fleetgate.manifest import Identity, Limits, Manifest, read_manifests
 from fleetgate.parallel import map_in_workers
@@ -30,6 +30,7 @@ __all__ = [
     "changes_between",
     "changes_in_paths",
     "match_changes",
+    "submodules_under_globs",
     "with_dependents",
 ]
 
@@ -44,6 +45,8 @@ class ManifestChange:
     head: Manifest | None
     base: Manifest | None
     reasons: tuple[str, ...] = ("manifest changed",)
+    # Other documents anywhere under the globs that define the same deployment (a deny).
+    conflicts: tuple[str, ...] = ()
 
     @property
     def manifest(self) -> Manifest:
@@ -106,7 +109,8 @@ def changes_between(
         base_committed_at=base.committed_at if base else None,
         head_ref={INDEX: "index", WORKTREE: "worktree"}.get(head, head),
     )
-    return ChangeSet(tuple(match_changes(before, after)), context, tuple(changed))
+    matched = _with_conflicts(git, head_rev, selector, limits, match_changes(before, after), set(paths))
+    return ChangeSet(tuple(matched), context, tuple(changed))
 
 
 def changes_in_paths(
@@ -141,6 +145,66 @@ def changes_in_paths(
     head = git.head() if git is not None else None
     context = GitContext(repo=str(root), head_commit=head.sha if head else None)
     return ChangeSet(tuple(match_changes([], manifests)), context)
+
+
+def submodules_under_globs(
+    git: Git, head: Revision, paths: Sequence[str], selector: ManifestSelector
+) -> list[str]:
+    """The paths among ``paths`` that are git submodules where the manifest globs could find files.
+
+    The gate does not read inside submodules, so a manifest there would be invisible to it.
+    """
+    if not paths:
+        return []
+    if head in (INDEX, WORKTREE):
+        out = git.run("ls-files", "-s", "-z", "--", *paths)
+        entries = [(r.split(" ", 1)[0], r.split("\t", 1)[1]) for r in _split_z(out)]
+    else:
+        entries = [(e.mode, e.path) for e in git.tree(head, list(paths))]
+    links = [path for mode, path in entries if mode == "160000"]
+    probes = ("x.yaml", "x.yml", "x/x.yaml", "x/x.yml")
+    return sorted(p for p in links if any(selector.matches(f"{p}/{probe}") for probe in probes))
+
+
+def _with_conflicts(
+    git: Git,
+    head: Revision,
+    selector: ManifestSelector,
+    limits: Limits,
+    changes: list[ManifestChange],
+    read: set[str],
+) -> list[ManifestChange]:
+    """Added deployments that another, unchanged document under the globs already defines.
+
+    ``git grep`` finds the few files that mention the name; only those are read and parsed.
+    """
+    added = {c.manifest.identity: c for c in changes if c.kind == "added"}
+    if not added:
+        return changes
+    names = sorted({name for _, name in added})
+    where = ["--cached"] if head == INDEX else ["--untracked"] if head == WORKTREE else [head]
+    patterns = [arg for name in names for arg in ("-e", name)]
+    try:
+        out = git.run("grep", "-l", "-z", "-F", "--no-color", *patterns, *where, "--")
+    except GitError as exc:
+        if exc.message.endswith("failed: exit 1"):
+            return changes  # git grep says "no match" with exit status 1 and nothing on stderr
+        raise
+    prefix = "" if head in (INDEX, WORKTREE) else f"{head}:"
+    files = [p.removeprefix(prefix) for p in _split_z(out)]
+    candidates = [f for f in files if selector.matches(f) and f not in read]
+    found: dict[Identity, list[str]] = {}
+    for other in _manifests(git.read(head, candidates, limits.max_bytes), limits):
+        if other.identity in added:
+            found.setdefault(other.identity, []).append(f"{other.file}:{other.line_of(())}")
+    return [
+        replace(
+            c, conflicts=tuple(f"deployment {c.manifest.target} is also defined in {w}" for w in found[key])
+        )
+        if (key := c.manifest.identity) in found and c.kind == "added"
+        else c
+        for c in changes
+    ]
 
 
 def with_dependents(

@@ -82,7 +82,8 @@ class Subject:
     policy_input: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
     # Why this deployment was evaluated: its manifest, or something it depends on, changed.
     reasons: tuple[str, ...] = ()
-    kind: Literal["deployment", "gate"] = "deployment"
+    # "gate": the gate's own files; "repository": how the repository holds its manifests.
+    kind: Literal["deployment", "gate", "repository"] = "deployment"
 
     @property
     def allowed(self) -> bool:
@@ -174,13 +175,14 @@ def decide(
     evaluations: Sequence[Evaluation],
     waivers: Sequence[Waiver],
     complete: bool = False,
-    gate: Sequence[Finding] = (),
+    extra: Sequence[Subject] = (),
     notes: Sequence[Finding] = (),
 ) -> Decision:
     """Apply waivers to the evaluations and assemble the decision.
 
-    ``gate`` are the findings about the gate's own files (the "gate configuration" subject);
-    ``notes`` are findings about no deployment (waivers that were held back).
+    ``extra`` are subjects that are not deployments (the gate's own files, the repository's
+    layout): they count toward the decision like any subject but are never waived. ``notes``
+    are findings about no deployment (waivers that were held back).
     """
     today = header.timestamp.astimezone(dt.UTC).date()
     denied = [
@@ -194,8 +196,7 @@ def decide(
     loose += [_waiver_finding(w, "unused") for w in outcome.unused]
     loose += notes
     loose += [_waiver_finding(w, "unverified") for w in outcome.applied if w.unverified]
-    if gate:
-        subjects.append(_gate_subject(gate))
+    subjects.extend(extra)
     return Decision(
         decision_id=header.decision_id,
         timestamp=rfc3339(header.timestamp),
@@ -241,22 +242,6 @@ def _subject(
         evidence=evaluation.evidence,
         policy_input=evaluation.policy_input,
         reasons=evaluation.change.reasons,
-    )
-
-
-def _gate_subject(findings: Sequence[Finding]) -> Subject:
-    return Subject(
-        file=findings[0].file,
-        namespace="fleetgate",
-        name="gate-configuration",
-        change="modified",
-        model_id=None,
-        version=None,
-        violations=tuple(sorted(findings, key=_order)),
-        waived=(),
-        evidence={},
-        reasons=("gate files changed",),
-        kind="gate",
     )
 
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fleetgate.changes import ChangeSet, ManifestChange
-from fleetgate.decision import Decision, DecisionHeader, Evaluation, Finding, Severity, decide
+from fleetgate.decision import Decision, DecisionHeader, Evaluation, Finding, Severity, Subject, decide
 from fleetgate.evidence.summary import summarize
 from fleetgate.inputs import policy_input
 from fleetgate.manifest import format_path, parse_path, validate
@@ -30,7 +30,7 @@ def run_gate(
     facts: Mapping[str, Mapping[str, Any]] | None = None,
     complete: bool = False,
     jobs: int = 1,
-    gate: Sequence[Finding] = (),
+    extra: Sequence[Subject] = (),
     notes: Sequence[Finding] = (),
 ) -> Decision:
     """Evaluate every change of ``changes`` and return the admission decision.
@@ -56,7 +56,7 @@ def run_gate(
         )
         for change, (findings, summary) in zip(changes.changes, outcomes, strict=True)
     ]
-    return decide(header, evaluations, waivers, complete, gate, notes)
+    return decide(header, evaluations, waivers, complete, extra, notes)
 
 
 def _recorded_input(
@@ -76,10 +76,20 @@ def evaluate_change(
         return Evaluation(change)
     head = change.manifest
     violations = validate(head.body)
-    if violations:
+    if violations or change.conflicts:
         findings = tuple(
             Finding("schema.invalid", "deny", v.message, head.file, head.line_of(v.path), format_path(v.path))
             for v in violations
+        ) + tuple(
+            Finding(
+                "schema.invalid",
+                "deny",
+                conflict,
+                head.file,
+                head.line_of(("metadata", "name")),
+                "metadata.name",
+            )
+            for conflict in change.conflicts
         )
         return Evaluation(change, findings)
     result = engine.evaluate(policy_input(change, stage, facts, changes.context))

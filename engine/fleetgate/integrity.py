@@ -11,10 +11,10 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
 from fleetgate.approvals import Approval
-from fleetgate.decision import Finding, Severity
+from fleetgate.decision import Finding, Severity, Subject
 from fleetgate.errors import FleetgateError
 from fleetgate.files import GateFiles
 from fleetgate.manifest import format_path, read_documents
@@ -27,6 +27,7 @@ __all__ = [
     "GateReview",
     "WaiverReview",
     "gate_findings",
+    "non_deployment",
     "review_waivers",
 ]
 
@@ -35,6 +36,7 @@ RULE = "gate.config-changed"
 _STRUCTURED = (".yaml", ".yml", ".json")
 _MAX_FILE = 1 << 20
 _MAX_PER_FILE = 25
+_ABSENT: Any = object()
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,23 @@ class GateReview:
 
     def approved(self) -> bool:
         return bool(self.approvers) and len(self.approved_by()) >= self.threshold
+
+
+def non_deployment(name: str, kind: Literal["gate", "repository"], findings: Sequence[Finding]) -> Subject:
+    """A subject for findings about no deployment: the gate's own files, the repository's layout."""
+    return Subject(
+        file=findings[0].file,
+        namespace=GATE_NAMESPACE,
+        name=name,
+        change="modified",
+        model_id=None,
+        version=None,
+        violations=tuple(sorted(findings, key=lambda f: (f.severity != "deny", f.file, f.line, f.rule))),
+        waived=(),
+        evidence={},
+        reasons=(f"{'gate files' if kind == 'gate' else 'repository layout'} changed",),
+        kind=kind,
+    )
 
 
 def gate_findings(
@@ -142,12 +161,17 @@ def _changes(key: tuple[Any, ...], old: Any, new: Any) -> list[tuple[tuple[Any, 
     if isinstance(old, Mapping) and isinstance(new, Mapping):
         out: list[tuple[tuple[Any, ...], str]] = []
         for name in [*new, *(k for k in old if k not in new)]:
-            if name not in old:
-                out.append(((*key, name), f"added: {_show(new[name])}"))
-            elif name not in new:
-                out.append(((*key, name), f"removed (was {_show(old[name])})"))
+            before, after = old.get(name, _ABSENT), new.get(name, _ABSENT)
+            if isinstance(before, Mapping) and after is _ABSENT:
+                after = {}
+            if isinstance(after, Mapping) and before is _ABSENT:
+                before = {}
+            if before is _ABSENT:
+                out.append(((*key, name), f"added: {_show(after)}"))
+            elif after is _ABSENT:
+                out.append(((*key, name), f"removed (was {_show(before)})"))
             else:
-                out.extend(_changes((*key, name), old[name], new[name]))
+                out.extend(_changes((*key, name), before, after))
         return out
     if isinstance(old, list) and isinstance(new, list) and all(_scalar(v) for v in (*old, *new)):
         added = [_show(v) for v in new if v not in old]

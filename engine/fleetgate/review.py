@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from fleetgate.approvals import Approval, Signatures, parse_allowed_signers, signers_file_text
-from fleetgate.config import Config
+from fleetgate.config import CONFIG_FILE, Config, load_config
 from fleetgate.decision import Finding
 from fleetgate.errors import ConfigError, FleetgateError, WaiverError
 from fleetgate.files import EMPTY, WORKTREE, GateFiles
@@ -72,6 +73,7 @@ class Review:
         elif not self._enforced:
             note = "a local check: the pull request check judges it with the trusted configuration"
         gate = self._config.gate
+        invalid = self._invalid_config(changed)
         review = GateReview(
             enforced=self._enforced and not bootstrap,
             approval=approval,
@@ -79,7 +81,24 @@ class Review:
             threshold=gate.threshold,
             note=note,
         )
-        return gate_findings(changed, self._trusted, self._head, review)
+        return [*invalid, *gate_findings(changed, self._trusted, self._head, review)]
+
+    def _invalid_config(self, changed: Sequence[str]) -> list[Finding]:
+        """A proposed fleetgate.yaml that does not load: merging it would stop every later check."""
+        path = self._config.source or CONFIG_FILE
+        if path not in changed:
+            return []
+        try:
+            load_config(self._head, path)
+        except FleetgateError as exc:
+            found = re.match(rf"{re.escape(path)}:(\d+): (.*)", exc.message)
+            line, message = (int(found.group(1)), found.group(2)) if found else (1, exc.message)
+            return [
+                Finding(
+                    "gate.config-invalid", "deny", f"the proposed {path} does not load: {message}", path, line
+                )
+            ]
+        return []
 
     def _parse(self, files: GateFiles, name: str) -> list[Waiver]:
         data = files.read(name, self._config.limits.max_bytes, "waiver file", WaiverError)

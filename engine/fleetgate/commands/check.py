@@ -16,7 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from fleetgate import __version__
-from fleetgate.changes import ChangeSet, changes_between, changes_in_paths, with_dependents
+from fleetgate.changes import (
+    ChangeSet,
+    changes_between,
+    changes_in_paths,
+    submodules_under_globs,
+    with_dependents,
+)
 from fleetgate.config import (
     CONFIG_FILE,
     DEFAULT_CACHE,
@@ -26,7 +32,7 @@ from fleetgate.config import (
     EvidenceConfig,
     load_config,
 )
-from fleetgate.decision import Decision, DecisionHeader
+from fleetgate.decision import Decision, DecisionHeader, Finding
 from fleetgate.errors import FleetgateError, GitError
 from fleetgate.evidence import SILENT, Progress
 from fleetgate.evidence.cache import FactCache
@@ -35,7 +41,7 @@ from fleetgate.evidence.interface import TrustConfig
 from fleetgate.files import GateFiles
 from fleetgate.gate import run_gate
 from fleetgate.git import INDEX, WORKTREE, Git, Revision
-from fleetgate.integrity import GatePaths
+from fleetgate.integrity import GATE_NAME, GatePaths, non_deployment
 from fleetgate.parallel import available_cores
 from fleetgate.policy import EmbeddedEngine, PolicyLibrary, RuleInfo, builtin_policy_dir, load_library
 from fleetgate.review import Review
@@ -110,7 +116,9 @@ def _checked(
         changes = with_dependents(git, head, config.selector, config.limits, changes, bool(changed_gate))
     review = Review(git, trusted, head, config, enforced=options.base is not None, now=now)
     waivers = review.waivers()
-    gate_findings = review.gate(changed_gate)
+    extra = [non_deployment(GATE_NAME, "gate", found)] if (found := review.gate(changed_gate)) else []
+    if git is not None and (layout := _submodules(options, git, head, changes, config)):
+        extra.append(non_deployment("repository-layout", "repository", layout))
     run = evidence_run(options, config, git, fresh=stage == "pre-deploy", trust=trust)
     run.git, run.base_commit = git, changes.context.base_commit
     facts = gather_facts(changes, run)
@@ -131,10 +139,28 @@ def _checked(
         facts=facts,
         complete=complete,
         jobs=jobs,
-        gate=gate_findings,
+        extra=extra,
         notes=waivers.findings,
     )
     return Checked(decision, library.rules, config)
+
+
+def _submodules(
+    options: CheckOptions, git: Git, head: Revision, changes: ChangeSet, config: Config
+) -> list[Finding]:
+    """A submodule where manifests could live is a deny: the gate cannot see inside it."""
+    paths = git.files() if options.paths else list(changes.paths)
+    return [
+        Finding(
+            "schema.invalid",
+            "deny",
+            f"{path} is a git submodule under the manifest globs: manifests may not live in "
+            "submodules, where the gate cannot see them",
+            path,
+            1,
+        )
+        for path in submodules_under_globs(git, WORKTREE if options.paths else head, paths, config.selector)
+    ]
 
 
 def _check_options(options: CheckOptions) -> None:

@@ -10,7 +10,8 @@ from fleetgate.policy.testing import run_policy_tests
 
 LIBRARY = load_library([builtin_policy_dir()])
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "rules.md"
-ENGINE_RULES = {"schema.invalid"}  # checked by the engine itself, not by Rego
+# Checked by the engine itself, not by Rego.
+ENGINE_RULES = {"schema.invalid", "gate.config-changed", "gate.config-invalid", "waiver.unverified"}
 RULE_NAME = re.compile(r'"((?:rollout|targeting|cost|supplychain|evidence|responsible)\.[a-z-]+)"')
 
 
