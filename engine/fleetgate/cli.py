@@ -79,6 +79,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     init.add_argument("directory", nargs="?", type=Path, default=Path("."), metavar="DIR")
     init.add_argument("--force", action="store_true", help="overwrite files that already exist")
+    init.add_argument(
+        "--hook",
+        choices=("system", "pypi"),
+        default="system",
+        help="pre-commit hook that runs the fleetgate on PATH (system, the default) or installs "
+        "fleetgate from the package index (pypi)",
+    )
     init.set_defaults(handler=_init)
 
     add_audit_parser(verbs)
@@ -332,11 +339,12 @@ def _explain(args: argparse.Namespace) -> int:
 
 
 def _init(args: argparse.Namespace) -> int:
-    from fleetgate.commands.init import run_init
+    from fleetgate.commands.init import next_steps, run_init
 
-    for written in run_init(args.directory, args.force):
+    for written in run_init(args.directory, args.force, args.hook):
         note = " (exists; --force overwrites it)" if written.action == "kept" else ""
         print(f"{written.action:11}  {written.path}{note}")
+    print(f"\n{next_steps(args.hook)}", end="")
     return EXIT_ADMIT
 
 

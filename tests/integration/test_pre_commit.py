@@ -102,3 +102,26 @@ def test_pre_push_checks_the_pushed_range(repo: GitRepo, hook_home: Path, tmp_pa
     repo.commit("back on the ladder")
     pushed = run(repo, hook_home, "git", "push", "origin", "main")
     assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+
+
+def test_the_hook_init_writes_runs_the_installed_fleetgate(repo: GitRepo, hook_home: Path) -> None:
+    # No package index involved: the hook runs the fleetgate on PATH, as `init` tells the user.
+    done = run(repo, hook_home, "fleetgate", "init")
+    assert done.returncode == 0, done.stderr
+    assert "pre-commit install --hook-type pre-push" in done.stdout
+    repo.commit("fleetgate init")
+    installed = run(repo, hook_home, PRE_COMMIT, "install")
+    assert installed.returncode == 0, installed.stderr
+    example = repo.root / "models/example/example-classifier.yaml"
+    text = example.read_text()
+    example.write_text(text.replace("rolloutPercentage: 1\n", "rolloutPercentage: 50\n"))
+    repo.git("add", "-A")
+    bad = run(repo, hook_home, "git", "commit", "-m", "everyone at once")
+    output = bad.stdout + bad.stderr
+    assert bad.returncode != 0, output
+    assert "rollout.step-limit" in output and "models/example/example-classifier.yaml:" in output
+    example.write_text(text.replace("rolloutPercentage: 1\n", "rolloutPercentage: 5\n"))
+    repo.git("add", "-A")
+    good = run(repo, hook_home, "git", "commit", "-m", "next rung")
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert repo.git("log", "-1", "--format=%s") == "next rung"
