@@ -176,11 +176,11 @@ def _check(args: argparse.Namespace) -> int:
     from fleetgate.format import FORMATS, Report
 
     outputs = _outputs(args.format or ["text"], args.output)
-    base, head, staged = args.base, args.head, args.staged
+    paths, base, head, staged = tuple(args.paths), args.base, args.head, args.staged
     if args.pre_commit:
-        base, head, staged = _pre_commit_range(args.base)
+        paths, base, head, staged = _pre_commit_range(args.base, paths)
     options = CheckOptions(
-        paths=tuple(args.paths),
+        paths=paths,
         base=base,
         head=head,
         staged=staged,
@@ -282,14 +282,22 @@ def _proof(name: str, fact: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def _pre_commit_range(base: str | None) -> tuple[str | None, str | None, bool]:
-    """(base, head, staged) for a hook run: pre-commit names the range in its environment."""
-    from_ref, to_ref = os.environ.get("PRE_COMMIT_FROM_REF"), os.environ.get("PRE_COMMIT_TO_REF")
-    if base is not None:
-        raise FleetgateError("--pre-commit takes its range from pre-commit; do not combine it with --base")
-    if from_ref and to_ref:
-        return from_ref, to_ref, False
-    return None, None, True
+def _pre_commit_range(
+    base: str | None, paths: tuple[str, ...]
+) -> tuple[tuple[str, ...], str | None, str | None, bool]:
+    """(paths, base, head, staged) for a hook run, from what pre-commit puts in the environment.
+
+    With ``--pre-commit``, ``--base`` names the branch a push is compared with (its merge base).
+    """
+    from fleetgate.commands.pre_commit import hook_range
+    from fleetgate.git import Git
+
+    if paths:
+        raise FleetgateError("--pre-commit takes what to check from pre-commit; do not give PATHs")
+    if base is not None and not base.strip():
+        raise FleetgateError("--base is empty: with --pre-commit it names the branch a push is compared with")
+    selected = hook_range(os.environ, Git.discover(Path.cwd()), base)
+    return selected.paths, selected.base, selected.head, selected.staged
 
 
 def _outputs(specs: list[str], output: Path | None) -> list[tuple[str, Path | None]]:
