@@ -20,6 +20,7 @@ from fleetgate.errors import FleetgateError
 
 if TYPE_CHECKING:
     from fleetgate.commands.audit import AuditSettings
+    from fleetgate.commands.check import Checked
     from fleetgate.decision import Decision
     from fleetgate.format import Report
 
@@ -173,7 +174,7 @@ def _add_verify(verbs: Any) -> None:
 def _check(args: argparse.Namespace) -> int:
     from fleetgate.cli_progress import StderrProgress
     from fleetgate.commands.check import CheckOptions, run_check
-    from fleetgate.format import FORMATS, Report
+    from fleetgate.format import FORMATS
 
     outputs = _outputs(args.format or ["text"], args.output)
     paths, base, head, staged = tuple(args.paths), args.base, args.head, args.staged
@@ -203,7 +204,7 @@ def _check(args: argparse.Namespace) -> int:
         _write_receipts(args, checked.decision, settings)
     for name, target in outputs:
         colour = target is None and name == "text" and _colour(sys.stdout)
-        report = Report(checked.decision, checked.rules, colour)
+        report = _report(checked, args.evidence, colour)
         _write(FORMATS[name](report), target)
         if name == "github":
             _github_summary(report)
@@ -315,6 +316,15 @@ def _outputs(specs: list[str], output: Path | None) -> list[tuple[str, Path | No
     if sum(1 for _, target in outputs if target is None) > 1:
         raise FleetgateError("only one format can go to stdout: give the others a file (--format NAME=FILE)")
     return outputs
+
+
+def _report(checked: Checked, evidence: tuple[str, ...] | None, colour: bool) -> Report:
+    """What every format renders: the decision, and whether evidence was off and a summary written."""
+    from fleetgate.format import Report
+
+    collect = evidence if evidence is not None else checked.config.evidence.collect
+    summary = bool(os.environ.get("GITHUB_STEP_SUMMARY"))
+    return Report(checked.decision, checked.rules, colour, evidence_off=not collect, job_summary=summary)
 
 
 def _github_summary(report: Report) -> None:
