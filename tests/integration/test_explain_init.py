@@ -73,6 +73,19 @@ def test_init_hook_runs_the_installed_fleetgate_unless_asked_to_install_it(repo:
     assert hook["additional_dependencies"] == [f"fleetgate=={__version__}"]
 
 
+def test_init_documents_the_audit_settings_in_a_commented_block(repo: GitRepo) -> None:
+    from fleetgate.commands.audit import audit_settings
+
+    assert repo.fleetgate("init").returncode == 0
+    lines = (repo.root / "fleetgate.yaml").read_text().splitlines()
+    start = lines.index("# audit:")
+    block = [line[2:] for line in lines[start:] if line.startswith("# ")]
+    settings = audit_settings(yaml.safe_load("\n".join(block))["audit"], repo.root)
+    assert settings.log.startswith("postgresql://") and settings.origin == "example.com/fleetgate/production"
+    assert settings.verifier_key is not None and settings.mask == ("/input/manifest/metadata/annotations",)
+    assert "--audit-log" in "\n".join(lines[:start])
+
+
 def test_init_writes_the_same_workflow_the_examples_document() -> None:
     from importlib import resources
     from pathlib import Path

@@ -7,9 +7,9 @@ merge-request widgets would all be about evidence. The review formats (github, t
 summary, SARIF, GitLab) show them as one finding per deployment and severity, located where
 the first one was, whose message keeps every original message; ``--format json`` lists each.
 
-When evidence gathering is off (``--evidence none``) every deployment misses every fact by
-choice: the warnings are left out and the formats say once that evidence was off. A missing
-fact that denies (at pre-deploy) is never left out.
+When evidence gathering is off (``--evidence none``, or ``evidence.collect: []``) every
+deployment misses every fact by choice: the warnings are left out and the formats say once that
+evidence was off. A missing fact that denies (at pre-deploy) is never left out.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def shown(report: Report, fold: bool = True) -> Shown:
 def evidence_off_note(hidden: int) -> str:
     """The one line that replaces ``hidden`` warnings about facts nobody asked for."""
     return (
-        f"Evidence gathering is off (--evidence none): {hidden} evidence.missing "
+        f"Evidence gathering is off: {hidden} evidence.missing "
         f"warning{'' if hidden == 1 else 's'} not shown (--format json lists them)."
     )
 

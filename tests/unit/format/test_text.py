@@ -83,7 +83,7 @@ def test_warnings_of_one_rule_are_folded_per_subject() -> None:
 def test_with_evidence_off_one_line_replaces_the_missing_evidence_warnings() -> None:
     text = format_text(Report(sample(), evidence_off=True))
     assert "evidence.missing  " not in text and "no signature fact" not in text
-    assert "Evidence gathering is off (--evidence none): 1 evidence.missing warning not shown" in text
+    assert "Evidence gathering is off: 1 evidence.missing warning not shown" in text
     assert "1 violation(s), 0 warning(s), 1 waived" in text
 
 
