@@ -119,8 +119,9 @@ def _add_check(verbs: Any) -> None:
     mode.add_argument(
         "--pre-commit",
         action="store_true",
-        help="as a pre-commit hook: the pushed range (PRE_COMMIT_FROM_REF..PRE_COMMIT_TO_REF) when "
-        "pre-commit gives one (pre-push, --from-ref/--to-ref), else the staged changes",
+        help="as a pre-commit hook: on push, the pushed commit against its merge base with the "
+        "remote's default branch (or the branch --base names); with --from-ref/--to-ref, that range; "
+        "else the staged changes, or the whole repository when nothing is staged",
     )
     check.add_argument("--stage", choices=("pre-merge", "pre-deploy"), help="default: pre-merge")
     check.add_argument("--config", type=Path, metavar="FILE", help="default: fleetgate.yaml at the repo root")

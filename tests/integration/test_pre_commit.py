@@ -109,24 +109,16 @@ def test_try_repo_on_staged_changes(repo: GitRepo, hook_home: Path) -> None:
 
 def test_pre_push_checks_the_pushed_range(repo: GitRepo, hook_home: Path, tmp_path: Path) -> None:
     consumer(repo)
-    remote = tmp_path / "remote.git"
-    subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
-    repo.git("remote", "add", "origin", str(remote))
-    repo.git("push", "-q", "origin", "main")
-    installed = run(repo, hook_home, PRE_COMMIT, "install", "--hook-type", "pre-push")
-    assert installed.returncode == 0, installed.stderr
+    with_remote(repo, tmp_path, hook_home)
     # Two commits: the first is fine, the second breaks a rule; committing runs no hook here.
-    repo.write("models/img.yaml", to_yaml(manifest(updateStrategy={"rolloutPercentage": 25})))
-    repo.commit("rollout to 25")
-    repo.write("models/img.yaml", to_yaml(manifest(updateStrategy={"rolloutPercentage": 7})))
-    repo.commit("off the ladder")
+    rollout(repo, 25, "rollout to 25")
+    rollout(repo, 7, "off the ladder")
     pushed = run(repo, hook_home, "git", "push", "origin", "main")
     output = pushed.stdout + pushed.stderr
     assert pushed.returncode != 0, output
     assert "rollout.ladder" in output
     # Fix it in a third commit: the pushed range now ends well and the push goes through.
-    repo.write("models/img.yaml", to_yaml(manifest(updateStrategy={"rolloutPercentage": 25})))
-    repo.commit("back on the ladder")
+    rollout(repo, 25, "back on the ladder")
     pushed = run(repo, hook_home, "git", "push", "origin", "main")
     assert pushed.returncode == 0, pushed.stdout + pushed.stderr
 
