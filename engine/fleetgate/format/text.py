@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from fleetgate.decision import Subject
-from fleetgate.format._fold import evidence_off_note, shown
+from fleetgate.format._fold import evidence_off_note, is_missing_evidence, shown
 from fleetgate.format.interface import Report
 
 __all__ = ["format_text"]
@@ -74,23 +74,25 @@ def format_text(report: Report) -> str:
 def _rows(subject: Subject) -> list[tuple[str, str, str, str]]:
     """Denies and waived findings one per row; warnings of one rule folded into one row.
 
-    A subject without gathered evidence has one ``evidence.missing`` warning per fact: listing
-    each would bury the denies, so the text report shows the first and counts the rest
-    (``--format json`` lists every one).
+    A subject without gathered evidence has one ``evidence.missing`` finding per fact: listing
+    each would bury the denies, so the text report shows the first and counts the rest, also at
+    pre-deploy where they deny (``--format json`` lists every one).
     """
     rows: list[tuple[str, str, str, str]] = []
-    first: dict[str, int] = {}
-    more: Counter[str] = Counter()
+    first: dict[tuple[str, str], int] = {}
+    more: Counter[tuple[str, str]] = Counter()
     for finding in subject.violations:
-        if finding.severity == "warn" and finding.rule in first:
-            more[finding.rule] += 1
+        key = (finding.severity, finding.rule)
+        folds = finding.severity == "warn" or is_missing_evidence(finding.rule)
+        if folds and key in first:
+            more[key] += 1
             continue
-        if finding.severity == "warn":
-            first[finding.rule] = len(rows)
+        if folds:
+            first[key] = len(rows)
         rows.append((finding.severity, finding.rule, f"{finding.file}:{finding.line}", finding.message))
-    for rule, extra in more.items():
-        severity, name, where, message = rows[first[rule]]
-        rows[first[rule]] = (severity, name, where, f"{message} (+{extra} more like it)")
+    for folded, extra in more.items():
+        severity, name, where, message = rows[first[folded]]
+        rows[first[folded]] = (severity, name, where, f"{message} (+{extra} more like it)")
     for finding in subject.waived:
         note = (
             f"{finding.message} [waived until {finding.waiver.expires}]"

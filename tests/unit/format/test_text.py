@@ -101,3 +101,16 @@ def test_the_report_says_how_to_read_up_on_each_denied_rule() -> None:
     text = format_text(Report(sample()))
     assert "how to fix: fleetgate explain RULE  (rollout.ladder)" in text
     assert "how to fix" not in format_text(Report(decide(HEADER, [], [])))
+
+
+def test_missing_evidence_that_denies_is_one_row_too() -> None:
+    [a] = read_manifests(to_yaml(manifest("a")).encode(), "models/a.yaml")
+    missing = [
+        Finding("evidence.missing", "deny", f"the {fact} evidence was not gathered", "models/a.yaml", 9)
+        for fact in ("artifact", "signature", "model")
+    ]
+    findings = (*missing, Finding("rollout.ladder", "deny", "7 % is not a rung", "models/a.yaml", 17))
+    text = format_text(Report(decide(HEADER, [Evaluation(ManifestChange("added", a, None), findings)], [])))
+    assert text.count("deny  evidence.missing") == 1 and "rollout.ladder  " in text
+    assert "the artifact evidence was not gathered (+2 more like it)" in text
+    assert "4 violation(s)" in text
