@@ -20,6 +20,7 @@ from fleetgate.errors import FleetgateError
 
 if TYPE_CHECKING:
     from fleetgate.commands.audit import AuditSettings
+    from fleetgate.commands.check import Checked
     from fleetgate.decision import Decision
     from fleetgate.format import Report
 
@@ -79,6 +80,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     init.add_argument("directory", nargs="?", type=Path, default=Path("."), metavar="DIR")
     init.add_argument("--force", action="store_true", help="overwrite files that already exist")
+    init.add_argument(
+        "--hook",
+        choices=("system", "pypi"),
+        default="system",
+        help="pre-commit hook that runs the fleetgate on PATH (system, the default) or installs "
+        "fleetgate from the package index (pypi)",
+    )
     init.set_defaults(handler=_init)
 
     add_audit_parser(verbs)
@@ -111,8 +119,9 @@ def _add_check(verbs: Any) -> None:
     mode.add_argument(
         "--pre-commit",
         action="store_true",
-        help="as a pre-commit hook: the pushed range (PRE_COMMIT_FROM_REF..PRE_COMMIT_TO_REF) when "
-        "pre-commit gives one (pre-push, --from-ref/--to-ref), else the staged changes",
+        help="as a pre-commit hook: on push, the pushed commit against its merge base with the "
+        "remote's default branch (or the branch --base names); with --from-ref/--to-ref, that range; "
+        "else the staged changes, or the whole repository when nothing is staged",
     )
     check.add_argument("--stage", choices=("pre-merge", "pre-deploy"), help="default: pre-merge")
     check.add_argument("--config", type=Path, metavar="FILE", help="default: fleetgate.yaml at the repo root")
@@ -166,14 +175,14 @@ def _add_verify(verbs: Any) -> None:
 def _check(args: argparse.Namespace) -> int:
     from fleetgate.cli_progress import StderrProgress
     from fleetgate.commands.check import CheckOptions, run_check
-    from fleetgate.format import FORMATS, Report
+    from fleetgate.format import FORMATS
 
     outputs = _outputs(args.format or ["text"], args.output)
-    base, head, staged = args.base, args.head, args.staged
+    paths, base, head, staged = tuple(args.paths), args.base, args.head, args.staged
     if args.pre_commit:
-        base, head, staged = _pre_commit_range(args.base)
+        paths, base, head, staged = _pre_commit_range(args.base, paths)
     options = CheckOptions(
-        paths=tuple(args.paths),
+        paths=paths,
         base=base,
         head=head,
         staged=staged,
@@ -196,7 +205,7 @@ def _check(args: argparse.Namespace) -> int:
         _write_receipts(args, checked.decision, settings)
     for name, target in outputs:
         colour = target is None and name == "text" and _colour(sys.stdout)
-        report = Report(checked.decision, checked.rules, colour)
+        report = _report(checked, args.evidence, colour)
         _write(FORMATS[name](report), target)
         if name == "github":
             _github_summary(report)
@@ -275,14 +284,22 @@ def _proof(name: str, fact: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def _pre_commit_range(base: str | None) -> tuple[str | None, str | None, bool]:
-    """(base, head, staged) for a hook run: pre-commit names the range in its environment."""
-    from_ref, to_ref = os.environ.get("PRE_COMMIT_FROM_REF"), os.environ.get("PRE_COMMIT_TO_REF")
-    if base is not None:
-        raise FleetgateError("--pre-commit takes its range from pre-commit; do not combine it with --base")
-    if from_ref and to_ref:
-        return from_ref, to_ref, False
-    return None, None, True
+def _pre_commit_range(
+    base: str | None, paths: tuple[str, ...]
+) -> tuple[tuple[str, ...], str | None, str | None, bool]:
+    """(paths, base, head, staged) for a hook run, from what pre-commit puts in the environment.
+
+    With ``--pre-commit``, ``--base`` names the branch a push is compared with (its merge base).
+    """
+    from fleetgate.commands.pre_commit import hook_range
+    from fleetgate.git import Git
+
+    if paths:
+        raise FleetgateError("--pre-commit takes what to check from pre-commit; do not give PATHs")
+    if base is not None and not base.strip():
+        raise FleetgateError("--base is empty: with --pre-commit it names the branch a push is compared with")
+    selected = hook_range(os.environ, Git.discover(Path.cwd()), base)
+    return selected.paths, selected.base, selected.head, selected.staged
 
 
 def _outputs(specs: list[str], output: Path | None) -> list[tuple[str, Path | None]]:
@@ -300,6 +317,15 @@ def _outputs(specs: list[str], output: Path | None) -> list[tuple[str, Path | No
     if sum(1 for _, target in outputs if target is None) > 1:
         raise FleetgateError("only one format can go to stdout: give the others a file (--format NAME=FILE)")
     return outputs
+
+
+def _report(checked: Checked, evidence: tuple[str, ...] | None, colour: bool) -> Report:
+    """What every format renders: the decision, and whether evidence was off and a summary written."""
+    from fleetgate.format import Report
+
+    collect = evidence if evidence is not None else checked.config.evidence.collect
+    summary = bool(os.environ.get("GITHUB_STEP_SUMMARY"))
+    return Report(checked.decision, checked.rules, colour, evidence_off=not collect, job_summary=summary)
 
 
 def _github_summary(report: Report) -> None:
@@ -326,11 +352,12 @@ def _explain(args: argparse.Namespace) -> int:
 
 
 def _init(args: argparse.Namespace) -> int:
-    from fleetgate.commands.init import run_init
+    from fleetgate.commands.init import next_steps, run_init
 
-    for written in run_init(args.directory, args.force):
+    for written in run_init(args.directory, args.force, args.hook):
         note = " (exists; --force overwrites it)" if written.action == "kept" else ""
         print(f"{written.action:11}  {written.path}{note}")
+    print(f"\n{next_steps(args.hook)}", end="")
     return EXIT_ADMIT
 
 

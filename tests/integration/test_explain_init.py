@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import yaml
 
+from fleetgate import __version__
 from fleetgate.commands.init import TEMPLATES
 
 from support import GitRepo
@@ -37,7 +38,9 @@ def test_explain_unknown_rule_suggests_close_names(repo: GitRepo) -> None:
 def test_init_sets_up_a_repository_that_the_gate_admits(repo: GitRepo) -> None:
     done = repo.fleetgate("init")
     assert done.returncode == 0, done.stderr
-    assert sorted(line.split()[1] for line in done.stdout.splitlines()) == sorted(TEMPLATES)
+    files, steps = done.stdout.split("\n\n", 1)
+    assert sorted(line.split()[1] for line in files.splitlines()) == sorted(TEMPLATES)
+    assert steps.startswith("next steps:") and "pre-commit install" in steps
     for path in TEMPLATES:
         assert (repo.root / path).is_file()
         if path.endswith((".yaml", ".yml")):
@@ -56,6 +59,32 @@ def test_init_keeps_existing_files_unless_forced(repo: GitRepo) -> None:
     forced = repo.fleetgate("init", "--force")
     assert "overwritten  fleetgate.yaml" in forced.stdout
     assert "manifests:" in (repo.root / "fleetgate.yaml").read_text()
+
+
+def test_init_hook_runs_the_installed_fleetgate_unless_asked_to_install_it(repo: GitRepo) -> None:
+    assert repo.fleetgate("init").returncode == 0
+    [hook] = yaml.safe_load((repo.root / ".pre-commit-config.yaml").read_text())["repos"][0]["hooks"]
+    assert hook["language"] == "system" and hook["entry"] == "fleetgate check --pre-commit"
+    assert "additional_dependencies" not in hook
+    done = repo.fleetgate("init", "--force", "--hook", "pypi")
+    assert done.returncode == 0, done.stderr
+    assert "from your package index" in done.stdout
+    [hook] = yaml.safe_load((repo.root / ".pre-commit-config.yaml").read_text())["repos"][0]["hooks"]
+    assert hook["language"] == "python"
+    assert hook["additional_dependencies"] == [f"fleetgate=={__version__}"]
+
+
+def test_init_documents_the_audit_settings_in_a_commented_block(repo: GitRepo) -> None:
+    from fleetgate.commands.audit import audit_settings
+
+    assert repo.fleetgate("init").returncode == 0
+    lines = (repo.root / "fleetgate.yaml").read_text().splitlines()
+    start = lines.index("# audit:")
+    block = [line[2:] for line in lines[start:] if line.startswith("# ")]
+    settings = audit_settings(yaml.safe_load("\n".join(block))["audit"], repo.root)
+    assert settings.log.startswith("postgresql://") and settings.origin == "example.com/fleetgate/production"
+    assert settings.verifier_key is not None and settings.mask == ("/input/manifest/metadata/annotations",)
+    assert "--audit-log" in "\n".join(lines[:start])
 
 
 def test_init_writes_the_same_workflow_the_examples_document() -> None:

@@ -68,5 +68,34 @@ def test_github_format_appends_the_job_summary(repo: GitRepo, tmp_path: Path) ->
     assert done.returncode == 1, done.stderr
     assert "::error file=models/b.yaml,line=" in done.stdout
     text = summary.read_text()
-    plain = text.replace("\\", "")
-    assert text.startswith("earlier step\n") and "rollout.ladder" in plain and "models/b.yaml" in plain
+    assert text.startswith("earlier step\n") and "`fleetgate explain rollout.ladder`" in text
+    assert "models/b.yaml:" in text  # not over-escaped
+    assert "the job summary lists all of them" in done.stdout
+
+
+def test_evidence_off_is_said_once_instead_of_one_warning_per_fact(repo: GitRepo) -> None:
+    repo.write("models/a.yaml", to_yaml(manifest("a")))
+    repo.write("models/b.yaml", to_yaml(manifest("b")))
+    text = repo.fleetgate("check", "models", "--evidence", "none", "--no-audit")
+    assert text.returncode == 0, text.stderr
+    assert "evidence.missing" not in text.stdout.replace("evidence.missing warnings not shown", "")
+    assert text.stdout.count("Evidence gathering is off") == 1
+    github = repo.fleetgate("check", "models", "--evidence", "none", "--no-audit", "--format", "github")
+    assert github.stdout.count("::notice title=fleetgate: evidence off::") == 1
+    assert "::warning" not in github.stdout
+    # With evidence gathered (none reachable here) each deployment gets one folded warning.
+    gathered = repo.fleetgate("check", "models", "--no-audit", "--format", "github")
+    assert gathered.stdout.count("::warning ") == 2, gathered.stdout
+
+
+def test_github_format_outside_actions_does_not_claim_a_job_summary(repo: GitRepo) -> None:
+    repo.write("models/b.yaml", to_yaml(manifest("b", updateStrategy={"rolloutPercentage": 7})))
+    env_before = os.environ.pop("GITHUB_STEP_SUMMARY", None)
+    try:
+        done = repo.fleetgate("check", "models", "--no-audit", "--format", "github")
+    finally:
+        if env_before is not None:
+            os.environ["GITHUB_STEP_SUMMARY"] = env_before
+    assert done.returncode == 1, done.stderr
+    assert "job summary lists" not in done.stdout
+    assert "outside GitHub Actions no job summary is written" in done.stdout

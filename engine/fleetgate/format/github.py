@@ -4,10 +4,14 @@
 (``::error file=models/a.yaml,line=17,title=rollout.ladder (production/a)::...``): the runner
 turns each into an annotation at ``file:line`` of the pull request. GitHub shows only 10
 annotations of each kind per step (``::error``, ``::warning``, ``::notice``), so denies come
-first and the plain lines after the commands point to the job summary, which lists everything.
+first, and a deployment's ``evidence.missing`` findings are folded into one (see
+:mod:`fleetgate.format._fold`). The plain lines after the commands say where every finding is:
+the job summary in GitHub Actions, ``--format json`` anywhere.
 
 :func:`job_summary` is the Markdown the CLI appends to ``$GITHUB_STEP_SUMMARY``: the decision,
-one table row per deployment, every finding and every waiver, kept under GitHub's 1 MiB limit.
+each deny with the ``fleetgate explain`` command that says how to fix it, one table row per
+deployment, the warnings in a collapsed ``<details>``, the waived denies and every waiver, kept
+under GitHub's 1 MiB limit.
 
 Both are pure. Every value that comes from a manifest, a policy or a waiver file is escaped, so
 a message can neither start a workflow command of its own nor inject Markdown or HTML.
@@ -16,12 +20,12 @@ a message can neither start a workflow command of its own nor inject Markdown or
 from __future__ import annotations
 
 import re
-import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from fleetgate.decision import Decision, Finding, Subject
+from fleetgate.format._fold import evidence_off_note, shown
 from fleetgate.format.interface import Report
 from fleetgate.waivers import Waiver
 
@@ -39,6 +43,7 @@ _CELL_CHARS = 1_000  # one absurd message must not eat the whole summary
 _NEWLINE = re.compile("\r\n|[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_MARKUP = re.compile(r"[&<>\\`*_\[\]|~$!]|:(?=[\w+-]+:)|(?<!\w)@(?=\w)")
 
 _Command = Literal["error", "warning", "notice"]
 
@@ -53,16 +58,19 @@ class _Annotation:
 def format_github(report: Report) -> str:
     """Workflow commands, one per finding (denies first), then a count and the verdict.
 
-    Only the commands start with ``::``; the two closing lines are plain log text.
+    Only the commands start with ``::``; the closing lines are plain log text.
     """
-    decision = report.decision
+    view = shown(report)
+    decision = view.decision
     annotations = _annotations(decision)
     lines = [_error_command(error) for error in decision.errors]
+    if view.hidden:
+        lines.append(f"::notice title=fleetgate: evidence off::{_data(evidence_off_note(view.hidden))}")
     lines += [_command(annotation) for annotation in annotations]
     if lines:
         # The annotations show on the pull request; in the log they fold away under one line.
         lines = [f"::group::fleetgate: {_count(len(lines), 'annotation')}", *lines, "::endgroup::"]
-    lines.append(_findings_line(annotations))
+    lines.append(_findings_line(annotations, report.job_summary))
     lines.append(f"fleetgate: {_verdict(decision)}")
     return "\n".join(lines) + "\n"
 
@@ -70,37 +78,64 @@ def format_github(report: Report) -> str:
 def job_summary(report: Report) -> str:
     """Markdown for ``$GITHUB_STEP_SUMMARY``, at most :data:`SUMMARY_BUDGET` bytes.
 
-    When the findings do not fit, the findings table stops early and says how many rows it left
-    out; the JSON decision always has every one.
+    When the findings do not fit, a table stops early and says how many rows it left out; the
+    JSON decision always has every one.
     """
-    decision = report.decision
+    view = shown(report)
+    decision = view.decision
     annotations = _annotations(decision)
-    icon = "✅" if decision.allowed else "❌"
-    verdict = "admit" if decision.allowed else "deny"
-    head = [
-        f"## {icon} fleetgate: {verdict} · stage {_md(decision.stage)} · "
-        f"policy {_md(decision.policy_revision[:19])}",
-        "",
-        _md(f"{_outcome(decision)}: {_tally(annotations)}."),
-    ]
+    head = [_title(decision), "", _md(f"{_outcome(decision)}: {_tally(annotations)}.")]
+    if view.hidden:
+        head += ["", _md(evidence_off_note(view.hidden))]
     head += _limit_note(annotations)
-    rest = SUMMARY_BUDGET - _size(head) - 1_000  # headings and blank lines between sections
+    rest = SUMMARY_BUDGET - _size(head) - 1_000  # headings, blank lines and <details> tags
     errors = _bounded([f"- {_md(e, _CELL_CHARS)}" for e in decision.errors], [], rest // 8, "error")
     rest -= _size(errors)
+    denies = [a for a in annotations if a.command == "error"]
+    denied = _bounded([_deny_row(a) for a in denies], _DENY_HEADER, rest // 2, "denied finding")
+    rest -= _size(denied)
     subjects = _bounded(_subject_rows(decision.subjects), _SUBJECT_HEADER, rest // 4, "deployment")
     rest -= _size(subjects)
+    waived_rows = [_finding_row(a) for a in annotations if a.command == "notice"]
+    waived = _bounded(waived_rows, _FINDING_HEADER, rest // 4, "waived finding")
+    rest -= _size(waived)
     waivers = _bounded(_waiver_rows(decision), _WAIVER_HEADER, rest // 4, "waiver")
     rest -= _size(waivers)
-    findings = _bounded([_finding_row(a) for a in annotations], _FINDING_HEADER, rest, "finding")
+    warning_rows = [_finding_row(a) for a in annotations if a.command == "warning"]
+    warnings = _bounded(warning_rows, _FINDING_HEADER, rest, "warning")
     sections = [head]
     if errors:
         sections.append(["### Could not decide", "", *errors])
+    sections.append(["### Denied", "", *(denied or ["Nothing was denied."])])
     sections.append(["### Deployments", "", *(subjects or ["No OnDeviceModel manifest changed."])])
-    sections.append(["### Findings", "", *(findings or ["No findings."])])
+    sections.append(["### Warnings", "", *_collapsed(warnings, len(warning_rows))])
+    if waived:
+        sections.append(["### Waived denies", "", *waived])
     sections.append(["### Waivers", "", *(waivers or ["No waiver was applied, expired or left unused."])])
     # The leading blank line closes whatever the step wrote to its summary file before (a paragraph,
     # a table), so the heading starts a block of its own.
     return "\n" + "\n\n".join("\n".join(section) for section in sections) + "\n"
+
+
+def _title(decision: Decision) -> str:
+    icon = "✅" if decision.allowed else "❌"
+    verdict = "admit" if decision.allowed else "deny"
+    return (
+        f"## {icon} fleetgate: {verdict} · stage {_md(decision.stage)} · "
+        f"policy {_md(decision.policy_revision[:19])}"
+    )
+
+
+def _collapsed(table: list[str], count: int) -> list[str]:
+    """The warnings table folded away: a reviewer opens it when the denies are dealt with."""
+    if not table:
+        return ["No warnings."]
+    summary = (
+        f"{_count(count, 'warning')} (missing evidence folded into one per deployment; "
+        "<code>--format json</code> lists each)"
+    )
+    # The blank lines around the table let GitHub render Markdown inside the HTML block.
+    return [f"<details><summary>{summary}</summary>", "", *table, "", "</details>"]
 
 
 # -- what to report, in order ---------------------------------------------------------------------
@@ -191,12 +226,18 @@ def _error_command(error: str) -> str:
     return f"::error title=fleetgate could not decide::{_data(error)}"
 
 
-def _findings_line(annotations: Sequence[_Annotation]) -> str:
+def _findings_line(annotations: Sequence[_Annotation], job_summary: bool) -> str:
+    """How many findings, and where to read all of them: only claim a summary that is written."""
     if not annotations:
         return "fleetgate: no findings."
+    where = (
+        "the job summary lists all of them"
+        if job_summary
+        else "--format json lists all of them (outside GitHub Actions no job summary is written)"
+    )
     return (
         f"fleetgate: {_count(len(annotations), 'finding')} ({_tally(annotations)}). GitHub shows at most "
-        f"{ANNOTATIONS_SHOWN} annotations of each kind per step; the job summary lists all of them."
+        f"{ANNOTATIONS_SHOWN} annotations of each kind per step; {where}."
     )
 
 
@@ -206,20 +247,25 @@ _SUBJECT_HEADER = [
     "| deployment | change | file | decision | deny | warn | waived |",
     "|---|---|---|---|--:|--:|--:|",
 ]
+_DENY_HEADER = ["| rule | deployment | location | message | how to fix |", "|---|---|---|---|---|"]
 _FINDING_HEADER = ["| severity | rule | deployment | location | message |", "|---|---|---|---|---|"]
 _WAIVER_HEADER = [
     "| state | rule | target | approved by | expires | reason | defined at |",
     "|---|---|---|---|---|---|---|",
 ]
 _SEVERITY = {"error": "deny", "warning": "warn", "notice": "waived"}
+# A rule name that can sit in a code span as it is (a code span has no escapes).
+_PLAIN_RULE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 def _md(text: str, limit: int = 300) -> str:
     """Text that renders as itself in a Markdown table cell, on one source line.
 
-    ``&``, ``<`` and ``>`` become entities (no HTML, no autolinks); every other ASCII punctuation
-    character is backslash-escaped (no emphasis, links, code, images, pipes that split the cell);
-    line breaks become ``<br>``, the only markup the summary adds to a value.
+    ``&``, ``<`` and ``>`` become entities (no HTML, no autolinks); the characters that start
+    inline markup are backslash-escaped: emphasis, code, links and images, strikethrough, math,
+    pipes that split the cell, and ``:`` or ``@`` where they would start an emoji shortcode or a
+    mention. Everything else stays as written, so paths, versions and digests read plainly in
+    the raw Markdown too. Line breaks become ``<br>``, the only markup the summary adds to a value.
     """
     if len(text) > limit:
         text = text[: limit - 1] + "…"
@@ -228,7 +274,7 @@ def _md(text: str, limit: int = 300) -> str:
 
 def _inline(text: str) -> str:
     text = _CONTROL.sub("\N{REPLACEMENT CHARACTER}", text.replace("\t", " "))
-    return "".join(_ENTITIES.get(c) or (f"\\{c}" if c in string.punctuation else c) for c in text)
+    return _MARKUP.sub(lambda m: _ENTITIES.get(m.group(), f"\\{m.group()}"), text)
 
 
 def _row(cells: Sequence[str]) -> str:
@@ -245,6 +291,21 @@ def _subject_rows(subjects: Sequence[Subject]) -> list[str]:
         cells = [_md(s.target + version), _md(s.change), _md(s.file), decision, str(deny), str(warn)]
         rows.append(_row([*cells, str(len(s.waived))]))
     return rows
+
+
+def _deny_row(annotation: _Annotation) -> str:
+    finding = annotation.finding
+    rule = finding.rule
+    command = f"fleetgate explain {rule}"
+    explain = f"`{command}`" if _PLAIN_RULE.fullmatch(rule) else _md(command)
+    cells = [
+        f"**{_md(rule)}**",
+        _md(annotation.target) if annotation.target else "—",
+        _md(f"{finding.file}:{finding.line}"),
+        _md(_message(annotation), _CELL_CHARS),
+        explain,
+    ]
+    return _row(cells)
 
 
 def _finding_row(annotation: _Annotation) -> str:

@@ -25,6 +25,7 @@ import json
 from typing import Any
 
 from fleetgate.format._findings import Occurrence, occurrences
+from fleetgate.format._fold import shown
 from fleetgate.format.interface import Report
 
 __all__ = ["format_gitlab"]
@@ -35,7 +36,8 @@ _CATEGORIES = {"supplychain": "Security", "cost": "Performance", "targeting": "C
 
 
 def format_gitlab(report: Report) -> str:
-    issues = [_issue(occurrence) for occurrence in occurrences(report.decision)]
+    # A deployment's evidence.missing findings are one issue; with evidence off, none.
+    issues = [_issue(occurrence) for occurrence in occurrences(shown(report).decision)]
     return json.dumps(issues, indent=2, ensure_ascii=False) + "\n"
 
 

@@ -17,11 +17,16 @@ class Report:
 
     ``rules`` is the metadata of the policy library that produced the decision (titles, why,
     how to fix), so machine formats such as SARIF can describe every rule they mention.
+    ``evidence_off`` says the run gathered no evidence (``--evidence none``), so the formats say
+    that once instead of one ``evidence.missing`` warning per fact; ``job_summary`` says the CLI
+    also writes the GitHub job summary (it runs in GitHub Actions).
     """
 
     decision: Decision
     rules: Mapping[str, RuleInfo] = field(default_factory=dict)
     colour: bool = False
+    evidence_off: bool = False
+    job_summary: bool = False
 
 
 Formatter = Callable[[Report], str]

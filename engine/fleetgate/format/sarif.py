@@ -1,8 +1,9 @@
 """``--format sarif``: a SARIF 2.1.0 log for code-scanning dashboards (GitHub, GitLab, IDEs).
 
-One run; one result per finding, located at the manifest line it concerns. A waived deny stays
-a result, carrying an *accepted* external suppression (SARIF's word for an approved exception),
-so a dashboard can show what ships under a waiver and until when.
+One run; one result per finding, located at the manifest line it concerns, except that a
+deployment's ``evidence.missing`` findings are folded into one (:mod:`fleetgate.format._fold`).
+A waived deny stays a result, carrying an *accepted* external suppression (SARIF's word for an
+approved exception), so a dashboard can show what ships under a waiver and until when.
 
 Each result carries ``partialFingerprints["fleetgate/v1"]``: a digest of the rule, the
 deployment (``namespace/name``) and the manifest field, never the line. Code-scanning services
@@ -22,6 +23,7 @@ from urllib.parse import quote
 from fleetgate import __version__
 from fleetgate.decision import Decision, Finding
 from fleetgate.format._findings import FINGERPRINT_KEY, Occurrence, occurrences
+from fleetgate.format._fold import evidence_off_note, shown
 from fleetgate.format.interface import Report
 from fleetgate.policy.library import RuleInfo
 
@@ -61,7 +63,8 @@ def artifact_uri(path: str) -> str:
 
 
 def format_sarif(report: Report) -> str:
-    decision = report.decision
+    view = shown(report)
+    decision = view.decision
     found = occurrences(decision)
     descriptors, index = _descriptors(report.rules, [o.finding for o in found])
     run: dict[str, Any] = {
@@ -74,7 +77,7 @@ def format_sarif(report: Report) -> str:
                 "rules": descriptors,
             }
         },
-        "invocations": [_invocation(decision)],
+        "invocations": [_invocation(decision, view.hidden)],
         "automationDetails": _automation(decision),
         "results": [_result(o, index[o.finding.rule]) for o in found],
         "columnKind": "unicodeCodePoints",
@@ -190,15 +193,19 @@ def _location(finding: Finding, target: str | None) -> dict[str, Any]:
     return location
 
 
-def _invocation(decision: Decision) -> dict[str, Any]:
-    """The gate ran to a verdict unless the decision records errors (then it could not decide)."""
+def _invocation(decision: Decision, hidden: int) -> dict[str, Any]:
+    """The gate ran to a verdict unless the decision records errors (then it could not decide).
+
+    A run without evidence says so once, as a note, instead of one result per missing fact.
+    """
     invocation: dict[str, Any] = {"executionSuccessful": not decision.errors}
     if decision.timestamp:
         invocation["endTimeUtc"] = decision.timestamp
-    if decision.errors:
-        invocation["toolExecutionNotifications"] = [
-            {"level": "error", "message": {"text": error}} for error in decision.errors
-        ]
+    notifications = [{"level": "error", "message": {"text": error}} for error in decision.errors]
+    if hidden:
+        notifications.append({"level": "note", "message": {"text": evidence_off_note(hidden)}})
+    if notifications:
+        invocation["toolExecutionNotifications"] = notifications
     return invocation
 
 

@@ -1,6 +1,8 @@
 """``--format text``: a table a developer can read in a terminal or a CI log.
 
-Colour only on a TTY (and never when ``NO_COLOR`` is set; the caller decides).
+Colour only on a TTY (and never when ``NO_COLOR`` is set; the caller decides). Each
+deployment's denies come first; with evidence gathering off, one line says so instead of one
+``evidence.missing`` warning per fact.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from fleetgate.decision import Subject
+from fleetgate.format._fold import evidence_off_note, is_missing_evidence, shown
 from fleetgate.format.interface import Report
 
 __all__ = ["format_text"]
@@ -24,7 +27,8 @@ _RESET = "\033[0m"
 
 
 def format_text(report: Report) -> str:
-    decision, colour = report.decision, report.colour
+    view = shown(report, fold=False)
+    decision, colour = view.decision, report.colour
 
     def paint(style: str, text: str) -> str:
         return f"{_COLOURS[style]}{text}{_RESET}" if colour else text
@@ -54,6 +58,11 @@ def format_text(report: Report) -> str:
     waived = sum(len(s.waived) for s in decision.subjects)
     verdict = paint("admit", "ADMIT") if decision.allowed else paint("deny", "DENY")
     lines.append("")
+    if view.hidden:
+        lines.append(evidence_off_note(view.hidden))
+    denied_rules = sorted({f.rule for s in decision.subjects for f in s.violations if f.severity == "deny"})
+    if denied_rules:
+        lines.append(f"how to fix: fleetgate explain RULE  ({', '.join(denied_rules)})")
     lines.append(
         f"{paint('bold', 'decision')}: {verdict}  {len(decision.subjects)} deployment(s), {denied} denied; "
         f"{count['deny']} violation(s), {count['warn']} warning(s), {waived} waived  "
@@ -65,23 +74,25 @@ def format_text(report: Report) -> str:
 def _rows(subject: Subject) -> list[tuple[str, str, str, str]]:
     """Denies and waived findings one per row; warnings of one rule folded into one row.
 
-    A subject without gathered evidence has one ``evidence.missing`` warning per fact: listing
-    each would bury the denies, so the text report shows the first and counts the rest
-    (``--format json`` lists every one).
+    A subject without gathered evidence has one ``evidence.missing`` finding per fact: listing
+    each would bury the denies, so the text report shows the first and counts the rest, also at
+    pre-deploy where they deny (``--format json`` lists every one).
     """
     rows: list[tuple[str, str, str, str]] = []
-    first: dict[str, int] = {}
-    more: Counter[str] = Counter()
+    first: dict[tuple[str, str], int] = {}
+    more: Counter[tuple[str, str]] = Counter()
     for finding in subject.violations:
-        if finding.severity == "warn" and finding.rule in first:
-            more[finding.rule] += 1
+        key = (finding.severity, finding.rule)
+        folds = finding.severity == "warn" or is_missing_evidence(finding.rule)
+        if folds and key in first:
+            more[key] += 1
             continue
-        if finding.severity == "warn":
-            first[finding.rule] = len(rows)
+        if folds:
+            first[key] = len(rows)
         rows.append((finding.severity, finding.rule, f"{finding.file}:{finding.line}", finding.message))
-    for rule, extra in more.items():
-        severity, name, where, message = rows[first[rule]]
-        rows[first[rule]] = (severity, name, where, f"{message} (+{extra} more like it)")
+    for folded, extra in more.items():
+        severity, name, where, message = rows[first[folded]]
+        rows[first[folded]] = (severity, name, where, f"{message} (+{extra} more like it)")
     for finding in subject.waived:
         note = (
             f"{finding.message} [waived until {finding.waiver.expires}]"

@@ -136,12 +136,72 @@ def test_denies_come_first_then_warnings_then_waived_denies() -> None:
 
 
 def test_the_closing_lines_count_findings_and_state_the_decision() -> None:
-    _, plain = parse(format_github(Report(mixed())))
+    _, plain = parse(format_github(Report(mixed(), job_summary=True)))
     assert plain == [
         "fleetgate: 5 findings (2 violations, 2 warnings, 1 waived). GitHub shows at most "
         f"{ANNOTATIONS_SHOWN} annotations of each kind per step; the job summary lists all of them.",
         "fleetgate: DENY (1 of 2 deployments denied)",
     ]
+
+
+def test_outside_github_actions_no_job_summary_is_promised() -> None:
+    _, plain = parse(format_github(Report(mixed())))
+    assert "job summary lists" not in plain[0]
+    assert "--format json lists all of them (outside GitHub Actions no job summary is written)" in plain[0]
+
+
+def evidence_missing(file: str = "models/a.yaml") -> tuple[Finding, ...]:
+    facts = ("artifact", "signature", "provenance", "model", "latency", "fairness")
+    return tuple(
+        Finding("evidence.missing", "warn", f"the {fact} evidence was not gathered", file, 9, "spec.modelUri")
+        for fact in facts
+    )
+
+
+def unreachable() -> Decision:
+    """Two deployments whose artifacts could not be reached; ``b`` also breaks a rule."""
+    deny = Finding("rollout.ladder", "deny", "7 % is not a rung", "models/b.yaml", 17, "spec.x")
+    return decide(
+        HEADER,
+        [
+            Evaluation(subject("a"), evidence_missing()),
+            Evaluation(subject("b"), (*evidence_missing("models/b.yaml"), deny)),
+        ],
+        [],
+    )
+
+
+def test_missing_evidence_is_one_warning_per_deployment_after_the_denies() -> None:
+    commands, plain = parse(format_github(Report(unreachable())))
+    annotations = [c for c in commands if c.name in ("error", "warning", "notice")]
+    assert [(c.name, c.properties["title"]) for c in annotations] == [
+        ("error", "rollout.ladder (production/b)"),
+        ("warning", "evidence.missing (production/a)"),
+        ("warning", "evidence.missing (production/b)"),
+    ]
+    folded = annotations[1].data
+    assert folded.startswith("6 pieces of evidence are missing:\n- the artifact evidence was not gathered\n")
+    assert folded.endswith("\n- the fairness evidence was not gathered")
+    assert plain[0].startswith("fleetgate: 3 findings (1 violation, 2 warnings, 0 waived).")
+
+
+def test_with_evidence_off_one_notice_replaces_every_missing_fact() -> None:
+    commands, _ = parse(format_github(Report(unreachable(), evidence_off=True)))
+    assert [c.name for c in commands if c.name != "group" and c.name != "endgroup"] == ["notice", "error"]
+    assert "Evidence gathering is off: 12 evidence.missing warnings" in commands[1].data
+    summary = job_summary(Report(unreachable(), evidence_off=True))
+    # Said once, and not over-escaped: "evidence.missing" and "(--format json lists them)" read as written.
+    assert summary.count("Evidence gathering is off: 12 evidence.missing warnings not shown (--format") == 1
+    assert "No warnings." in summary
+
+
+def test_missing_evidence_that_denies_is_never_left_out() -> None:
+    findings = tuple(dataclasses.replace(f, severity="deny") for f in evidence_missing())
+    decision = decide(HEADER, [Evaluation(subject("a"), findings)], [])
+    commands, _ = parse(format_github(Report(decision, evidence_off=True)))
+    [error] = [c for c in commands if c.name == "error"]
+    assert error.properties["title"] == "evidence.missing (production/a)"
+    assert not any(c.name == "notice" for c in commands)
 
 
 def test_an_admitted_change_and_an_empty_one() -> None:
@@ -223,27 +283,41 @@ def rendered(cell: str) -> str:
 
 
 def table(summary: str, heading: str) -> list[list[str]]:
-    """The rows (header and delimiter excluded) of the table under ``### heading``."""
+    """The rows (header and delimiter excluded) of the table under ``### heading``.
+
+    A table folded into ``<details>`` is read from inside it.
+    """
     section = summary.split(f"### {heading}\n\n", 1)[1]
+    if section.startswith("<details>"):
+        section = section.split("\n\n", 1)[1]
     lines = section.split("\n\n", 1)[0].rstrip("\n").split("\n")
     return [cells(line) for line in lines[2:]]
 
 
-def test_the_summary_states_the_decision_and_tabulates_subjects_findings_and_waivers() -> None:
+def test_the_summary_lists_each_deny_first_then_deployments_warnings_and_waivers() -> None:
     summary = job_summary(Report(mixed()))
     blank, first, _, counts = summary.splitlines()[:4]
     assert blank == "" and first.startswith("## ❌ fleetgate: deny")
-    assert "stage pre\\-merge" in first and "policy sha256\\:cdcdcdcdcdcd" in first
+    assert "stage pre-merge · policy sha256:cdcdcdcdcdcd" in first
     assert rendered(counts) == "1 of 2 deployments denied: 2 violations, 2 warnings, 1 waived."
+    headings = [line for line in summary.splitlines() if line.startswith("### ")]
+    assert headings == ["### Denied", "### Deployments", "### Warnings", "### Waived denies", "### Waivers"]
+    denied = table(summary, "Denied")
+    assert [[rendered(c) for c in row[:3]] for row in denied] == [
+        ["**rollout.ladder**", "production/b", "models/b.yaml:17"],
+        [f"**{HOSTILE_RULE}**", "production/b", f"{HOSTILE_FILE}:4"],
+    ]
+    assert denied[0][4] == "`fleetgate explain rollout.ladder`"
+    assert rendered(denied[1][4]) == f"fleetgate explain {HOSTILE_RULE}" and "`" not in denied[1][4]
     subjects = table(summary, "Deployments")
     assert [[rendered(c) for c in row] for row in subjects] == [
         ["production/a 3.2.1", "added", "models/a.yaml", "admit", "0", "2", "0"],
         ["production/b 3.2.1", "added", "models/b.yaml", "**deny**", "2", "0", "1"],
     ]
-    findings = table(summary, "Findings")
-    assert [row[0] for row in findings] == ["**deny**", "**deny**", "warn", "warn", "waived"]
-    assert all(len(row) == 5 for row in findings)
-    assert [rendered(row[3]) for row in findings][:2] == ["models/b.yaml:17", f"{HOSTILE_FILE}:4"]
+    warnings = table(summary, "Warnings")
+    assert [rendered(row[1]) for row in warnings] == ["evidence.missing", "waiver.expired"]
+    assert "<details><summary>2 warnings" in summary and "\n\n</details>" in summary
+    assert [rendered(row[1]) for row in table(summary, "Waived denies")] == ["cost.threads"]
     assert [[rendered(c) for c in row[:2]] for row in table(summary, "Waivers")] == [
         ["applied", "cost.threads"],
         ["expired", "cost.model-size"],
@@ -251,12 +325,19 @@ def test_the_summary_states_the_decision_and_tabulates_subjects_findings_and_wai
     assert "annotations of each kind" not in summary
 
 
+def test_paths_digests_and_versions_read_plainly_in_the_raw_markdown() -> None:
+    summary = job_summary(Report(mixed()))
+    [first, _] = table(summary, "Denied")
+    assert first[1:4] == ["production/b", "models/b.yaml:17", "7 % is not a rung"]
+    assert "production/a 3.2.1" in summary
+
+
 def test_a_pipe_or_a_newline_in_a_message_does_not_break_the_table() -> None:
     summary = job_summary(Report(mixed()))
-    findings = table(summary, "Findings")
-    assert len(findings) == 5 and all(len(row) == 5 for row in findings)
+    denied = table(summary, "Denied")
+    assert len(denied) == 2 and all(len(row) == 5 for row in denied)
     # Every kind of line break shows as one: the row stays one line even for str.splitlines.
-    assert rendered(findings[1][4]) == "\n".join(HOSTILE_MESSAGE.splitlines())
+    assert rendered(denied[1][3]) == "\n".join(HOSTILE_MESSAGE.splitlines())
     assert summary.splitlines() == summary.rstrip("\n").split("\n")
 
 
@@ -270,11 +351,12 @@ def test_manifest_values_cannot_inject_markdown_or_html() -> None:
         HEADER, [Evaluation(subject("a"), (Finding("x.y", "deny", markup, "m|<b>.yaml", 3),))], []
     )
     summary = job_summary(Report(decision))
-    [row] = table(summary, "Findings")
-    assert rendered(row[4]) == markup and rendered(row[3]) == "m|<b>.yaml:3"
+    [row] = table(summary, "Denied")
+    assert rendered(row[3]) == markup and rendered(row[2]) == "m|<b>.yaml:3"
     body = "\n".join(line for line in summary.splitlines() if line.startswith("| "))
     assert "<" not in body.replace("<br>", "")
-    assert re.search(r"(?<!\\)[*_`\[\]!~$@:]", row[4]) is None  # every such character escaped
+    assert re.search(r"(?<!\\)[*_`\[\]!~$]", row[3]) is None  # every markup character escaped
+    assert "\\:warning:" in row[3] and "\\@team" in row[3]  # no emoji, no mention
 
 
 def test_the_summary_stays_under_one_mebibyte_and_says_how_many_rows_it_left_out() -> None:
@@ -283,8 +365,8 @@ def test_the_summary_stays_under_one_mebibyte_and_says_how_many_rows_it_left_out
     summary = job_summary(Report(decision))
     size = len(summary.encode("utf-8"))
     assert size <= SUMMARY_BUDGET < 1024 * 1024
-    rows = table(summary, "Findings")
-    note = re.search(r"\*(\d+) more findings left out to keep this summary under 1 MiB", summary)
+    rows = table(summary, "Denied")
+    note = re.search(r"\*(\d+) more denied findings left out to keep this summary under 1 MiB", summary)
     assert note is not None and 0 < len(rows) < total
     assert len(rows) + int(note.group(1)) == total
     assert all(len(row) == 5 for row in rows)
@@ -295,5 +377,6 @@ def test_the_summary_stays_under_one_mebibyte_and_says_how_many_rows_it_left_out
 def test_an_empty_decision_still_renders_every_section() -> None:
     summary = job_summary(Report(decide(HEADER, [], [])))
     assert summary.startswith("\n## ✅ fleetgate: admit")
-    assert "No OnDeviceModel manifest changed." in summary and "No findings." in summary
+    assert "No OnDeviceModel manifest changed." in summary and "Nothing was denied." in summary
+    assert "No warnings." in summary
     assert "No waiver was applied, expired or left unused." in summary

@@ -102,7 +102,17 @@ def test_locations_are_repository_relative_paths_and_lines() -> None:
 
 def test_fingerprints_are_unique_within_a_report() -> None:
     prints = [i["fingerprint"] for i in issues(rich())]
-    assert len(prints) == len(set(prints)) == 6
+    assert len(prints) == len(set(prints)) == 5
+
+
+def test_missing_evidence_is_one_issue_per_deployment_and_none_when_evidence_is_off() -> None:
+    [missing] = [i for i in issues(rich()) if i["check_name"] == "evidence.missing"]
+    assert missing["description"] == (
+        "production/a: 2 pieces of evidence are missing:\n- no signature fact\n- no artifact fact"
+    )
+    off = json.loads(format_gitlab(Report(rich(), catalog(), evidence_off=True)))
+    assert [i["check_name"] for i in off if i["check_name"] == "evidence.missing"] == []
+    assert len(off) == 4
 
 
 def test_fingerprints_survive_line_moves_and_match_sarif() -> None:

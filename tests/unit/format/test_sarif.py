@@ -98,9 +98,26 @@ def test_one_result_per_finding_with_levels_by_severity() -> None:
         *[(f.rule, f.severity) for s in decision.subjects for f in (*s.violations, *s.waived)],
         *[(f.rule, f.severity) for f in decision.findings],
     ]
+    expected.remove(("evidence.missing", "warn"))  # the deployment's two are folded into one
     assert [(r["ruleId"], r["properties"]["severity"]) for r in found] == expected
     assert {r["properties"]["severity"]: r["level"] for r in found} == {"deny": "error", "warn": "warning"}
     assert ("waiver.unused", "warn") in expected
+
+
+def test_missing_evidence_is_one_result_per_deployment() -> None:
+    [missing] = [r for r in results(sarif(rich())) if r["ruleId"] == "evidence.missing"]
+    text = "2 pieces of evidence are missing:\n- no signature fact\n- no artifact fact"
+    assert missing["message"]["text"] == text
+    assert missing["locations"][0]["physicalLocation"]["region"]["startLine"] == 9
+
+
+def test_with_evidence_off_one_note_replaces_the_missing_evidence_results() -> None:
+    log = json.loads(format_sarif(Report(rich(), catalog(), evidence_off=True)))
+    assert [r for r in results(log) if r["ruleId"] == "evidence.missing"] == []
+    [note] = log["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    assert note["level"] == "note" and "Evidence gathering is off" in note["message"]["text"]
+    assert "2 evidence.missing warnings" in note["message"]["text"]
+    assert validator().is_valid(log)
 
 
 def test_every_result_resolves_to_a_descriptor_with_its_id() -> None:

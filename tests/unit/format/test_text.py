@@ -78,3 +78,39 @@ def test_warnings_of_one_rule_are_folded_per_subject() -> None:
     assert text.count("evidence.missing") == 1
     assert "the artifact evidence was not gathered (+2 more like it)" in text
     assert "3 warning(s)" in text
+
+
+def test_with_evidence_off_one_line_replaces_the_missing_evidence_warnings() -> None:
+    text = format_text(Report(sample(), evidence_off=True))
+    assert "evidence.missing  " not in text and "no signature fact" not in text
+    assert "Evidence gathering is off: 1 evidence.missing warning not shown" in text
+    assert "1 violation(s), 0 warning(s), 1 waived" in text
+
+
+def test_each_deployment_lists_its_denies_before_its_warnings() -> None:
+    [a] = read_manifests(to_yaml(manifest("a")).encode(), "models/a.yaml")
+    findings = (
+        Finding("evidence.missing", "warn", "no model fact", "models/a.yaml", 9, "spec.modelUri"),
+        Finding("rollout.ladder", "deny", "7 % is not a rung", "models/a.yaml", 17, "spec.x"),
+    )
+    text = format_text(Report(decide(HEADER, [Evaluation(ManifestChange("added", a, None), findings)], [])))
+    assert text.index("rollout.ladder") < text.index("evidence.missing")
+
+
+def test_the_report_says_how_to_read_up_on_each_denied_rule() -> None:
+    text = format_text(Report(sample()))
+    assert "how to fix: fleetgate explain RULE  (rollout.ladder)" in text
+    assert "how to fix" not in format_text(Report(decide(HEADER, [], [])))
+
+
+def test_missing_evidence_that_denies_is_one_row_too() -> None:
+    [a] = read_manifests(to_yaml(manifest("a")).encode(), "models/a.yaml")
+    missing = [
+        Finding("evidence.missing", "deny", f"the {fact} evidence was not gathered", "models/a.yaml", 9)
+        for fact in ("artifact", "signature", "model")
+    ]
+    findings = (*missing, Finding("rollout.ladder", "deny", "7 % is not a rung", "models/a.yaml", 17))
+    text = format_text(Report(decide(HEADER, [Evaluation(ManifestChange("added", a, None), findings)], [])))
+    assert text.count("deny  evidence.missing") == 1 and "rollout.ladder  " in text
+    assert "the artifact evidence was not gathered (+2 more like it)" in text
+    assert "4 violation(s)" in text
