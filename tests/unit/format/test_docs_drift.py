@@ -9,6 +9,7 @@ from pathlib import Path
 from fleetgate.cli import _parser
 from fleetgate.commands.check import load_policies
 from fleetgate.config import load_config
+from fleetgate.files import GateFiles
 
 ROOT = Path(__file__).resolve().parents[3]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -28,7 +29,7 @@ def verbs(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]
 def test_the_sample_output_names_the_policy_revision_the_demo_runs_under() -> None:
     sample = README.split("```\n$ fleetgate check --base main", 1)[1].split("```", 1)[0]
     [shown] = re.findall(r"policy (sha256:[0-9a-f]{12})\)", sample)
-    library = load_policies(load_config(ROOT / "examples" / "gitops-repo", None))
+    library = load_policies(load_config(GateFiles.on_disk(ROOT / "examples" / "gitops-repo")))
     assert shown == library.revision[:19], f"README sample: policy {library.revision[:19]}"
 
 
