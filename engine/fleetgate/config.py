@@ -6,6 +6,7 @@ silently ignored setting). Every default of the gate can be overridden here.
 
 from __future__ import annotations
 
+import difflib
 import posixpath
 import re
 from collections.abc import Callable, Mapping
@@ -15,6 +16,7 @@ from typing import Any
 
 from fleetgate.errors import ConfigError, ManifestError
 from fleetgate.evidence.artifact import Download
+from fleetgate.evidence.registry import FACTS, settings_schema
 from fleetgate.files import GateFiles, repo_path
 from fleetgate.manifest import Limits, format_path, read_documents
 
@@ -34,7 +36,6 @@ STAGES = ("pre-merge", "pre-deploy")
 # The facts the evidence collectors can gather, in the order they run.
 # Stands for "the cache folder of the repository" until the check knows where that is.
 DEFAULT_CACHE = Path("<repository cache>")
-FACTS = ("artifact", "signature", "provenance", "model", "latency", "fairness")
 _MAX_CONFIG = 1024 * 1024
 
 _SCHEMA: dict[str, Any] = {
@@ -80,8 +81,8 @@ _SCHEMA: dict[str, Any] = {
                     },
                 },
                 "cache": {"type": ["string", "boolean"], "minLength": 1},
-                # Each collector checks its own settings when it runs.
-                **{name: {"type": "object"} for name in FACTS if name != "artifact"},
+                # Each collector's settings, checked here at load (and again by the collector).
+                **settings_schema(),
             },
         },
         "trust": {"type": "string", "minLength": 1},
@@ -277,9 +278,12 @@ def _check(raw: dict[str, Any], display: str, lines: dict[Any, int]) -> None:
     for error in Draft202012Validator(_SCHEMA).iter_errors(raw):
         path = tuple(error.absolute_path)
         if error.validator == "additionalProperties":
-            unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+            known = list(error.schema.get("properties", {}))
+            unknown = sorted(set(error.instance) - set(known))
             path = (*path, unknown[0])
-            message = f"unknown setting {format_path(path)!r}"
+            close = difflib.get_close_matches(str(unknown[0]), known, n=1)
+            hint = f" (did you mean {format_path((*path[:-1], close[0]))!r}?)" if close else ""
+            message = f"unknown setting {format_path(path)!r}{hint}"
         else:
             message = f"{format_path(path) or 'config'}: {error.message}"
         line = next((lines[path[:n]] for n in range(len(path), -1, -1) if path[:n] in lines), 1)

@@ -13,6 +13,7 @@ import yaml
 
 from support import GitRepo
 from support_release import (
+    DATASET,
     TRUST_FILE,
     ReleaseKit,
     by_name,
@@ -24,6 +25,7 @@ from support_release import (
 from support_sigstore import PrivateSigstore
 
 INT8: dict[str, Any] = {"inferenceConfig": {"quantization": "int8"}}
+FAIRNESS = ("--format", "json", "--evidence", "artifact,fairness", "--no-audit")
 SIGNATURE_ONLY = ("--format", "json", "--evidence", "artifact,signature", "--no-audit")
 
 
@@ -67,3 +69,27 @@ def test_a_replaced_signature_bundle_gets_its_deployment_judged(tmp_path: Path) 
     good = by_name(ran.decision())["good"]
     assert good["reasons"] == [f"signature bundle {published.model_path}.sig changed"]
     assert "supplychain.signature" in denied_rules(good)
+
+
+def test_a_change_cannot_rewrite_the_dataset_it_is_measured_on(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "repo")
+    kit = ReleaseKit(repo, tmp_path / "work")
+    kit.publish("vision", serialized(int8_classifier()), **INT8)
+    base = repo.commit("a fair model and its evaluation set")
+    # The change ships a model that disfavours group F through the proxy column x3, and rewrites
+    # the evaluation set so that x3 carries no signal: measured on it, the model looks fair.
+    kit.publish("vision", serialized(int8_classifier(uses_group=1.0)), version="3.3.0", **INT8)
+    rows = (repo.root / DATASET).read_text().splitlines()
+    header = rows[0].split(",")
+    column = header.index("x3")
+    rewritten = [rows[0]] + [
+        ",".join("0.0" if i == column else v for i, v in enumerate(r.split(","))) for r in rows[1:]
+    ]
+    repo.write(DATASET, "\n".join(rewritten) + "\n")
+    repo.commit("biased model, laundered dataset")
+    ran = run_cli(repo.root, "check", "--base", base, "--head", "HEAD", *FAIRNESS)
+    assert ran.code == 1, ran.stderr
+    subjects = by_name(ran.decision())
+    assert "responsible.demographic-parity" in denied_rules(subjects["vision"])
+    [changed] = [v for v in subjects["gate-configuration"]["violations"] if v["file"] == DATASET]
+    assert changed["severity"] == "deny"

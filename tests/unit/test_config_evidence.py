@@ -35,7 +35,7 @@ evidence:
     repeats: 2
     timedRuns: 10
   fairness:
-    maxRows: 500
+    batchRows: 500
 """
 
 
@@ -86,7 +86,7 @@ def test_every_key_is_read(tmp_path: Path) -> None:
         "provenance": {"maxMetadataBytes": 2048},
         "model": {"maxBytes": 100},
         "latency": {"repeats": 2, "timedRuns": 10},
-        "fairness": {"maxRows": 500},
+        "fairness": {"batchRows": 500},
     }
 
 
@@ -125,19 +125,54 @@ def test_collect_keeps_the_order_written(tmp_path: Path) -> None:
     assert load_config(GateFiles.on_disk(tmp_path)).evidence.collect == ("model", "artifact")
 
 
-def test_collector_settings_are_passed_through_unchecked(tmp_path: Path) -> None:
-    # Each collector checks its own section when it runs (with its own, precise message).
-    write(tmp_path, "evidence:\n  latency:\n    noSuchSetting: 1\n")
-    assert load_config(GateFiles.on_disk(tmp_path)).evidence.collectors == {"latency": {"noSuchSetting": 1}}
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (
+            "evidence:\n  latency:\n    repeat: 3\n",
+            "fleetgate.yaml:3: unknown setting 'evidence.latency.repeat' "
+            "(did you mean 'evidence.latency.repeats'?)",
+        ),
+        (
+            "evidence:\n  fairness:\n    treshold: 0.4\n",
+            "fleetgate.yaml:3: unknown setting 'evidence.fairness.treshold' "
+            "(did you mean 'evidence.fairness.threshold'?)",
+        ),
+        (
+            "evidence:\n  signature:\n    maxBundleBytes: 1\n",
+            "fleetgate.yaml:3: evidence.signature.maxBundleBytes: 1",
+        ),
+    ],
+)
+def test_collector_settings_are_checked_at_load_even_with_no_artifact(
+    tmp_path: Path, text: str, said: str
+) -> None:
+    write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(GateFiles.on_disk(tmp_path))
+    assert caught.value.message.startswith(said)
+
+
+def test_collector_settings_reach_their_collector(tmp_path: Path) -> None:
+    write(tmp_path, "evidence:\n  latency:\n    repeats: 2\n")
+    assert load_config(GateFiles.on_disk(tmp_path)).evidence.collectors == {"latency": {"repeats": 2}}
 
 
 @pytest.mark.parametrize(
     ("text", "needle", "said"),
     [
-        ("evidence:\n  colect: [model]\n", "colect", "unknown setting 'evidence.colect'"),
+        (
+            "evidence:\n  colect: [model]\n",
+            "colect",
+            "unknown setting 'evidence.colect' (did you mean 'evidence.collect'?)",
+        ),
         ("evidence:\n  download:\n    proxy: x\n", "proxy", "unknown setting 'evidence.download.proxy'"),
-        ("evidence:\n  artifact: {}\n", "artifact", "unknown setting 'evidence.artifact'"),
-        ("stage: pre-merge\ntrusts: t.yaml\n", "trusts", "unknown setting 'trusts'"),
+        (
+            "evidence:\n  artifact: {}\n",
+            "artifact",
+            "unknown setting 'evidence.artifact' (did you mean 'evidence.artifactRoot'?)",
+        ),
+        ("stage: pre-merge\ntrusts: t.yaml\n", "trusts", "unknown setting 'trusts' (did you mean 'trust'?)"),
     ],
 )
 def test_an_unknown_key_is_an_error_at_its_line(tmp_path: Path, text: str, needle: str, said: str) -> None:

@@ -7,6 +7,7 @@ them over. It never prints and never exits: the CLI does.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import uuid
@@ -38,7 +39,8 @@ from fleetgate.evidence import SILENT, Progress
 from fleetgate.evidence.cache import FactCache
 from fleetgate.evidence.gather import EvidenceRun, artifact_source, gather_facts
 from fleetgate.evidence.interface import TrustConfig
-from fleetgate.files import GateFiles
+from fleetgate.evidence.registry import COLLECTORS
+from fleetgate.files import GateFiles, repo_path
 from fleetgate.gate import run_gate
 from fleetgate.git import INDEX, WORKTREE, Git, Revision
 from fleetgate.integrity import GATE_NAME, GatePaths, non_deployment
@@ -111,15 +113,19 @@ def _checked(
     changes, head, complete = _select(options, git, root, config)
     trust = _trust(options, config, root)
     gate = guarded_paths(config, trust)
-    changed_gate = gate.changed(changes.paths)
     if git is not None and not options.paths:
-        changes = with_dependents(git, head, config.selector, config.limits, changes, bool(changed_gate))
+        changed = bool(gate.changed(changes.paths))
+        changes = with_dependents(git, head, config.selector, config.limits, changes, changed)
+    # The evaluation datasets are yardsticks: a change to one is a change to the gate.
+    changed_gate = replace(gate, files=gate.files | evaluation_datasets(changes)).changed(changes.paths)
     review = Review(git, trusted, head, config, enforced=options.base is not None, now=now)
     waivers = review.waivers()
     extra = [non_deployment(GATE_NAME, "gate", found)] if (found := review.gate(changed_gate)) else []
     if git is not None and (layout := _submodules(options, git, head, changes, config)):
         extra.append(non_deployment("repository-layout", "repository", layout))
-    run = evidence_run(options, config, git, fresh=stage == "pre-deploy", trust=trust)
+    run = evidence_run(
+        options, config, git, stage == "pre-deploy", trust, trusted if git is not None else None
+    )
     run.git, run.base_commit = git, changes.context.base_commit
     facts = gather_facts(changes, run)
     header = DecisionHeader(
@@ -241,6 +247,20 @@ def guarded_paths(config: Config, trust: TrustConfig | None) -> GatePaths:
     return GatePaths(frozenset(files), tuple(config.policy_dirs))
 
 
+def evaluation_datasets(changes: ChangeSet) -> frozenset[str]:
+    """The repository paths of the evaluation datasets the changes' manifests (both sides) name."""
+    found: set[str] = set()
+    for change in changes.changes:
+        for side in (change.head, change.base):
+            spec = side.body.get("spec") if side is not None else None
+            block = spec.get("evaluation") if isinstance(spec, dict) else None
+            dataset = block.get("dataset") if isinstance(block, dict) else None
+            if isinstance(dataset, str):
+                with contextlib.suppress(FleetgateError):
+                    found.add(repo_path(dataset, what="spec.evaluation.dataset"))
+    return frozenset(found)
+
+
 def _trusted_context(trusted: GateFiles, config: Config) -> dict[str, Any]:
     """What the decision records of the gate files: where from, and the digest of each one used."""
     return {
@@ -276,6 +296,7 @@ def evidence_run(
     git: Git | None,
     fresh: bool = False,
     trust: TrustConfig | None = None,
+    trusted: GateFiles | None = None,
 ) -> EvidenceRun:
     """How this check gathers evidence: which facts, where artifacts are, which trust file.
 
@@ -301,11 +322,14 @@ def evidence_run(
         cache=FactCache(cache_dir, __version__, read=not fresh),
         trust=trust if _needs_trust(settings) else None,
         progress=options.progress,
+        trusted=trusted,
     )
 
 
 def _needs_trust(settings: EvidenceConfig) -> bool:
-    return "artifact" in settings.collect and bool({"signature", "provenance"} & set(settings.collect))
+    return "artifact" in settings.collect and any(
+        c.needs_trust and c.name in settings.collect for c in COLLECTORS
+    )
 
 
 def evidence_cache_dir(root: Path | None) -> Path:

@@ -32,24 +32,16 @@ from fleetgate.evidence.artifact import (
 )
 from fleetgate.evidence.cache import FactCache
 from fleetgate.evidence.interface import SILENT, Artifact, Collector, CollectorContext, Progress, TrustConfig
+from fleetgate.evidence.registry import COLLECTORS as REGISTRY
+from fleetgate.evidence.registry import spec
+from fleetgate.files import GateFiles
 from fleetgate.git import Git
 from fleetgate.manifest import validate
 
 __all__ = ["COLLECTORS", "EvidenceRun", "gather_facts"]
 
-# The collectors in the order they run; each is the module that defines COLLECTOR.
-COLLECTORS = ("signature", "provenance", "model", "latency", "fairness")
-# Verdicts depend on trust material and on time (expiry): they are recomputed on every run.
-_NEVER_CACHED = frozenset({"signature", "provenance"})
-# The libraries each collector needs, and the extra that installs them. A light install (the
-# pre-commit hook's own environment) gathers what it can; the rest is absent, never an error.
-_REQUIRES: Mapping[str, tuple[str, tuple[str, ...]]] = {
-    "signature": ("supplychain", ("sigstore", "model_signing")),
-    "provenance": ("supplychain", ("in_toto", "securesystemslib")),
-    "model": ("model", ("onnx", "onnxruntime")),
-    "latency": ("model", ("onnxruntime", "numpy")),
-    "fairness": ("model", ("onnxruntime", "numpy", "pandas", "fairlearn")),
-}
+# The collectors in the order they run (evidence/registry.py is the one list).
+COLLECTORS = tuple(c.name for c in REGISTRY)
 
 
 @dataclass
@@ -61,6 +53,8 @@ class EvidenceRun:
     cache: FactCache
     trust: TrustConfig | None = None
     progress: Progress = SILENT
+    # The trusted revision's files (the evaluation dataset is read from there).
+    trusted: GateFiles | None = None
     # Where the base version of a repository artifact is read from: the base commit.
     git: Git | None = None
     base_commit: str | None = None
@@ -119,7 +113,7 @@ class EvidenceRun:
 
     def collector(self, name: str) -> Collector:
         if name not in self._collectors:
-            module = importlib.import_module(f"fleetgate.evidence.{name}")
+            module = importlib.import_module(spec(name).module)
             self._collectors[name] = module.COLLECTOR
         return self._collectors[name]
 
@@ -162,6 +156,7 @@ def _facts_of(change: ManifestChange, run: EvidenceRun) -> dict[str, Any]:
         base_artifact=_base_artifact(change, artifact, run),
         trust=run.trust,
         progress=run.progress,
+        trusted=run.trusted,
     )
     for name in COLLECTORS:
         if name in run.settings.collect:
@@ -192,7 +187,7 @@ def _base_artifact(change: ManifestChange, head: Artifact, run: EvidenceRun) -> 
 def _collect(name: str, context: CollectorContext, run: EvidenceRun) -> Mapping[str, Any] | None:
     missing = _missing_library(name)
     if missing is not None:
-        extra = _REQUIRES[name][0]
+        extra = spec(name).extra
         return {
             "status": "absent",
             "reason": f"{missing} is not installed here (pip install 'fleetgate[{extra}]')",
@@ -210,7 +205,7 @@ def _cached(
     cache: FactCache,
     compute: Callable[[], Mapping[str, Any] | None],
 ) -> Mapping[str, Any] | None:
-    key = None if name in _NEVER_CACHED else _guarded_key(name, collector, context)
+    key = _guarded_key(name, collector, context) if spec(name).cacheable else None
     if key is not None:
         hit = cache.get(name, key)
         if hit is not None:
@@ -246,7 +241,9 @@ def _guarded(
 
 def _missing_library(name: str) -> str | None:
     """The first library ``name`` needs that is not installed (found without importing it)."""
-    for module in _REQUIRES.get(name, ("", ()))[1]:
+    # A light install (the pre-commit hook's own environment) gathers what it can; a collector
+    # whose libraries are missing leaves its fact absent, never an error.
+    for module in spec(name).libraries:
         try:
             found = importlib.util.find_spec(module)
         except (ImportError, ValueError):

@@ -130,6 +130,8 @@ class CollectorContext:
     trust: TrustConfig | None = None
     settings: Mapping[str, Any] = field(default_factory=dict)
     progress: Progress = SILENT
+    # The trusted revision's files, for evidence that is a yardstick (the evaluation dataset).
+    trusted: GateFiles | None = field(default=None, compare=False, repr=False)
 
 
 class Collector(Protocol):

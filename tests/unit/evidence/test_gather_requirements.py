@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from fleetgate.evidence import gather
+from fleetgate.evidence import gather, registry
+
+
+def needing(monkeypatch: pytest.MonkeyPatch, name: str, libraries: tuple[str, ...]) -> None:
+    changed = replace(registry.spec(name), libraries=libraries)
+    monkeypatch.setattr(gather, "spec", lambda n: changed if n == name else registry.spec(n))
 
 
 def test_a_missing_library_is_found_without_importing_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(gather._REQUIRES, "model", ("model", ("json", "fleetgate_no_such_library")))
+    needing(monkeypatch, "model", ("json", "fleetgate_no_such_library"))
     assert gather._missing_library("model") == "fleetgate_no_such_library"
 
 
@@ -18,7 +25,7 @@ def test_installed_libraries_are_not_missing() -> None:
 
 
 def test_the_fact_is_absent_and_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(gather._REQUIRES, "latency", ("model", ("fleetgate_no_such_library",)))
+    needing(monkeypatch, "latency", ("fleetgate_no_such_library",))
     fact = gather._collect("latency", None, None)  # type: ignore[arg-type]
     assert fact == {
         "status": "absent",

@@ -16,7 +16,12 @@ from importlib import metadata
 from typing import Any
 
 from fleetgate.errors import FleetgateError
-from fleetgate.evidence.fairness._settings import FairnessSettings, evaluation_of, parse_settings
+from fleetgate.evidence.fairness._settings import (
+    Evaluation,
+    FairnessSettings,
+    evaluation_of,
+    parse_settings,
+)
 from fleetgate.evidence.fairness._source import dataset_digest
 from fleetgate.evidence.interface import CollectorContext
 
@@ -39,11 +44,11 @@ class FairnessCollector:
         if context.artifact is None:
             return None
         try:
-            evaluation = evaluation_of(context.manifest)
+            evaluation = _evaluation(context)
             if evaluation is None:
                 return None
             settings = parse_settings(context.settings)
-            digest = dataset_digest(context.root, evaluation.dataset, settings.max_bytes)
+            digest = dataset_digest(context.root, evaluation.dataset, settings.max_bytes, context.trusted)
         except FleetgateError:
             return None
         base = context.base_artifact
@@ -68,12 +73,22 @@ class FairnessCollector:
         settings = parse_settings(context.settings)
         if context.artifact is None:
             return None
-        evaluation = evaluation_of(context.manifest)
+        evaluation = _evaluation(context)
         if evaluation is None:
             return None
         from fleetgate.evidence.fairness._collect import fairness_fact
 
         return fairness_fact(context, context.artifact, evaluation, settings)
+
+
+def _evaluation(context: CollectorContext) -> Evaluation | None:
+    """The evaluation block: the previous version's when it has one, else the manifest's.
+
+    The label and sensitive features decide what the fairness rules measure: a change may not
+    pick its own, so they come from the base manifest whenever it names them.
+    """
+    previous = evaluation_of(context.previous) if context.previous is not None else None
+    return previous if previous is not None else evaluation_of(context.manifest)
 
 
 def _version(distribution: str) -> str | None:

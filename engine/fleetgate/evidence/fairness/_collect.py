@@ -34,7 +34,7 @@ def fairness_fact(
     5. score with fairlearn: overall accuracy, demographic parity and equalized odds differences,
        per-group numbers, and the groups too thin to judge.
     """
-    source = read_dataset(context.root, evaluation.dataset, settings.max_bytes)
+    source = read_dataset(context.root, evaluation.dataset, settings.max_bytes, context.trusted)
     table = parse_table(source, evaluation)
     base_artifact = context.base_artifact
     models = [open_model(artifact.path, _shown(artifact, context.root), table)]

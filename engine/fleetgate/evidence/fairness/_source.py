@@ -13,7 +13,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-from fleetgate.errors import EvidenceError
+from fleetgate.errors import EvidenceError, FleetgateError
+from fleetgate.files import GateFiles, repo_path
 
 __all__ = ["DatasetBytes", "dataset_digest", "locate_dataset", "read_dataset"]
 
@@ -47,15 +48,26 @@ def locate_dataset(root: Path, relative: str) -> tuple[Path, str]:
     return target, target.relative_to(base).as_posix()
 
 
-def read_dataset(root: Path, relative: str, max_bytes: int) -> DatasetBytes:
-    """Read the dataset once, refusing a missing file, a non-regular file or one over ``max_bytes``."""
+def read_dataset(root: Path, relative: str, max_bytes: int, trusted: GateFiles | None = None) -> DatasetBytes:
+    """Read the dataset once, refusing a missing file, a non-regular file or one over ``max_bytes``.
+
+    The dataset is the yardstick of the fairness rules, so it is read from the trusted revision
+    when it exists there (a change cannot rewrite the data it is measured on); a dataset the
+    change adds is read from the working tree, and the change reports it as a gate file.
+    """
+    if trusted is not None:
+        found = _trusted(trusted, relative, max_bytes)
+        if found is not None:
+            return found
     path, shown = locate_dataset(root, relative)
     data = _read_capped(path, shown, max_bytes)
     return DatasetBytes(shown=shown, data=data, digest="sha256:" + hashlib.sha256(data).hexdigest())
 
 
-def dataset_digest(root: Path, relative: str, max_bytes: int) -> str:
+def dataset_digest(root: Path, relative: str, max_bytes: int, trusted: GateFiles | None = None) -> str:
     """The dataset's sha256 digest, streamed (for the cache key; same refusals as :func:`read_dataset`)."""
+    if trusted is not None and (found := _trusted(trusted, relative, max_bytes)) is not None:
+        return found.digest
     path, shown = locate_dataset(root, relative)
     digest = hashlib.sha256()
     with _open_regular(path, shown, max_bytes) as handle:
@@ -71,6 +83,17 @@ def _read_capped(path: Path, shown: str, max_bytes: int) -> bytes:
     if len(data) > max_bytes:
         raise EvidenceError(f"{shown}: the evaluation dataset is larger than {max_bytes} bytes")
     return data
+
+
+def _trusted(trusted: GateFiles, relative: str, max_bytes: int) -> DatasetBytes | None:
+    try:
+        shown = repo_path(relative, what="spec.evaluation.dataset")
+    except FleetgateError as exc:
+        raise EvidenceError(exc.message) from None
+    data = trusted.read(shown, max_bytes, "evaluation dataset", EvidenceError)
+    if data is None:
+        return None
+    return DatasetBytes(shown=shown, data=data, digest="sha256:" + hashlib.sha256(data).hexdigest())
 
 
 def _open_regular(path: Path, shown: str, max_bytes: int) -> io.FileIO:

@@ -1,0 +1,102 @@
+"""The one list of evidence collectors: what each needs, whether it caches, and its settings.
+
+Everything that used to keep its own copy of the list derives from :data:`COLLECTORS`: the
+facts ``fleetgate.yaml`` and ``--evidence`` accept, the settings schema ``load_config``
+checks at load (so a typo in a collector's settings is an error even when no artifact is
+reachable), the libraries and extra a collector needs, which facts are never cached, and which
+need the trust file. The collector itself lives in ``fleetgate.evidence.<module>`` and is only
+imported when its fact is gathered. Light on purpose: no collector is imported here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["COLLECTORS", "FACTS", "CollectorSpec", "settings_schema", "spec"]
+
+
+def _integer(minimum: int, maximum: int) -> dict[str, Any]:
+    return {"type": "integer", "minimum": minimum, "maximum": maximum}
+
+
+@dataclass(frozen=True)
+class CollectorSpec:
+    """One collector, as the rest of the gate needs to know it."""
+
+    name: str
+    extra: str  # the pip extra that installs its libraries
+    libraries: tuple[str, ...]
+    # Verdicts that depend on trust material and on time (expiry) are recomputed every run.
+    cacheable: bool = True
+    needs_trust: bool = False
+    settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    @property
+    def module(self) -> str:
+        return f"fleetgate.evidence.{self.name}"
+
+
+COLLECTORS: tuple[CollectorSpec, ...] = (
+    CollectorSpec(
+        "signature",
+        "supplychain",
+        ("sigstore", "model_signing"),
+        cacheable=False,
+        needs_trust=True,
+        settings={"maxBundleBytes": _integer(1024, 16 << 20)},
+    ),
+    CollectorSpec(
+        "provenance",
+        "supplychain",
+        ("in_toto", "securesystemslib"),
+        cacheable=False,
+        needs_trust=True,
+        settings={"maxMetadataBytes": _integer(1 << 10, 64 << 20)},
+    ),
+    CollectorSpec(
+        "model",
+        "model",
+        ("onnx", "onnxruntime"),
+        settings={"allowedOperators": {"type": "string", "minLength": 1}, "maxBytes": _integer(1, 1 << 40)},
+    ),
+    CollectorSpec(
+        "latency",
+        "model",
+        ("onnxruntime", "numpy"),
+        settings={
+            "repeats": _integer(1, 50),
+            "warmupRuns": _integer(0, 1000),
+            "timedRuns": _integer(1, 10000),
+            "timeoutSeconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 3600},
+            "maxMemoryMB": _integer(256, 1 << 20),
+        },
+    ),
+    CollectorSpec(
+        "fairness",
+        "model",
+        ("onnxruntime", "numpy", "pandas", "fairlearn"),
+        settings={
+            "threshold": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+            "minGroupRows": _integer(1, 1 << 31),
+            "maxBytes": _integer(1, 1 << 40),
+            "batchRows": _integer(1, 1 << 20),
+        },
+    ),
+)
+
+# The facts a check can gather, in the order they are gathered: the artifact first.
+FACTS: tuple[str, ...] = ("artifact", *(c.name for c in COLLECTORS))
+
+
+def spec(name: str) -> CollectorSpec:
+    return next(c for c in COLLECTORS if c.name == name)
+
+
+def settings_schema() -> dict[str, Any]:
+    """The JSON Schema of each ``evidence.<collector>`` section, keyed by collector name."""
+    return {
+        c.name: {"type": "object", "additionalProperties": False, "properties": dict(c.settings)}
+        for c in COLLECTORS
+    }
