@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import git, run_child, write_manifests  # noqa: E402
+from run import git, run_child, write_manifests
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_RATIO = 1.05
@@ -89,7 +89,9 @@ def side_by_side(repo: Path, trees: dict[str, Path], tmp: Path, repeats: int) ->
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--baseline", required=True, metavar="COMMIT")
     parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args()
@@ -107,13 +109,17 @@ def main() -> None:
                 for name, configured in (("no-config", False), ("gate-files", True))
             }
         finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(baseline)], check=True)
+            subprocess.run(
+                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(baseline)], check=True
+            )
     print(f"check --staged, 200 committed / 5 staged, median of {args.repeats}, baseline {args.baseline}")
     for name, result in results.items():
         medians, ratio = result["median_s"], result["ratio"]
         verdict = "ok" if ratio <= TARGET_RATIO else "MISS"
-        print(f"  {name:10}  baseline {medians['baseline']:.3f} s  today {medians['today']:.3f} s  "
-              f"ratio {ratio:.3f}  ({verdict}, target <= {TARGET_RATIO})")
+        print(
+            f"  {name:10}  baseline {medians['baseline']:.3f} s  today {medians['today']:.3f} s  "
+            f"ratio {ratio:.3f}  ({verdict}, target <= {TARGET_RATIO})"
+        )
     print(json.dumps(results, indent=2))
 
 
