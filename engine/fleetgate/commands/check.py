@@ -240,6 +240,10 @@ def guarded_paths(config: Config, trust: TrustConfig | None) -> GatePaths:
     for named in (config.evidence.trust, config.evidence.ca_bundle, config.gate.allowed_signers):
         if named is not None:
             files.add(named)
+    operators = config.evidence.collectors.get("model", {}).get("allowedOperators")
+    if isinstance(operators, str):
+        with contextlib.suppress(FleetgateError):
+            files.add(repo_path(operators))
     if trust is not None and trust.files is config.trusted:
         from fleetgate.evidence.trust import trust_material
 

@@ -36,7 +36,7 @@ class ModelCollector:
         """Artifact digest, external-data file stats, operator config digest, settings, libraries."""
         if context.artifact is None:
             return None
-        settings = parse_settings(context.settings, context.root)
+        settings = parse_settings(context.settings, context.root, context.trusted)
         allowed = None
         if settings.allowed_operators is not None and settings.allowed_operators_shown is not None:
             config = load_allowed_operators(settings.allowed_operators, settings.allowed_operators_shown)
@@ -58,7 +58,7 @@ class ModelCollector:
 
         ConfigError when ``evidence.model`` settings or the operator config are invalid.
         """
-        settings = parse_settings(context.settings, context.root)
+        settings = parse_settings(context.settings, context.root, context.trusted)
         if context.artifact is None:
             return None
         from fleetgate.evidence.model._collect import model_fact

@@ -12,6 +12,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from fleetgate.errors import ConfigError
+from fleetgate.files import GateFiles, repo_path
 
 __all__ = ["DEFAULT_MAX_BYTES", "ModelSettings", "parse_settings"]
 
@@ -30,8 +31,14 @@ class ModelSettings:
     allowed_operators_shown: str | None = None  # as written in fleetgate.yaml
 
 
-def parse_settings(settings: Mapping[str, Any], root: Path) -> ModelSettings:
-    """The settings, or ConfigError naming the bad key; the operators file must lie inside ``root``."""
+def parse_settings(
+    settings: Mapping[str, Any], root: Path, trusted: GateFiles | None = None
+) -> ModelSettings:
+    """The settings, or ConfigError naming the bad key; the operators file must lie inside ``root``.
+
+    The operators file decides what the runtime-ops rule accepts: with ``trusted`` (the trusted
+    revision's gate files) it is a private copy of that revision's file, never the head's.
+    """
     if not isinstance(settings, Mapping):
         raise ConfigError("fleetgate.yaml: evidence.model: expected a mapping")
     for key in settings:
@@ -44,6 +51,11 @@ def parse_settings(settings: Mapping[str, Any], root: Path) -> ModelSettings:
     shown = settings.get("allowedOperators")
     if shown is None:
         return ModelSettings(max_bytes=max_bytes)
+    if trusted is not None and isinstance(shown, str):
+        path = trusted.materialize(
+            repo_path(shown, what="evidence.model.allowedOperators"), 1 << 20, "operator config"
+        )
+        return ModelSettings(max_bytes, path, shown)
     return ModelSettings(max_bytes, _operators_path(shown, root), shown)
 
 
