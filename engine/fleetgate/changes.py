@@ -30,11 +30,13 @@ __all__ = [
     "changes_between",
     "changes_in_paths",
     "match_changes",
+    "repository_links",
     "submodules_under_globs",
     "with_dependents",
 ]
 
 ChangeKind = Literal["added", "modified", "deleted"]
+_GITLINK = "160000"
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,8 @@ class ChangeSet:
     context: GitContext
     # Every repository path that differs between base and head (manifests or not).
     paths: tuple[str, ...] = ()
+    # The changed paths that are git submodules at head.
+    links: tuple[str, ...] = ()
 
 
 def changes_between(
@@ -98,7 +102,8 @@ def changes_between(
     base = git.commit(base_ref) if base_ref is not None else None
     head_commit = git.head() if head in (INDEX, WORKTREE) else git.commit(head)
     head_rev = head if head in (INDEX, WORKTREE) or head_commit is None else head_commit.sha
-    changed = git.changed_paths(base.sha if base else None, head_rev)
+    entries = git.changed_entries(base.sha if base else None, head_rev)
+    changed = sorted(entries)
     paths = [p for p in changed if selector.matches(p)]
     before = _manifests(git.read(base.sha, paths, limits.max_bytes), limits) if base else []
     after = _manifests(git.read(head_rev, paths, limits.max_bytes), limits)
@@ -110,7 +115,8 @@ def changes_between(
         head_ref={INDEX: "index", WORKTREE: "worktree"}.get(head, head),
     )
     matched = _with_conflicts(git, head_rev, selector, limits, match_changes(before, after), set(paths))
-    return ChangeSet(tuple(matched), context, tuple(changed))
+    links = tuple(p for p in changed if entries[p] == _GITLINK)
+    return ChangeSet(tuple(matched), context, tuple(changed), links)
 
 
 def changes_in_paths(
@@ -147,23 +153,19 @@ def changes_in_paths(
     return ChangeSet(tuple(match_changes([], manifests)), context)
 
 
-def submodules_under_globs(
-    git: Git, head: Revision, paths: Sequence[str], selector: ManifestSelector
-) -> list[str]:
-    """The paths among ``paths`` that are git submodules where the manifest globs could find files.
+def submodules_under_globs(links: Sequence[str], selector: ManifestSelector) -> list[str]:
+    """The submodules among ``links`` where the manifest globs could find files.
 
     The gate does not read inside submodules, so a manifest there would be invisible to it.
     """
-    if not paths:
-        return []
-    if head in (INDEX, WORKTREE):
-        out = git.run("ls-files", "-s", "-z", "--", *paths)
-        entries = [(r.split(" ", 1)[0], r.split("\t", 1)[1]) for r in _split_z(out)]
-    else:
-        entries = [(e.mode, e.path) for e in git.tree(head, list(paths))]
-    links = [path for mode, path in entries if mode == "160000"]
     probes = ("x.yaml", "x.yml", "x/x.yaml", "x/x.yml")
     return sorted(p for p in links if any(selector.matches(f"{p}/{probe}") for probe in probes))
+
+
+def repository_links(git: Git) -> list[str]:
+    """Every submodule of the staging area (for a scan of the working tree)."""
+    entries = [r.split("\t", 1) for r in _split_z(git.run("ls-files", "-s", "-z"))]
+    return [path for meta, path in entries if meta.split()[0] == _GITLINK]
 
 
 def _with_conflicts(

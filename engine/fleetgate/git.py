@@ -64,6 +64,8 @@ class Git:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        # Refs do not move during one check: each is resolved once.
+        self._commits: dict[str, Commit] = {}
 
     @classmethod
     def discover(cls, start: Path) -> Git:
@@ -79,6 +81,11 @@ class Git:
 
     def commit(self, ref: str) -> Commit:
         """Resolve ``ref`` to a commit; :class:`GitError` naming the ref when it is unknown."""
+        if ref not in self._commits:
+            self._commits[ref] = self._resolve(ref)
+        return self._commits[ref]
+
+    def _resolve(self, ref: str) -> Commit:
         try:
             out = self.run(
                 "show", "-s", "--no-show-signature", "--format=%H%x00%cI", f"{ref}^{{commit}}", "--"
@@ -102,18 +109,28 @@ class Git:
 
         With no ``base`` (a repository without commits) every file of ``head`` counts.
         """
-        common = ["diff", "--name-only", "-z", "--no-renames", "--no-ext-diff", "--no-textconv"]
+        return sorted(self.changed_entries(base, head))
+
+    def changed_entries(self, base: str | None, head: Revision) -> dict[str, str]:
+        """Like :meth:`changed_paths`, each path with its mode at ``head`` ("000000" when deleted).
+
+        The mode tells a submodule (160000) from a file without another call.
+        """
         if base is None:
             others = ["--others", "--exclude-standard"] if head == WORKTREE else []
-            return sorted(set(_split(self.run("ls-files", "-z", "--cached", *others))))
+            listed = _split(self.run("ls-files", "-z", "--cached", "--stage", *others))
+            return dict(sorted(_staged_entry(e) for e in listed))
+        common = ["diff", "--raw", "-z", "--no-renames", "--no-ext-diff", "--no-textconv", "--no-abbrev"]
         if head == INDEX:
-            paths = _split(self.run(*common, "--cached", base, "--"))
+            entries = _raw(self.run(*common, "--cached", base, "--"))
         elif head == WORKTREE:
-            paths = _split(self.run(*common, base, "--"))
-            paths += _split(self.run("ls-files", "-z", "--others", "--exclude-standard"))
+            entries = _raw(self.run(*common, base, "--"))
+            entries.update(
+                (p, "100644") for p in _split(self.run("ls-files", "-z", "--others", "--exclude-standard"))
+            )
         else:
-            paths = _split(self.run(*common, base, head, "--"))
-        return sorted(set(paths))
+            entries = _raw(self.run(*common, base, head, "--"))
+        return entries
 
     def files(self, paths: Sequence[str] = ()) -> list[str]:
         """Tracked and untracked (not ignored) files under ``paths`` (the whole tree when empty)."""
@@ -276,6 +293,22 @@ def _run(argv: list[str], stdin: bytes | None = None) -> bytes:
 
 def _split(out: bytes) -> list[str]:
     return [p.decode("utf-8", errors="surrogateescape") for p in out.split(b"\0") if p]
+
+
+def _raw(out: bytes) -> dict[str, str]:
+    """``git diff --raw -z``: ``:<old mode> <new mode> <old id> <new id> <status>\\0<path>\\0`` each."""
+    fields = out.split(b"\0")
+    entries: dict[str, str] = {}
+    for meta, path in zip(fields[0::2], fields[1::2], strict=False):
+        if meta.startswith(b":"):
+            entries[path.decode("utf-8", errors="surrogateescape")] = meta[1:].split()[1].decode()
+    return entries
+
+
+def _staged_entry(record: str) -> tuple[str, str]:
+    """``git ls-files --stage`` (or a bare path for an untracked file): (path, mode)."""
+    meta, tab, path = record.partition("\t")
+    return (path, meta.split()[0]) if tab else (record, "100644")
 
 
 def _lines(names: list[str]) -> bytes:

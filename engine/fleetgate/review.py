@@ -54,6 +54,8 @@ class Review:
         """Head waivers, checked against the trusted revision's and against their approvals."""
         name = self._config.waivers
         head = self._parse(self._head, name)
+        if not head:
+            return WaiverReview((), ())
         trusted = self._parse(self._trusted, name) if self._trusted.revision != WORKTREE else head
         signatures = self._signatures()
         if signatures is None:

@@ -21,6 +21,7 @@ from fleetgate.changes import (
     ChangeSet,
     changes_between,
     changes_in_paths,
+    repository_links,
     submodules_under_globs,
     with_dependents,
 )
@@ -121,7 +122,7 @@ def _checked(
     review = Review(git, trusted, head, config, enforced=options.base is not None, now=now)
     waivers = review.waivers()
     extra = [non_deployment(GATE_NAME, "gate", found)] if (found := review.gate(changed_gate)) else []
-    if git is not None and (layout := _submodules(options, git, head, changes, config)):
+    if git is not None and (layout := _submodules(options, git, changes, config)):
         extra.append(non_deployment("repository-layout", "repository", layout))
     run = evidence_run(
         options, config, git, stage == "pre-deploy", trust, trusted if git is not None else None
@@ -151,11 +152,9 @@ def _checked(
     return Checked(decision, library.rules, config)
 
 
-def _submodules(
-    options: CheckOptions, git: Git, head: Revision, changes: ChangeSet, config: Config
-) -> list[Finding]:
+def _submodules(options: CheckOptions, git: Git, changes: ChangeSet, config: Config) -> list[Finding]:
     """A submodule where manifests could live is a deny: the gate cannot see inside it."""
-    paths = git.files() if options.paths else list(changes.paths)
+    links = repository_links(git) if options.paths else list(changes.links)
     return [
         Finding(
             "schema.invalid",
@@ -165,7 +164,7 @@ def _submodules(
             path,
             1,
         )
-        for path in submodules_under_globs(git, WORKTREE if options.paths else head, paths, config.selector)
+        for path in submodules_under_globs(links, config.selector)
     ]
 
 
