@@ -15,13 +15,14 @@ from typing import Any
 import pytest
 
 import support_onnx
-from support import GitRepo, line_of
+from support import GitRepo, line_of, manifest, to_yaml
 from support_fairness import biased_dataset
 from support_release import (
     Published,
     ReleaseKit,
     by_name,
     denied_rules,
+    digest_of,
     int8_classifier,
     run_cli,
     serialized,
@@ -263,3 +264,39 @@ def test_a_less_accurate_replacement_is_an_accuracy_drop(
     assert more["allowed"] is True and denied_rules(more) == []
     improved = audit_facts(repo, "more-accurate")["fairness"]
     assert improved["accuracy"] > improved["base"]["accuracy"]
+
+
+def _fp32_declared_int8(repo: GitRepo) -> str:
+    """A production deployment that declares int8 for an fp32 model; returns the head commit."""
+    data = serialized(support_onnx.linear_classifier([4.0, 4.0, 0.0]))
+    repo.write("models/m.onnx", data)
+    spec = {"modelUri": "file:models/m.onnx", "checksum": digest_of(data), "sizeBytes": len(data)}
+    repo.write("models/m.yaml", to_yaml(manifest("m", **spec, **INT8)))
+    return repo.commit("an fp32 model declared int8")
+
+
+def test_planted_cache_entries_cannot_turn_fp32_into_int8(repo: GitRepo) -> None:
+    base = repo.commit("empty main")
+    head = _fp32_declared_int8(repo)
+    args = ("check", "--base", base, "--head", head, "--evidence", "artifact,model", "--format", "json")
+    first = run_cli(repo.root, *args, "--no-audit")
+    assert first.code == 1 and "targeting.quantization" in denied_rules(first.decision()["subjects"][0])
+    # Someone who can write the cache folder rewrites the measured fact, keeping its MAC, and
+    # adds an unauthenticated entry in the old format beside it.
+    [entry] = (repo.root / ".git" / "fleetgate-cache" / "facts" / "model").iterdir()
+    stored = json.loads(entry.read_text())
+    forged = {**json.loads(stored["fact"]), "quantization": "int8"}
+    entry.write_text(json.dumps({"fact": json.dumps(forged, sort_keys=True), "mac": stored["mac"]}))
+    (entry.parent / ("0" * 64 + ".json")).write_text(json.dumps(forged))
+    again = run_cli(repo.root, *args, "--no-audit")
+    assert again.code == 1, again.stderr
+    assert "targeting.quantization" in denied_rules(again.decision()["subjects"][0])
+
+
+def test_a_cache_folder_inside_the_work_tree_is_refused(repo: GitRepo) -> None:
+    repo.write("fleetgate.yaml", "evidence:\n  cache: .fleetgate-cache\n")
+    base = repo.commit("a cache folder a pull request could write")
+    head = _fp32_declared_int8(repo)
+    ran = run_cli(repo.root, "check", "--base", base, "--head", head, "--evidence", "artifact,model")
+    assert ran.code == 2
+    assert "evidence.cache" in ran.stderr and "inside the repository's work tree" in ran.stderr

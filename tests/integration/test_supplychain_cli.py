@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import support_onnx
-from support import GitRepo, line_of
+from support import GitRepo, line_of, manifest, to_yaml
 from support_release import (
     TRUST_FILE,
     Published,
@@ -232,3 +232,23 @@ def test_verify_with_a_checksum_that_does_not_match_is_not_proven(
         published["good"].digest,
     )
     assert matching.code == 0 and "checksum    matches" in matching.stdout
+
+
+@pytest.mark.parametrize("stage", ["pre-merge", "pre-deploy"])
+def test_a_repository_artifact_that_does_not_exist_is_denied_at_every_stage(
+    tmp_path: Path, stage: str
+) -> None:
+    repo = GitRepo(tmp_path / "repo")
+    base = repo.commit("empty main")
+    text = to_yaml(manifest("ghost", modelUri="file:models/ghost.onnx"))
+    repo.write("models/ghost.yaml", text)
+    head = repo.commit("a deployment whose model was never committed")
+    ran = run_cli(repo.root, "check", "--base", base, "--head", head, "--stage", stage, "--format", "json")
+    assert ran.code == 1, ran.stderr
+    subject = by_name(ran.decision())["ghost"]
+    # Before deploy, the facts nobody could gather from a missing file are denied as well.
+    assert [r for r in denied_rules(subject) if r != "evidence.missing"] == ["supplychain.artifact-missing"]
+    found = finding(subject, "supplychain.artifact-missing")
+    assert (found["file"], found["field"]) == ("models/ghost.yaml", "spec.modelUri")
+    assert found["line"] == line_of(text, "modelUri:")
+    assert found["message"] == "spec.modelUri names models/ghost.onnx, which does not exist in the repository"

@@ -11,7 +11,9 @@ Where the bytes come from, in order:
    the cache folder under the digest of what arrived.
 
 An artifact that is not reachable is ``None`` (its facts stay absent and ``evidence.missing``
-speaks for them); one that is reachable but refused raises :class:`EvidenceError`.
+speaks for them); one that is reachable but refused raises :class:`EvidenceError`. A repository
+path that names no file is neither: the bytes the manifest would ship do not exist, which
+:class:`MissingArtifact` reports (``supplychain.artifact-missing`` denies it at every stage).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import time
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fleetgate.errors import ConfigError, EvidenceError
 from fleetgate.evidence.interface import Artifact
@@ -30,7 +32,15 @@ from fleetgate.evidence.interface import Artifact
 if TYPE_CHECKING:
     import urllib.request
 
-__all__ = ["ArtifactSource", "Download", "hash_file", "may_resolve", "repository_path", "resolve_artifact"]
+__all__ = [
+    "ArtifactSource",
+    "Download",
+    "MissingArtifact",
+    "hash_file",
+    "may_resolve",
+    "repository_path",
+    "resolve_artifact",
+]
 
 _CHUNK = 1 << 20
 _MIRRORED = ("s3://", "gs://", "https://")
@@ -54,6 +64,19 @@ class ArtifactSource:
     mirror: Path | None = None
     download: Download = field(default_factory=Download)
     downloads: Path | None = None  # folder that keeps downloaded artifacts (the evidence cache)
+
+
+class MissingArtifact(EvidenceError):
+    """A ``file:`` or relative ``modelUri`` names a path that does not exist in the repository."""
+
+    def __init__(self, uri: str, path: str) -> None:
+        super().__init__(f"{uri}: {path} does not exist in the repository")
+        self.uri = uri
+        self.path = path  # repository-relative
+
+    def to_fact(self) -> dict[str, Any]:
+        """The ``artifact`` fact of a missing file: ``supplychain.artifact-missing`` reads ``missing``."""
+        return {"uri": self.uri, "path": self.path, "missing": True}
 
 
 def hash_file(path: Path) -> tuple[str, int]:
@@ -86,7 +109,9 @@ def resolve_artifact(uri: str, source: ArtifactSource) -> Artifact | None:
     if "://" in uri and not uri.startswith("file://"):
         return None  # a scheme fleetgate cannot fetch (the registry rule judges it)
     local = _in_repository(uri, source.root)
-    return _hashed(uri, local, "file") if local is not None else None
+    if local is None:
+        raise MissingArtifact(uri, repository_path(uri, source.root) or uri)
+    return _hashed(uri, local, "file")
 
 
 def _hashed(uri: str, path: Path, how: str) -> Artifact:

@@ -25,12 +25,13 @@ from fleetgate.config import EvidenceConfig
 from fleetgate.errors import ConfigError, EvidenceError, GitError
 from fleetgate.evidence.artifact import (
     ArtifactSource,
+    MissingArtifact,
     hash_file,
     may_resolve,
     repository_path,
     resolve_artifact,
 )
-from fleetgate.evidence.cache import FactCache
+from fleetgate.evidence.cache import FactCache, check_cache_folder
 from fleetgate.evidence.interface import SILENT, Artifact, Collector, CollectorContext, Progress, TrustConfig
 from fleetgate.git import Git
 from fleetgate.manifest import validate
@@ -149,6 +150,8 @@ def _facts_of(change: ManifestChange, run: EvidenceRun) -> dict[str, Any]:
         return {}
     try:
         artifact = run.artifact(uri)
+    except MissingArtifact as missing:
+        return {"artifact": missing.to_fact()}
     except EvidenceError as exc:
         return {"artifact": {"uri": uri, "error": exc.message}}
     if artifact is None:
@@ -264,7 +267,8 @@ def _share_peak_memory(facts: dict[str, Any]) -> None:
 
 
 def artifact_source(root: Path, settings: EvidenceConfig, cache_dir: Path | None) -> ArtifactSource:
-    """Where this check looks for artifacts."""
+    """Where this check looks for artifacts; ConfigError for a cache folder in the work tree."""
+    check_cache_folder(cache_dir, root)
     return ArtifactSource(
         root=root,
         mirror=settings.artifact_root,

@@ -144,12 +144,21 @@ def test_an_artifact_named_by_several_changes_is_read_once(repo: GitRepo) -> Non
 def test_an_unreachable_artifact_gives_no_facts(repo: GitRepo) -> None:
     repo.write("models/present.onnx", b"here")
     changes = changeset(
-        change(deployment("missing", "file:models/absent.onnx")),
         change(deployment("remote", "s3://bucket/model.onnx")),  # no artifact root configured
         change(deployment("present", "file:models/present.onnx")),
     )
     facts = gather_facts(changes, evidence_run(repo.root, ("artifact", "model")))
     assert list(facts) == ["production/present"]
+
+
+def test_a_missing_repository_file_gives_only_the_missing_artifact_fact(repo: GitRepo) -> None:
+    changes = changeset(change(deployment("missing", "file:models/absent.onnx")))
+    facts = gather_facts(changes, evidence_run(repo.root, ("artifact", "model")))
+    assert facts == {
+        "production/missing": {
+            "artifact": {"uri": "file:models/absent.onnx", "path": "models/absent.onnx", "missing": True}
+        }
+    }
 
 
 def test_a_traversal_uri_gives_only_the_artifact_error(repo: GitRepo, tmp_path: Path) -> None:
@@ -390,12 +399,14 @@ def test_measurements_are_cached_verdicts_are_not(
     assert second_progress.calls == []  # nothing was timed again
     assert second_seconds < first_seconds / 2
 
-    # The stored entry is what a later run returns: change it and the change shows.
+    # An entry changed behind the cache's back fails its MAC: the model is timed again.
     [entry] = (cache / "facts" / "latency").glob("*.json")
-    entry.write_text(json.dumps({**first["latency"], "p50_ms": 123.0, "peak_memory_mb": 77.0}))
-    third, _ = run()
-    assert third["latency"]["p50_ms"] == 123.0
-    assert third["model"]["peak_memory_mb"] == 77.0  # shared from the cached latency fact
+    forged = {**first["latency"], "p50_ms": 123.0, "peak_memory_mb": 77.0}
+    entry.write_text(json.dumps({**json.loads(entry.read_text()), "fact": json.dumps(forged)}))
+    third_progress = RecordingProgress()
+    third, _ = run(third_progress)
+    assert third["latency"]["p50_ms"] != 123.0 and third["model"]["peak_memory_mb"] != 77.0
+    assert third_progress.calls[0][0] == "start"
 
 
 def test_another_artifact_misses_the_cache(
