@@ -23,7 +23,7 @@ import os
 import time
 import urllib.parse
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from fleetgate.errors import ConfigError, EvidenceError
@@ -36,6 +36,7 @@ __all__ = [
     "ArtifactSource",
     "Download",
     "MissingArtifact",
+    "base_path",
     "hash_file",
     "may_resolve",
     "repository_path",
@@ -125,15 +126,36 @@ def _hashed(uri: str, path: Path, how: str) -> Artifact:
 def repository_path(uri: str, root: Path) -> str | None:
     """The repository-relative path a ``file:`` or relative ``uri`` names, or ``None`` for remote URIs.
 
-    Used to read an older version of an artifact from git; the path must stay inside ``root``.
+    Resolved in the work tree (symlinks followed); the path must stay inside ``root``.
     """
-    if uri.startswith(_MIRRORED) or ("://" in uri and not uri.startswith("file://")):
+    if _is_remote(uri):
         return None
     base = root.resolve()
     target = (base / _local_path(uri)).resolve()
     if not target.is_relative_to(base):
         raise EvidenceError(f"{uri}: the artifact path leaves the repository ({base}); refused")
     return target.relative_to(base).as_posix()
+
+
+def base_path(uri: str, root: Path) -> str | None:
+    """The path ``uri`` names relative to ``root``, written out without touching the work tree.
+
+    For reading an older version from git: symlinks and ``..`` are resolved inside that commit,
+    never through the files checked out now. ``None`` for remote URIs.
+    """
+    if _is_remote(uri):
+        return None
+    local = PurePosixPath(_local_path(uri))
+    if local.is_absolute():
+        try:
+            local = local.relative_to(PurePosixPath(root.resolve().as_posix()))
+        except ValueError:
+            raise EvidenceError(f"{uri}: the artifact path leaves the repository; refused") from None
+    return local.as_posix()
+
+
+def _is_remote(uri: str) -> bool:
+    return uri.startswith(_MIRRORED) or ("://" in uri and not uri.startswith("file://"))
 
 
 def _local_path(uri: str) -> str:
