@@ -30,6 +30,7 @@ from fleetgate.errors import ConfigError, EvidenceError
 from fleetgate.evidence.interface import Artifact
 
 if TYPE_CHECKING:
+    import ssl
     import urllib.request
 
 __all__ = [
@@ -202,8 +203,8 @@ def _downloaded(uri: str, source: ArtifactSource) -> Artifact:
 
     settings = source.download
     folder = _downloads_folder(uri, source)
-    opener = _opener(settings)
     deadline = time.monotonic() + settings.timeout_seconds
+    opener = _opener(settings, deadline)
     digest = hashlib.sha256()
     size = 0
     with tempfile.NamedTemporaryFile(dir=folder, prefix=".part-", delete=False) as part:
@@ -228,6 +229,10 @@ def _downloaded(uri: str, source: ArtifactSource) -> Artifact:
             raise
         except (OSError, urllib.error.URLError, ValueError) as exc:
             os.unlink(part.name)
+            if time.monotonic() >= deadline:
+                raise EvidenceError(
+                    f"{uri}: download took longer than {settings.timeout_seconds:g} s"
+                ) from None
             reason = getattr(exc, "reason", None) or exc
             raise EvidenceError(f"{uri}: download failed ({reason})") from None
     hexdigest = digest.hexdigest()
@@ -246,8 +251,12 @@ def _downloads_folder(uri: str, source: ArtifactSource) -> Path:
     return source.downloads
 
 
-def _opener(settings: Download) -> urllib.request.OpenerDirector:
-    """HTTPS only, verified against the system roots or the configured CA bundle."""
+def _opener(settings: Download, deadline: float) -> urllib.request.OpenerDirector:
+    """HTTPS only, verified against the system roots or the configured CA bundle.
+
+    Every socket it opens gives up at ``deadline``: the TLS handshake, the status line and
+    headers, and the body all share one clock (a socket timeout alone restarts with each byte).
+    """
     # Imported here: TLS and HTTP machinery costs a manifest-only check ~30 ms it never needs.
     import ssl
     import urllib.request
@@ -259,6 +268,7 @@ def _opener(settings: Download) -> urllib.request.OpenerDirector:
         raise ConfigError(
             f"fleetgate.yaml: evidence.download.caBundle: cannot load {cafile} ({exc})"
         ) from None
+    context.sslsocket_class = _deadline_socket(deadline)
     return urllib.request.build_opener(urllib.request.HTTPSHandler(context=context), _https_only())
 
 
@@ -273,3 +283,29 @@ def _https_only() -> urllib.request.HTTPRedirectHandler:
             return super().redirect_request(req, fp, code, msg, headers, newurl)
 
     return HttpsOnly()
+
+
+def _deadline_socket(deadline: float) -> type[ssl.SSLSocket]:
+    """A TLS socket class whose every blocking step waits only for what is left until ``deadline``."""
+    import ssl
+
+    class DeadlineSocket(ssl.SSLSocket):
+        def _arm(self) -> None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("the download deadline passed")
+            self.settimeout(left)
+
+        def do_handshake(self, block: bool = False) -> None:
+            self._arm()
+            super().do_handshake(block)
+
+        def recv(self, buflen: int = 1024, flags: int = 0) -> bytes:
+            self._arm()
+            return super().recv(buflen, flags)
+
+        def recv_into(self, buffer: Any, nbytes: int | None = None, flags: int = 0) -> int:
+            self._arm()
+            return super().recv_into(buffer, nbytes, flags)
+
+    return DeadlineSocket
