@@ -13,7 +13,8 @@ unexpected exception from the libraries (fail closed).
 
 The checks, in order:
 
-1. the bundle is at most :data:`MAX_BUNDLE_BYTES` and parses as a sigstore bundle;
+1. the bundle is at most the caller's cap (the collector's setting, :data:`MAX_BUNDLE_BYTES` by
+   default) and parses as a sigstore bundle;
 2. ``sigstore.verify.Verifier`` built on the pinned root checks the certificate chain at the
    log's integrated time, the embedded SCT, the identity policy, the inclusion proof, the
    signed checkpoint and inclusion promise, and the signature with the log entry's consistency;
@@ -137,21 +138,26 @@ def identity_policy(identities: Mapping[str, Any]) -> VerificationPolicy:
     return AnyOf(children)
 
 
-def verify_dsse_bundle(bundle: bytes, trusted_root: Path, identities: Mapping[str, Any]) -> VerifiedDsse:
+def verify_dsse_bundle(
+    bundle: bytes, trusted_root: Path, identities: Mapping[str, Any], max_bytes: int = MAX_BUNDLE_BYTES
+) -> VerifiedDsse:
     """Verify a DSSE bundle keylessly; the payload is returned unchecked (callers check its type).
 
-    Raises SignatureFailure on any verification failure, ConfigError on a bad root or identities.
+    Raises SignatureFailure on any verification failure (a bundle over ``max_bytes`` included),
+    ConfigError on a bad root or identities.
     """
     handle, _ = load_trusted_root(trusted_root)
-    return verify_dsse_with(handle, bundle, identities)
+    return verify_dsse_with(handle, bundle, identities, max_bytes)
 
 
-def verify_dsse_with(handle: TrustedRootHandle, bundle: bytes, identities: Mapping[str, Any]) -> VerifiedDsse:
+def verify_dsse_with(
+    handle: TrustedRootHandle, bundle: bytes, identities: Mapping[str, Any], max_bytes: int = MAX_BUNDLE_BYTES
+) -> VerifiedDsse:
     """:func:`verify_dsse_bundle` with a trusted root already loaded."""
     from sigstore.errors import VerificationError
 
     policy = identity_policy(identities)
-    parsed = _parse_bundle(bundle)
+    parsed = _parse_bundle(bundle, max_bytes)
     if parsed._inner.dsse_envelope is None:
         raise SignatureFailure("the bundle holds no DSSE envelope (a plain message signature?)")
     _check_identity(parsed.signing_certificate, policy)
@@ -166,7 +172,11 @@ def verify_dsse_with(handle: TrustedRootHandle, bundle: bytes, identities: Mappi
 
 
 def verify_artifact_bundle(
-    handle: TrustedRootHandle, bundle: bytes, sha256_hex: str, identities: Mapping[str, Any]
+    handle: TrustedRootHandle,
+    bundle: bytes,
+    sha256_hex: str,
+    identities: Mapping[str, Any],
+    max_bytes: int = MAX_BUNDLE_BYTES,
 ) -> VerifiedArtifact:
     """Verify a plain (message signature) bundle over the file whose sha256 is ``sha256_hex``.
 
@@ -177,7 +187,7 @@ def verify_artifact_bundle(
     from sigstore_models.common.v1 import HashAlgorithm
 
     policy = identity_policy(identities)
-    parsed = _parse_bundle(bundle)
+    parsed = _parse_bundle(bundle, max_bytes)
     if parsed._inner.message_signature is None:
         raise SignatureFailure("the bundle holds no message signature (a DSSE envelope?)")
     _check_identity(parsed.signing_certificate, policy)
@@ -192,11 +202,11 @@ def verify_artifact_bundle(
     return VerifiedArtifact(signer, issuer, _log_index(parsed))
 
 
-def _parse_bundle(bundle: bytes) -> Bundle:
+def _parse_bundle(bundle: bytes, max_bytes: int) -> Bundle:
     from sigstore.models import Bundle
 
-    if len(bundle) > MAX_BUNDLE_BYTES:
-        raise SignatureFailure(f"the bundle is larger than {MAX_BUNDLE_BYTES} bytes")
+    if len(bundle) > max_bytes:
+        raise SignatureFailure(f"the bundle is larger than {max_bytes} bytes")
     try:
         return Bundle.from_json(bundle)
     except Exception as exc:  # pydantic, base64, DER and sigstore errors all mean "malformed"

@@ -54,7 +54,7 @@ def verify_statement(trust: SlsaTrust, artifact: Artifact, root: Path, max_bytes
     except EvidenceRefused as exc:
         return failed(exc.reason)
     try:
-        payload_type, payload, signer = _verified_envelope(trust, data, path.name)
+        payload_type, payload, signer = _verified_envelope(trust, data, path.name, max_bytes)
         statement = _statement(payload_type, payload, path.name)
         slsa = _slsa_details(statement, signer, artifact, path.name)
     except _Failed as exc:
@@ -63,7 +63,7 @@ def verify_statement(trust: SlsaTrust, artifact: Artifact, root: Path, max_bytes
     return Outcome(VERIFIED, None, {"slsa": slsa})
 
 
-def _verified_envelope(trust: SlsaTrust, data: bytes, name: str) -> tuple[str, bytes, str]:
+def _verified_envelope(trust: SlsaTrust, data: bytes, name: str, max_bytes: int) -> tuple[str, bytes, str]:
     """(payloadType, payload, signer) of the envelope whose signature verified."""
     try:
         document = json.loads(data)
@@ -72,20 +72,20 @@ def _verified_envelope(trust: SlsaTrust, data: bytes, name: str) -> tuple[str, b
     if not isinstance(document, dict):
         raise _Failed(f"statement {name}: not a DSSE envelope or sigstore bundle")
     if str(document.get("mediaType", "")).startswith(_BUNDLE_MEDIA_TYPE):
-        return _verified_bundle(trust, data, name)
+        return _verified_bundle(trust, data, name, max_bytes)
     if {"payload", "payloadType", "signatures"} <= document.keys():
         return _verified_dsse(trust, document, name)
     raise _Failed(f"statement {name}: not a DSSE envelope or sigstore bundle")
 
 
-def _verified_bundle(trust: SlsaTrust, data: bytes, name: str) -> tuple[str, bytes, str]:
+def _verified_bundle(trust: SlsaTrust, data: bytes, name: str, max_bytes: int) -> tuple[str, bytes, str]:
     if trust.trusted_root is None or trust.identities is None:
         raise _Failed(f"statement {name}: a sigstore bundle, but the trust file has no slsa.trustedRoot")
     # sigstore is imported only when a keyless statement is actually met.
     from fleetgate.evidence._sigstore import SignatureFailure, verify_dsse_bundle
 
     try:
-        verified = verify_dsse_bundle(data, trust.trusted_root, trust.identities)
+        verified = verify_dsse_bundle(data, trust.trusted_root, trust.identities, max_bytes)
     except SignatureFailure as exc:
         raise _Failed(f"statement {name}: {exc.reason}") from None
     return verified.payload_type, verified.payload, verified.signer

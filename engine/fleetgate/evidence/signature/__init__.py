@@ -84,7 +84,7 @@ class SignatureCollector:
         # Heavy imports (sigstore, model-signing, pyOpenSSL) only once a bundle is there.
         from fleetgate.evidence.signature._verify import verify
 
-        verdict = verify(policy, bundle.data, artifact)
+        verdict = verify(policy, bundle.data, artifact, max_bytes)
         fact["status"] = "verified" if verdict.verified else "failed"
         fact["signer"] = verdict.signer
         fact["rekor_log_index"] = verdict.log_index

@@ -33,13 +33,16 @@ from fleetgate.evidence.signature._verdict import Verdict, artifact_names
 __all__ = ["Verdict", "verify"]
 
 
-def verify(policy: SignaturePolicy, bundle: bytes, artifact: Artifact) -> Verdict:
-    """Verify ``bundle`` over ``artifact`` as ``policy`` says; ConfigError for unusable trust material."""
+def verify(policy: SignaturePolicy, bundle: bytes, artifact: Artifact, max_bytes: int) -> Verdict:
+    """Verify ``bundle`` over ``artifact`` as ``policy`` says; ConfigError for unusable trust material.
+
+    ``max_bytes`` is the configured bundle cap (``evidence.signature.maxBundleBytes``).
+    """
     handle, root_digest = (None, None)
     if policy.method == "keyless":
         assert policy.trusted_root is not None  # the schema requires it for keyless
         handle, root_digest = load_trusted_root(policy.trusted_root)
-    check = _dispatch(policy, handle)
+    check = _dispatch(policy, handle, max_bytes)
     try:
         verdict = check(bundle, artifact)
     except SignatureFailure as failure:
@@ -53,13 +56,13 @@ def verify(policy: SignaturePolicy, bundle: bytes, artifact: Artifact) -> Verdic
 
 
 def _dispatch(
-    policy: SignaturePolicy, handle: TrustedRootHandle | None
+    policy: SignaturePolicy, handle: TrustedRootHandle | None, max_bytes: int
 ) -> Callable[[bytes, Artifact], Verdict]:
     identities = policy.identities or {}
     if handle is not None and policy.format == "sigstore":
-        return lambda data, artifact: _plain_sigstore(handle, data, artifact, identities)
+        return lambda data, artifact: _plain_sigstore(handle, data, artifact, identities, max_bytes)
     if handle is not None:
-        return lambda data, artifact: _keyless_model(handle, data, artifact, identities)
+        return lambda data, artifact: _keyless_model(handle, data, artifact, identities, max_bytes)
     # model-signing and pyOpenSSL are imported only for the methods that use them.
     from fleetgate.evidence.signature import _traditional
 
@@ -70,13 +73,17 @@ def _dispatch(
     return lambda data, artifact: _traditional.verify_with_certificates(chain, data, artifact)
 
 
-def _plain_sigstore(handle: TrustedRootHandle, data: bytes, artifact: Artifact, identities: Any) -> Verdict:
+def _plain_sigstore(
+    handle: TrustedRootHandle, data: bytes, artifact: Artifact, identities: Any, max_bytes: int
+) -> Verdict:
     hex_digest = artifact.digest.removeprefix("sha256:")
-    verified = verify_artifact_bundle(handle, data, hex_digest, identities)
+    verified = verify_artifact_bundle(handle, data, hex_digest, identities, max_bytes)
     return Verdict(True, verified.signer, verified.issuer, verified.log_index)
 
 
-def _keyless_model(handle: TrustedRootHandle, data: bytes, artifact: Artifact, identities: Any) -> Verdict:
-    verified = verify_dsse_with(handle, data, identities)
+def _keyless_model(
+    handle: TrustedRootHandle, data: bytes, artifact: Artifact, identities: Any, max_bytes: int
+) -> Verdict:
+    verified = verify_dsse_with(handle, data, identities, max_bytes)
     check_statement(verified.payload_type, verified.payload, artifact.digest, artifact_names(artifact))
     return Verdict(True, verified.signer, verified.issuer, verified.log_index)
