@@ -1,13 +1,13 @@
 """Sigstore verification against a pinned trusted root, shared by the supply-chain collectors.
 
 Import this module only lazily, from inside ``collect()``. It imports sigstore itself inside the
-functions that verify, so a collector that only needs :class:`SignatureFailure` (the key and
+functions that verify, so a collector that only needs :class:`Refused` (the key and
 certificate methods) does not pay for sigstore's import.
 
 Every keyless check here runs offline against a trusted root file named in the trust file,
 never against Sigstore's public-good instance, the TUF cache or the network. Verification
 returns what it verified (payload, signer, issuer, log index) and raises
-:class:`SignatureFailure` with a one-line reason on anything else: a malformed bundle, a
+:class:`Refused` with a one-line reason on anything else: a malformed bundle, a
 foreign root, a wrong identity, an expired certificate, an inconsistent log entry, or any
 unexpected exception from the libraries (fail closed).
 
@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from fleetgate.errors import ConfigError
 from fleetgate.evidence._files import read_capped
+from fleetgate.evidence._kit import Refused, one_line
 
 if TYPE_CHECKING:
     from cryptography.x509 import Certificate
@@ -41,13 +42,11 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_BUNDLE_BYTES",
     "MAX_TRUSTED_ROOT_BYTES",
-    "SignatureFailure",
     "TrustedRootHandle",
     "VerifiedArtifact",
     "VerifiedDsse",
     "identity_policy",
     "load_trusted_root",
-    "one_line",
     "verify_artifact_bundle",
     "verify_dsse_bundle",
     "verify_dsse_with",
@@ -57,16 +56,7 @@ __all__ = [
 MAX_BUNDLE_BYTES = 1 << 20
 # Sigstore's public-good trusted root is about 10 KB; a private one is smaller.
 MAX_TRUSTED_ROOT_BYTES = 4 << 20
-_MAX_REASON = 300
 _OIDC_ISSUER = "1.3.6.1.4.1.57264.1.1"
-
-
-class SignatureFailure(Exception):
-    """Verification ran and did not succeed; ``reason`` is one line saying what failed."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(one_line(reason))
-        self.reason = one_line(reason)
 
 
 @dataclass(frozen=True)
@@ -96,12 +86,6 @@ class TrustedRootHandle:
     path: Path
     root: TrustedRoot
     verifier: Verifier
-
-
-def one_line(text: str) -> str:
-    """``text`` on one line, capped so a hostile message cannot flood a decision."""
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= _MAX_REASON else flat[: _MAX_REASON - 3] + "..."
 
 
 def load_trusted_root(path: Path) -> tuple[TrustedRootHandle, str]:
@@ -143,7 +127,7 @@ def verify_dsse_bundle(
 ) -> VerifiedDsse:
     """Verify a DSSE bundle keylessly; the payload is returned unchecked (callers check its type).
 
-    Raises SignatureFailure on any verification failure (a bundle over ``max_bytes`` included),
+    Raises Refused on any verification failure (a bundle over ``max_bytes`` included),
     ConfigError on a bad root or identities.
     """
     handle, _ = load_trusted_root(trusted_root)
@@ -159,14 +143,14 @@ def verify_dsse_with(
     policy = identity_policy(identities)
     parsed = _parse_bundle(bundle, max_bytes)
     if parsed._inner.dsse_envelope is None:
-        raise SignatureFailure("the bundle holds no DSSE envelope (a plain message signature?)")
+        raise Refused("the bundle holds no DSSE envelope (a plain message signature?)")
     _check_identity(parsed.signing_certificate, policy)
     try:
         payload_type, payload = handle.verifier.verify_dsse(parsed, policy)
     except VerificationError as exc:
-        raise SignatureFailure(f"sigstore verification failed: {exc}") from None
+        raise Refused(f"sigstore verification failed: {exc}") from None
     except Exception as exc:  # library bugs and odd inputs must not escape as a pass or traceback
-        raise SignatureFailure(f"sigstore verification failed: {type(exc).__name__}: {exc}") from None
+        raise Refused(f"sigstore verification failed: {type(exc).__name__}: {exc}") from None
     signer, issuer = _matched_identity(parsed.signing_certificate, identities)
     return VerifiedDsse(payload_type, payload, signer, issuer, _log_index(parsed))
 
@@ -189,15 +173,15 @@ def verify_artifact_bundle(
     policy = identity_policy(identities)
     parsed = _parse_bundle(bundle, max_bytes)
     if parsed._inner.message_signature is None:
-        raise SignatureFailure("the bundle holds no message signature (a DSSE envelope?)")
+        raise Refused("the bundle holds no message signature (a DSSE envelope?)")
     _check_identity(parsed.signing_certificate, policy)
     hashed = Hashed(algorithm=HashAlgorithm.SHA2_256, digest=bytes.fromhex(sha256_hex))
     try:
         handle.verifier.verify_artifact(hashed, parsed, policy)
     except VerificationError as exc:
-        raise SignatureFailure(f"sigstore verification failed: {exc}") from None
+        raise Refused(f"sigstore verification failed: {exc}") from None
     except Exception as exc:  # see verify_dsse_with
-        raise SignatureFailure(f"sigstore verification failed: {type(exc).__name__}: {exc}") from None
+        raise Refused(f"sigstore verification failed: {type(exc).__name__}: {exc}") from None
     signer, issuer = _matched_identity(parsed.signing_certificate, identities)
     return VerifiedArtifact(signer, issuer, _log_index(parsed))
 
@@ -206,11 +190,11 @@ def _parse_bundle(bundle: bytes, max_bytes: int) -> Bundle:
     from sigstore.models import Bundle
 
     if len(bundle) > max_bytes:
-        raise SignatureFailure(f"the bundle is larger than {max_bytes} bytes")
+        raise Refused(f"the bundle is larger than {max_bytes} bytes")
     try:
         return Bundle.from_json(bundle)
     except Exception as exc:  # pydantic, base64, DER and sigstore errors all mean "malformed"
-        raise SignatureFailure(f"malformed sigstore bundle: {type(exc).__name__}: {exc}") from None
+        raise Refused(f"malformed sigstore bundle: {type(exc).__name__}: {exc}") from None
 
 
 def _identity_entries(identities: Mapping[str, Any]) -> Sequence[tuple[str, str]]:
@@ -243,9 +227,7 @@ def _check_identity(certificate: Certificate, policy: VerificationPolicy) -> Non
         policy.verify(certificate)
     except Exception as exc:  # VerificationError, or a certificate without the extensions
         sans, issuer = _certificate_identity(certificate)
-        raise SignatureFailure(
-            f"the signer {sans} (issuer {issuer!r}) is not a trusted identity: {exc}"
-        ) from None
+        raise Refused(f"the signer {sans} (issuer {issuer!r}) is not a trusted identity: {exc}") from None
 
 
 def _certificate_identity(certificate: Certificate) -> tuple[list[str], str | None]:
@@ -284,7 +266,7 @@ def _matched_identity(certificate: Certificate, identities: Mapping[str, Any]) -
         except Exception:  # not this entry; the policy guarantees a later one matches
             continue
         return identity, issuer
-    raise SignatureFailure("the certificate matches no configured identity")
+    raise Refused("the certificate matches no configured identity")
 
 
 def _log_index(bundle: Bundle) -> int | None:

@@ -27,6 +27,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from fleetgate.errors import ConfigError, EvidenceError
+from fleetgate.evidence._kit import contained
 from fleetgate.evidence.interface import Artifact
 
 if TYPE_CHECKING:
@@ -132,8 +133,8 @@ def repository_path(uri: str, root: Path) -> str | None:
     if _is_remote(uri):
         return None
     base = root.resolve()
-    target = (base / _local_path(uri)).resolve()
-    if not target.is_relative_to(base):
+    target = contained(base / _local_path(uri), base)
+    if target is None:
         raise EvidenceError(f"{uri}: the artifact path leaves the repository ({base}); refused")
     return target.relative_to(base).as_posix()
 
@@ -186,8 +187,8 @@ def _contained(uri: str, base: Path, relative: str, what: str) -> Path | None:
     """``base/relative`` if it exists as a regular file and stays inside ``base``."""
     base = base.resolve()
     candidate = Path(relative)
-    target = (candidate if candidate.is_absolute() else base / candidate).resolve()
-    if not target.is_relative_to(base):
+    target = contained(candidate if candidate.is_absolute() else base / candidate, base)
+    if target is None:
         raise EvidenceError(f"{uri}: the artifact path leaves {what} ({base}); refused")
     if not target.exists():
         return None

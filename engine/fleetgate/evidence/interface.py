@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from fleetgate.evidence._kit import shown
+
 __all__ = ["SILENT", "Artifact", "Collector", "CollectorContext", "Progress", "TrustConfig"]
 
 
@@ -40,13 +42,9 @@ class Artifact:
 
     def to_fact(self, root: Path) -> dict[str, Any]:
         """The ``artifact`` fact; the path is shown relative to the repository when inside it."""
-        try:
-            shown = self.path.relative_to(root).as_posix()
-        except ValueError:
-            shown = str(self.path)
         return {
             "uri": self.uri,
-            "path": shown,
+            "path": shown(self.path, root),
             "digest": self.digest,
             "size": self.size,
             "source": self.source,

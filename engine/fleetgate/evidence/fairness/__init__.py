@@ -12,10 +12,10 @@ This module stays light: pandas, onnxruntime and fairlearn are imported inside :
 from __future__ import annotations
 
 from collections.abc import Mapping
-from importlib import metadata
 from typing import Any
 
 from fleetgate.errors import FleetgateError
+from fleetgate.evidence._kit import library_version
 from fleetgate.evidence.fairness._settings import FairnessSettings, evaluation_of, parse_settings
 from fleetgate.evidence.fairness._source import dataset_digest
 from fleetgate.evidence.interface import CollectorContext
@@ -53,9 +53,9 @@ class FairnessCollector:
             "dataset_digest": digest,
             "evaluation": evaluation.to_key(),
             "settings": settings.to_key(),
-            "fairlearn": _version("fairlearn"),
-            "onnxruntime": _version("onnxruntime"),
-            "pandas": _version("pandas"),
+            "fairlearn": library_version("fairlearn"),
+            "onnxruntime": library_version("onnxruntime"),
+            "pandas": library_version("pandas"),
         }
 
     def collect(self, context: CollectorContext) -> Mapping[str, Any] | None:
@@ -74,13 +74,6 @@ class FairnessCollector:
         from fleetgate.evidence.fairness._collect import fairness_fact
 
         return fairness_fact(context, context.artifact, evaluation, settings)
-
-
-def _version(distribution: str) -> str | None:
-    try:
-        return metadata.version(distribution)
-    except metadata.PackageNotFoundError:
-        return None
 
 
 COLLECTOR = FairnessCollector()

@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from fleetgate.evidence._kit import library_version
 from fleetgate.evidence.interface import CollectorContext
 from fleetgate.evidence.model._allowed import AllowedOperators, load_allowed_operators
-from fleetgate.evidence.model._cache import external_stats, library_version
+from fleetgate.evidence.model._cache import external_stats
 from fleetgate.evidence.model._settings import DEFAULT_MAX_BYTES, ModelSettings, parse_settings
 
 __all__ = [

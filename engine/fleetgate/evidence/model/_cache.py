@@ -10,22 +10,13 @@ which costs a memory-mapped scan instead of an onnx import and a full parse.
 from __future__ import annotations
 
 import mmap
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-__all__ = ["external_stats", "library_version"]
+__all__ = ["external_stats"]
 
 _LOCATION_KEY = b"\x0a\x08location\x12"
 _MAX_LOCATIONS = 4096
-
-
-def library_version(name: str) -> str | None:
-    """The installed version of ``name``, without importing it; None when not installed."""
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return None
 
 
 def external_stats(path: Path) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ from typing import Any
 
 from fleetgate.errors import ConfigError
 from fleetgate.evidence._files import read_capped
+from fleetgate.evidence._kit import Refused, contained
 from fleetgate.evidence._settings import bounded_int, checked_settings
 from fleetgate.evidence.interface import Artifact, TrustConfig
 from fleetgate.evidence.trust import check_section
@@ -25,7 +26,6 @@ __all__ = [
     "DEFAULT_LINKS",
     "DEFAULT_MAX_BYTES",
     "DEFAULT_STATEMENT",
-    "EvidenceRefused",
     "LayoutTrust",
     "ProvenanceConfig",
     "SlsaTrust",
@@ -44,14 +44,6 @@ _MIN_MAX_BYTES = 1 << 10
 _MAX_MAX_BYTES = 64 << 20
 _PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 _SETTINGS = frozenset({"maxMetadataBytes"})
-
-
-class EvidenceRefused(Exception):
-    """An evidence file was refused before any parsing (traversal, symlink, size, not a file)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -134,17 +126,17 @@ def locate(template: str, artifact: Artifact, root: Path) -> Path:
     candidate = Path(text)
     if not candidate.is_absolute():
         candidate = root / candidate
-    resolved = candidate.resolve()
-    if not (resolved.is_relative_to(artifact_dir) or resolved.is_relative_to(root.resolve())):
-        raise EvidenceRefused(
-            f"path traversal: {template} resolves to {resolved}, "
+    resolved = contained(candidate, artifact_dir) or contained(candidate, root)
+    if resolved is None:
+        raise Refused(
+            f"path traversal: {template} resolves to {candidate.resolve()}, "
             "outside the artifact's folder and the repository"
         )
     return resolved
 
 
 def read_evidence(path: Path, max_bytes: int) -> bytes:
-    """The bytes of the regular file ``path``: FileNotFoundError if absent, EvidenceRefused if unsafe.
+    """The bytes of the regular file ``path``: FileNotFoundError if absent, Refused if unsafe.
 
     Symlinks are refused (O_NOFOLLOW), FIFOs and devices too (checked on the open descriptor,
     so the file cannot be swapped between the check and the read), and at most ``max_bytes``.
@@ -155,13 +147,13 @@ def read_evidence(path: Path, max_bytes: int) -> bytes:
     except FileNotFoundError:
         raise
     except OSError as exc:
-        raise EvidenceRefused(f"{path}: cannot open ({exc.strerror}; symlinks are refused)") from None
+        raise Refused(f"{path}: cannot open ({exc.strerror}; symlinks are refused)") from None
     with os.fdopen(descriptor, "rb") as handle:
         if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            raise EvidenceRefused(f"{path}: not a regular file")
+            raise Refused(f"{path}: not a regular file")
         data = handle.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise EvidenceRefused(f"{path}: larger than {max_bytes} bytes")
+        raise Refused(f"{path}: larger than {max_bytes} bytes")
     return data
 
 

@@ -24,8 +24,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from fleetgate.evidence._kit import shown
 from fleetgate.evidence.interface import CollectorContext
-from fleetgate.evidence.signature._bundle import BundleFile, read_bundle, shown
+from fleetgate.evidence.signature._bundle import BundleFile, read_bundle
 from fleetgate.evidence.signature._config import (
     SignaturePolicy,
     file_digest,

@@ -17,11 +17,10 @@ from collections.abc import Callable
 from typing import Any
 
 from fleetgate.errors import ConfigError
+from fleetgate.evidence._kit import Refused, one_line
 from fleetgate.evidence._sigstore import (
-    SignatureFailure,
     TrustedRootHandle,
     load_trusted_root,
-    one_line,
     verify_artifact_bundle,
     verify_dsse_with,
 )
@@ -45,7 +44,7 @@ def verify(policy: SignaturePolicy, bundle: bytes, artifact: Artifact, max_bytes
     check = _dispatch(policy, handle, max_bytes)
     try:
         verdict = check(bundle, artifact)
-    except SignatureFailure as failure:
+    except Refused as failure:
         return Verdict(False, trusted_root=root_digest, reason=failure.reason)
     except ConfigError:
         raise  # a trust file problem stops the check (exit 2), it is not the bundle's fault

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from fleetgate.evidence._sigstore import SignatureFailure
+from fleetgate.evidence._kit import Refused
 from fleetgate.evidence.signature._statement import IN_TOTO_PAYLOAD_TYPE, check_statement
 
 FILE_DIGEST = hashlib.sha256(b"model").hexdigest()
@@ -74,12 +74,12 @@ def test_single_file_statement_passes_by_dot_or_file_name() -> None:
     ],
 )
 def test_statement_not_about_exactly_this_artifact_fails(statement: Any, reason: str) -> None:
-    with pytest.raises(SignatureFailure, match=reason):
+    with pytest.raises(Refused, match=reason):
         _check(statement)
 
 
 def test_wrong_payload_type_and_invalid_json_fail() -> None:
-    with pytest.raises(SignatureFailure, match="wrong payload type"):
+    with pytest.raises(Refused, match="wrong payload type"):
         _check(_statement(), payload_type="application/json")
-    with pytest.raises(SignatureFailure, match="not valid JSON"):
+    with pytest.raises(Refused, match="not valid JSON"):
         check_statement(IN_TOTO_PAYLOAD_TYPE, b"{" * 100_000, "sha256:" + FILE_DIGEST, NAMES)
