@@ -12,6 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from fleetgate.evidence._multifile import file_set_digest
+from fleetgate.evidence.interface import ArtifactFile
 
 import support_onnx
 from support import GitRepo, line_of, manifest, to_yaml
@@ -27,6 +32,7 @@ from support_release import (
     serialized,
     warned_rules,
 )
+from support_sigstore import write_private_key, write_public_key
 
 # The facts this module needs: timing and fairness are the model module's business.
 SUPPLY_CHAIN = "artifact,signature,provenance,model"
@@ -153,9 +159,10 @@ def test_hostile_external_data_fails_the_evidence_and_denies(decision: dict[str,
     subject = by_name(decision)["hostile"]
     assert denied_rules(subject) == ["evidence.failed"]
     message = finding(subject, "evidence.failed")["message"]
-    assert message.startswith("the model evidence could not be gathered: models/hostile/model.onnx: ")
+    # The weights are part of the artifact: resolving it refuses them, before any collector runs.
+    assert message.startswith("the artifact evidence could not be gathered: file:models/hostile/model.onnx: ")
     assert "'../hostile-weights.bin' escapes the model's folder" in message
-    assert subject["evidence"]["quantization"] == "error"
+    assert subject["evidence"]["artifact"] == "error"
 
 
 def test_an_absent_bundle_warns_before_merge_and_denies_before_deploy(
@@ -252,3 +259,66 @@ def test_a_repository_artifact_that_does_not_exist_is_denied_at_every_stage(
     assert (found["file"], found["field"]) == ("models/ghost.yaml", "spec.modelUri")
     assert found["line"] == line_of(text, "modelUri:")
     assert found["message"] == "spec.modelUri names models/ghost.onnx, which does not exist in the repository"
+
+
+class SignedExternalModel:
+    """A model with external weights, signed as one artifact with model-signing's directory signing."""
+
+    def __init__(self, work: Path) -> None:
+        self.repo = GitRepo(work / "repo")
+        key = ec.generate_private_key(ec.SECP256R1())
+        self.private_key = work / "signer.key"  # the signer's secret: outside the repository
+        self.private_key.write_bytes(write_private_key(key))
+        self.repo.write("attestations/keys/signer.pub", write_public_key(key.public_key()))
+        section = {"format": "model-signing", "method": "key", "publicKeys": ["keys/signer.pub"]}
+        trust = {"apiVersion": "fleetgate.dev/v1", "kind": "TrustConfig", "signature": section}
+        self.repo.write("attestations/trust.yaml", yaml.safe_dump(trust))
+        self.repo.write("fleetgate.yaml", yaml.safe_dump({"trust": "attestations/trust.yaml"}))
+        self.base = self.repo.commit("trust material")
+        self.model = support_onnx.save_external(
+            support_onnx.mlp(inputs=3, classes=1), self.repo.root / "models" / "m" / "model.onnx"
+        )
+        self.weights = self.model.parent / "weights.bin"
+
+    def sign(self) -> None:
+        """``model_signing``'s own API over the model's folder: one resource per file."""
+        import model_signing
+
+        hashing = model_signing.hashing.Config().use_file_serialization()
+        config = model_signing.signing.Config().use_elliptic_key_signer(private_key=self.private_key)
+        config.set_hashing_config(hashing).sign(self.model.parent, self.model.parent / "model.onnx.sig")
+
+    def pin(self) -> str:
+        """Write the manifest pinning the current files (their file-set digest); return the text."""
+        files = [ArtifactFile(p.name, digest_of(p.read_bytes()), 0) for p in (self.model, self.weights)]
+        spec = {"modelUri": "file:models/m/model.onnx", "checksum": file_set_digest(files), "sizeBytes": None}
+        text = to_yaml(manifest("m", "research", **spec, inferenceConfig={"quantization": "fp32"}))
+        self.repo.write("models/m.yaml", text)
+        return text
+
+    def check(self, head: str) -> dict[str, Any]:
+        args = ("--evidence", "artifact,signature", "--format", "json", "--no-audit")
+        ran = run_cli(self.repo.root, "check", "--base", self.base, "--head", head, *args)
+        [subject] = ran.decision()["subjects"]
+        return subject
+
+
+def test_an_external_data_file_swapped_after_signing_is_denied_naming_it(tmp_path: Path) -> None:
+    release = SignedExternalModel(tmp_path)
+    release.sign()
+    release.pin()
+    signed = release.check(release.repo.commit("a model with external weights, signed whole"))
+    assert signed["allowed"] is True and "supplychain.signature" not in denied_rules(signed)
+    assert signed["evidence"]["signature"] == "verified"
+    # The weights change after signing; the manifest pins the new bytes, as an attacker would.
+    data = bytearray(release.weights.read_bytes())
+    data[-1] ^= 0x01
+    release.weights.write_bytes(bytes(data))
+    text = release.pin()
+    swapped = release.check(release.repo.commit("new weights, old signature"))
+    assert denied_rules(swapped) == ["supplychain.signature"]
+    found = finding(swapped, "supplychain.signature")
+    assert found["line"] == line_of(text, "modelUri:")
+    assert (
+        "weights.bin has digest sha256:" in found["message"] and "not the signed sha256:" in found["message"]
+    )

@@ -9,7 +9,10 @@ The steps, each raising EvidenceError naming the path:
 2. each blob is written to a private folder this run created (mode 0700) under a fresh name:
    no file found in a shared or cached folder is ever read in its place, at any stage;
 3. the written bytes are hashed again with git's object hash and must match the blob's id;
-   their sha256 is what the collectors compare.
+   their sha256 is what the collectors compare;
+4. a multi-file artifact is read the same way, file by file: the external-data files the base
+   model names (resolved in the base commit, inside the model's folder there), or every file
+   of a model directory (:mod:`fleetgate.evidence._multifile`).
 """
 
 from __future__ import annotations
@@ -19,9 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from fleetgate.errors import EvidenceError, FleetgateError
+from fleetgate.evidence._multifile import IGNORED, external_names, is_onnx_name, multi_file
+from fleetgate.evidence.interface import Artifact, ArtifactFile
 from fleetgate.git import Git
 
-__all__ = ["CommitFile", "export_verified", "resolve_in_commit"]
+__all__ = ["CommitFile", "export_artifact", "export_verified", "resolve_in_commit"]
 
 _MAX_LINKS = 40
 _MAX_LINK_BYTES = 4096
@@ -106,3 +111,47 @@ def export_verified(git: Git, commit: str, entry: CommitFile, target: Path) -> t
     if object_hash.hexdigest() != entry.oid:
         raise EvidenceError(f"{entry.path}: the bytes read from the base commit are not blob {entry.oid}")
     return "sha256:" + digest.hexdigest(), size
+
+
+def export_artifact(git: Git, commit: str, uri: str, relative: str, folder: Path) -> Artifact:
+    """The artifact ``relative`` names in ``commit``, every file of it written under ``folder``."""
+    entry = resolve_in_commit(git, commit, relative)
+    if entry is None:
+        raise EvidenceError(f"{uri}: {relative} is not in the base commit {commit[:12]}")
+    if entry.kind == "tree":
+        return _export_directory(git, commit, uri, entry, folder)
+    if entry.kind != "blob":
+        raise EvidenceError(f"{uri}: {relative} is not a file in the base commit")
+    target = folder / PurePosixPath(entry.path).name
+    digest, size = export_verified(git, commit, entry, target)
+    external = external_names(uri, target) if is_onnx_name(uri, target) else []
+    if not external:
+        return Artifact(uri=uri, path=target, digest=digest, size=size, source="git")
+    files = [ArtifactFile(target.name, digest, size)]
+    model_dir = PurePosixPath(entry.path).parent
+    for name in external:
+        found = resolve_in_commit(git, commit, (model_dir / name).as_posix())
+        if found is None or found.kind != "blob":
+            raise EvidenceError(f"{uri}: {name}, a file of the artifact, is not in the base commit")
+        if str(model_dir) != "." and not PurePosixPath(found.path).is_relative_to(model_dir):
+            raise EvidenceError(f"{uri}: external data file {name} resolves outside the model's folder")
+        files.append(ArtifactFile(name, *export_verified(git, commit, found, folder / name)))
+    return multi_file(uri, target, "git", files)
+
+
+def _export_directory(git: Git, commit: str, uri: str, entry: CommitFile, folder: Path) -> Artifact:
+    target = folder / PurePosixPath(entry.path).name
+    files: list[ArtifactFile] = []
+    for mode, kind, oid, path in git.ls_tree(commit, entry.path, recursive=True):
+        name = PurePosixPath(path).relative_to(entry.path).as_posix()
+        if name.split("/")[0] in IGNORED:
+            continue
+        if mode == "120000" or kind != "blob":
+            raise EvidenceError(
+                f"{uri}: {name} is a symlink or a submodule; a model directory holds files only"
+            )
+        blob = CommitFile(path, "blob", oid)
+        files.append(ArtifactFile(name, *export_verified(git, commit, blob, target / name)))
+    if not files:
+        raise EvidenceError(f"{uri}: the model directory holds no files in the base commit")
+    return multi_file(uri, target, "git", files, directory=True)

@@ -2,18 +2,20 @@
 
 Where the bytes come from, in order:
 
-1. ``file:`` URIs and plain relative paths: a file inside the repository (relative to its root).
-   A path that leaves the repository, also through a symlink, is refused.
+1. ``file:`` URIs and plain relative paths: a file or a model directory inside the repository
+   (relative to its root). A path that leaves the repository, also through a symlink, is refused.
 2. A configured artifact root mirrors remote storage: ``s3://bucket/key`` and ``gs://bucket/key``
    are looked up at ``<artifactRoot>/bucket/key``, ``https://host/path`` at
    ``<artifactRoot>/host/path``. A key that climbs out of the root is refused.
 3. ``https://`` downloads, only when enabled: size-capped, time-limited, TLS-verified, written to
    the cache folder under the digest of what arrived.
 
-An artifact that is not reachable is ``None`` (its facts stay absent and ``evidence.missing``
-speaks for them); one that is reachable but refused raises :class:`EvidenceError`. A repository
-path that names no file is neither: the bytes the manifest would ship do not exist, which
-:class:`MissingArtifact` reports (``supplychain.artifact-missing`` denies it at every stage).
+An ONNX model's external-data files and a directory's files are part of the artifact
+(:mod:`fleetgate.evidence._multifile`). An artifact that is not reachable is ``None`` (its
+facts stay absent and ``evidence.missing`` speaks for them); one that is reachable but refused
+raises :class:`EvidenceError`. A repository path that names no file is neither: the bytes the
+manifest would ship do not exist, which :class:`MissingArtifact` reports
+(``supplychain.artifact-missing`` denies it at every stage).
 """
 
 from __future__ import annotations
@@ -28,7 +30,15 @@ from typing import TYPE_CHECKING, Any
 
 from fleetgate.errors import ConfigError, EvidenceError
 from fleetgate.evidence._kit import contained
-from fleetgate.evidence.interface import Artifact
+from fleetgate.evidence._multifile import (
+    external_names,
+    hash_file,
+    is_onnx_name,
+    multi_file,
+    read_directory,
+    read_external,
+)
+from fleetgate.evidence.interface import Artifact, ArtifactFile
 
 if TYPE_CHECKING:
     import ssl
@@ -82,17 +92,6 @@ class MissingArtifact(EvidenceError):
         return {"uri": self.uri, "path": self.path, "missing": True}
 
 
-def hash_file(path: Path) -> tuple[str, int]:
-    """``("sha256:<hex>", size)`` of ``path``, read once in large chunks."""
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-    return "sha256:" + digest.hexdigest(), size
-
-
 def may_resolve(uri: str, source: ArtifactSource) -> bool:
     """False when ``uri`` certainly cannot be reached here (cheap: no file system access)."""
     if uri.startswith(_MIRRORED):
@@ -118,11 +117,18 @@ def resolve_artifact(uri: str, source: ArtifactSource) -> Artifact | None:
 
 
 def _hashed(uri: str, path: Path, how: str) -> Artifact:
+    """One file, or every file of a model with external data or of a model directory."""
+    if path.is_dir():
+        return multi_file(uri, path, how, read_directory(uri, path), directory=True)
     try:
         digest, size = hash_file(path)
     except OSError as exc:
         raise EvidenceError(f"{uri}: cannot read the artifact at {path} ({exc.strerror})") from None
-    return Artifact(uri=uri, path=path, digest=digest, size=size, source=how)
+    external = external_names(uri, path) if is_onnx_name(uri, path) else []
+    if not external:
+        return Artifact(uri=uri, path=path, digest=digest, size=size, source=how)
+    files = [ArtifactFile(path.name, digest, size), *read_external(uri, path, external)]
+    return multi_file(uri, path, how, files)
 
 
 def repository_path(uri: str, root: Path) -> str | None:
@@ -184,7 +190,7 @@ def _mirrored(uri: str, source: ArtifactSource) -> Path | None:
 
 
 def _contained(uri: str, base: Path, relative: str, what: str) -> Path | None:
-    """``base/relative`` if it exists as a regular file and stays inside ``base``."""
+    """``base/relative`` if it exists as a regular file or a folder and stays inside ``base``."""
     base = base.resolve()
     candidate = Path(relative)
     target = contained(candidate if candidate.is_absolute() else base / candidate, base)
@@ -192,8 +198,8 @@ def _contained(uri: str, base: Path, relative: str, what: str) -> Path | None:
         raise EvidenceError(f"{uri}: the artifact path leaves {what} ({base}); refused")
     if not target.exists():
         return None
-    if not target.is_file():
-        raise EvidenceError(f"{uri}: {target} is not a regular file")
+    if not (target.is_file() or target.is_dir()):
+        raise EvidenceError(f"{uri}: {target} is not a regular file or a model directory")
     return target
 
 

@@ -16,13 +16,13 @@ import importlib
 import importlib.util
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from fleetgate.changes import ChangeSet, ManifestChange
 from fleetgate.config import EvidenceConfig
 from fleetgate.errors import ConfigError, EvidenceError, GitError
-from fleetgate.evidence._revision import export_verified, resolve_in_commit
+from fleetgate.evidence._revision import export_artifact
 from fleetgate.evidence.artifact import (
     ArtifactSource,
     MissingArtifact,
@@ -103,18 +103,11 @@ class EvidenceRun:
     def _export(self, uri: str, relative: str) -> Artifact | EvidenceError:
         """Read the base version from the base commit into a private folder (see ``_revision``)."""
         assert self.git is not None and self.base_commit is not None
+        folder = self._private() / str(len(self._base_blobs))
         try:
-            entry = resolve_in_commit(self.git, self.base_commit, relative)
-            if entry is None:
-                raise EvidenceError(f"{uri}: {relative} is not in the base commit {self.base_commit[:12]}")
-            if entry.kind != "blob":
-                raise EvidenceError(f"{uri}: {relative} is not a file in the base commit")
-            folder = self._private() / str(len(self._base_blobs))
-            target = folder / PurePosixPath(entry.path).name
-            digest, size = export_verified(self.git, self.base_commit, entry, target)
+            return export_artifact(self.git, self.base_commit, uri, relative, folder)
         except (EvidenceError, GitError) as exc:
             return EvidenceError(exc.message)
-        return Artifact(uri=uri, path=target, digest=digest, size=size, source="git")
 
     def _private(self) -> Path:
         """A folder only this run writes: base artifacts are never looked for anywhere else."""

@@ -117,9 +117,17 @@ def test_a_symlink_inside_the_repository_resolves_to_its_target(root: Path) -> N
     assert artifact is not None and artifact.path == (root / "models" / "model.onnx").resolve()
 
 
-def test_a_directory_is_refused(root: Path) -> None:
-    with pytest.raises(EvidenceError, match="is not a regular file"):
-        resolve("file:models", root)
+def test_a_directory_is_one_artifact_of_all_its_files(root: Path) -> None:
+    # Multi-file artifacts are tested in test_multifile.py; a folder is no longer refused.
+    artifact = resolve("file:models", root)
+    assert artifact is not None and artifact.directory
+    assert [f.name for f in artifact.files] == ["model.onnx"]
+
+
+def test_a_special_file_is_refused(root: Path) -> None:
+    os.mkfifo(root / "models" / "pipe.onnx")
+    with pytest.raises(EvidenceError, match="is not a regular file or a model directory"):
+        resolve("file:models/pipe.onnx", root)
 
 
 def test_a_file_uri_on_another_host_is_refused(root: Path) -> None:

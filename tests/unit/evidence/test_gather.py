@@ -426,7 +426,7 @@ def test_a_symlinked_folder_is_followed_inside_the_base_commit(
     [
         ("absent", "is not in the base commit"),
         ("escaping-link", "leaves the repository"),
-        ("folder", "is not a file in the base commit"),
+        ("looping-link", "too many symlinks in the base commit"),
     ],
 )
 def test_a_base_path_the_base_commit_cannot_give_fails_the_comparison(
@@ -435,8 +435,9 @@ def test_a_base_path_the_base_commit_cannot_give_fails_the_comparison(
     if setup == "escaping-link":
         (repo.root / "models").mkdir()
         (repo.root / "models" / "old.onnx").symlink_to("/etc/hostname")
-    elif setup == "folder":
-        repo.write("models/old.onnx/inside", b"x")
+    elif setup == "looping-link":
+        (repo.root / "models").mkdir()
+        (repo.root / "models" / "old.onnx").symlink_to("old.onnx")
     repo.write("README", "base")
     base = repo.commit("base")
     repo.write("models/new.onnx", onnx_models["v2"])
@@ -531,3 +532,38 @@ def test_another_artifact_misses_the_cache(
         facts = gather_one(repo.root, "file:models/a.onnx", ("artifact", "model"), cache=cache)
         assert facts["production/a"]["artifact"]["digest"] == digest(onnx_models[version])
     assert len(list((cache / "facts" / "model").glob("*.json"))) == 2
+
+
+def test_a_base_model_with_external_data_is_read_whole_from_the_base_commit(repo: GitRepo) -> None:
+    path = support_onnx.save_external(
+        support_onnx.mlp(3, classes=1, seed=0), repo.root / "models/m/model.onnx"
+    )
+    old = {name: (path.parent / name).read_bytes() for name in ("model.onnx", "weights.bin")}
+    base = repo.commit("v1")
+    support_onnx.save_external(support_onnx.mlp(3, classes=1, seed=1), path)  # v2 weights in the work tree
+    run, collector = comparing_run(repo, base)
+    uri = "file:models/m/model.onnx"
+    facts = gather_facts(changeset(change(deployment("m", uri), deployment("m", uri))), run)["production/m"]
+    [context] = collector.calls
+    previous = context.base_artifact
+    assert previous is not None and context.artifact is not None
+    assert {f.name: f.digest for f in previous.files} == {name: digest(data) for name, data in old.items()}
+    assert (previous.path.parent / "weights.bin").read_bytes() == old["weights.bin"]
+    assert facts["latency"]["base"]["digest"] == previous.digest != context.artifact.digest
+
+
+def test_a_base_model_directory_is_read_file_by_file_from_the_base_commit(repo: GitRepo) -> None:
+    repo.write("models/d/Manifest.json", b"{}")
+    repo.write("models/d/Data/weights.bin", b"v1")
+    base = repo.commit("v1")
+    repo.write("models/d/Data/weights.bin", b"v2")
+    run, collector = comparing_run(repo, base)
+    uri = "file:models/d"
+    gather_facts(changeset(change(deployment("m", uri), deployment("m", uri))), run)
+    [context] = collector.calls
+    previous = context.base_artifact
+    assert previous is not None and previous.directory
+    assert {f.name: f.digest for f in previous.files} == {
+        "Data/weights.bin": digest(b"v1"),
+        "Manifest.json": digest(b"{}"),
+    }

@@ -36,7 +36,7 @@ class FairnessCollector:
         ``None`` (never cache) when the fact is not gathered or the dataset cannot be hashed:
         :meth:`collect` then reports the problem.
         """
-        if context.artifact is None:
+        if context.artifact is None or context.artifact.directory:
             return None
         try:
             evaluation = evaluation_of(context.manifest)
@@ -66,8 +66,8 @@ class FairnessCollector:
         or fails to run, or a base model that cannot be scored on the same data.
         """
         settings = parse_settings(context.settings)
-        if context.artifact is None:
-            return None
+        if context.artifact is None or context.artifact.directory:
+            return None  # a model directory is not something onnxruntime can score
         evaluation = evaluation_of(context.manifest)
         if evaluation is None:
             return None

@@ -60,6 +60,8 @@ def runtime_version() -> str | None:
 
 
 def _is_onnx(artifact: Artifact) -> bool:
+    if artifact.directory:
+        return False  # a model directory (Core ML, say) is not an onnxruntime model
     uri_path = urlsplit(artifact.uri).path
     return any(p.lower().endswith(_ONNX_SUFFIXES) for p in (uri_path, artifact.path.name))
 

@@ -229,7 +229,12 @@ def _quiet_in_toto() -> Iterator[None]:
 
 
 def _final_product(products: Mapping[str, Any], artifact: Artifact, details: dict[str, Any]) -> Outcome:
-    """The final step's product named like the artifact must have the artifact's digest."""
+    """The final step's product named like the artifact must have the artifact's digest.
+
+    For a multi-file artifact, each of its files must be a product with that file's digest.
+    """
+    if artifact.files:
+        return _final_products(products, artifact, details)
     names = {artifact.path.name, PurePosixPath(urlsplit(artifact.uri).path).name} - {""}
     matches = {path: hashes for path, hashes in products.items() if PurePosixPath(path).name in names}
     final = details["final_step"]
@@ -243,4 +248,24 @@ def _final_product(products: Mapping[str, Any], artifact: Artifact, details: dic
             return failed(
                 f"final step '{final}' product {path} is {digest}, the artifact is {artifact.digest}", details
             )
+    return Outcome(VERIFIED, None, details)
+
+
+def _final_products(products: Mapping[str, Any], artifact: Artifact, details: dict[str, Any]) -> Outcome:
+    final = details["final_step"]
+    for item in artifact.files:
+        found = {
+            f"sha256:{hashes.get('sha256', '')}"
+            for path, hashes in products.items()
+            if path == item.name or path.endswith("/" + item.name)
+        }
+        if not found:
+            return failed(f"final step '{final}' has no product {item.name}, a file of the artifact", details)
+        if found != {item.digest}:
+            wrong = sorted(found - {item.digest})[0]
+            details["product_digest"] = wrong
+            return failed(
+                f"final step '{final}' product {item.name} is {wrong}, the file is {item.digest}", details
+            )
+    details["product_digest"] = artifact.digest  # every file is the one the final step produced
     return Outcome(VERIFIED, None, details)

@@ -129,7 +129,13 @@ def _slsa_details(statement: Mapping[str, Any], signer: str, artifact: Artifact,
         if isinstance(s, dict) and isinstance(s.get("digest"), dict)
     ]
     if wanted not in digests:
-        raise Refused(f"statement {name}: no subject has the artifact's digest {artifact.digest}")
+        # A multi-file artifact may also be named file by file, one subject per file.
+        missing = [f.name for f in artifact.files if f.digest.removeprefix("sha256:") not in digests]
+        if not artifact.files or missing:
+            what = (
+                f"the digest of {missing[0]}, a file of the artifact" if missing else "the artifact's digest"
+            )
+            raise Refused(f"statement {name}: no subject has {what} {artifact.digest}")
     predicate_type = statement.get("predicateType")
     return {
         "predicate_type": predicate_type if isinstance(predicate_type, str) else "",

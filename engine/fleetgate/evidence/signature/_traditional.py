@@ -24,7 +24,7 @@ from fleetgate.evidence._files import read_capped
 from fleetgate.evidence._kit import Refused
 from fleetgate.evidence.interface import Artifact
 from fleetgate.evidence.signature._statement import check_statement
-from fleetgate.evidence.signature._verdict import Verdict, artifact_names
+from fleetgate.evidence.signature._verdict import Verdict
 
 __all__ = ["checked_chain", "load_public_key", "verify_with_certificates", "verify_with_keys"]
 
@@ -50,7 +50,7 @@ def verify_with_keys(
         except Exception as exc:  # wrong key, bad signature, malformed envelope: try the next key
             reasons.append(f"{path.name}: {type(exc).__name__}")
             continue
-        check_statement(payload_type, payload, artifact.digest, artifact_names(artifact))
+        check_statement(payload_type, payload, artifact)
         return Verdict(True, signer=_key_id(key))
     raise Refused(f"the signature does not verify with any trusted key ({', '.join(reasons)})")
 
@@ -66,7 +66,7 @@ def verify_with_certificates(chain: list[Path], data: bytes, artifact: Artifact)
         payload_type, payload = verifier._verify_signed_content(signature)
     except Exception as exc:  # pyOpenSSL chain errors, bad signatures, key-only bundles
         raise Refused(f"certificate verification failed: {type(exc).__name__}: {exc}") from None
-    check_statement(payload_type, payload, artifact.digest, artifact_names(artifact))
+    check_statement(payload_type, payload, artifact)
     leaf = x509.load_der_x509_certificate(certificates.certificates[0].raw_bytes)
     return Verdict(True, signer=_certificate_identity(leaf))
 

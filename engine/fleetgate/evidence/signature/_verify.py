@@ -27,7 +27,7 @@ from fleetgate.evidence._sigstore import (
 from fleetgate.evidence.interface import Artifact
 from fleetgate.evidence.signature._config import SignaturePolicy
 from fleetgate.evidence.signature._statement import check_statement
-from fleetgate.evidence.signature._verdict import Verdict, artifact_names
+from fleetgate.evidence.signature._verdict import Verdict
 
 __all__ = ["Verdict", "verify"]
 
@@ -84,5 +84,5 @@ def _keyless_model(
     handle: TrustedRootHandle, data: bytes, artifact: Artifact, identities: Any, max_bytes: int
 ) -> Verdict:
     verified = verify_dsse_with(handle, data, identities, max_bytes)
-    check_statement(verified.payload_type, verified.payload, artifact.digest, artifact_names(artifact))
+    check_statement(verified.payload_type, verified.payload, artifact)
     return Verdict(True, verified.signer, verified.issuer, verified.log_index)
