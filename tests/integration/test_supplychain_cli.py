@@ -288,10 +288,19 @@ class SignedExternalModel:
         config = model_signing.signing.Config().use_elliptic_key_signer(private_key=self.private_key)
         config.set_hashing_config(hashing).sign(self.model.parent, self.model.parent / "model.onnx.sig")
 
-    def pin(self) -> str:
-        """Write the manifest pinning the current files (their file-set digest); return the text."""
-        files = [ArtifactFile(p.name, digest_of(p.read_bytes()), 0) for p in (self.model, self.weights)]
-        spec = {"modelUri": "file:models/m/model.onnx", "checksum": file_set_digest(files), "sizeBytes": None}
+    def digest(self) -> str:
+        """The file-set digest of the model and its weights, as they are now."""
+        return file_set_digest(
+            ArtifactFile(p.name, digest_of(p.read_bytes()), 0) for p in (self.model, self.weights)
+        )
+
+    def pin(self, checksum: str | None = None) -> str:
+        """Write the manifest pinning ``checksum`` (the current file-set digest); return the text."""
+        spec = {
+            "modelUri": "file:models/m/model.onnx",
+            "checksum": checksum or self.digest(),
+            "sizeBytes": None,
+        }
         text = to_yaml(manifest("m", "research", **spec, inferenceConfig={"quantization": "fp32"}))
         self.repo.write("models/m.yaml", text)
         return text
@@ -322,3 +331,13 @@ def test_an_external_data_file_swapped_after_signing_is_denied_naming_it(tmp_pat
     assert (
         "weights.bin has digest sha256:" in found["message"] and "not the signed sha256:" in found["message"]
     )
+
+
+def test_a_checksum_of_the_model_file_alone_does_not_pin_a_model_with_external_data(tmp_path: Path) -> None:
+    # spec.checksum is the file-set digest: pinning only model.onnx leaves the weights unpinned.
+    release = SignedExternalModel(tmp_path)
+    release.sign()
+    text = release.pin(digest_of(release.model.read_bytes()))
+    subject = release.check(release.repo.commit("pins the model file only"))
+    assert denied_rules(subject) == ["supplychain.checksum-match"]
+    assert finding(subject, "supplychain.checksum-match")["line"] == line_of(text, "checksum:")
