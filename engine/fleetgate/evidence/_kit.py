@@ -13,7 +13,6 @@ Nothing here imports a heavy library.
 
 from __future__ import annotations
 
-from importlib import metadata
 from pathlib import Path
 
 __all__ = ["MAX_REASON", "Refused", "contained", "first_line", "library_version", "one_line", "shown"]
@@ -69,6 +68,8 @@ def contained(path: Path, base: Path) -> Path | None:
 
 def library_version(name: str) -> str | None:
     """The installed version of distribution ``name``, without importing it; None when absent."""
+    from importlib import metadata  # ~15 ms: only the collectors that record versions pay it
+
     try:
         return metadata.version(name)
     except metadata.PackageNotFoundError:
