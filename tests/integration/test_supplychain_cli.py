@@ -259,6 +259,7 @@ def test_a_repository_artifact_that_does_not_exist_is_denied_at_every_stage(
     assert (found["file"], found["field"]) == ("models/ghost.yaml", "spec.modelUri")
     assert found["line"] == line_of(text, "modelUri:")
     assert found["message"] == "spec.modelUri names models/ghost.onnx, which does not exist in the repository"
+    assert subject["evidence"]["artifact"] == "missing"
 
 
 class SignedExternalModel:
