@@ -263,10 +263,15 @@ def test_a_repository_artifact_that_does_not_exist_is_denied_at_every_stage(
 
 
 class SignedExternalModel:
-    """A model with external weights, signed as one artifact with model-signing's directory signing."""
+    """A model with external weights, signed as one artifact with model-signing's directory signing.
 
-    def __init__(self, work: Path) -> None:
+    ``directory``: the manifest names the model's folder (a model directory) instead of its
+    ``.onnx`` file, and the bundle sits beside the folder.
+    """
+
+    def __init__(self, work: Path, directory: bool = False) -> None:
         self.repo = GitRepo(work / "repo")
+        self.directory = directory
         key = ec.generate_private_key(ec.SECP256R1())
         self.private_key = work / "signer.key"  # the signer's secret: outside the repository
         self.private_key.write_bytes(write_private_key(key))
@@ -287,18 +292,19 @@ class SignedExternalModel:
 
         hashing = model_signing.hashing.Config().use_file_serialization()
         config = model_signing.signing.Config().use_elliptic_key_signer(private_key=self.private_key)
-        config.set_hashing_config(hashing).sign(self.model.parent, self.model.parent / "model.onnx.sig")
+        folder = self.model.parent
+        bundle = folder.with_name(folder.name + ".sig") if self.directory else folder / "model.onnx.sig"
+        config.set_hashing_config(hashing).sign(folder, bundle)
 
     def digest(self) -> str:
-        """The file-set digest of the model and its weights, as they are now."""
-        return file_set_digest(
-            ArtifactFile(p.name, digest_of(p.read_bytes()), 0) for p in (self.model, self.weights)
-        )
+        """The file-set digest of the model and its weights (or of its folder), as they are now."""
+        paths = sorted(self.model.parent.iterdir()) if self.directory else [self.model, self.weights]
+        return file_set_digest(ArtifactFile(p.name, digest_of(p.read_bytes()), 0) for p in paths)
 
     def pin(self, checksum: str | None = None) -> str:
         """Write the manifest pinning ``checksum`` (the current file-set digest); return the text."""
         spec = {
-            "modelUri": "file:models/m/model.onnx",
+            "modelUri": "file:models/m" if self.directory else "file:models/m/model.onnx",
             "checksum": checksum or self.digest(),
             "sizeBytes": None,
         }
@@ -342,3 +348,19 @@ def test_a_checksum_of_the_model_file_alone_does_not_pin_a_model_with_external_d
     subject = release.check(release.repo.commit("pins the model file only"))
     assert denied_rules(subject) == ["supplychain.checksum-match"]
     assert finding(subject, "supplychain.checksum-match")["line"] == line_of(text, "checksum:")
+
+
+def test_a_file_added_to_a_signed_model_directory_is_denied_naming_it(tmp_path: Path) -> None:
+    release = SignedExternalModel(tmp_path, directory=True)
+    release.sign()
+    release.pin()
+    signed = release.check(release.repo.commit("a model directory, signed whole"))
+    assert signed["evidence"]["signature"] == "verified" and "supplychain.signature" not in denied_rules(
+        signed
+    )
+    release.repo.write("models/m/extra.bin", b"bytes nobody signed")
+    release.pin()
+    extended = release.check(release.repo.commit("one more file in the signed folder"))
+    assert denied_rules(extended) == ["supplychain.signature"]
+    message = finding(extended, "supplychain.signature")["message"]
+    assert "the signature does not cover extra.bin, a file of the artifact" in message
