@@ -296,6 +296,12 @@ class SignedExternalModel:
         bundle = folder.with_name(folder.name + ".sig") if self.directory else folder / "model.onnx.sig"
         config.set_hashing_config(hashing).sign(folder, bundle)
 
+    def flip_weight_bit(self) -> None:
+        """Change the external weights after signing, as an attacker would."""
+        data = bytearray(self.weights.read_bytes())
+        data[-1] ^= 0x01
+        self.weights.write_bytes(bytes(data))
+
     def digest(self) -> str:
         """The file-set digest of the model and its weights (or of its folder), as they are now."""
         paths = sorted(self.model.parent.iterdir()) if self.directory else [self.model, self.weights]
@@ -327,9 +333,7 @@ def test_an_external_data_file_swapped_after_signing_is_denied_naming_it(tmp_pat
     assert signed["allowed"] is True and "supplychain.signature" not in denied_rules(signed)
     assert signed["evidence"]["signature"] == "verified"
     # The weights change after signing; the manifest pins the new bytes, as an attacker would.
-    data = bytearray(release.weights.read_bytes())
-    data[-1] ^= 0x01
-    release.weights.write_bytes(bytes(data))
+    release.flip_weight_bit()
     text = release.pin()
     swapped = release.check(release.repo.commit("new weights, old signature"))
     assert denied_rules(swapped) == ["supplychain.signature"]
@@ -364,3 +368,24 @@ def test_a_file_added_to_a_signed_model_directory_is_denied_naming_it(tmp_path: 
     assert denied_rules(extended) == ["supplychain.signature"]
     message = finding(extended, "supplychain.signature")["message"]
     assert "the signature does not cover extra.bin, a file of the artifact" in message
+
+
+def test_verify_treats_a_model_with_external_data_as_the_check_does(tmp_path: Path) -> None:
+    release = SignedExternalModel(tmp_path)
+    release.sign()
+    args = ("verify", "models/m/model.onnx", "--trust", "attestations/trust.yaml", "--format", "json")
+    good = run_cli(release.repo.root, *args, "--checksum", release.digest())
+    assert good.code == 0, good.stdout + good.stderr
+    proven = json.loads(good.stdout)
+    assert proven["proven"] is True and [f["name"] for f in proven["artifact"]["files"]] == [
+        "model.onnx",
+        "weights.bin",
+    ]
+    release.flip_weight_bit()
+    bad = run_cli(release.repo.root, *args)
+    assert bad.code == 1, bad.stderr
+    refused = json.loads(bad.stdout)
+    assert (
+        refused["signature"]["status"] == "failed"
+        and "weights.bin has digest" in refused["signature"]["reason"]
+    )

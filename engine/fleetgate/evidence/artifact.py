@@ -50,6 +50,7 @@ __all__ = [
     "MissingArtifact",
     "base_path",
     "hash_file",
+    "hashed_artifact",
     "may_resolve",
     "repository_path",
     "resolve_artifact",
@@ -104,7 +105,7 @@ def resolve_artifact(uri: str, source: ArtifactSource) -> Artifact | None:
     if uri.startswith(_MIRRORED):
         local = _mirrored(uri, source)
         if local is not None:
-            return _hashed(uri, local, "mirror")
+            return hashed_artifact(uri, local, "mirror")
         if uri.startswith("https://") and source.download.enabled:
             return _downloaded(uri, source)
         return None
@@ -113,11 +114,12 @@ def resolve_artifact(uri: str, source: ArtifactSource) -> Artifact | None:
     local = _in_repository(uri, source.root)
     if local is None:
         raise MissingArtifact(uri, repository_path(uri, source.root) or uri)
-    return _hashed(uri, local, "file")
+    return hashed_artifact(uri, local, "file")
 
 
-def _hashed(uri: str, path: Path, how: str) -> Artifact:
-    """One file, or every file of a model with external data or of a model directory."""
+def hashed_artifact(uri: str, path: Path, how: str) -> Artifact:
+    """The artifact at the local ``path``: one file, or every file of a model with external data
+    or of a model directory. EvidenceError naming what cannot be read or is refused."""
     if path.is_dir():
         return multi_file(uri, path, how, read_directory(uri, path), directory=True)
     try:
