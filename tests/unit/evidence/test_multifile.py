@@ -139,3 +139,36 @@ def test_an_empty_model_directory_is_refused(tmp_path: Path) -> None:
     (tmp_path / "models" / "empty").mkdir(parents=True)
     with pytest.raises(EvidenceError, match="holds no files"):
         resolve("file:models/empty", tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("data", "said"),
+    [
+        (b"\x3a\x05ab", "runs past the end"),  # graph field longer than the message
+        (b"\x08\xff\xff", "truncated or overlong varint"),
+        (b"\x0b", "unsupported protobuf wire type 3"),
+    ],
+)
+def test_bytes_that_are_not_a_model_do_not_parse(data: bytes, said: str) -> None:
+    with pytest.raises(ValueError, match=said):
+        external_locations(data)
+
+
+def test_subgraphs_nested_without_end_are_refused() -> None:
+    # A graph (field 7) holding a node whose attribute holds a graph, and so on, 100 deep.
+    message = b""
+    for _ in range(100):
+        attribute = b"\x32" + _length(message) + message  # AttributeProto.g
+        node = b"\x2a" + _length(attribute) + attribute  # NodeProto.attribute
+        message = b"\x0a" + _length(node) + node  # GraphProto.node
+    with pytest.raises(ValueError, match="nests deeper"):
+        external_locations(b"\x3a" + _length(message) + message)
+
+
+def _length(data: bytes) -> bytes:
+    size, out = len(data), b""
+    while True:
+        byte, size = size & 0x7F, size >> 7
+        out += bytes([byte | (0x80 if size else 0)])
+        if not size:
+            return out
