@@ -29,3 +29,11 @@ def policy_dir(tmp_path: Path) -> PolicyDir:
         return root
 
     return make
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_fact_cache_secret(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The fact cache's per-user secret lives in a test folder, not the tester's ~/.config."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-config")))
+        yield

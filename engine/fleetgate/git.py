@@ -262,6 +262,24 @@ class Git:
             )
         return read_bounded(full, path, max_bytes)
 
+    def ls_tree(self, revision: str, path: str, recursive: bool = False) -> list[tuple[str, str, str, str]]:
+        """``(mode, type, object id, path)`` of ``path`` in commit ``revision`` (empty when absent).
+
+        ``path`` is taken literally (no pathspec magic). Without ``recursive`` a folder is one
+        ``tree`` entry; with it, every blob (and symlink) below the folder is listed instead.
+        """
+        if "\n" in path or not path:
+            return []
+        flags = ["-r"] if recursive else []
+        target = f"{path.rstrip('/')}/" if recursive else path
+        out = self.run("--literal-pathspecs", "ls-tree", "-z", "--full-tree", *flags, revision, "--", target)
+        entries: list[tuple[str, str, str, str]] = []
+        for record in _split(out):
+            meta, _, name = record.partition("\t")
+            mode, kind, oid = meta.split(" ")
+            entries.append((mode, kind, oid, name))
+        return entries
+
 
 def read_bounded(full: Path, display: str, max_bytes: int) -> bytes:
     """Read at most ``max_bytes`` (a file growing while it is read is refused, not truncated)."""

@@ -13,15 +13,18 @@ import re
 from typing import Any
 
 import pytest
+import yaml
 
 import support_onnx
-from support import GitRepo, line_of
+from support import GitRepo, line_of, manifest, to_yaml
 from support_fairness import biased_dataset
 from support_release import (
+    EVIDENCE,
     Published,
     ReleaseKit,
     by_name,
     denied_rules,
+    digest_of,
     int8_classifier,
     run_cli,
     serialized,
@@ -263,3 +266,86 @@ def test_a_less_accurate_replacement_is_an_accuracy_drop(
     assert more["allowed"] is True and denied_rules(more) == []
     improved = audit_facts(repo, "more-accurate")["fairness"]
     assert improved["accuracy"] > improved["base"]["accuracy"]
+
+
+def _fp32_declared_int8(repo: GitRepo) -> str:
+    """A production deployment that declares int8 for an fp32 model; returns the head commit."""
+    data = serialized(support_onnx.linear_classifier([4.0, 4.0, 0.0]))
+    repo.write("models/m.onnx", data)
+    spec = {"modelUri": "file:models/m.onnx", "checksum": digest_of(data), "sizeBytes": len(data)}
+    repo.write("models/m.yaml", to_yaml(manifest("m", **spec, **INT8)))
+    return repo.commit("an fp32 model declared int8")
+
+
+def test_planted_cache_entries_cannot_turn_fp32_into_int8(repo: GitRepo) -> None:
+    base = repo.commit("empty main")
+    head = _fp32_declared_int8(repo)
+    args = ("check", "--base", base, "--head", head, "--evidence", "artifact,model", "--format", "json")
+    first = run_cli(repo.root, *args, "--no-audit")
+    assert first.code == 1 and "targeting.quantization" in denied_rules(first.decision()["subjects"][0])
+    # Someone who can write the cache folder rewrites the measured fact, keeping its MAC, and
+    # adds an unauthenticated entry in the old format beside it.
+    [entry] = (repo.root / ".git" / "fleetgate-cache" / "facts" / "model").iterdir()
+    stored = json.loads(entry.read_text())
+    forged = {**json.loads(stored["fact"]), "quantization": "int8"}
+    entry.write_text(json.dumps({"fact": json.dumps(forged, sort_keys=True), "mac": stored["mac"]}))
+    (entry.parent / ("0" * 64 + ".json")).write_text(json.dumps(forged))
+    again = run_cli(repo.root, *args, "--no-audit")
+    assert again.code == 1, again.stderr
+    assert "targeting.quantization" in denied_rules(again.decision()["subjects"][0])
+
+
+def test_a_cache_folder_inside_the_work_tree_is_refused(repo: GitRepo) -> None:
+    repo.write("fleetgate.yaml", "evidence:\n  cache: .fleetgate-cache\n")
+    base = repo.commit("a cache folder a pull request could write")
+    head = _fp32_declared_int8(repo)
+    ran = run_cli(repo.root, "check", "--base", base, "--head", head, "--evidence", "artifact,model")
+    assert ran.code == 2
+    assert "evidence.cache" in ran.stderr and "inside the repository's work tree" in ran.stderr
+
+
+def test_a_symlinked_artifact_folder_keeps_the_latency_comparison(repo: GitRepo) -> None:
+    """The base version is found through the base commit's own link, not the head's re-pointed one."""
+    small, large = serialized(int8_classifier()), serialized(support_onnx.cnn(channels=64))
+    repo.write("fleetgate.yaml", yaml.safe_dump({"evidence": EVIDENCE}))
+    repo.write("models/v1/model.onnx", small)
+    repo.write("models/v2/model.onnx", large)
+    link = repo.root / "models" / "current"
+    uri = "file:models/current/model.onnx"
+
+    def deploy(data: bytes, quantization: str) -> None:
+        spec = {"modelUri": uri, "checksum": digest_of(data), "sizeBytes": None}
+        doc = manifest("linked", "research", **spec, inferenceConfig={"quantization": quantization})
+        repo.write("models/linked.yaml", to_yaml(doc))
+
+    link.symlink_to("v1")
+    deploy(small, "int8")
+    base = repo.commit("current is v1")
+    link.unlink()
+    link.symlink_to("v2")
+    deploy(large, "fp32")
+    head = repo.commit("current is v2, a much slower model")
+    args = ("--evidence", "artifact,latency", "--format", "json", "--no-audit")
+    ran = run_cli(repo.root, "check", "--base", base, "--head", head, *args)
+    assert ran.code == 1, ran.stderr
+    [subject] = ran.decision()["subjects"]
+    assert "cost.latency-regression" in denied_rules(subject), subject["violations"]
+
+
+def test_a_previous_artifact_missing_from_the_base_fails_the_comparison(repo: GitRepo) -> None:
+    model = serialized(int8_classifier())
+    repo.write("fleetgate.yaml", yaml.safe_dump({"evidence": EVIDENCE}))
+    old = {"modelUri": "file:models/old.onnx", "sizeBytes": None, **INT8}
+    repo.write("models/m.yaml", to_yaml(manifest("m", "research", **old)))
+    base = repo.commit("a base whose artifact was never committed")
+    repo.write("models/new.onnx", model)
+    new = {"modelUri": "file:models/new.onnx", "checksum": digest_of(model), "sizeBytes": None, **INT8}
+    repo.write("models/m.yaml", to_yaml(manifest("m", "research", **new)))
+    head = repo.commit("a new artifact")
+    args = ("--evidence", "artifact,latency", "--format", "json", "--no-audit")
+    ran = run_cli(repo.root, "check", "--base", base, "--head", head, *args)
+    assert ran.code == 1, ran.stderr
+    [subject] = ran.decision()["subjects"]
+    [failed] = [v for v in subject["violations"] if v["rule"] == "evidence.failed"]
+    assert failed["message"].startswith("cost.latency-regression cannot compare with the previous artifact")
+    assert "models/old.onnx is not in the base commit" in failed["message"]

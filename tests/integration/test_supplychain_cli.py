@@ -12,9 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from fleetgate.evidence._multifile import file_set_digest
+from fleetgate.evidence.interface import ArtifactFile
 
 import support_onnx
-from support import GitRepo, line_of
+from support import GitRepo, line_of, manifest, to_yaml
 from support_release import (
     TRUST_FILE,
     Published,
@@ -27,6 +32,7 @@ from support_release import (
     serialized,
     warned_rules,
 )
+from support_sigstore import write_private_key, write_public_key
 
 # The facts this module needs: timing and fairness are the model module's business.
 SUPPLY_CHAIN = "artifact,signature,provenance,model"
@@ -153,9 +159,10 @@ def test_hostile_external_data_fails_the_evidence_and_denies(decision: dict[str,
     subject = by_name(decision)["hostile"]
     assert denied_rules(subject) == ["evidence.failed"]
     message = finding(subject, "evidence.failed")["message"]
-    assert message.startswith("the model evidence could not be gathered: models/hostile/model.onnx: ")
+    # The weights are part of the artifact: resolving it refuses them, before any collector runs.
+    assert message.startswith("the artifact evidence could not be gathered: file:models/hostile/model.onnx: ")
     assert "'../hostile-weights.bin' escapes the model's folder" in message
-    assert subject["evidence"]["quantization"] == "error"
+    assert subject["evidence"]["artifact"] == "error"
 
 
 def test_an_absent_bundle_warns_before_merge_and_denies_before_deploy(
@@ -232,3 +239,153 @@ def test_verify_with_a_checksum_that_does_not_match_is_not_proven(
         published["good"].digest,
     )
     assert matching.code == 0 and "checksum    matches" in matching.stdout
+
+
+@pytest.mark.parametrize("stage", ["pre-merge", "pre-deploy"])
+def test_a_repository_artifact_that_does_not_exist_is_denied_at_every_stage(
+    tmp_path: Path, stage: str
+) -> None:
+    repo = GitRepo(tmp_path / "repo")
+    base = repo.commit("empty main")
+    text = to_yaml(manifest("ghost", modelUri="file:models/ghost.onnx"))
+    repo.write("models/ghost.yaml", text)
+    head = repo.commit("a deployment whose model was never committed")
+    ran = run_cli(repo.root, "check", "--base", base, "--head", head, "--stage", stage, "--format", "json")
+    assert ran.code == 1, ran.stderr
+    subject = by_name(ran.decision())["ghost"]
+    # Before deploy, the facts nobody could gather from a missing file are denied as well.
+    assert [r for r in denied_rules(subject) if r != "evidence.missing"] == ["supplychain.artifact-missing"]
+    found = finding(subject, "supplychain.artifact-missing")
+    assert (found["file"], found["field"]) == ("models/ghost.yaml", "spec.modelUri")
+    assert found["line"] == line_of(text, "modelUri:")
+    assert found["message"] == "spec.modelUri names models/ghost.onnx, which does not exist in the repository"
+    assert subject["evidence"]["artifact"] == "missing"
+
+
+class SignedExternalModel:
+    """A model with external weights, signed as one artifact with model-signing's directory signing.
+
+    ``directory``: the manifest names the model's folder (a model directory) instead of its
+    ``.onnx`` file, and the bundle sits beside the folder.
+    """
+
+    def __init__(self, work: Path, directory: bool = False) -> None:
+        self.repo = GitRepo(work / "repo")
+        self.directory = directory
+        key = ec.generate_private_key(ec.SECP256R1())
+        self.private_key = work / "signer.key"  # the signer's secret: outside the repository
+        self.private_key.write_bytes(write_private_key(key))
+        self.repo.write("attestations/keys/signer.pub", write_public_key(key.public_key()))
+        section = {"format": "model-signing", "method": "key", "publicKeys": ["keys/signer.pub"]}
+        trust = {"apiVersion": "fleetgate.dev/v1", "kind": "TrustConfig", "signature": section}
+        self.repo.write("attestations/trust.yaml", yaml.safe_dump(trust))
+        self.repo.write("fleetgate.yaml", yaml.safe_dump({"trust": "attestations/trust.yaml"}))
+        self.base = self.repo.commit("trust material")
+        self.model = support_onnx.save_external(
+            support_onnx.mlp(inputs=3, classes=1), self.repo.root / "models" / "m" / "model.onnx"
+        )
+        self.weights = self.model.parent / "weights.bin"
+
+    def sign(self) -> None:
+        """``model_signing``'s own API over the model's folder: one resource per file."""
+        import model_signing
+
+        hashing = model_signing.hashing.Config().use_file_serialization()
+        config = model_signing.signing.Config().use_elliptic_key_signer(private_key=self.private_key)
+        folder = self.model.parent
+        bundle = folder.with_name(folder.name + ".sig") if self.directory else folder / "model.onnx.sig"
+        config.set_hashing_config(hashing).sign(folder, bundle)
+
+    def flip_weight_bit(self) -> None:
+        """Change the external weights after signing, as an attacker would."""
+        data = bytearray(self.weights.read_bytes())
+        data[-1] ^= 0x01
+        self.weights.write_bytes(bytes(data))
+
+    def digest(self) -> str:
+        """The file-set digest of the model and its weights (or of its folder), as they are now."""
+        paths = sorted(self.model.parent.iterdir()) if self.directory else [self.model, self.weights]
+        return file_set_digest(ArtifactFile(p.name, digest_of(p.read_bytes()), 0) for p in paths)
+
+    def pin(self, checksum: str | None = None) -> str:
+        """Write the manifest pinning ``checksum`` (the current file-set digest); return the text."""
+        spec = {
+            "modelUri": "file:models/m" if self.directory else "file:models/m/model.onnx",
+            "checksum": checksum or self.digest(),
+            "sizeBytes": None,
+        }
+        text = to_yaml(manifest("m", "research", **spec, inferenceConfig={"quantization": "fp32"}))
+        self.repo.write("models/m.yaml", text)
+        return text
+
+    def check(self, head: str) -> dict[str, Any]:
+        args = ("--evidence", "artifact,signature", "--format", "json", "--no-audit")
+        ran = run_cli(self.repo.root, "check", "--base", self.base, "--head", head, *args)
+        [subject] = ran.decision()["subjects"]
+        return subject
+
+
+def test_an_external_data_file_swapped_after_signing_is_denied_naming_it(tmp_path: Path) -> None:
+    release = SignedExternalModel(tmp_path)
+    release.sign()
+    release.pin()
+    signed = release.check(release.repo.commit("a model with external weights, signed whole"))
+    assert signed["allowed"] is True and "supplychain.signature" not in denied_rules(signed)
+    assert signed["evidence"]["signature"] == "verified"
+    # The weights change after signing; the manifest pins the new bytes, as an attacker would.
+    release.flip_weight_bit()
+    text = release.pin()
+    swapped = release.check(release.repo.commit("new weights, old signature"))
+    assert denied_rules(swapped) == ["supplychain.signature"]
+    found = finding(swapped, "supplychain.signature")
+    assert found["line"] == line_of(text, "modelUri:")
+    assert (
+        "weights.bin has digest sha256:" in found["message"] and "not the signed sha256:" in found["message"]
+    )
+
+
+def test_a_checksum_of_the_model_file_alone_does_not_pin_a_model_with_external_data(tmp_path: Path) -> None:
+    # spec.checksum is the file-set digest: pinning only model.onnx leaves the weights unpinned.
+    release = SignedExternalModel(tmp_path)
+    release.sign()
+    text = release.pin(digest_of(release.model.read_bytes()))
+    subject = release.check(release.repo.commit("pins the model file only"))
+    assert denied_rules(subject) == ["supplychain.checksum-match"]
+    assert finding(subject, "supplychain.checksum-match")["line"] == line_of(text, "checksum:")
+
+
+def test_a_file_added_to_a_signed_model_directory_is_denied_naming_it(tmp_path: Path) -> None:
+    release = SignedExternalModel(tmp_path, directory=True)
+    release.sign()
+    release.pin()
+    signed = release.check(release.repo.commit("a model directory, signed whole"))
+    assert signed["evidence"]["signature"] == "verified" and "supplychain.signature" not in denied_rules(
+        signed
+    )
+    release.repo.write("models/m/extra.bin", b"bytes nobody signed")
+    release.pin()
+    extended = release.check(release.repo.commit("one more file in the signed folder"))
+    assert denied_rules(extended) == ["supplychain.signature"]
+    message = finding(extended, "supplychain.signature")["message"]
+    assert "the signature does not cover extra.bin, a file of the artifact" in message
+
+
+def test_verify_treats_a_model_with_external_data_as_the_check_does(tmp_path: Path) -> None:
+    release = SignedExternalModel(tmp_path)
+    release.sign()
+    args = ("verify", "models/m/model.onnx", "--trust", "attestations/trust.yaml", "--format", "json")
+    good = run_cli(release.repo.root, *args, "--checksum", release.digest())
+    assert good.code == 0, good.stdout + good.stderr
+    proven = json.loads(good.stdout)
+    assert proven["proven"] is True and [f["name"] for f in proven["artifact"]["files"]] == [
+        "model.onnx",
+        "weights.bin",
+    ]
+    release.flip_weight_bit()
+    bad = run_cli(release.repo.root, *args)
+    assert bad.code == 1, bad.stderr
+    refused = json.loads(bad.stdout)
+    assert (
+        refused["signature"]["status"] == "failed"
+        and "weights.bin has digest" in refused["signature"]["reason"]
+    )

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from fleetgate.errors import ConfigError, FleetgateError, GitError
-from fleetgate.evidence import Artifact, CollectorContext
-from fleetgate.evidence.artifact import hash_file
+from fleetgate.evidence import CollectorContext
+from fleetgate.evidence.artifact import hashed_artifact
 from fleetgate.evidence.trust import load_trust
 from fleetgate.files import GateFiles
 from fleetgate.git import Git
@@ -51,12 +51,9 @@ def run_verify(path: Path, trust_path: Path, checksum: str | None = None) -> Ver
     trust = load_trust(GateFiles.on_disk(trust_root), trust_path.resolve().relative_to(trust_root).as_posix())
     if not path.is_file():
         raise FleetgateError(f"{path}: no such artifact file")
-    try:
-        digest, size = hash_file(path)
-    except OSError as exc:
-        raise FleetgateError(f"{path}: cannot read the artifact ({exc.strerror})") from None
     resolved = path.resolve()
-    artifact = Artifact(uri=f"file:{path}", path=resolved, digest=digest, size=size, source="file")
+    # As the check hashes it: a model's external-data files are part of the artifact.
+    artifact = hashed_artifact(f"file:{path}", resolved, "file")
     context = CollectorContext(
         manifest={}, previous=None, root=_root(resolved.parent), artifact=artifact, trust=trust
     )
@@ -69,7 +66,7 @@ def run_verify(path: Path, trust_path: Path, checksum: str | None = None) -> Ver
             facts[name] = fact
     if not facts:
         raise FleetgateError(f"{trust_path}: names neither signature nor provenance requirements")
-    matches = None if checksum is None else checksum == digest
+    matches = None if checksum is None else checksum == artifact.digest
     return Verified(artifact.to_fact(context.root), facts, matches)
 
 

@@ -1,19 +1,20 @@
 """Sigstore verification against a pinned trusted root, shared by the supply-chain collectors.
 
 Import this module only lazily, from inside ``collect()``. It imports sigstore itself inside the
-functions that verify, so a collector that only needs :class:`SignatureFailure` (the key and
+functions that verify, so a collector that only needs :class:`Refused` (the key and
 certificate methods) does not pay for sigstore's import.
 
 Every keyless check here runs offline against a trusted root file named in the trust file,
 never against Sigstore's public-good instance, the TUF cache or the network. Verification
 returns what it verified (payload, signer, issuer, log index) and raises
-:class:`SignatureFailure` with a one-line reason on anything else: a malformed bundle, a
+:class:`Refused` with a one-line reason on anything else: a malformed bundle, a
 foreign root, a wrong identity, an expired certificate, an inconsistent log entry, or any
 unexpected exception from the libraries (fail closed).
 
 The checks, in order:
 
-1. the bundle is at most :data:`MAX_BUNDLE_BYTES` and parses as a sigstore bundle;
+1. the bundle is at most the caller's cap (the collector's setting, :data:`MAX_BUNDLE_BYTES` by
+   default) and parses as a sigstore bundle;
 2. ``sigstore.verify.Verifier`` built on the pinned root checks the certificate chain at the
    log's integrated time, the embedded SCT, the identity policy, the inclusion proof, the
    signed checkpoint and inclusion promise, and the signature with the log entry's consistency;
@@ -30,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from fleetgate.errors import ConfigError
 from fleetgate.evidence._files import read_capped
+from fleetgate.evidence._kit import Refused, one_line
 
 if TYPE_CHECKING:
     from cryptography.x509 import Certificate
@@ -40,13 +42,11 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_BUNDLE_BYTES",
     "MAX_TRUSTED_ROOT_BYTES",
-    "SignatureFailure",
     "TrustedRootHandle",
     "VerifiedArtifact",
     "VerifiedDsse",
     "identity_policy",
     "load_trusted_root",
-    "one_line",
     "verify_artifact_bundle",
     "verify_dsse_bundle",
     "verify_dsse_with",
@@ -56,16 +56,7 @@ __all__ = [
 MAX_BUNDLE_BYTES = 1 << 20
 # Sigstore's public-good trusted root is about 10 KB; a private one is smaller.
 MAX_TRUSTED_ROOT_BYTES = 4 << 20
-_MAX_REASON = 300
 _OIDC_ISSUER = "1.3.6.1.4.1.57264.1.1"
-
-
-class SignatureFailure(Exception):
-    """Verification ran and did not succeed; ``reason`` is one line saying what failed."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(one_line(reason))
-        self.reason = one_line(reason)
 
 
 @dataclass(frozen=True)
@@ -95,12 +86,6 @@ class TrustedRootHandle:
     path: Path
     root: TrustedRoot
     verifier: Verifier
-
-
-def one_line(text: str) -> str:
-    """``text`` on one line, capped so a hostile message cannot flood a decision."""
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= _MAX_REASON else flat[: _MAX_REASON - 3] + "..."
 
 
 def load_trusted_root(path: Path) -> tuple[TrustedRootHandle, str]:
@@ -137,36 +122,45 @@ def identity_policy(identities: Mapping[str, Any]) -> VerificationPolicy:
     return AnyOf(children)
 
 
-def verify_dsse_bundle(bundle: bytes, trusted_root: Path, identities: Mapping[str, Any]) -> VerifiedDsse:
+def verify_dsse_bundle(
+    bundle: bytes, trusted_root: Path, identities: Mapping[str, Any], max_bytes: int = MAX_BUNDLE_BYTES
+) -> VerifiedDsse:
     """Verify a DSSE bundle keylessly; the payload is returned unchecked (callers check its type).
 
-    Raises SignatureFailure on any verification failure, ConfigError on a bad root or identities.
+    Raises Refused on any verification failure (a bundle over ``max_bytes`` included),
+    ConfigError on a bad root or identities.
     """
     handle, _ = load_trusted_root(trusted_root)
-    return verify_dsse_with(handle, bundle, identities)
+    return verify_dsse_with(handle, bundle, identities, max_bytes)
 
 
-def verify_dsse_with(handle: TrustedRootHandle, bundle: bytes, identities: Mapping[str, Any]) -> VerifiedDsse:
+def verify_dsse_with(
+    handle: TrustedRootHandle, bundle: bytes, identities: Mapping[str, Any], max_bytes: int = MAX_BUNDLE_BYTES
+) -> VerifiedDsse:
     """:func:`verify_dsse_bundle` with a trusted root already loaded."""
     from sigstore.errors import VerificationError
 
     policy = identity_policy(identities)
-    parsed = _parse_bundle(bundle)
+    parsed = _parse_bundle(bundle, max_bytes)
     if parsed._inner.dsse_envelope is None:
-        raise SignatureFailure("the bundle holds no DSSE envelope (a plain message signature?)")
+        raise Refused("the bundle holds no DSSE envelope (a plain message signature?)")
     _check_identity(parsed.signing_certificate, policy)
     try:
         payload_type, payload = handle.verifier.verify_dsse(parsed, policy)
     except VerificationError as exc:
-        raise SignatureFailure(f"sigstore verification failed: {exc}") from None
+        raise Refused(f"sigstore verification failed: {exc}") from None
     except Exception as exc:  # library bugs and odd inputs must not escape as a pass or traceback
-        raise SignatureFailure(f"sigstore verification failed: {type(exc).__name__}: {exc}") from None
+        raise Refused(f"sigstore verification failed: {type(exc).__name__}: {exc}") from None
     signer, issuer = _matched_identity(parsed.signing_certificate, identities)
     return VerifiedDsse(payload_type, payload, signer, issuer, _log_index(parsed))
 
 
 def verify_artifact_bundle(
-    handle: TrustedRootHandle, bundle: bytes, sha256_hex: str, identities: Mapping[str, Any]
+    handle: TrustedRootHandle,
+    bundle: bytes,
+    sha256_hex: str,
+    identities: Mapping[str, Any],
+    max_bytes: int = MAX_BUNDLE_BYTES,
 ) -> VerifiedArtifact:
     """Verify a plain (message signature) bundle over the file whose sha256 is ``sha256_hex``.
 
@@ -177,30 +171,30 @@ def verify_artifact_bundle(
     from sigstore_models.common.v1 import HashAlgorithm
 
     policy = identity_policy(identities)
-    parsed = _parse_bundle(bundle)
+    parsed = _parse_bundle(bundle, max_bytes)
     if parsed._inner.message_signature is None:
-        raise SignatureFailure("the bundle holds no message signature (a DSSE envelope?)")
+        raise Refused("the bundle holds no message signature (a DSSE envelope?)")
     _check_identity(parsed.signing_certificate, policy)
     hashed = Hashed(algorithm=HashAlgorithm.SHA2_256, digest=bytes.fromhex(sha256_hex))
     try:
         handle.verifier.verify_artifact(hashed, parsed, policy)
     except VerificationError as exc:
-        raise SignatureFailure(f"sigstore verification failed: {exc}") from None
+        raise Refused(f"sigstore verification failed: {exc}") from None
     except Exception as exc:  # see verify_dsse_with
-        raise SignatureFailure(f"sigstore verification failed: {type(exc).__name__}: {exc}") from None
+        raise Refused(f"sigstore verification failed: {type(exc).__name__}: {exc}") from None
     signer, issuer = _matched_identity(parsed.signing_certificate, identities)
     return VerifiedArtifact(signer, issuer, _log_index(parsed))
 
 
-def _parse_bundle(bundle: bytes) -> Bundle:
+def _parse_bundle(bundle: bytes, max_bytes: int) -> Bundle:
     from sigstore.models import Bundle
 
-    if len(bundle) > MAX_BUNDLE_BYTES:
-        raise SignatureFailure(f"the bundle is larger than {MAX_BUNDLE_BYTES} bytes")
+    if len(bundle) > max_bytes:
+        raise Refused(f"the bundle is larger than {max_bytes} bytes")
     try:
         return Bundle.from_json(bundle)
     except Exception as exc:  # pydantic, base64, DER and sigstore errors all mean "malformed"
-        raise SignatureFailure(f"malformed sigstore bundle: {type(exc).__name__}: {exc}") from None
+        raise Refused(f"malformed sigstore bundle: {type(exc).__name__}: {exc}") from None
 
 
 def _identity_entries(identities: Mapping[str, Any]) -> Sequence[tuple[str, str]]:
@@ -233,9 +227,7 @@ def _check_identity(certificate: Certificate, policy: VerificationPolicy) -> Non
         policy.verify(certificate)
     except Exception as exc:  # VerificationError, or a certificate without the extensions
         sans, issuer = _certificate_identity(certificate)
-        raise SignatureFailure(
-            f"the signer {sans} (issuer {issuer!r}) is not a trusted identity: {exc}"
-        ) from None
+        raise Refused(f"the signer {sans} (issuer {issuer!r}) is not a trusted identity: {exc}") from None
 
 
 def _certificate_identity(certificate: Certificate) -> tuple[list[str], str | None]:
@@ -274,7 +266,7 @@ def _matched_identity(certificate: Certificate, identities: Mapping[str, Any]) -
         except Exception:  # not this entry; the policy guarantees a later one matches
             continue
         return identity, issuer
-    raise SignatureFailure("the certificate matches no configured identity")
+    raise Refused("the certificate matches no configured identity")
 
 
 def _log_index(bundle: Bundle) -> int | None:

@@ -12,7 +12,6 @@ Failures never become passes:
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import importlib.util
 from collections.abc import Callable, Mapping
@@ -23,14 +22,15 @@ from typing import Any
 from fleetgate.changes import ChangeSet, ManifestChange
 from fleetgate.config import EvidenceConfig
 from fleetgate.errors import ConfigError, EvidenceError, GitError
+from fleetgate.evidence._revision import export_artifact
 from fleetgate.evidence.artifact import (
     ArtifactSource,
-    hash_file,
+    MissingArtifact,
+    base_path,
     may_resolve,
-    repository_path,
     resolve_artifact,
 )
-from fleetgate.evidence.cache import FactCache
+from fleetgate.evidence.cache import FactCache, check_cache_folder
 from fleetgate.evidence.interface import SILENT, Artifact, Collector, CollectorContext, Progress, TrustConfig
 from fleetgate.evidence.registry import COLLECTORS as REGISTRY
 from fleetgate.evidence.registry import spec
@@ -42,6 +42,8 @@ __all__ = ["COLLECTORS", "EvidenceRun", "gather_facts"]
 
 # The collectors in the order they run (evidence/registry.py is the one list).
 COLLECTORS = tuple(c.name for c in REGISTRY)
+# The collectors that measure the base artifact beside the head, for the comparison rules.
+_COMPARES = frozenset({"latency", "fairness"})
 
 
 @dataclass
@@ -55,11 +57,11 @@ class EvidenceRun:
     progress: Progress = SILENT
     # The trusted revision's files (the evaluation dataset is read from there).
     trusted: GateFiles | None = None
-    # Where the base version of a repository artifact is read from: the base commit.
+    # Where the base version of a repository artifact is read from: the base commit, only.
     git: Git | None = None
     base_commit: str | None = None
     _artifacts: dict[str, Artifact | EvidenceError | None] = field(default_factory=dict)
-    _base_blobs: dict[str, Artifact | None] = field(default_factory=dict)
+    _base_blobs: dict[str, Artifact | EvidenceError] = field(default_factory=dict)
     _collectors: dict[str, Collector] = field(default_factory=dict)
     _scratch: Path | None = None
 
@@ -76,39 +78,40 @@ class EvidenceRun:
         return found
 
     def base_artifact(self, uri: str) -> Artifact | None:
-        """The artifact ``uri`` named at the base commit: from git for repository paths, else as now."""
+        """The artifact ``uri`` named at the base commit: from git for repository paths, else as now.
+
+        EvidenceError (or GitError) when a repository path cannot be read from the base commit.
+        """
         if self.git is None or self.base_commit is None:
             return self.artifact(uri)
-        relative = repository_path(uri, self.source.root)
+        relative = base_path(uri, self.source.root)
         if relative is None:
             return self.artifact(uri)
         if relative not in self._base_blobs:
             self._base_blobs[relative] = self._export(uri, relative)
-        return self._base_blobs[relative]
+        found = self._base_blobs[relative]
+        if isinstance(found, EvidenceError):
+            raise found
+        return found
 
-    def _export(self, uri: str, relative: str) -> Artifact | None:
+    def _export(self, uri: str, relative: str) -> Artifact | EvidenceError:
+        """Read the base version from the base commit into a private folder (see ``_revision``)."""
         assert self.git is not None and self.base_commit is not None
-        in_git = (self.source.root / relative).resolve().relative_to(self.git.root.resolve()).as_posix()
-        name = hashlib.sha256(f"{self.base_commit}:{in_git}".encode()).hexdigest()
-        target = self.scratch() / f"{name}{Path(relative).suffix}"
-        if not target.is_file() and not self.git.export(self.base_commit, in_git, target):
-            return None
-        digest, size = hash_file(target)
-        return Artifact(uri=uri, path=target, digest=digest, size=size, source="git")
+        folder = self._private() / str(len(self._base_blobs))
+        try:
+            return export_artifact(self.git, self.base_commit, uri, relative, folder)
+        except (EvidenceError, GitError) as exc:
+            return EvidenceError(exc.message)
 
-    def scratch(self) -> Path:
-        """A folder for base artifacts read from git: the downloads cache, else a temporary one."""
+    def _private(self) -> Path:
+        """A folder only this run writes: base artifacts are never looked for anywhere else."""
         if self._scratch is None:
             import atexit
             import shutil
             import tempfile
 
-            if self.source.downloads is not None:
-                self._scratch = self.source.downloads / "base"
-            else:
-                self._scratch = Path(tempfile.mkdtemp(prefix="fleetgate-base-"))
-                atexit.register(shutil.rmtree, self._scratch, ignore_errors=True)
-            self._scratch.mkdir(parents=True, exist_ok=True)
+            self._scratch = Path(tempfile.mkdtemp(prefix="fleetgate-base-"))  # mode 0700
+            atexit.register(shutil.rmtree, self._scratch, ignore_errors=True)
         return self._scratch
 
     def collector(self, name: str) -> Collector:
@@ -143,45 +146,66 @@ def _facts_of(change: ManifestChange, run: EvidenceRun) -> dict[str, Any]:
         return {}
     try:
         artifact = run.artifact(uri)
+    except MissingArtifact as missing:
+        return {"artifact": missing.to_fact()}
     except EvidenceError as exc:
         return {"artifact": {"uri": uri, "error": exc.message}}
     if artifact is None:
         return {}
     facts: dict[str, Any] = {"artifact": artifact.to_fact(run.source.root)}
+    wanted = [name for name in COLLECTORS if name in run.settings.collect]
+    base, uncompared = _base_artifact(change, artifact, run) if _COMPARES & set(wanted) else (None, None)
     context = CollectorContext(
         manifest=change.manifest.body,
         previous=change.base.body if change.base is not None else None,
         root=run.source.root,
         artifact=artifact,
-        base_artifact=_base_artifact(change, artifact, run),
+        base_artifact=base,
         trust=run.trust,
         progress=run.progress,
         trusted=run.trusted,
     )
-    for name in COLLECTORS:
-        if name in run.settings.collect:
-            fact = _collect(name, context, run)
-            if fact is not None:
-                facts[name] = fact
+    for name in wanted:
+        fact = _collect(name, context, run)
+        if fact is not None:
+            facts[name] = dict(fact)
+    if uncompared is not None:
+        _mark_uncompared(facts, uncompared)
     _share_peak_memory(facts)
     return facts
 
 
-def _base_artifact(change: ManifestChange, head: Artifact, run: EvidenceRun) -> Artifact | None:
-    """The previous version's artifact, when the change replaced it and its bytes are here."""
+def _base_artifact(
+    change: ManifestChange, head: Artifact, run: EvidenceRun
+) -> tuple[Artifact | None, str | None]:
+    """The previous version's artifact when the change replaced it, or why it cannot be read.
+
+    ``(None, None)``: nothing to compare (an added deployment, the same bytes). A base that
+    names another artifact it cannot produce is a reason, never a silent skip: the comparison
+    rules then cannot decide (``evidence.failed``).
+    """
     if change.base is None:
-        return None
+        return None, None
     spec = change.base.body.get("spec")
-    uri = spec.get("modelUri") if isinstance(spec, dict) else None
-    if not isinstance(uri, str):
-        return None
+    spec = spec if isinstance(spec, dict) else {}
+    uri = spec.get("modelUri")
+    if not isinstance(uri, str) or spec.get("checksum") == head.digest:
+        return None, None  # no artifact named, or pinned to the very bytes the head ships
     try:
         base = run.base_artifact(uri)
-    except (EvidenceError, GitError):
-        return None  # the old artifact is only a yardstick; its absence removes the comparison
-    if base is None or base.digest == head.digest:
-        return None
-    return base
+    except (EvidenceError, GitError) as exc:
+        return None, f"the previous artifact {uri} cannot be read ({exc.diagnostics()})"
+    if base is None:
+        return None, f"the previous artifact {uri} is not reachable here"
+    return (None, None) if base.digest == head.digest else (base, None)
+
+
+def _mark_uncompared(facts: dict[str, Any], reason: str) -> None:
+    """Each comparing fact says its comparison could not run (the policies deny on ``base.error``)."""
+    for name in _COMPARES:
+        fact = facts.get(name)
+        if isinstance(fact, dict) and "error" not in fact and fact.get("status") != "absent":
+            facts[name] = {**fact, "base": {"error": reason}}
 
 
 def _collect(name: str, context: CollectorContext, run: EvidenceRun) -> Mapping[str, Any] | None:
@@ -261,7 +285,8 @@ def _share_peak_memory(facts: dict[str, Any]) -> None:
 
 
 def artifact_source(root: Path, settings: EvidenceConfig, cache_dir: Path | None) -> ArtifactSource:
-    """Where this check looks for artifacts."""
+    """Where this check looks for artifacts; ConfigError for a cache folder in the work tree."""
+    check_cache_folder(cache_dir, root)
     return ArtifactSource(
         root=root,
         mirror=settings.artifact_root,

@@ -28,32 +28,50 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from fleetgate.files import GateFiles
 
-__all__ = ["SILENT", "Artifact", "Collector", "CollectorContext", "Progress", "TrustConfig"]
+from fleetgate.evidence._kit import shown
+
+__all__ = ["SILENT", "Artifact", "ArtifactFile", "Collector", "CollectorContext", "Progress", "TrustConfig"]
+
+
+@dataclass(frozen=True)
+class ArtifactFile:
+    """One file of a multi-file artifact."""
+
+    name: str  # POSIX path relative to the artifact's folder (the model's folder, or the directory)
+    digest: str  # "sha256:<64 lowercase hex>"
+    size: int
 
 
 @dataclass(frozen=True)
 class Artifact:
-    """The local bytes a ``modelUri`` resolved to, hashed once per run."""
+    """The local bytes a ``modelUri`` resolved to, hashed once per run.
+
+    A single file: ``digest`` is its SHA-256 and ``files`` is empty. Several files (an ONNX
+    model with external data, or a model directory): ``files`` lists each one by name, ``size``
+    is their total and ``digest`` is the file-set digest, the SHA-256 over the files' raw
+    SHA-256 digests in name order (model-signing's root digest over the same files).
+    """
 
     uri: str
-    path: Path  # absolute path of a local file (a download lands in the cache first)
+    path: Path  # the model file (a download lands in the cache first), or the model directory
     digest: str  # "sha256:<64 lowercase hex>"
     size: int
-    source: str  # "file" | "mirror" | "https"
+    source: str  # "file" | "mirror" | "https" | "git"
+    files: tuple[ArtifactFile, ...] = ()
+    directory: bool = False
 
     def to_fact(self, root: Path) -> dict[str, Any]:
         """The ``artifact`` fact; the path is shown relative to the repository when inside it."""
-        try:
-            shown = self.path.relative_to(root).as_posix()
-        except ValueError:
-            shown = str(self.path)
-        return {
+        fact: dict[str, Any] = {
             "uri": self.uri,
-            "path": shown,
+            "path": shown(self.path, root),
             "digest": self.digest,
             "size": self.size,
             "source": self.source,
         }
+        if self.files:
+            fact["files"] = [{"name": f.name, "digest": f.digest, "size": f.size} for f in self.files]
+        return fact
 
 
 # Keys, roots, certificate chains and layouts are small; anything larger is not one.

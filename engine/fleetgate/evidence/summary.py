@@ -19,7 +19,7 @@ def summarize(facts: Mapping[str, Any]) -> dict[str, Any]:
         return {}
     out: dict[str, Any] = {}
     artifact = facts["artifact"]
-    out["artifact"] = artifact.get("digest", "error") if isinstance(artifact, Mapping) else "error"
+    out["artifact"] = _artifact(artifact)
     for name in ("signature", "provenance"):
         fact = facts.get(name)
         out[name] = _status(fact)
@@ -67,3 +67,10 @@ def _fairness(fact: Mapping[str, Any]) -> str:
     if fact.get("status") == "absent":
         return "absent"
     return "insufficient" if fact.get("insufficient") else "measured"
+
+
+def _artifact(fact: Any) -> str:
+    """The digest, or what stopped it: ``missing`` (no such file in the repository) or ``error``."""
+    if not isinstance(fact, Mapping):
+        return "error"
+    return "missing" if fact.get("missing") is True else str(fact.get("digest", "error"))

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from fleetgate.errors import EvidenceError
-from fleetgate.evidence.artifact import ArtifactSource, Download, hash_file, resolve_artifact
+from fleetgate.evidence.artifact import ArtifactSource, Download, MissingArtifact, hash_file, resolve_artifact
 
 MODEL = b"onnx model bytes for the artifact tests\n" * 100
 CAP = 64 * 1024  # the download cap of the size tests: small, so refusing it is quick
@@ -77,9 +77,12 @@ def test_percent_encoded_names_are_decoded(root: Path) -> None:
     assert artifact is not None and artifact.digest == sha256(b"spaced")
 
 
-def test_a_missing_file_is_not_reachable(root: Path) -> None:
-    assert resolve("file:models/absent.onnx", root) is None
-    assert resolve("models/absent.onnx", root) is None
+@pytest.mark.parametrize("uri", ["file:models/absent.onnx", "models/absent.onnx"])
+def test_a_missing_repository_file_is_a_missing_artifact(root: Path, uri: str) -> None:
+    # Not "unreachable": the bytes the manifest names do not exist at all.
+    with pytest.raises(MissingArtifact) as raised:
+        resolve(uri, root)
+    assert raised.value.to_fact() == {"uri": uri, "path": "models/absent.onnx", "missing": True}
 
 
 @pytest.mark.parametrize(
@@ -114,9 +117,17 @@ def test_a_symlink_inside_the_repository_resolves_to_its_target(root: Path) -> N
     assert artifact is not None and artifact.path == (root / "models" / "model.onnx").resolve()
 
 
-def test_a_directory_is_refused(root: Path) -> None:
-    with pytest.raises(EvidenceError, match="is not a regular file"):
-        resolve("file:models", root)
+def test_a_directory_is_one_artifact_of_all_its_files(root: Path) -> None:
+    # Multi-file artifacts are tested in test_multifile.py; a folder is no longer refused.
+    artifact = resolve("file:models", root)
+    assert artifact is not None and artifact.directory
+    assert [f.name for f in artifact.files] == ["model.onnx"]
+
+
+def test_a_special_file_is_refused(root: Path) -> None:
+    os.mkfifo(root / "models" / "pipe.onnx")
+    with pytest.raises(EvidenceError, match="is not a regular file or a model directory"):
+        resolve("file:models/pipe.onnx", root)
 
 
 def test_a_file_uri_on_another_host_is_refused(root: Path) -> None:

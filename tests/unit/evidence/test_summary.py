@@ -64,6 +64,11 @@ def test_an_artifact_error_is_shown_as_error() -> None:
     assert summarize({"artifact": "garbage"})["artifact"] == "error"
 
 
+def test_a_missing_repository_artifact_is_shown_as_missing() -> None:
+    facts = {"artifact": {"uri": "file:models/gone.onnx", "path": "models/gone.onnx", "missing": True}}
+    assert summarize(facts)["artifact"] == "missing"
+
+
 @pytest.mark.parametrize(
     ("fact", "shown"),
     [

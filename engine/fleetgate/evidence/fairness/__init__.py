@@ -12,10 +12,10 @@ This module stays light: pandas, onnxruntime and fairlearn are imported inside :
 from __future__ import annotations
 
 from collections.abc import Mapping
-from importlib import metadata
 from typing import Any
 
 from fleetgate.errors import FleetgateError
+from fleetgate.evidence._kit import library_version
 from fleetgate.evidence.fairness._settings import (
     Evaluation,
     FairnessSettings,
@@ -41,7 +41,7 @@ class FairnessCollector:
         ``None`` (never cache) when the fact is not gathered or the dataset cannot be hashed:
         :meth:`collect` then reports the problem.
         """
-        if context.artifact is None:
+        if context.artifact is None or context.artifact.directory:
             return None
         try:
             evaluation = _evaluation(context)
@@ -58,9 +58,9 @@ class FairnessCollector:
             "dataset_digest": digest,
             "evaluation": evaluation.to_key(),
             "settings": settings.to_key(),
-            "fairlearn": _version("fairlearn"),
-            "onnxruntime": _version("onnxruntime"),
-            "pandas": _version("pandas"),
+            "fairlearn": library_version("fairlearn"),
+            "onnxruntime": library_version("onnxruntime"),
+            "pandas": library_version("pandas"),
         }
 
     def collect(self, context: CollectorContext) -> Mapping[str, Any] | None:
@@ -71,8 +71,8 @@ class FairnessCollector:
         or fails to run, or a base model that cannot be scored on the same data.
         """
         settings = parse_settings(context.settings)
-        if context.artifact is None:
-            return None
+        if context.artifact is None or context.artifact.directory:
+            return None  # a model directory is not something onnxruntime can score
         evaluation = _evaluation(context)
         if evaluation is None:
             return None
@@ -89,13 +89,6 @@ def _evaluation(context: CollectorContext) -> Evaluation | None:
     """
     previous = evaluation_of(context.previous) if context.previous is not None else None
     return previous if previous is not None else evaluation_of(context.manifest)
-
-
-def _version(distribution: str) -> str | None:
-    try:
-        return metadata.version(distribution)
-    except metadata.PackageNotFoundError:
-        return None
 
 
 COLLECTOR = FairnessCollector()

@@ -7,9 +7,9 @@ fairlearn through its siblings.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
+from fleetgate.evidence._kit import shown
 from fleetgate.evidence.fairness._inference import ModelRun, open_model
 from fleetgate.evidence.fairness._metrics import count_cells, group_report, scores
 from fleetgate.evidence.fairness._settings import Evaluation, FairnessSettings
@@ -37,9 +37,9 @@ def fairness_fact(
     source = read_dataset(context.root, evaluation.dataset, settings.max_bytes, context.trusted)
     table = parse_table(source, evaluation)
     base_artifact = context.base_artifact
-    models = [open_model(artifact.path, _shown(artifact, context.root), table)]
+    models = [open_model(artifact.path, shown(artifact.path, context.root), table)]
     if base_artifact is not None:
-        models.append(open_model(base_artifact.path, _shown(base_artifact, context.root), table))
+        models.append(open_model(base_artifact.path, shown(base_artifact.path, context.root), table))
     progress = context.progress
     total = sum(model.batches(table.rows, settings.batch_rows) for model in models)
     progress.start(f"fairness {source.shown}", total)
@@ -78,13 +78,6 @@ def _predict(
     model: ModelRun, table: EvaluationTable, settings: FairnessSettings, advance: Callable[[], None]
 ) -> Any:
     return model.predict(table, settings.threshold, settings.batch_rows, advance)
-
-
-def _shown(artifact: Artifact, root: Path) -> str:
-    try:
-        return artifact.path.relative_to(root).as_posix()
-    except ValueError:
-        return str(artifact.path)
 
 
 def _summary(fact: dict[str, Any]) -> str:

@@ -21,6 +21,7 @@ import numpy as np
 import onnxruntime as ort
 
 from fleetgate.errors import EvidenceError
+from fleetgate.evidence._kit import first_line
 from fleetgate.evidence.fairness._table import EvaluationTable, binary_values
 
 __all__ = ["ModelRun", "open_model"]
@@ -80,7 +81,7 @@ class ModelRun:
             result = self.session.run([self.output], inputs)[0]
         except Exception as exc:  # onnxruntime raises its own exception types for any failure
             raise EvidenceError(
-                f"{self.shown}: onnxruntime failed on rows {start + 1}-{start + count}: {_first_line(exc)}"
+                f"{self.shown}: onnxruntime failed on rows {start + 1}-{start + count}: {first_line(exc)}"
             ) from exc
         output = np.asarray(result)
         return output[:count] if output.ndim else output
@@ -123,7 +124,7 @@ def open_model(path: Path, shown: str, table: EvaluationTable) -> ModelRun:
     try:
         session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own exception types for any load failure
-        raise EvidenceError(f"{shown}: onnxruntime cannot load the model: {_first_line(exc)}") from exc
+        raise EvidenceError(f"{shown}: onnxruntime cannot load the model: {first_line(exc)}") from exc
     feed = _feed(session.get_inputs(), shown, table.feature_names)
     outputs = [item.name for item in session.get_outputs()]
     if not outputs:
@@ -199,8 +200,3 @@ def _fixed_batch(batches: set[int | None], shown: str) -> int | None:
     if batch is not None and batch < 1:
         raise EvidenceError(f"{shown}: the model's batch dimension is {batch}")
     return batch
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from fleetgate.errors import EvidenceError, FleetgateError
+from fleetgate.evidence._kit import contained
 from fleetgate.files import GateFiles, repo_path
 
 __all__ = ["DatasetBytes", "dataset_digest", "locate_dataset", "read_dataset"]
@@ -38,14 +39,10 @@ def locate_dataset(root: Path, relative: str) -> tuple[Path, str]:
     """
     if "\x00" in relative or PurePosixPath(relative).is_absolute() or PureWindowsPath(relative).anchor:
         raise EvidenceError(f"{relative}: the evaluation dataset must be a path relative to the repository")
-    try:
-        base = root.resolve()
-        target = (base / relative).resolve()
-    except (OSError, RuntimeError) as exc:  # symlink loops raise RuntimeError
-        raise EvidenceError(f"{relative}: the evaluation dataset path cannot be resolved: {exc}") from exc
-    if not target.is_relative_to(base):
+    target = contained(root / relative, root)
+    if target is None:  # through .., a symlink, or a loop
         raise EvidenceError(f"{relative}: the evaluation dataset lies outside the repository")
-    return target, target.relative_to(base).as_posix()
+    return target, target.relative_to(root.resolve()).as_posix()
 
 
 def read_dataset(root: Path, relative: str, max_bytes: int, trusted: GateFiles | None = None) -> DatasetBytes:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from fleetgate.errors import EvidenceError
+from fleetgate.evidence._kit import first_line
 from fleetgate.evidence.fairness._settings import Evaluation
 from fleetgate.evidence.fairness._source import DatasetBytes
 
@@ -63,7 +64,7 @@ def parse_table(source: DatasetBytes, evaluation: Evaluation) -> EvaluationTable
                 na_values=[""],
             )
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.ParserWarning) as exc:
-        raise EvidenceError(f"{source.shown}: not a readable CSV: {_first_line(exc)}") from exc
+        raise EvidenceError(f"{source.shown}: not a readable CSV: {first_line(exc)}") from exc
     if len(frame) == 0:
         raise EvidenceError(f"{source.shown}: the evaluation dataset has no rows")
     sensitive = pd.DataFrame(
@@ -146,8 +147,3 @@ def _numeric(shown: str, name: str, column: Any) -> Any:
             f"{shown}: feature column {name!r} is not a finite number at row {row + 1}: {shown_cell}"
         )
     return values.to_numpy(dtype=np.float64)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from fleetgate.errors import EvidenceError
+from fleetgate.evidence._kit import library_version, shown
 from fleetgate.evidence.interface import Artifact, CollectorContext
 from fleetgate.evidence.latency._runner import RepeatResult, RunPlan, run_repeat
 from fleetgate.evidence.latency._settings import InferenceShape, inference_shape, parse_settings
@@ -52,20 +53,21 @@ def runtime_version() -> str | None:
     if importlib.util.find_spec("onnxruntime") is None:
         return None
     for distribution in ("onnxruntime", "onnxruntime-gpu", "onnxruntime-openvino", "onnxruntime-directml"):
-        try:
-            return importlib.metadata.version(distribution)
-        except importlib.metadata.PackageNotFoundError:
-            continue
+        version = library_version(distribution)
+        if version is not None:
+            return version
     return "unknown"
 
 
 def _is_onnx(artifact: Artifact) -> bool:
+    if artifact.directory:
+        return False  # a model directory (Core ML, say) is not an onnxruntime model
     uri_path = urlsplit(artifact.uri).path
     return any(p.lower().endswith(_ONNX_SUFFIXES) for p in (uri_path, artifact.path.name))
 
 
 def _shown(artifact: Artifact, root: Path) -> str:
-    return str(artifact.to_fact(root)["path"])
+    return shown(artifact.path, root)
 
 
 class LatencyCollector:

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from fleetgate.evidence._kit import library_version
 from fleetgate.evidence.interface import CollectorContext
 from fleetgate.evidence.model._allowed import AllowedOperators, load_allowed_operators
-from fleetgate.evidence.model._cache import external_stats, library_version
 from fleetgate.evidence.model._settings import DEFAULT_MAX_BYTES, ModelSettings, parse_settings
 
 __all__ = [
@@ -33,8 +33,8 @@ class ModelCollector:
         return "model"
 
     def cache_key(self, context: CollectorContext) -> Mapping[str, Any] | None:
-        """Artifact digest, external-data file stats, operator config digest, settings, libraries."""
-        if context.artifact is None:
+        """Artifact digest (external-data files included), operator config digest, settings, libraries."""
+        if context.artifact is None or context.artifact.directory:
             return None
         settings = parse_settings(context.settings, context.root, context.trusted)
         allowed = None
@@ -43,7 +43,6 @@ class ModelCollector:
             allowed = config.digest
         return {
             "digest": context.artifact.digest,
-            "external_data": external_stats(context.artifact.path),
             "allowed_operators": allowed,
             "max_bytes": settings.max_bytes,
             "onnxruntime": library_version("onnxruntime"),
@@ -53,14 +52,15 @@ class ModelCollector:
     def collect(self, context: CollectorContext) -> Mapping[str, Any] | None:
         """The model fact; EvidenceError for a refused model.
 
-        None without an artifact, or when the artifact is neither ONNX nor named ``*.onnx``
-        (another model format: the fact stays absent and ``evidence.missing`` speaks for it).
+        None without an artifact, for a model directory, or when the artifact is neither ONNX
+        nor named ``*.onnx`` (another model format: the fact stays absent and ``evidence.missing``
+        speaks for it).
 
         ConfigError when ``evidence.model`` settings or the operator config are invalid.
         """
         settings = parse_settings(context.settings, context.root, context.trusted)
-        if context.artifact is None:
-            return None
+        if context.artifact is None or context.artifact.directory:
+            return None  # a model directory (Core ML, say) is not an ONNX file
         from fleetgate.evidence.model._collect import model_fact
 
         return model_fact(context.artifact, context.root, settings)

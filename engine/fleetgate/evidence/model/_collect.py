@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from fleetgate.errors import EvidenceError
 from fleetgate.evidence.interface import Artifact
 from fleetgate.evidence.model._allowed import load_allowed_operators
 from fleetgate.evidence.model._graph import NodeUse, node_uses, shown_domain
-from fleetgate.evidence.model._load import load_model
+from fleetgate.evidence.model._load import LoadedModel, load_model
 from fleetgate.evidence.model._quantization import measure_quantization
 from fleetgate.evidence.model._runtime import RuntimeCheck, check_allowed, check_cpu
 from fleetgate.evidence.model._settings import ModelSettings
@@ -23,9 +24,11 @@ def model_fact(artifact: Artifact, root: Path, settings: ModelSettings) -> dict[
     """
     shown = artifact.to_fact(root)["path"]
     claims_onnx = any(_named_onnx(name) for name in (artifact.path.name, artifact.uri))
-    loaded = load_model(artifact.path, shown, claims_onnx, artifact.size, settings.max_bytes)
+    main_size = next((f.size for f in artifact.files if f.name == artifact.path.name), artifact.size)
+    loaded = load_model(artifact.path, shown, claims_onnx, main_size, settings.max_bytes)
     if loaded is None:
         return None
+    _check_covered(loaded, artifact, shown)
     model = loaded.proto
     uses = node_uses(model, shown)
     quantization = measure_quantization(model, uses)
@@ -36,7 +39,7 @@ def model_fact(artifact: Artifact, root: Path, settings: ModelSettings) -> dict[
     return {
         "path": shown,
         "format": "onnx",
-        "size": artifact.size + loaded.external_bytes,
+        "size": artifact.size,  # the model and every external-data file
         "ir_version": model.ir_version,
         "opsets": dict(sorted(opsets.items())),
         "nodes": len(uses),
@@ -51,6 +54,16 @@ def model_fact(artifact: Artifact, root: Path, settings: ModelSettings) -> dict[
         "external_data": [{"location": item.location, "size": item.size} for item in loaded.external],
         "runtime": _runtime(artifact.path, settings, uses).to_fact(),
     }
+
+
+def _check_covered(loaded: LoadedModel, artifact: Artifact, shown: str) -> None:
+    """Every external-data file onnx found must be one the artifact hashed (its digest covers)."""
+    folder = artifact.path.resolve().parent
+    names = {f.name for f in artifact.files}
+    for item in loaded.external:
+        name = item.path.relative_to(folder).as_posix()
+        if name not in names:
+            raise EvidenceError(f"{shown}: external data file {name} is not part of the artifact's digest")
 
 
 def _named_onnx(name: str) -> bool:

@@ -25,6 +25,7 @@ import onnx
 
 from fleetgate.errors import EvidenceError
 from fleetgate.evidence._files import read_capped
+from fleetgate.evidence._kit import contained, first_line
 from fleetgate.evidence.model._graph import dtype_bits, tensors
 
 __all__ = ["ExternalFile", "LoadedModel", "load_model"]
@@ -83,7 +84,7 @@ def _parse(data: bytes, shown: str, claims_onnx: bool) -> onnx.ModelProto | None
     try:
         model = onnx.load_model_from_string(data)
     except Exception as exc:  # protobuf raises DecodeError, RecursionError, ValueError...
-        reason = _first_line(exc) or type(exc).__name__
+        reason = first_line(exc) or type(exc).__name__
         if claims_onnx:
             raise EvidenceError(f"{shown}: not a valid ONNX model: {reason}") from None
         return None
@@ -118,9 +119,8 @@ def _external_file(location: str, folder: Path, base: Path, shown: str, tensor: 
         raise EvidenceError(f"{where} location {location!r} is an absolute path")
     if ".." in location.replace("\\", "/").split("/"):
         raise EvidenceError(f"{where} location {location!r} escapes the model's folder")
-    resolved = (folder / location).resolve()
-    # Resolving follows symlinks: a link inside the folder pointing out of it is refused too.
-    if not resolved.is_relative_to(base):
+    resolved = contained(folder / location, base)
+    if resolved is None:  # also a symlink inside the folder that points out of it
         raise EvidenceError(f"{where} location {location!r} resolves outside the model's folder")
     try:
         info = resolved.stat()
@@ -149,9 +149,4 @@ def _check(model: Path | bytes, shown: str) -> None:
     try:
         onnx.checker.check_model(os.fspath(model) if isinstance(model, Path) else model, full_check=True)
     except Exception as exc:  # ValidationError, InferenceError, and whatever a hostile graph provokes
-        raise EvidenceError(f"{shown}: the ONNX checker refused the model: {_first_line(exc)}") from None
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return lines[0].rstrip(":").strip() if lines else type(exc).__name__
+        raise EvidenceError(f"{shown}: the ONNX checker refused the model: {first_line(exc)}") from None

@@ -12,6 +12,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from fleetgate.errors import ConfigError
+from fleetgate.evidence._kit import contained
 from fleetgate.files import GateFiles, repo_path
 
 __all__ = ["DEFAULT_MAX_BYTES", "ModelSettings", "parse_settings"]
@@ -65,10 +66,8 @@ def _operators_path(shown: object, root: Path) -> Path:
         raise ConfigError(f"{where}: expected a path relative to the repository root")
     if PurePosixPath(shown).is_absolute() or PureWindowsPath(shown).is_absolute():
         raise ConfigError(f"{where}: {shown} is absolute; give a path relative to the repository root")
-    base = root.resolve()
-    path = (base / shown).resolve()
-    # Resolving first means a symlink cannot lead the gate to a file outside the repository.
-    if not path.is_relative_to(base):
+    path = contained(root / shown, root)
+    if path is None:
         raise ConfigError(f"{where}: {shown} lies outside the repository")
     if not path.is_file():
         raise ConfigError(f"{where}: {shown} is not a file")

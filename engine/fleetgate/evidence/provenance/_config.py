@@ -16,6 +16,7 @@ from typing import Any
 from fleetgate._read import read_regular
 from fleetgate.errors import ConfigError
 from fleetgate.evidence._files import read_capped
+from fleetgate.evidence._kit import Refused, contained
 from fleetgate.evidence._settings import bounded_int, checked_settings
 from fleetgate.evidence.interface import Artifact, TrustConfig
 from fleetgate.evidence.trust import check_section
@@ -24,7 +25,6 @@ __all__ = [
     "DEFAULT_LINKS",
     "DEFAULT_MAX_BYTES",
     "DEFAULT_STATEMENT",
-    "EvidenceRefused",
     "LayoutTrust",
     "ProvenanceConfig",
     "SlsaTrust",
@@ -43,14 +43,6 @@ _MIN_MAX_BYTES = 1 << 10
 _MAX_MAX_BYTES = 64 << 20
 _PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 _SETTINGS = frozenset({"maxMetadataBytes"})
-
-
-class EvidenceRefused(Exception):
-    """An evidence file was refused before any parsing (traversal, symlink, size, not a file)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -137,18 +129,18 @@ def locate(template: str, artifact: Artifact, root: Path) -> Path:
     candidate = Path(text)
     if not candidate.is_absolute():
         candidate = root / candidate
-    resolved = candidate.resolve()
-    if not (resolved.is_relative_to(artifact_dir) or resolved.is_relative_to(root.resolve())):
-        raise EvidenceRefused(
-            f"path traversal: {template} resolves to {resolved}, "
+    resolved = contained(candidate, artifact_dir) or contained(candidate, root)
+    if resolved is None:
+        raise Refused(
+            f"path traversal: {template} resolves to {candidate.resolve()}, "
             "outside the artifact's folder and the repository"
         )
     return resolved
 
 
 def read_evidence(path: Path, max_bytes: int) -> bytes:
-    """The bytes of the regular file ``path``: FileNotFoundError if absent, EvidenceRefused if unsafe."""
-    return read_regular(path, max_bytes, "file", EvidenceRefused)
+    """The bytes of the regular file ``path``: FileNotFoundError if absent, Refused if unsafe."""
+    return read_regular(path, max_bytes, "file", Refused)
 
 
 def read_trust_material(path: Path, what: str, max_bytes: int) -> bytes:

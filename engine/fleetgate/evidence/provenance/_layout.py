@@ -42,16 +42,16 @@ from in_toto.models.metadata import Metadata
 from in_toto.verifylib import in_toto_verify
 
 from fleetgate.errors import ConfigError
+from fleetgate.evidence._kit import Refused, one_line, shown
 from fleetgate.evidence.interface import Artifact
 from fleetgate.evidence.provenance._config import (
-    EvidenceRefused,
     LayoutTrust,
     locate,
     read_evidence,
     read_trust_material,
 )
 from fleetgate.evidence.provenance._keys import in_toto_key_dict, load_public_key
-from fleetgate.evidence.provenance._outcome import ABSENT, VERIFIED, Outcome, failed, one_line
+from fleetgate.evidence.provenance._outcome import ABSENT, VERIFIED, Outcome, failed
 
 __all__ = ["verify_layout"]
 
@@ -72,7 +72,7 @@ def verify_layout(trust: LayoutTrust, artifact: Artifact, root: Path, max_bytes:
     metadata = _parse_layout(data, trust.layout)
     layout = metadata.get_payload()
     details: dict[str, Any] = {
-        "layout": trust.shown or _shown(trust.layout, root),
+        "layout": trust.shown or shown(trust.layout, root),
         "layout_digest": "sha256:" + hashlib.sha256(data).hexdigest(),
         "layout_signers": sorted(keys),
         "steps": [step.name for step in layout.steps],
@@ -88,25 +88,9 @@ def verify_layout(trust: LayoutTrust, artifact: Artifact, root: Path, max_bytes:
         with tempfile.TemporaryDirectory(prefix="fleetgate-links-") as private:
             _copy_links(layout, link_dir, Path(private), max_bytes)
             summary = _run_in_toto(metadata, keys, Path(private), trust.layout)
-    except EvidenceRefused as exc:
-        return failed(exc.reason, details)
-    except _Failed as exc:
+    except Refused as exc:
         return failed(exc.reason, details)
     return _final_product(summary.products, artifact, details)
-
-
-def _shown(path: Path, root: Path) -> str:
-    """``path`` relative to the repository when inside it, so facts do not depend on the checkout."""
-    try:
-        return path.relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return str(path)
-
-
-class _Failed(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def _parse_layout(data: bytes, path: Path) -> Any:
@@ -177,17 +161,17 @@ def _copy_links(layout: Any, link_dir: Path, private: Path, max_bytes: int) -> N
         for keyid in [authorized, *layout.keys.get(authorized, {}).get("subkeys", {})]
     ]
     if len(names) > _MAX_LINK_FILES:
-        raise _Failed(f"layout names {len(names)} link files, more than {_MAX_LINK_FILES}")
+        raise Refused(f"layout names {len(names)} link files, more than {_MAX_LINK_FILES}")
     for name in names:
         if PurePosixPath(name).name != name or "\\" in name:
-            raise _Failed(f"layout names link file {name!r}, which is not a plain file name")
+            raise Refused(f"layout names link file {name!r}, which is not a plain file name")
         try:
             data = read_evidence(link_dir / name, max_bytes)
         except FileNotFoundError:
             continue  # in-toto decides whether the step still meets its threshold
         kind = _metadata_type(data)
         if kind != "link":
-            raise _Failed(f"link {link_dir / name}: holds {kind}, not an in-toto link")
+            raise Refused(f"link {link_dir / name}: holds {kind}, not an in-toto link")
         (private / name).write_bytes(data)
 
 
@@ -220,15 +204,15 @@ def _run_in_toto(metadata: Any, keys: Mapping[str, Any], link_dir: Path, layout_
                 metadata, dict(keys), link_dir_path=str(link_dir), persist_inspection_links=False
             )
     except LayoutExpiredError:
-        raise _Failed(f"layout {layout_path.name} expired at {metadata.get_payload().expires}") from None
+        raise Refused(f"layout {layout_path.name} expired at {metadata.get_payload().expires}") from None
     except LinkNotFoundError as exc:
-        raise _Failed(f"missing link: {exc}") from None
+        raise Refused(f"missing link: {exc}") from None
     except ThresholdVerificationError as exc:
-        raise _Failed(f"link signature: {exc}") from None
+        raise Refused(f"link signature: {exc}") from None
     except RuleVerificationError as exc:
-        raise _Failed(f"artifact rule: {exc}") from None
+        raise Refused(f"artifact rule: {exc}") from None
     except Exception as exc:  # anything else from in-toto or a hostile link: never a pass
-        raise _Failed(f"in-toto verification failed ({type(exc).__name__}): {exc}") from None
+        raise Refused(f"in-toto verification failed ({type(exc).__name__}): {exc}") from None
 
 
 @contextlib.contextmanager
@@ -245,7 +229,12 @@ def _quiet_in_toto() -> Iterator[None]:
 
 
 def _final_product(products: Mapping[str, Any], artifact: Artifact, details: dict[str, Any]) -> Outcome:
-    """The final step's product named like the artifact must have the artifact's digest."""
+    """The final step's product named like the artifact must have the artifact's digest.
+
+    For a multi-file artifact, each of its files must be a product with that file's digest.
+    """
+    if artifact.files:
+        return _final_products(products, artifact, details)
     names = {artifact.path.name, PurePosixPath(urlsplit(artifact.uri).path).name} - {""}
     matches = {path: hashes for path, hashes in products.items() if PurePosixPath(path).name in names}
     final = details["final_step"]
@@ -259,4 +248,24 @@ def _final_product(products: Mapping[str, Any], artifact: Artifact, details: dic
             return failed(
                 f"final step '{final}' product {path} is {digest}, the artifact is {artifact.digest}", details
             )
+    return Outcome(VERIFIED, None, details)
+
+
+def _final_products(products: Mapping[str, Any], artifact: Artifact, details: dict[str, Any]) -> Outcome:
+    final = details["final_step"]
+    for item in artifact.files:
+        found = {
+            f"sha256:{hashes.get('sha256', '')}"
+            for path, hashes in products.items()
+            if path == item.name or path.endswith("/" + item.name)
+        }
+        if not found:
+            return failed(f"final step '{final}' has no product {item.name}, a file of the artifact", details)
+        if found != {item.digest}:
+            wrong = sorted(found - {item.digest})[0]
+            details["product_digest"] = wrong
+            return failed(
+                f"final step '{final}' product {item.name} is {wrong}, the file is {item.digest}", details
+            )
+    details["product_digest"] = artifact.digest  # every file is the one the final step produced
     return Outcome(VERIFIED, None, details)

@@ -6,13 +6,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ABSENT", "FAILED", "VERIFIED", "Outcome", "combine", "failed", "one_line"]
+from fleetgate.evidence._kit import one_line
+
+__all__ = ["ABSENT", "FAILED", "VERIFIED", "Outcome", "combine", "failed"]
 
 VERIFIED = "verified"
 FAILED = "failed"
 ABSENT = "absent"
-# A hostile file can put anything in an exception message; a decision keeps one short line.
-_MAX_REASON = 400
 
 
 @dataclass(frozen=True)
@@ -22,12 +22,6 @@ class Outcome:
     status: str
     reason: str | None = None
     details: Mapping[str, Any] = field(default_factory=dict)
-
-
-def one_line(text: object) -> str:
-    """``text`` flattened to one line and capped."""
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= _MAX_REASON else flat[: _MAX_REASON - 3] + "..."
 
 
 def failed(reason: str, details: Mapping[str, Any] | None = None) -> Outcome:

@@ -26,22 +26,17 @@ from typing import Any
 
 from securesystemslib.dsse import Envelope
 
+from fleetgate.evidence._kit import Refused, one_line
 from fleetgate.evidence.interface import Artifact
-from fleetgate.evidence.provenance._config import EvidenceRefused, SlsaTrust, locate, read_evidence
+from fleetgate.evidence.provenance._config import SlsaTrust, locate, read_evidence
 from fleetgate.evidence.provenance._keys import load_public_key
-from fleetgate.evidence.provenance._outcome import ABSENT, VERIFIED, Outcome, failed, one_line
+from fleetgate.evidence.provenance._outcome import ABSENT, VERIFIED, Outcome, failed
 
 __all__ = ["IN_TOTO_PAYLOAD_TYPE", "STATEMENT_V1", "verify_statement"]
 
 IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
 STATEMENT_V1 = "https://in-toto.io/Statement/v1"
 _BUNDLE_MEDIA_TYPE = "application/vnd.dev.sigstore.bundle"
-
-
-class _Failed(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def verify_statement(trust: SlsaTrust, artifact: Artifact, root: Path, max_bytes: int) -> Outcome:
@@ -51,74 +46,74 @@ def verify_statement(trust: SlsaTrust, artifact: Artifact, root: Path, max_bytes
         data = read_evidence(path, max_bytes)
     except FileNotFoundError:
         return Outcome(ABSENT, f"no SLSA statement at {trust.statement} for {artifact.path.name}")
-    except EvidenceRefused as exc:
+    except Refused as exc:
         return failed(exc.reason)
     try:
-        payload_type, payload, signer = _verified_envelope(trust, data, path.name)
+        payload_type, payload, signer = _verified_envelope(trust, data, path.name, max_bytes)
         statement = _statement(payload_type, payload, path.name)
         slsa = _slsa_details(statement, signer, artifact, path.name)
-    except _Failed as exc:
+    except Refused as exc:
         return failed(exc.reason)
     slsa["statement_digest"] = "sha256:" + hashlib.sha256(data).hexdigest()
     return Outcome(VERIFIED, None, {"slsa": slsa})
 
 
-def _verified_envelope(trust: SlsaTrust, data: bytes, name: str) -> tuple[str, bytes, str]:
+def _verified_envelope(trust: SlsaTrust, data: bytes, name: str, max_bytes: int) -> tuple[str, bytes, str]:
     """(payloadType, payload, signer) of the envelope whose signature verified."""
     try:
         document = json.loads(data)
     except (ValueError, RecursionError):
-        raise _Failed(f"statement {name}: malformed JSON") from None
+        raise Refused(f"statement {name}: malformed JSON") from None
     if not isinstance(document, dict):
-        raise _Failed(f"statement {name}: not a DSSE envelope or sigstore bundle")
+        raise Refused(f"statement {name}: not a DSSE envelope or sigstore bundle")
     if str(document.get("mediaType", "")).startswith(_BUNDLE_MEDIA_TYPE):
-        return _verified_bundle(trust, data, name)
+        return _verified_bundle(trust, data, name, max_bytes)
     if {"payload", "payloadType", "signatures"} <= document.keys():
         return _verified_dsse(trust, document, name)
-    raise _Failed(f"statement {name}: not a DSSE envelope or sigstore bundle")
+    raise Refused(f"statement {name}: not a DSSE envelope or sigstore bundle")
 
 
-def _verified_bundle(trust: SlsaTrust, data: bytes, name: str) -> tuple[str, bytes, str]:
+def _verified_bundle(trust: SlsaTrust, data: bytes, name: str, max_bytes: int) -> tuple[str, bytes, str]:
     if trust.trusted_root is None or trust.identities is None:
-        raise _Failed(f"statement {name}: a sigstore bundle, but the trust file has no slsa.trustedRoot")
+        raise Refused(f"statement {name}: a sigstore bundle, but the trust file has no slsa.trustedRoot")
     # sigstore is imported only when a keyless statement is actually met.
-    from fleetgate.evidence._sigstore import SignatureFailure, verify_dsse_bundle
+    from fleetgate.evidence._sigstore import verify_dsse_bundle
 
     try:
-        verified = verify_dsse_bundle(data, trust.trusted_root, trust.identities)
-    except SignatureFailure as exc:
-        raise _Failed(f"statement {name}: {exc.reason}") from None
+        verified = verify_dsse_bundle(data, trust.trusted_root, trust.identities, max_bytes)
+    except Refused as exc:
+        raise Refused(f"statement {name}: {exc.reason}") from None
     return verified.payload_type, verified.payload, verified.signer
 
 
 def _verified_dsse(trust: SlsaTrust, document: dict[str, Any], name: str) -> tuple[str, bytes, str]:
     if not trust.public_keys:
-        raise _Failed(f"statement {name}: a DSSE envelope, but the trust file has no slsa.publicKeys")
+        raise Refused(f"statement {name}: a DSSE envelope, but the trust file has no slsa.publicKeys")
     keys = [load_public_key(path) for path in trust.public_keys]
     try:
         envelope = Envelope.from_dict(document)
     except Exception as exc:  # KeyError, base64, FormatError, ValueError: a malformed envelope
-        raise _Failed(f"statement {name}: malformed DSSE envelope ({type(exc).__name__})") from None
+        raise Refused(f"statement {name}: malformed DSSE envelope ({type(exc).__name__})") from None
     try:
         accepted = envelope.verify(keys, threshold=1)
     except Exception:  # VerificationError and any odd signature encoding: not signed by a trusted key
         signed_by = ", ".join(sorted(envelope.signatures)) or "nobody"
         reason = f"no valid signature by a trusted key (signed by {signed_by})"
-        raise _Failed(f"statement {name}: {reason}") from None
+        raise Refused(f"statement {name}: {reason}") from None
     return envelope.payload_type, envelope.payload, next(iter(accepted))
 
 
 def _statement(payload_type: str, payload: bytes, name: str) -> Mapping[str, Any]:
     if payload_type != IN_TOTO_PAYLOAD_TYPE:
         shown = one_line(payload_type)
-        raise _Failed(f"statement {name}: payloadType {shown!r} is not {IN_TOTO_PAYLOAD_TYPE}")
+        raise Refused(f"statement {name}: payloadType {shown!r} is not {IN_TOTO_PAYLOAD_TYPE}")
     try:
         statement = json.loads(payload)
     except (ValueError, RecursionError):
-        raise _Failed(f"statement {name}: the payload is not JSON") from None
+        raise Refused(f"statement {name}: the payload is not JSON") from None
     if not isinstance(statement, dict) or statement.get("_type") != STATEMENT_V1:
         kind = statement.get("_type") if isinstance(statement, dict) else None
-        raise _Failed(f"statement {name}: payload _type {one_line(kind)!r} is not {STATEMENT_V1}")
+        raise Refused(f"statement {name}: payload _type {one_line(kind)!r} is not {STATEMENT_V1}")
     return statement
 
 
@@ -126,7 +121,7 @@ def _slsa_details(statement: Mapping[str, Any], signer: str, artifact: Artifact,
     """The reported fields, once a subject is found with the artifact's digest."""
     subjects = statement.get("subject")
     if not isinstance(subjects, list) or not subjects:
-        raise _Failed(f"statement {name}: has no subject list")
+        raise Refused(f"statement {name}: has no subject list")
     wanted = artifact.digest.removeprefix("sha256:")
     digests = [
         str(s["digest"].get("sha256", "")).lower()
@@ -134,7 +129,13 @@ def _slsa_details(statement: Mapping[str, Any], signer: str, artifact: Artifact,
         if isinstance(s, dict) and isinstance(s.get("digest"), dict)
     ]
     if wanted not in digests:
-        raise _Failed(f"statement {name}: no subject has the artifact's digest {artifact.digest}")
+        # A multi-file artifact may also be named file by file, one subject per file.
+        missing = [f.name for f in artifact.files if f.digest.removeprefix("sha256:") not in digests]
+        if not artifact.files or missing:
+            what = (
+                f"the digest of {missing[0]}, a file of the artifact" if missing else "the artifact's digest"
+            )
+            raise Refused(f"statement {name}: no subject has {what} {artifact.digest}")
     predicate_type = statement.get("predicateType")
     return {
         "predicate_type": predicate_type if isinstance(predicate_type, str) else "",

@@ -24,8 +24,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from fleetgate.evidence._kit import shown
 from fleetgate.evidence.interface import CollectorContext
-from fleetgate.evidence.signature._bundle import BundleFile, read_bundle, shown
+from fleetgate.evidence.signature._bundle import BundleFile, read_bundle
 from fleetgate.evidence.signature._config import (
     SignaturePolicy,
     file_digest,
@@ -85,7 +86,7 @@ class SignatureCollector:
         # Heavy imports (sigstore, model-signing, pyOpenSSL) only once a bundle is there.
         from fleetgate.evidence.signature._verify import verify
 
-        verdict = verify(policy, bundle.data, artifact)
+        verdict = verify(policy, bundle.data, artifact, max_bytes)
         fact["status"] = "verified" if verdict.verified else "failed"
         fact["signer"] = verdict.signer
         fact["rekor_log_index"] = verdict.log_index

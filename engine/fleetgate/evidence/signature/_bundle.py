@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fleetgate.errors import EvidenceError
+from fleetgate.evidence._kit import contained
 from fleetgate.evidence.interface import Artifact
 
-__all__ = ["BundleFile", "read_bundle", "shown"]
+__all__ = ["BundleFile", "read_bundle"]
 
 
 @dataclass(frozen=True)
@@ -37,21 +38,13 @@ def read_bundle(template: str, artifact: Artifact, max_bytes: int) -> BundleFile
     except OSError as exc:
         raise EvidenceError(f"{path}: cannot read the signature bundle ({exc.strerror})") from None
     try:
-        real = path.resolve(strict=True)
-        inside = real.is_relative_to(folder.resolve(strict=True))
+        path.resolve(strict=True)
     except (OSError, RuntimeError):  # a dangling or looping symlink
         raise EvidenceError(f"{path}: the signature bundle path does not resolve") from None
-    if not inside:
+    real = contained(path, folder)
+    if real is None:
         raise EvidenceError(f"{path}: the signature bundle path leads outside the artifact's folder")
     return BundleFile(path, *_read_capped(real, path, max_bytes))
-
-
-def shown(path: Path, root: Path) -> str:
-    """``path`` relative to the repository when inside it, else as given."""
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return str(path)
 
 
 def _read_capped(real: Path, path: Path, max_bytes: int) -> tuple[bytes, str]:

@@ -21,10 +21,10 @@ from sigstore_models.bundle import v1 as bundle_pb
 
 from fleetgate.errors import ConfigError
 from fleetgate.evidence._files import read_capped
-from fleetgate.evidence._sigstore import SignatureFailure
+from fleetgate.evidence._kit import Refused
 from fleetgate.evidence.interface import Artifact
 from fleetgate.evidence.signature._statement import check_statement
-from fleetgate.evidence.signature._verdict import Verdict, artifact_names
+from fleetgate.evidence.signature._verdict import Verdict
 
 __all__ = ["checked_chain", "load_public_key", "verify_with_certificates", "verify_with_keys"]
 
@@ -36,13 +36,13 @@ _SUPPORTED_CURVES = ("secp256r1", "secp384r1", "secp521r1")
 def verify_with_keys(
     keys: list[tuple[Path, ec.EllipticCurvePublicKey]], data: bytes, artifact: Artifact
 ) -> Verdict:
-    """Verified by the first of ``keys`` that verifies the DSSE signature; SignatureFailure otherwise."""
+    """Verified by the first of ``keys`` that verifies the DSSE signature; Refused otherwise."""
     signature = _model_signature(data)
     material = signature.bundle.verification_material
     # model-signing >= 1.0 names the key (sha256 of its PEM); without the hint its verifier
     # prints to stdout and falls back to a pre-1.0 encoding, so such bundles are refused.
     if material.public_key is None or not material.public_key.hint:
-        raise SignatureFailure("the bundle names no public key (not a model-signing key signature)")
+        raise Refused("the bundle names no public key (not a model-signing key signature)")
     reasons: list[str] = []
     for path, key in keys:
         try:
@@ -50,9 +50,9 @@ def verify_with_keys(
         except Exception as exc:  # wrong key, bad signature, malformed envelope: try the next key
             reasons.append(f"{path.name}: {type(exc).__name__}")
             continue
-        check_statement(payload_type, payload, artifact.digest, artifact_names(artifact))
+        check_statement(payload_type, payload, artifact)
         return Verdict(True, signer=_key_id(key))
-    raise SignatureFailure(f"the signature does not verify with any trusted key ({', '.join(reasons)})")
+    raise Refused(f"the signature does not verify with any trusted key ({', '.join(reasons)})")
 
 
 def verify_with_certificates(chain: list[Path], data: bytes, artifact: Artifact) -> Verdict:
@@ -60,13 +60,13 @@ def verify_with_certificates(chain: list[Path], data: bytes, artifact: Artifact)
     signature = _model_signature(data)
     certificates = signature.bundle.verification_material.x509_certificate_chain
     if certificates is None or not certificates.certificates:
-        raise SignatureFailure("the bundle carries no certificate chain (not a certificate signature)")
+        raise Refused("the bundle carries no certificate chain (not a certificate signature)")
     try:
         verifier = sign_certificate.Verifier(certificate_chain_paths=chain)
         payload_type, payload = verifier._verify_signed_content(signature)
     except Exception as exc:  # pyOpenSSL chain errors, bad signatures, key-only bundles
-        raise SignatureFailure(f"certificate verification failed: {type(exc).__name__}: {exc}") from None
-    check_statement(payload_type, payload, artifact.digest, artifact_names(artifact))
+        raise Refused(f"certificate verification failed: {type(exc).__name__}: {exc}") from None
+    check_statement(payload_type, payload, artifact)
     leaf = x509.load_der_x509_certificate(certificates.certificates[0].raw_bytes)
     return Verdict(True, signer=_certificate_identity(leaf))
 
@@ -84,9 +84,9 @@ def _model_signature(data: bytes) -> sign_sigstore_pb.Signature:
                 material["publicKey"].pop(key, None)
         bundle = bundle_pb.Bundle.from_dict(parsed)
     except Exception as exc:  # JSON, shape and base64 errors all mean a malformed bundle
-        raise SignatureFailure(f"malformed model-signing bundle: {type(exc).__name__}: {exc}") from None
+        raise Refused(f"malformed model-signing bundle: {type(exc).__name__}: {exc}") from None
     if bundle.dsse_envelope is None:
-        raise SignatureFailure("the bundle holds no DSSE envelope")
+        raise Refused("the bundle holds no DSSE envelope")
     return sign_sigstore_pb.Signature(bundle)
 
 

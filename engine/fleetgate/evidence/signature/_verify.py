@@ -17,32 +17,34 @@ from collections.abc import Callable
 from typing import Any
 
 from fleetgate.errors import ConfigError
+from fleetgate.evidence._kit import Refused, one_line
 from fleetgate.evidence._sigstore import (
-    SignatureFailure,
     TrustedRootHandle,
     load_trusted_root,
-    one_line,
     verify_artifact_bundle,
     verify_dsse_with,
 )
 from fleetgate.evidence.interface import Artifact
 from fleetgate.evidence.signature._config import SignaturePolicy
 from fleetgate.evidence.signature._statement import check_statement
-from fleetgate.evidence.signature._verdict import Verdict, artifact_names
+from fleetgate.evidence.signature._verdict import Verdict
 
 __all__ = ["Verdict", "verify"]
 
 
-def verify(policy: SignaturePolicy, bundle: bytes, artifact: Artifact) -> Verdict:
-    """Verify ``bundle`` over ``artifact`` as ``policy`` says; ConfigError for unusable trust material."""
+def verify(policy: SignaturePolicy, bundle: bytes, artifact: Artifact, max_bytes: int) -> Verdict:
+    """Verify ``bundle`` over ``artifact`` as ``policy`` says; ConfigError for unusable trust material.
+
+    ``max_bytes`` is the configured bundle cap (``evidence.signature.maxBundleBytes``).
+    """
     handle, root_digest = (None, None)
     if policy.method == "keyless":
         assert policy.trusted_root is not None  # the schema requires it for keyless
         handle, root_digest = load_trusted_root(policy.trusted_root)
-    check = _dispatch(policy, handle)
+    check = _dispatch(policy, handle, max_bytes)
     try:
         verdict = check(bundle, artifact)
-    except SignatureFailure as failure:
+    except Refused as failure:
         return Verdict(False, trusted_root=root_digest, reason=failure.reason)
     except ConfigError:
         raise  # a trust file problem stops the check (exit 2), it is not the bundle's fault
@@ -53,13 +55,13 @@ def verify(policy: SignaturePolicy, bundle: bytes, artifact: Artifact) -> Verdic
 
 
 def _dispatch(
-    policy: SignaturePolicy, handle: TrustedRootHandle | None
+    policy: SignaturePolicy, handle: TrustedRootHandle | None, max_bytes: int
 ) -> Callable[[bytes, Artifact], Verdict]:
     identities = policy.identities or {}
     if handle is not None and policy.format == "sigstore":
-        return lambda data, artifact: _plain_sigstore(handle, data, artifact, identities)
+        return lambda data, artifact: _plain_sigstore(handle, data, artifact, identities, max_bytes)
     if handle is not None:
-        return lambda data, artifact: _keyless_model(handle, data, artifact, identities)
+        return lambda data, artifact: _keyless_model(handle, data, artifact, identities, max_bytes)
     # model-signing and pyOpenSSL are imported only for the methods that use them.
     from fleetgate.evidence.signature import _traditional
 
@@ -70,13 +72,17 @@ def _dispatch(
     return lambda data, artifact: _traditional.verify_with_certificates(chain, data, artifact)
 
 
-def _plain_sigstore(handle: TrustedRootHandle, data: bytes, artifact: Artifact, identities: Any) -> Verdict:
+def _plain_sigstore(
+    handle: TrustedRootHandle, data: bytes, artifact: Artifact, identities: Any, max_bytes: int
+) -> Verdict:
     hex_digest = artifact.digest.removeprefix("sha256:")
-    verified = verify_artifact_bundle(handle, data, hex_digest, identities)
+    verified = verify_artifact_bundle(handle, data, hex_digest, identities, max_bytes)
     return Verdict(True, verified.signer, verified.issuer, verified.log_index)
 
 
-def _keyless_model(handle: TrustedRootHandle, data: bytes, artifact: Artifact, identities: Any) -> Verdict:
-    verified = verify_dsse_with(handle, data, identities)
-    check_statement(verified.payload_type, verified.payload, artifact.digest, artifact_names(artifact))
+def _keyless_model(
+    handle: TrustedRootHandle, data: bytes, artifact: Artifact, identities: Any, max_bytes: int
+) -> Verdict:
+    verified = verify_dsse_with(handle, data, identities, max_bytes)
+    check_statement(verified.payload_type, verified.payload, artifact)
     return Verdict(True, verified.signer, verified.issuer, verified.log_index)

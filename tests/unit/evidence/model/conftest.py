@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from fleetgate.errors import EvidenceError
+from fleetgate.evidence.artifact import ArtifactSource, resolve_artifact
 from fleetgate.evidence.interface import Artifact, CollectorContext
 from fleetgate.evidence.model import COLLECTOR
 
@@ -16,15 +18,19 @@ import support_onnx
 
 
 def context_for(path: Path, root: Path, settings: Mapping[str, Any] | None = None) -> CollectorContext:
-    """A collector context whose artifact is the file at ``path`` (hashed like the orchestrator)."""
-    data = path.read_bytes()
-    artifact = Artifact(
-        uri=path.as_uri(),
-        path=path,
-        digest="sha256:" + hashlib.sha256(data).hexdigest(),
-        size=len(data),
-        source="file",
-    )
+    """A collector context whose artifact is the file at ``path``, resolved like the orchestrator.
+
+    A model whose external data the resolver refuses is handed over as one file, so the
+    collector's own refusals are tested too.
+    """
+    try:
+        artifact = resolve_artifact(path.as_uri(), ArtifactSource(root=path.parent))
+    except EvidenceError:
+        artifact = None
+    if artifact is None:
+        data = path.read_bytes()
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        artifact = Artifact(uri=path.as_uri(), path=path, digest=digest, size=len(data), source="file")
     return CollectorContext(
         manifest={}, previous=None, root=root, artifact=artifact, settings=dict(settings or {})
     )

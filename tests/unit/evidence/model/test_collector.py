@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -11,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from fleetgate.errors import ConfigError
-from fleetgate.evidence.interface import CollectorContext
+from fleetgate.errors import ConfigError, EvidenceError
+from fleetgate.evidence.artifact import ArtifactSource, resolve_artifact
+from fleetgate.evidence.interface import Artifact, CollectorContext
 from fleetgate.evidence.model import COLLECTOR, DEFAULT_MAX_BYTES, parse_settings
 
 import support_onnx
@@ -83,7 +85,6 @@ def test_cache_key_names_digest_libraries_and_settings(context: Context, tmp_pat
     assert ctx.artifact is not None
     assert key["digest"] == ctx.artifact.digest
     assert key["allowed_operators"] is None
-    assert key["external_data"] == []
     assert key["onnx"] and key["onnxruntime"]
     assert COLLECTOR.cache_key(context(path, settings={"maxBytes": 10})) != key
 
@@ -101,11 +102,33 @@ def test_cache_key_follows_the_operator_config(context: Context, tmp_path: Path)
 
 
 def test_cache_key_follows_external_data_files(context: Context, tmp_path: Path) -> None:
+    # The external weights are part of the artifact's digest, which keys the cache.
     path = support_onnx.save_external(support_onnx.cnn(channels=4), tmp_path / "m.onnx", "w/weights.bin")
     first = COLLECTOR.cache_key(context(path))
     assert first is not None
-    [entry] = first["external_data"]
-    assert entry["location"] == "w/weights.bin"
-    assert entry["size"] == (tmp_path / "w" / "weights.bin").stat().st_size
     (tmp_path / "w" / "weights.bin").write_bytes(b"\x00" * 16)
-    assert COLLECTOR.cache_key(context(path)) != first
+    second = COLLECTOR.cache_key(context(path))
+    assert second is not None and second["digest"] != first["digest"]
+
+
+def test_a_model_directory_is_not_measured(tmp_path: Path) -> None:
+    folder = tmp_path / "bundle.mlpackage"
+    folder.mkdir()
+    (folder / "Manifest.json").write_bytes(b"{}")
+    artifact = resolve_artifact(folder.as_uri(), ArtifactSource(root=tmp_path))
+    assert artifact is not None and artifact.directory
+    ctx = CollectorContext(manifest={}, previous=None, root=tmp_path, artifact=artifact)
+    assert COLLECTOR.collect(ctx) is None and COLLECTOR.cache_key(ctx) is None
+
+
+def test_external_data_the_artifact_did_not_hash_is_refused(tmp_path: Path) -> None:
+    # Defence in depth: should the light walker ever miss a location, onnx's own view catches it.
+    path = support_onnx.save_external(support_onnx.mlp(inputs=3, classes=1), tmp_path / "m.onnx")
+    data = path.read_bytes()
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    alone = Artifact(uri=path.as_uri(), path=path, digest=digest, size=len(data), source="file")
+    ctx = CollectorContext(manifest={}, previous=None, root=tmp_path, artifact=alone)
+    with pytest.raises(
+        EvidenceError, match="external data file weights.bin is not part of the artifact's digest"
+    ):
+        COLLECTOR.collect(ctx)

@@ -86,6 +86,24 @@ def test_oversized_bundle_is_refused(workspace: Any, private_sigstore: PrivateSi
         COLLECTOR.collect(context)
 
 
+@pytest.mark.parametrize("bundle_format", ["model-signing", "sigstore"])
+def test_the_bundle_cap_setting_also_governs_keyless_bundles(
+    workspace: Any, private_sigstore: PrivateSigstore, bundle_format: str
+) -> None:
+    # A valid bundle padded past 1 MiB: allowed by maxBundleBytes, so it must verify.
+    if bundle_format == "model-signing":
+        bundle = _sign(workspace, private_sigstore)
+    else:
+        bundle = private_sigstore.sign_artifact(
+            workspace.model.read_bytes(), workspace.identity, workspace.issuer
+        )
+    name = "model.onnx.sig" if bundle_format == "model-signing" else "model.onnx.sigstore.json"
+    workspace.write_bundle(bundle + b" " * (1 << 20), name)
+    section = {**workspace.keyless(private_sigstore), "format": bundle_format}
+    fact = COLLECTOR.collect(workspace.context(section, settings={"maxBundleBytes": 2 << 20}))
+    assert fact is not None and fact["status"] == "verified", fact
+
+
 def test_bundle_that_is_a_folder_is_refused(workspace: Any, private_sigstore: PrivateSigstore) -> None:
     (workspace.model.parent / "model.onnx.sig").mkdir()
     with pytest.raises(EvidenceError, match="not a regular file"):

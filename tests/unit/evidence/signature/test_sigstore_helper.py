@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from fleetgate.errors import ConfigError
+from fleetgate.evidence._kit import Refused
 from fleetgate.evidence._sigstore import (
-    SignatureFailure,
     VerifiedDsse,
     identity_policy,
     load_trusted_root,
@@ -39,9 +39,9 @@ def test_verify_dsse_bundle_refuses_foreign_and_oversized(
     bundle = foreign_sigstore.sign_dsse(
         "application/x-test", b"p", "ci@example.com", "https://token.example.com"
     )
-    with pytest.raises(SignatureFailure, match="certificate chain"):
+    with pytest.raises(Refused, match="certificate chain"):
         verify_dsse_bundle(bundle, private_sigstore.trusted_root_path, WHO)
-    with pytest.raises(SignatureFailure, match="larger than"):
+    with pytest.raises(Refused, match="larger than"):
         verify_dsse_bundle(b" " * (2 << 20), private_sigstore.trusted_root_path, WHO)
 
 

@@ -4,15 +4,31 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from fleetgate.evidence._sigstore import SignatureFailure
+from fleetgate.evidence._kit import Refused
+from fleetgate.evidence._multifile import multi_file
+from fleetgate.evidence.interface import Artifact, ArtifactFile
 from fleetgate.evidence.signature._statement import IN_TOTO_PAYLOAD_TYPE, check_statement
 
 FILE_DIGEST = hashlib.sha256(b"model").hexdigest()
-NAMES = {"model.onnx"}
+WEIGHTS_DIGEST = hashlib.sha256(b"weights").hexdigest()
+ARTIFACT = Artifact(
+    uri="file:models/model.onnx",
+    path=Path("/repo/models/model.onnx"),
+    digest="sha256:" + FILE_DIGEST,
+    size=5,
+    source="file",
+)
+# A model with external data: both files are the artifact.
+FILES = (
+    ArtifactFile("model.onnx", "sha256:" + FILE_DIGEST, 5),
+    ArtifactFile("weights.bin", "sha256:" + WEIGHTS_DIGEST, 7),
+)
+MULTI = multi_file("file:models/model.onnx", Path("/repo/models/model.onnx"), "file", FILES)
 
 
 def _statement(resources: list[dict[str, Any]] | None = None, **overrides: Any) -> dict[str, Any]:
@@ -29,8 +45,8 @@ def _statement(resources: list[dict[str, Any]] | None = None, **overrides: Any) 
     return statement
 
 
-def _check(statement: Any, payload_type: str = IN_TOTO_PAYLOAD_TYPE) -> None:
-    check_statement(payload_type, json.dumps(statement).encode(), "sha256:" + FILE_DIGEST, NAMES)
+def _check(statement: Any, payload_type: str = IN_TOTO_PAYLOAD_TYPE, artifact: Artifact = ARTIFACT) -> None:
+    check_statement(payload_type, json.dumps(statement).encode(), artifact)
 
 
 def test_single_file_statement_passes_by_dot_or_file_name() -> None:
@@ -74,12 +90,52 @@ def test_single_file_statement_passes_by_dot_or_file_name() -> None:
     ],
 )
 def test_statement_not_about_exactly_this_artifact_fails(statement: Any, reason: str) -> None:
-    with pytest.raises(SignatureFailure, match=reason):
+    with pytest.raises(Refused, match=reason):
         _check(statement)
 
 
 def test_wrong_payload_type_and_invalid_json_fail() -> None:
-    with pytest.raises(SignatureFailure, match="wrong payload type"):
+    with pytest.raises(Refused, match="wrong payload type"):
         _check(_statement(), payload_type="application/json")
-    with pytest.raises(SignatureFailure, match="not valid JSON"):
-        check_statement(IN_TOTO_PAYLOAD_TYPE, b"{" * 100_000, "sha256:" + FILE_DIGEST, NAMES)
+    with pytest.raises(Refused, match="not valid JSON"):
+        check_statement(IN_TOTO_PAYLOAD_TYPE, b"{" * 100_000, ARTIFACT)
+
+
+def _resource(name: str, digest: str) -> dict[str, str]:
+    return {"name": name, "algorithm": "sha256", "digest": digest}
+
+
+def test_a_multi_file_statement_passes_when_it_covers_exactly_the_files() -> None:
+    _check(
+        _statement([_resource("model.onnx", FILE_DIGEST), _resource("weights.bin", WEIGHTS_DIGEST)]),
+        artifact=MULTI,
+    )
+
+
+@pytest.mark.parametrize(
+    ("resources", "reason"),
+    [
+        (
+            [_resource("model.onnx", FILE_DIGEST)],
+            "the signature does not cover weights.bin, a file of the artifact",
+        ),
+        (
+            [
+                _resource("model.onnx", FILE_DIGEST),
+                _resource("weights.bin", WEIGHTS_DIGEST),
+                _resource("x.bin", "3" * 64),
+            ],
+            "the signature covers x.bin, which is not a file of the artifact",
+        ),
+        (
+            [_resource("model.onnx", FILE_DIGEST), _resource("weights.bin", "4" * 64)],
+            f"weights.bin has digest sha256:{WEIGHTS_DIGEST}, not the signed sha256:{'4' * 64}",
+        ),
+        ([_resource(".", FILE_DIGEST)], "the signature does not cover model.onnx"),
+    ],
+)
+def test_a_missing_extra_or_swapped_file_is_refused_by_name(
+    resources: list[dict[str, str]], reason: str
+) -> None:
+    with pytest.raises(Refused, match=reason):
+        _check(_statement(resources), artifact=MULTI)
