@@ -116,6 +116,18 @@ def test_a_flipped_byte_is_found_at_its_sequence_number(logged: tuple[GitRepo, s
     assert "first bad sequence number: 1" in done.stdout
 
 
+def test_a_flipped_decision_column_fails_verify_naming_seq_and_column(
+    logged: tuple[GitRepo, str, Path],
+) -> None:
+    repo, _, db = logged
+    assert repo.fleetgate("audit", "checkpoint").returncode == 0
+    with sqlite3.connect(db) as connection:
+        connection.execute("UPDATE records SET decision = 'admit' WHERE seq = 1")
+    done = repo.fleetgate("audit", "verify")
+    assert done.returncode == 1, done.stdout
+    assert "seq 1: record 1: stored columns differ from the hashed record: decision is 'admit'" in done.stdout
+
+
 def test_a_check_that_cannot_record_its_decision_fails_closed(repo: GitRepo, tmp_path: Path) -> None:
     repo.write("models/a.yaml", to_yaml(manifest("a")))
     done = repo.fleetgate("check", "models", "--audit-log", "mysql://nowhere/log")

@@ -5,6 +5,7 @@ Verification, in order (the first failing step names the sequence number it is a
 1. every sequence number from 0 to size-1 is present (a deleted record leaves a gap);
 2. each record's bytes carry its own sequence number (a reordered pair is caught even when the
    bytes are untouched) and hash to the stored leaf hash and level-0 node (a flipped byte);
+   every queryable column and rule row equals what the hashed bytes say (a flipped column);
 3. each stored checkpoint is signed by a trusted key (a forged checkpoint) and does not claim
    more records than the log holds (a truncated tail);
 4. the root recomputed from the records equals each checkpoint's signed root, and consecutive
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from fleetgate.audit import merkle
+from fleetgate.audit.record import record_columns
 from fleetgate.audit.store.interface import AuditError, Checkpoint, DecisionLog, SealedRow
 
 __all__ = [
@@ -35,10 +36,6 @@ __all__ = [
     "verify_bundle",
     "verify_log",
 ]
-
-
-_SEQ = re.compile(rb'"seq":(-?[0-9]+)[,}]')
-_DECISION_ID = re.compile(rb'"decision_id":"([^"\\]*)"')
 
 
 @dataclass(frozen=True)
@@ -181,35 +178,39 @@ def _roots_at(log: DecisionLog, size: int, sizes: set[int], problems: list[Probl
 
 
 def _record_problem(row: SealedRow, leaf: bytes) -> str | None:
-    seq, decision_id = _identity(row.body)
+    document = _document(row.body)
+    seq = document.get("seq") if document is not None else None
     if seq != row.seq:
         return f"record {row.seq} carries sequence number {seq}: records were moved or reordered"
     if leaf != row.leaf_hash or row.node != leaf:
         return f"record {row.seq} does not match its leaf hash: its bytes were changed"
-    if decision_id != row.decision_id:
-        return f"record {row.seq} has a different decision_id than its index"
-    return None
+    assert document is not None  # its seq matched
+    expected, stored = record_columns(document).columns(), row.columns.columns()
+    changed = [name for name in expected if expected[name] != stored[name]]
+    if not changed:
+        return None
+    details = "; ".join(
+        f"{_COLUMN_NAMES.get(name, name)} is {_shown(stored[name])}, the record says {_shown(expected[name])}"
+        for name in changed
+    )
+    return f"record {row.seq}: stored columns differ from the hashed record: {details}"
 
 
-def _identity(body: bytes) -> tuple[object, object]:
-    """The top-level ``seq`` and ``decision_id`` of a record.
+_COLUMN_NAMES = {"rules": "record_rules"}
 
-    Canonical JSON has each key once per object; when a key occurs once in the whole body it
-    is the top-level one and is read without parsing ~3 KB of JSON (verification reads a
-    million records). Otherwise the body is parsed.
-    """
-    if body.count(b'"seq":') == 1 and body.count(b'"decision_id":') == 1:
-        match = _SEQ.search(body)
-        found = _DECISION_ID.search(body)
-        if match and found:
-            return int(match.group(1)), found.group(1).decode("utf-8")
+
+def _shown(value: object) -> str:
+    if isinstance(value, tuple):
+        return "[" + ", ".join(value) + "]"
+    return repr(value)[:200]
+
+
+def _document(body: bytes) -> dict[str, Any] | None:
     try:
         document = json.loads(body)
     except ValueError:
-        return None, None
-    if not isinstance(document, dict):
-        return None, None
-    return document.get("seq"), document.get("decision_id")
+        return None
+    return document if isinstance(document, dict) else None
 
 
 def _check_checkpoint(

@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from fleetgate.audit.merkle import leaf_hash
-from fleetgate.audit.store.interface import AuditError
+from fleetgate.audit.store.interface import AuditError, RecordColumns
 
-__all__ = ["canonical", "seal"]
+__all__ = ["canonical", "record_columns", "seal"]
 
 
 _SAFE_INTEGER = 2**53
@@ -65,3 +65,43 @@ def seal(document: Mapping[str, Any], seq: int) -> tuple[bytes, bytes]:
     """
     body = canonical({**document, "seq": seq})
     return body, leaf_hash(body)
+
+
+def record_columns(document: Mapping[str, Any]) -> RecordColumns:
+    """The queryable columns and rule rows of a record, all read from its (hashed) document.
+
+    The one mapping from a record to its columns: appends store what it returns and
+    verification recomputes it from the stored bytes, so a column edited behind the log's back
+    (a ``deny`` turned into an ``admit``) is caught even though no hash covers the column.
+    """
+    bundles = document.get("bundles")
+    fleetgate = bundles.get("fleetgate") if isinstance(bundles, Mapping) else None
+    result = document.get("result")
+    findings = [
+        *_list(result.get("violations") if isinstance(result, Mapping) else None),
+        *_list(result.get("waived") if isinstance(result, Mapping) else None),
+    ]
+    rules = sorted({f["rule"] for f in findings if isinstance(f, Mapping) and isinstance(f.get("rule"), str)})
+    return RecordColumns(
+        decision_id=str(document.get("decision_id") or ""),
+        timestamp=str(document.get("timestamp") or ""),
+        stage=str(document.get("stage") or ""),
+        kind=str(document.get("kind") or ""),
+        decision=str(document.get("decision") or ""),
+        namespace=_text(document.get("namespace")),
+        name=_text(document.get("name")),
+        model_id=_text(document.get("modelId")),
+        version=_text(document.get("version")),
+        policy_revision=_text(fleetgate.get("revision") if isinstance(fleetgate, Mapping) else None),
+        artifact_digest=_text(document.get("artifact")),
+        signer=_text(document.get("signer")),
+        rules=tuple(rules),
+    )
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []

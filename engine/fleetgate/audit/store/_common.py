@@ -21,6 +21,7 @@ from fleetgate.audit.store.interface import (
     Checkpoint,
     PendingRecord,
     QueryFilter,
+    RecordColumns,
     SealedRow,
     Sealer,
     StoredRecord,
@@ -73,6 +74,7 @@ _RECORD_INDEXES = {
     "timestamp": "timestamp, seq",
 }
 _SELECT_RECORDS = f"SELECT {', '.join(_RECORD_COLUMNS)} FROM records"
+_SEALED_COLUMNS = ", ".join(f"r.{column}" for column in _RECORD_COLUMNS)
 _INSERT_RECORD = (
     f"INSERT INTO records ({', '.join(_RECORD_COLUMNS)}) VALUES ({', '.join('?' for _ in _RECORD_COLUMNS)})"
 )
@@ -267,18 +269,41 @@ class SqlDecisionLog(ABC):
         while position < end:
             with self._guard("read records"):
                 rows = self._execute(
-                    "SELECT r.seq, r.decision_id, r.body, r.leaf_hash, n.hash FROM records r "
+                    f"SELECT {_SEALED_COLUMNS}, n.hash FROM records r "
                     "LEFT JOIN nodes n ON n.level = 0 AND n.idx = r.seq "
                     "WHERE r.seq >= ? AND r.seq < ? ORDER BY r.seq LIMIT ?",
                     (position, end, _CHUNK),
                 )
+                rules = self._rule_rows(int(rows[0][0]), int(rows[-1][0])) if rows else {}
             if not rows:
                 return
-            for seq, decision_id, body, leaf, node in rows:
+            for row in rows:
+                record = _stored(row[:-1], rules.get(int(row[0]), ()))
+                node = row[-1]
                 yield SealedRow(
-                    int(seq), decision_id, bytes(body), bytes(leaf), None if node is None else bytes(node)
+                    record.seq,
+                    record.body,
+                    record.leaf_hash,
+                    None if node is None else bytes(node),
+                    RecordColumns(**record.columns()),
                 )
             position = int(rows[-1][0]) + 1
+
+    def _rule_rows(self, first: int, last: int) -> dict[int, tuple[str, ...]]:
+        """The rule rows of records first..last, each record's in position order.
+
+        A row whose position is out of place (a gap, or a row moved) shows as a gap marker so
+        that verification sees a difference from the recomputed rules.
+        """
+        found: dict[int, list[str]] = {}
+        for seq, pos, rule in self._execute(
+            "SELECT seq, pos, rule FROM record_rules WHERE seq >= ? AND seq <= ? ORDER BY seq, pos",
+            (first, last),
+        ):
+            rules = found.setdefault(int(seq), [])
+            rules.extend(["<missing>"] * (int(pos) - len(rules)))
+            rules.append(str(rule))
+        return {seq: tuple(rules) for seq, rules in found.items()}
 
     def checkpoints(self) -> list[Checkpoint]:
         with self._guard("read checkpoints"):

@@ -72,13 +72,14 @@ class StoredRecord(RecordColumns):
 
 @dataclass(frozen=True)
 class SealedRow:
-    """What verification reads of a record: its bytes, stored leaf hash and level-0 tree node."""
+    """What verification reads of a record: its bytes, stored leaf hash, level-0 tree node, and
+    the columns and rule rows stored beside it (which no hash covers, so they are recomputed)."""
 
     seq: int
-    decision_id: str
     body: bytes
     leaf_hash: bytes
     node: bytes | None
+    columns: RecordColumns
 
 
 @dataclass(frozen=True)
