@@ -207,7 +207,7 @@ def _write_receipts(args: argparse.Namespace, decision: Decision, settings: Audi
     from fleetgate.audit.receipt import DEFAULT_POLICY_URI, DEFAULT_VERIFIER_ID, issue_receipts
     from fleetgate.commands.audit import read_key
 
-    key = read_key(args.receipt_key or settings.signing_key, "receipt signing key")
+    key = read_key(args.receipt_key or settings.signing_key, "receipt signing key", "--receipt-key")
     text = issue_receipts(
         decision,
         key,

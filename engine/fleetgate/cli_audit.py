@@ -53,6 +53,25 @@ def add_audit_parser(verbs: Any) -> None:
     verify.add_argument(
         "--key", metavar="VERIFIER", help="verifier key string or file (default: audit.verifierKey)"
     )
+    verify.add_argument(
+        "--witness",
+        action="append",
+        default=[],
+        metavar="REF|DIR",
+        help="also require the log to extend every checkpoint published there (git, git:REF, refs/... "
+        "or a folder); repeatable",
+    )
+    verify.add_argument(
+        "--checkpoint",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="FILE",
+        help="also require the log to extend this signed checkpoint; repeatable",
+    )
+    verify.add_argument(
+        "--allow-unsigned", action="store_true", help="exit 0 even when no checkpoint signature was checked"
+    )
     verify.set_defaults(handler=_verify)
 
     prove = sub.add_parser("prove", help="inclusion proof of one record against the latest checkpoint")
@@ -64,9 +83,18 @@ def add_audit_parser(verbs: Any) -> None:
     check_proof.add_argument("--key", metavar="VERIFIER", help="verifier key string or file")
     check_proof.set_defaults(handler=_verify_proof)
 
-    checkpoint = sub.add_parser("checkpoint", help="sign, store and print the current checkpoint")
+    checkpoint = sub.add_parser(
+        "checkpoint", help="verify the log, then sign, store, keep and print the current checkpoint"
+    )
     checkpoint.add_argument(
         "--key", type=Path, metavar="FILE", help="signer key file (default: audit.signingKey)"
+    )
+    checkpoint.add_argument(
+        "--publish",
+        metavar="git[:REF]|DIR",
+        help="also publish the checkpoint: commit it to a git ref (default refs/fleetgate/checkpoints) "
+        "or write it "
+        "to a folder that auditors keep",
     )
     checkpoint.set_defaults(handler=_checkpoint)
 
@@ -124,19 +152,30 @@ def _show(args: argparse.Namespace) -> int:
 
 def _verify(args: argparse.Namespace) -> int:
     from fleetgate.audit.log import verify_log
-    from fleetgate.commands.audit import opened
+    from fleetgate.commands.audit import opened, verification_summary, witnessed_checkpoints
 
     settings = _settings(args)
     key = key_text(args.key) if args.key else settings.verifier_key
+    witnessed = witnessed_checkpoints(args.witness, args.checkpoint, Path.cwd())
     with opened(settings.log) as log:
-        report = verify_log(log, key, settings.origin)
+        report = verify_log(log, key, settings.origin, witnessed)
     for problem in report.problems:
         where = f"seq {problem.seq}: " if problem.seq is not None else ""
         print(f"FAIL  {where}{problem.message}")
-    signed = "signatures checked" if key else "signatures NOT checked (no verifier key)"
-    verdict = "ok" if report.ok else f"TAMPERED (first bad sequence number: {report.first_bad_seq})"
-    print(f"{report.size} records, {report.checkpoints} checkpoints ({signed}): {verdict}")
-    return EXIT_OK if report.ok else EXIT_FAIL
+    for line in verification_summary(report):
+        print(line)
+    counts = f"{report.size} records, {report.checkpoints} checkpoints"
+    if not report.ok:
+        first = report.first_bad_seq
+        detail = f" (first bad sequence number: {first})" if first is not None else ""
+        print(f"{counts}: TAMPERED{detail}")
+        return EXIT_FAIL
+    if report.signed_size is None:
+        reason = "no verifier key" if key is None else "no stored checkpoint"
+        print(f"{counts}: UNVERIFIED: no checkpoint signature was checked ({reason})")
+        return EXIT_OK if args.allow_unsigned else EXIT_FAIL
+    print(f"{counts}: ok")
+    return EXIT_OK
 
 
 def _prove(args: argparse.Namespace) -> int:
@@ -165,14 +204,15 @@ def _verify_proof(args: argparse.Namespace) -> int:
 
 
 def _checkpoint(args: argparse.Namespace) -> int:
-    from fleetgate.audit.log import make_checkpoint
-    from fleetgate.commands.audit import opened, read_key
+    from fleetgate.commands.audit import checkpoint_log
 
     settings = _settings(args)
-    key = read_key(args.key or settings.signing_key, "checkpoint signing key")
     now = rfc3339(dt.datetime.now(dt.UTC))
-    with opened(settings.log) as log:
-        sys.stdout.write(make_checkpoint(log, settings.origin, key, now).note)
+    signed = checkpoint_log(settings, args.key or settings.signing_key, args.publish, Path.cwd(), now)
+    sys.stdout.write(signed.checkpoint.note)
+    print(f"kept in {signed.kept}", file=sys.stderr)
+    if signed.published is not None:
+        print(f"published to {signed.published}", file=sys.stderr)
     return EXIT_OK
 
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from fleetgate.audit.store import open_log
+from support_audit import fresh_schema, postgres_server, rebuild_history
 
 from support import GitRepo, manifest, to_yaml
 
@@ -91,7 +95,11 @@ def test_checkpoint_verify_and_prove(logged: tuple[GitRepo, str, Path], tmp_path
     assert note.stdout.startswith("example.com/log\n3\n")
     verified = repo.fleetgate("audit", "verify")
     assert verified.returncode == 0, verified.stdout + verified.stderr
-    assert "3 records, 1 checkpoints (signatures checked): ok" in verified.stdout
+    assert "3 records, 1 checkpoints: ok" in verified.stdout
+    assert (
+        f"records 0..2 match checkpoint 3, signed by key {'+'.join(verifier.split('+')[:2])}"
+        in verified.stdout
+    )
     [record] = query(repo, "--model-id", "img-b")
     proof = repo.fleetgate("audit", "prove", str(record["decision_id"]))
     assert proof.returncode == 0, proof.stderr
@@ -138,3 +146,72 @@ def test_a_check_that_cannot_record_its_decision_fails_closed(repo: GitRepo, tmp
     assert done.returncode == 2 and done.stdout == "", done.stdout
     assert len(done.stderr.strip().splitlines()) == 1
     assert repo.fleetgate("check", "models", "--no-audit").returncode == 0
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def witnessed(
+    request: pytest.FixtureRequest, repo: GitRepo, tmp_path: Path
+) -> Iterator[tuple[GitRepo, str, Path]]:
+    """A repository recording into a log on each backend, with a signing key and one check recorded."""
+    if request.param == "sqlite":
+        urls: Iterator[str] = iter([f"sqlite:///{tmp_path / 'audit.db'}"])
+    else:
+        urls = fresh_schema(postgres_server())
+    url = next(urls)
+    key = tmp_path / "checkpoint.key"
+    verifier = repo.fleetgate("audit", "--log", url, "keygen", "example.com/log", "--out", str(key))
+    assert verifier.returncode == 0, verifier.stderr
+    repo.write(
+        "fleetgate.yaml",
+        f"audit:\n  log: {url}\n  origin: example.com/log\n  signingKey: {key}\n"
+        f"  verifierKey: {verifier.stdout.strip()}\n",
+    )
+    repo.write("models/a.yaml", to_yaml(manifest("a", modelId="img-a")))
+    repo.commit("a model")
+    assert repo.decision(".")[0] == 0
+    yield repo, url, key
+    for _ in urls:  # drops the PostgreSQL schema
+        pass
+
+
+def test_a_history_rebuilt_and_resigned_with_the_real_key_fails_only_the_witness(
+    witnessed: tuple[GitRepo, str, Path],
+) -> None:
+    repo, url, key = witnessed
+    published = repo.fleetgate("audit", "checkpoint", "--publish", "git")
+    assert published.returncode == 0, published.stderr
+    assert "published to refs/fleetgate/checkpoints:" in published.stderr
+    assert repo.decision(".", "--stage", "pre-deploy")[0] == 1  # pre-deploy: evidence is missing
+    assert repo.fleetgate("audit", "checkpoint", "--publish", "git").returncode == 0
+    assert repo.git("rev-list", "--count", "refs/fleetgate/checkpoints") == "2"  # one commit each
+
+    log = open_log(url)
+    rebuild_history(log, 1, {"decision": "admit"}, "example.com/log", key.read_text().strip())
+    log.close()
+    assert repo.decision(".")[0] == 0  # the log grows on: tree size 3
+
+    assert repo.fleetgate("audit", "verify").returncode == 0  # the database agrees with itself
+    done = repo.fleetgate("audit", "verify", "--witness", "git")
+    assert done.returncode == 1, done.stdout
+    assert (
+        f"witnessed checkpoint refs/fleetgate/checkpoints:{2:020d}.checkpoint (tree size 2) "
+        "is not consistent with the log (tree size 3)" in done.stdout
+    )
+    assert "TAMPERED" in done.stdout
+    kept = Path(f"{key}.checkpoint")
+    assert repo.fleetgate("audit", "verify", "--checkpoint", str(kept)).returncode == 1
+    refused = repo.fleetgate("audit", "checkpoint")  # the file beside the key still says size 2
+    assert refused.returncode == 2 and "refusing to sign a checkpoint" in refused.stderr
+    assert kept.read_text().split("\n")[1] == "2"
+
+
+def test_a_witness_that_does_not_exist_is_an_error(
+    witnessed: tuple[GitRepo, str, Path], tmp_path: Path
+) -> None:
+    repo, _, _ = witnessed
+    assert repo.fleetgate("audit", "checkpoint", "--publish", str(tmp_path / "kept")).returncode == 0
+    assert repo.fleetgate("audit", "verify", "--witness", str(tmp_path / "kept")).returncode == 0
+    for witness in ("refs/fleetgate/nothing", str(tmp_path / "nowhere")):
+        done = repo.fleetgate("audit", "verify", "--witness", witness)
+        assert done.returncode == 2 and done.stdout == "", done.stdout
+        assert len(done.stderr.strip().splitlines()) == 1

@@ -10,7 +10,10 @@ Verification, in order (the first failing step names the sequence number it is a
    more records than the log holds (a truncated tail);
 4. the root recomputed from the records equals each checkpoint's signed root, and consecutive
    checkpoints are consistent through the stored tree nodes (history was only appended to, and
-   the nodes proofs are served from are the right ones).
+   the nodes proofs are served from are the right ones);
+5. every witnessed checkpoint (kept outside the database) is signed by the trusted key and the
+   current tree extends it (an RFC 6962 consistency proof): a history rebuilt and re-signed
+   with the real key still cannot reproduce a root that was published before.
 """
 
 from __future__ import annotations
@@ -21,11 +24,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fleetgate.audit import merkle
 from fleetgate.audit.record import record_columns
 from fleetgate.audit.store.interface import AuditError, Checkpoint, DecisionLog, SealedRow
+
+if TYPE_CHECKING:
+    from fleetgate.audit.witness import Witnessed
 
 __all__ = [
     "Problem",
@@ -46,9 +52,20 @@ class Problem:
 
 @dataclass(frozen=True)
 class VerifyReport:
+    """What verification found, and exactly what it proved.
+
+    ``signed_size`` is the largest stored checkpoint whose signature by ``key_id`` verified
+    and whose root the records reproduce (None when no signature was checked); ``witnessed``
+    the sizes of the checkpoints kept outside the log that the log was found consistent with.
+    """
+
     size: int
     checkpoints: int
     problems: tuple[Problem, ...] = field(default=())
+    signed_size: int | None = None
+    key_id: str | None = None
+    witnessed: tuple[int, ...] = field(default=())
+    root: bytes | None = field(default=None, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -72,28 +89,49 @@ def default_log_url(root: Path | None) -> str:
     return f"sqlite:///{(state / 'fleetgate' / 'audit.db').as_posix()}"
 
 
-def make_checkpoint(log: DecisionLog, origin: str, signer_key: str, now: str) -> Checkpoint:
-    """Sign the log's current size and root, store the checkpoint and return it."""
-    from fleetgate.audit.checkpoint import sign_checkpoint
+def make_checkpoint(
+    log: DecisionLog, origin: str, signer_key: str, now: str, witnessed: Sequence[Witnessed] = ()
+) -> Checkpoint:
+    """Verify the log, then sign its current size and root, store the checkpoint and return it.
 
-    size = log.size()
-    root = merkle.root(size, log.node)
-    note = sign_checkpoint(origin, size, root, signer_key)
-    checkpoint = Checkpoint(size, root, note, now)
+    The log must verify first, against its stored checkpoints and every ``witnessed`` one kept
+    outside it: signing whatever the database holds would vouch for a rewritten history.
+    Raises AuditError, naming the first problem, when it does not.
+    """
+    from fleetgate.audit.checkpoint import sign_checkpoint, verifier_key_for
+
+    report = verify_log(log, verifier_key_for(signer_key), origin, witnessed)
+    if not report.ok or report.root is None:
+        first = report.problems[0] if report.problems else Problem(None, "the log could not be read whole")
+        where = f"seq {first.seq}: " if first.seq is not None else ""
+        raise AuditError(
+            f"refusing to sign a checkpoint: the log does not verify ({where}{first.message}); "
+            "run `fleetgate audit verify`"
+        )
+    note = sign_checkpoint(origin, report.size, report.root, signer_key)
+    checkpoint = Checkpoint(report.size, report.root, note, now)
     log.add_checkpoint(checkpoint)
     return checkpoint
 
 
-def verify_log(log: DecisionLog, verifier_key: str | None, origin: str | None = None) -> VerifyReport:
+def verify_log(
+    log: DecisionLog,
+    verifier_key: str | None,
+    origin: str | None = None,
+    witnessed: Sequence[Witnessed] = (),
+) -> VerifyReport:
     """Recompute the whole tree from the stored records and check it against every checkpoint.
 
     One pass over the records: the roots at every checkpoint size come from a running stack of
     perfect subtrees, so the cost is one hash per record and node whatever the checkpoint count.
+    ``witnessed`` checkpoints (kept outside the log) must be signed by ``verifier_key`` and the
+    log must extend each of them (an RFC 6962 consistency proof to the current tree).
     """
     size = log.size()
     problems: list[Problem] = []
     checkpoints = log.checkpoints()
-    roots = _roots_at(log, size, {c.size for c in checkpoints}, problems)
+    anchors = _open_witnessed(witnessed, verifier_key, origin, problems)
+    roots = _roots_at(log, size, {c.size for c in checkpoints} | {size}, problems)
     previous: Checkpoint | None = None
     record_problems = [p.seq for p in problems if p.seq is not None]
     for checkpoint in checkpoints:
@@ -107,7 +145,80 @@ def verify_log(log: DecisionLog, verifier_key: str | None, origin: str | None = 
             problem = Problem(min(explained), problem.message)
         problems.append(problem)
     problems.extend(_check_consistency(log, [c for c in checkpoints if c.size <= size]))
-    return VerifyReport(size, len(checkpoints), tuple(problems))
+    consistent = _check_witnessed(log, anchors, size, roots.get(size), problems)
+    return VerifyReport(
+        size,
+        len(checkpoints),
+        tuple(problems),
+        signed_size=previous.size if verifier_key and previous is not None else None,
+        key_id=_key_id(verifier_key),
+        witnessed=consistent,
+        root=roots.get(size),
+    )
+
+
+def _key_id(verifier_key: str | None) -> str | None:
+    if verifier_key is None:
+        return None
+    from fleetgate.audit.checkpoint import verifier_key_id
+
+    return verifier_key_id(verifier_key)
+
+
+def _open_witnessed(
+    witnessed: Sequence[Witnessed], verifier_key: str | None, origin: str | None, problems: list[Problem]
+) -> list[tuple[Witnessed, int, bytes]]:
+    """(where, size, root) of each witnessed checkpoint whose signature verifies."""
+    if not witnessed:
+        return []
+    if verifier_key is None:
+        raise AuditError("checking witnessed checkpoints needs the verifier key (--key or audit.verifierKey)")
+    from fleetgate.audit.checkpoint import CheckpointError, open_checkpoint
+
+    opened = []
+    for found in witnessed:
+        try:
+            _, size, root = open_checkpoint(found.note, verifier_key, origin)
+        except CheckpointError as exc:
+            problems.append(Problem(None, f"witnessed checkpoint {found.source}: {exc.message}"))
+            continue
+        opened.append((found, size, root))
+    return opened
+
+
+def _check_witnessed(
+    log: DecisionLog,
+    anchors: list[tuple[Witnessed, int, bytes]],
+    size: int,
+    current: bytes | None,
+    problems: list[Problem],
+) -> tuple[int, ...]:
+    """Sizes of the witnessed checkpoints the log extends; a problem for every other one."""
+    consistent: list[int] = []
+    for found, old_size, old_root in sorted(anchors, key=lambda anchor: anchor[1]):
+        about = f"witnessed checkpoint {found.source} (tree size {old_size})"
+        if old_size > size:
+            problems.append(
+                Problem(size, f"{about} is larger than the log (tree size {size}): records were removed")
+            )
+            continue
+        if old_size == 0:
+            consistent.append(old_size)
+            continue
+        try:
+            proof = merkle.consistency_proof(old_size, size, log.node)
+        except (LookupError, ValueError) as exc:
+            problems.append(Problem(None, f"{about}: no consistency proof to tree size {size}: {exc}"))
+            continue
+        if current is None or not merkle.verify_consistency(old_size, size, old_root, current, proof):
+            problems.append(
+                Problem(
+                    None, f"{about} is not consistent with the log (tree size {size}): history was rewritten"
+                )
+            )
+            continue
+        consistent.append(old_size)
+    return tuple(consistent)
 
 
 def _check_consistency(log: DecisionLog, checkpoints: list[Checkpoint]) -> list[Problem]:

@@ -14,17 +14,26 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fleetgate.audit.store.interface import AuditError, DecisionLog, QueryFilter, StoredRecord
+from fleetgate.audit.store.interface import AuditError, Checkpoint, DecisionLog, QueryFilter, StoredRecord
 from fleetgate.decision import Decision, rfc3339
+
+if TYPE_CHECKING:
+    from fleetgate.audit.log import VerifyReport
+    from fleetgate.audit.witness import Witnessed
 
 __all__ = [
     "AuditSettings",
+    "SignedCheckpoint",
     "audit_settings",
+    "checkpoint_log",
     "opened",
+    "read_key",
     "record_decision",
     "render_records",
+    "verification_summary",
+    "witnessed_checkpoints",
 ]
 
 DEFAULT_ORIGIN = "fleetgate.local/decision-log"
@@ -98,9 +107,71 @@ def record_decision(decision: Decision, settings: AuditSettings) -> list[StoredR
         return log.append(pending, seal)
 
 
-def read_key(path: Path | None, what: str) -> str:
+@dataclass(frozen=True)
+class SignedCheckpoint:
+    checkpoint: Checkpoint
+    kept: Path  # the file beside the key that now holds it
+    published: str | None  # where the witness keeps it, when one was named
+
+
+def checkpoint_log(
+    settings: AuditSettings, key: Path | None, publish: str | None, cwd: Path, now: str
+) -> SignedCheckpoint:
+    """Verify the log against the last checkpoint kept outside it, sign a new one and keep it.
+
+    The last checkpoint is the file beside the key and, with ``publish``, every checkpoint the
+    witness holds: a log rewritten behind the gate's back is never signed.
+    """
+    from fleetgate.audit.log import make_checkpoint
+    from fleetgate.audit.witness import keep_checkpoint, kept_checkpoint, open_witness
+
+    if key is None:
+        raise AuditError("no checkpoint signing key configured (audit.signingKey in fleetgate.yaml or --key)")
+    signer = read_key(key, "checkpoint signing key", "--key")
+    witness = open_witness(publish, cwd) if publish else None
+    anchors = list(witness.checkpoints()) if witness is not None and witness.exists() else []
+    kept = kept_checkpoint(key)
+    if kept is not None:
+        anchors.append(kept)
+    with opened(settings.log) as log:
+        checkpoint = make_checkpoint(log, settings.origin, signer, now, anchors)
+    kept_at = keep_checkpoint(key, checkpoint.note)
+    published = witness.publish(checkpoint.note, checkpoint.size) if witness is not None else None
+    return SignedCheckpoint(checkpoint, kept_at, published)
+
+
+def witnessed_checkpoints(witnesses: Sequence[str], files: Sequence[Path], cwd: Path) -> list[Witnessed]:
+    """The checkpoints of every named witness and checkpoint file; a witness with none is an error."""
+    from fleetgate.audit.witness import checkpoint_file, open_witness
+
+    found: list[Witnessed] = []
+    for spec in witnesses:
+        held = open_witness(spec, cwd).checkpoints()
+        if not held:
+            raise AuditError(f"witness {spec} holds no checkpoint")
+        found.extend(held)
+    found.extend(checkpoint_file(path) for path in files)
+    return found
+
+
+def verification_summary(report: VerifyReport) -> list[str]:
+    """Exactly what a verification proved: which records which signed checkpoint covers."""
+    lines = []
+    covered = report.signed_size or 0
+    if report.signed_size is not None:
+        span = f"records 0..{covered - 1} match" if covered else "the empty log matches"
+        lines.append(f"{span} checkpoint {covered}, signed by key {report.key_id}")
+    if report.size > covered:
+        lines.append(f"records {covered}..{report.size - 1} are not covered by any verified checkpoint")
+    if report.witnessed:
+        sizes = ", ".join(str(size) for size in report.witnessed)
+        lines.append(f"the log extends every witnessed checkpoint (tree sizes {sizes})")
+    return lines
+
+
+def read_key(path: Path | None, what: str, flag: str) -> str:
     if path is None:
-        raise AuditError(f"no {what} configured (audit.signingKey in fleetgate.yaml or --key)")
+        raise AuditError(f"no {what} configured (audit.signingKey in fleetgate.yaml or {flag})")
     try:
         return path.read_text(encoding="utf-8").strip()
     except OSError as exc:

@@ -7,7 +7,6 @@ records are changed with plain SQL behind the log's back.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 
@@ -16,6 +15,7 @@ from fleetgate.audit.log import inclusion_bundle, make_checkpoint, verify_bundle
 from fleetgate.audit.record import record_columns, seal
 from fleetgate.audit.store import DecisionLog
 from fleetgate.audit.store.interface import PendingRecord
+from support_audit import sql
 
 ORIGIN = "example.com/test-log"
 SIGNER, VERIFIER = generate_key(ORIGIN)
@@ -46,11 +46,6 @@ def filled(log: DecisionLog, count: int = 12, checkpoint_at: tuple[int, ...] = (
         if i + 1 in checkpoint_at:
             make_checkpoint(log, ORIGIN, SIGNER, f"2026-11-26T13:00:{i:02}.000000Z")
     return log
-
-
-def sql(log: DecisionLog, statement: str, *params: Any) -> list[tuple[Any, ...]]:
-    rows: list[tuple[Any, ...]] = log._execute(statement, params)  # type: ignore[attr-defined]
-    return rows
 
 
 def test_an_untouched_log_verifies(log: DecisionLog) -> None:
