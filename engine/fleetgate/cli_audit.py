@@ -16,6 +16,7 @@ from fleetgate.errors import FleetgateError
 __all__ = ["add_audit_parser", "key_text"]
 
 EXIT_OK, EXIT_FAIL = 0, 1
+VERIFIER_KEY_ENV = "FLEETGATE_VERIFIER_KEY"
 
 
 def add_audit_parser(verbs: Any) -> None:
@@ -80,7 +81,9 @@ def add_audit_parser(verbs: Any) -> None:
 
     check_proof = sub.add_parser("verify-proof", help="check an inclusion proof made by `audit prove`")
     check_proof.add_argument("file", type=Path)
-    check_proof.add_argument("--key", metavar="VERIFIER", help="verifier key string or file")
+    check_proof.add_argument(
+        "--key", metavar="VERIFIER", help="verifier key string or file (default: $FLEETGATE_VERIFIER_KEY)"
+    )
     check_proof.set_defaults(handler=_verify_proof)
 
     checkpoint = sub.add_parser(
@@ -189,18 +192,28 @@ def _prove(args: argparse.Namespace) -> int:
 
 def _verify_proof(args: argparse.Namespace) -> int:
     from fleetgate.audit.log import verify_bundle
+    from fleetgate.commands.audit import describe_proven
 
-    settings = _settings(args)
-    key = key_text(args.key) if args.key else settings.verifier_key
-    if not key:
-        raise FleetgateError("a verifier key is needed (--key or audit.verifierKey)")
+    # Not audit.verifierKey: fleetgate.yaml belongs to whoever writes the log, and a proof
+    # checked against the writer's own key proves nothing to anyone else.
+    named = args.key or os.environ.get(VERIFIER_KEY_ENV)
+    if not named:
+        raise FleetgateError(
+            f"verify-proof needs the log's verifier key from you, not from the log's configuration: "
+            f"--key KEY or {VERIFIER_KEY_ENV}"
+        )
     try:
         bundle = json.loads(args.file.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise FleetgateError(f"{args.file}: not a readable proof ({exc})") from None
-    ok = isinstance(bundle, dict) and verify_bundle(bundle, key, settings.origin)
-    print("proof verified: the record is in the log" if ok else "proof does NOT verify")
-    return EXIT_OK if ok else EXIT_FAIL
+    proven = (
+        verify_bundle(bundle, key_text(named), _settings(args).origin) if isinstance(bundle, dict) else None
+    )
+    if proven is None:
+        print("proof does NOT verify")
+        return EXIT_FAIL
+    print(describe_proven(proven))
+    return EXIT_OK
 
 
 def _checkpoint(args: argparse.Namespace) -> int:

@@ -113,6 +113,47 @@ def test_checkpoint_verify_and_prove(logged: tuple[GitRepo, str, Path], tmp_path
     assert repo.fleetgate("audit", "verify-proof", str(bundle), "--key", verifier).returncode == 1
 
 
+def test_verify_says_exactly_what_it_covered(logged: tuple[GitRepo, str, Path]) -> None:
+    repo, verifier, db = logged
+    bare = db.parent / "no-key.yaml"  # a configuration that names no verifier key
+    bare.write_text(f"audit:\n  log: sqlite:///{db}\n")
+    unsigned = repo.fleetgate("audit", "--config", str(bare), "verify")
+    assert unsigned.returncode == 1, unsigned.stdout + unsigned.stderr
+    assert "3 records, 0 checkpoints: UNVERIFIED: no checkpoint signature was checked" in unsigned.stdout
+    assert "records 0..2 are not covered by any verified checkpoint" in unsigned.stdout
+    allowed = repo.fleetgate("audit", "--config", str(bare), "verify", "--allow-unsigned")
+    assert allowed.returncode == 0 and "UNVERIFIED" in allowed.stdout
+    assert repo.fleetgate("audit", "checkpoint").returncode == 0
+    assert repo.decision(".")[0] == 1  # one more record, not yet in a checkpoint
+    done = repo.fleetgate("audit", "verify")
+    assert done.returncode == 0, done.stdout
+    key_id = "+".join(verifier.split("+")[:2])
+    assert done.stdout.splitlines()[:2] == [
+        f"records 0..2 match checkpoint 3, signed by key {key_id}",
+        "records 3..4 are not covered by any verified checkpoint",
+    ]
+
+
+def test_verify_proof_echoes_the_record_and_needs_a_key_from_the_auditor(
+    logged: tuple[GitRepo, str, Path], tmp_path: Path
+) -> None:
+    repo, verifier, _ = logged
+    assert repo.fleetgate("audit", "checkpoint").returncode == 0
+    [record] = query(repo, "--model-id", "img-b")
+    bundle = tmp_path / "proof.json"
+    bundle.write_text(repo.fleetgate("audit", "prove", str(record["decision_id"])).stdout)
+    refused = repo.fleetgate("audit", "verify-proof", str(bundle))  # fleetgate.yaml names a key
+    assert refused.returncode == 2 and "--key KEY or FLEETGATE_VERIFIER_KEY" in refused.stderr
+    done = repo.fleetgate("audit", "verify-proof", str(bundle), "--key", verifier)
+    assert done.returncode == 0, done.stderr
+    key_id = "+".join(verifier.split("+")[:2])
+    assert done.stdout.splitlines()[1:] == [
+        f"  record      {record['decision_id']}: production/b deny at pre-merge, {record['timestamp']}",
+        f"  position    sequence number {record['seq']} of a tree of 3 records",
+        f"  log         example.com/log, checkpoint signed by key {key_id}",
+    ]
+
+
 def test_a_flipped_byte_is_found_at_its_sequence_number(logged: tuple[GitRepo, str, Path]) -> None:
     repo, _, db = logged
     assert repo.fleetgate("audit", "checkpoint").returncode == 0

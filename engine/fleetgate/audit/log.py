@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Problem",
+    "ProvenRecord",
     "VerifyReport",
     "default_log_url",
     "inclusion_bundle",
@@ -130,7 +131,6 @@ def verify_log(
     size = log.size()
     problems: list[Problem] = []
     checkpoints = log.checkpoints()
-    anchors = _open_witnessed(witnessed, verifier_key, origin, problems)
     roots = _roots_at(log, size, {c.size for c in checkpoints} | {size}, problems)
     previous: Checkpoint | None = None
     record_problems = [p.seq for p in problems if p.seq is not None]
@@ -145,7 +145,11 @@ def verify_log(
             problem = Problem(min(explained), problem.message)
         problems.append(problem)
     problems.extend(_check_consistency(log, [c for c in checkpoints if c.size <= size]))
-    consistent = _check_witnessed(log, anchors, size, roots.get(size), problems)
+    consistent: tuple[int, ...] = ()
+    if witnessed:
+        from fleetgate.audit.witness import check_witnessed
+
+        consistent = check_witnessed(log, witnessed, verifier_key, origin, (size, roots.get(size)), problems)
     return VerifyReport(
         size,
         len(checkpoints),
@@ -163,62 +167,6 @@ def _key_id(verifier_key: str | None) -> str | None:
     from fleetgate.audit.checkpoint import verifier_key_id
 
     return verifier_key_id(verifier_key)
-
-
-def _open_witnessed(
-    witnessed: Sequence[Witnessed], verifier_key: str | None, origin: str | None, problems: list[Problem]
-) -> list[tuple[Witnessed, int, bytes]]:
-    """(where, size, root) of each witnessed checkpoint whose signature verifies."""
-    if not witnessed:
-        return []
-    if verifier_key is None:
-        raise AuditError("checking witnessed checkpoints needs the verifier key (--key or audit.verifierKey)")
-    from fleetgate.audit.checkpoint import CheckpointError, open_checkpoint
-
-    opened = []
-    for found in witnessed:
-        try:
-            _, size, root = open_checkpoint(found.note, verifier_key, origin)
-        except CheckpointError as exc:
-            problems.append(Problem(None, f"witnessed checkpoint {found.source}: {exc.message}"))
-            continue
-        opened.append((found, size, root))
-    return opened
-
-
-def _check_witnessed(
-    log: DecisionLog,
-    anchors: list[tuple[Witnessed, int, bytes]],
-    size: int,
-    current: bytes | None,
-    problems: list[Problem],
-) -> tuple[int, ...]:
-    """Sizes of the witnessed checkpoints the log extends; a problem for every other one."""
-    consistent: list[int] = []
-    for found, old_size, old_root in sorted(anchors, key=lambda anchor: anchor[1]):
-        about = f"witnessed checkpoint {found.source} (tree size {old_size})"
-        if old_size > size:
-            problems.append(
-                Problem(size, f"{about} is larger than the log (tree size {size}): records were removed")
-            )
-            continue
-        if old_size == 0:
-            consistent.append(old_size)
-            continue
-        try:
-            proof = merkle.consistency_proof(old_size, size, log.node)
-        except (LookupError, ValueError) as exc:
-            problems.append(Problem(None, f"{about}: no consistency proof to tree size {size}: {exc}"))
-            continue
-        if current is None or not merkle.verify_consistency(old_size, size, old_root, current, proof):
-            problems.append(
-                Problem(
-                    None, f"{about} is not consistent with the log (tree size {size}): history was rewritten"
-                )
-            )
-            continue
-        consistent.append(old_size)
-    return tuple(consistent)
 
 
 def _check_consistency(log: DecisionLog, checkpoints: list[Checkpoint]) -> list[Problem]:
@@ -373,20 +321,39 @@ def inclusion_bundle(log: DecisionLog, decision_id: str) -> dict[str, Any]:
     }
 
 
-def verify_bundle(bundle: dict[str, Any], verifier_key: str, origin: str | None = None) -> bool:
-    """Standalone check of an inclusion bundle: signed checkpoint, then the Merkle path."""
-    from fleetgate.audit.checkpoint import CheckpointError, open_checkpoint
+@dataclass(frozen=True)
+class ProvenRecord:
+    """A record an inclusion bundle proved to be in the log, and the checkpoint that proves it."""
+
+    record: dict[str, Any]
+    seq: int
+    tree_size: int
+    origin: str
+    key_id: str
+
+
+def verify_bundle(
+    bundle: dict[str, Any], verifier_key: str, origin: str | None = None
+) -> ProvenRecord | None:
+    """Standalone check of an inclusion bundle: signed checkpoint, then the Merkle path.
+
+    Returns the proven record (None when any step fails), so that a caller shows what was
+    proved rather than the bundle's unchecked claims.
+    """
+    from fleetgate.audit.checkpoint import CheckpointError, open_checkpoint, verifier_key_id
 
     try:
-        _, size, root = open_checkpoint(str(bundle["checkpoint"]), verifier_key, origin)
+        signed_origin, size, root = open_checkpoint(str(bundle["checkpoint"]), verifier_key, origin)
         proof: Sequence[bytes] = [bytes.fromhex(h) for h in bundle["proof"]]
         leaf = merkle.leaf_hash(str(bundle["record"]).encode("utf-8"))
         seq = int(bundle["seq"])
+        record = json.loads(bundle["record"])
     except (CheckpointError, KeyError, ValueError, TypeError):
-        return False
-    record = json.loads(bundle["record"])
+        return None
     if not isinstance(record, dict) or record.get("seq") != seq or size != bundle.get("tree_size"):
-        return False
+        return None
     if record.get("decision_id") != bundle.get("decision_id"):
-        return False  # a valid proof of one record must not vouch for another
-    return merkle.verify_inclusion(leaf, seq, size, proof, root)
+        return None  # a valid proof of one record must not vouch for another
+    if not merkle.verify_inclusion(leaf, seq, size, proof, root):
+        return None
+    return ProvenRecord(record, seq, size, signed_origin, verifier_key_id(verifier_key))

@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from fleetgate.audit.checkpoint import MAX_NOTE_BYTES
-from fleetgate.audit.store.interface import AuditError
+from fleetgate.audit import merkle
+from fleetgate.audit.checkpoint import MAX_NOTE_BYTES, CheckpointError, open_checkpoint
+from fleetgate.audit.log import Problem
+from fleetgate.audit.store.interface import AuditError, DecisionLog
 from fleetgate.errors import FleetgateError
 from fleetgate.git import Git
 
@@ -32,6 +35,7 @@ __all__ = [
     "GitWitness",
     "Witness",
     "Witnessed",
+    "check_witnessed",
     "checkpoint_file",
     "keep_checkpoint",
     "kept_checkpoint",
@@ -148,6 +152,74 @@ class DirWitness:
         except OSError as exc:
             raise AuditError(f"{path}: cannot publish the checkpoint: {exc.strerror}") from None
         return str(path)
+
+
+def check_witnessed(
+    log: DecisionLog,
+    witnessed: Sequence[Witnessed],
+    verifier_key: str | None,
+    origin: str | None,
+    tree: tuple[int, bytes | None],
+    problems: list[Problem],
+) -> tuple[int, ...]:
+    """Sizes of the witnessed checkpoints the log extends; ``tree`` is its size and recomputed root.
+
+    Each must be signed by ``verifier_key``, and an RFC 6962 consistency proof from it to the
+    current tree must verify; every other one adds a problem naming both tree sizes.
+    """
+    anchors = _open_witnessed(witnessed, verifier_key, origin, problems)
+    return _consistent(log, anchors, *tree, problems)
+
+
+def _open_witnessed(
+    witnessed: Sequence[Witnessed], verifier_key: str | None, origin: str | None, problems: list[Problem]
+) -> list[tuple[Witnessed, int, bytes]]:
+    """(where, size, root) of each witnessed checkpoint whose signature verifies."""
+    if verifier_key is None:
+        raise AuditError("checking witnessed checkpoints needs the verifier key (--key or audit.verifierKey)")
+    opened = []
+    for found in witnessed:
+        try:
+            _, size, root = open_checkpoint(found.note, verifier_key, origin)
+        except CheckpointError as exc:
+            problems.append(Problem(None, f"witnessed checkpoint {found.source}: {exc.message}"))
+            continue
+        opened.append((found, size, root))
+    return opened
+
+
+def _consistent(
+    log: DecisionLog,
+    anchors: list[tuple[Witnessed, int, bytes]],
+    size: int,
+    current: bytes | None,
+    problems: list[Problem],
+) -> tuple[int, ...]:
+    consistent: list[int] = []
+    for found, old_size, old_root in sorted(anchors, key=lambda anchor: anchor[1]):
+        about = f"witnessed checkpoint {found.source} (tree size {old_size})"
+        if old_size > size:
+            problems.append(
+                Problem(size, f"{about} is larger than the log (tree size {size}): records were removed")
+            )
+            continue
+        if old_size == 0:
+            consistent.append(old_size)
+            continue
+        try:
+            proof = merkle.consistency_proof(old_size, size, log.node)
+        except (LookupError, ValueError) as exc:
+            problems.append(Problem(None, f"{about}: no consistency proof to tree size {size}: {exc}"))
+            continue
+        if current is None or not merkle.verify_consistency(old_size, size, old_root, current, proof):
+            problems.append(
+                Problem(
+                    None, f"{about} is not consistent with the log (tree size {size}): history was rewritten"
+                )
+            )
+            continue
+        consistent.append(old_size)
+    return tuple(consistent)
 
 
 def checkpoint_file(path: Path) -> Witnessed:

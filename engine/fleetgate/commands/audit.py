@@ -20,7 +20,7 @@ from fleetgate.audit.store.interface import AuditError, Checkpoint, DecisionLog,
 from fleetgate.decision import Decision, rfc3339
 
 if TYPE_CHECKING:
-    from fleetgate.audit.log import VerifyReport
+    from fleetgate.audit.log import ProvenRecord, VerifyReport
     from fleetgate.audit.witness import Witnessed
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "SignedCheckpoint",
     "audit_settings",
     "checkpoint_log",
+    "describe_proven",
     "opened",
     "read_key",
     "record_decision",
@@ -167,6 +168,19 @@ def verification_summary(report: VerifyReport) -> list[str]:
         sizes = ", ".join(str(size) for size in report.witnessed)
         lines.append(f"the log extends every witnessed checkpoint (tree sizes {sizes})")
     return lines
+
+
+def describe_proven(proven: ProvenRecord) -> str:
+    """What an inclusion proof proved: which record, where in which log, under which key."""
+    record = proven.record
+    target = f"{record.get('namespace')}/{record.get('name')}"
+    return (
+        f"proof verified: the record is in the log\n"
+        f"  record      {record.get('decision_id')}: {target} {record.get('decision')} at "
+        f"{record.get('stage')}, {record.get('timestamp')}\n"
+        f"  position    sequence number {proven.seq} of a tree of {proven.tree_size} records\n"
+        f"  log         {proven.origin}, checkpoint signed by key {proven.key_id}"
+    )
 
 
 def read_key(path: Path | None, what: str, flag: str) -> str:
