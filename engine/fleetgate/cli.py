@@ -191,7 +191,8 @@ def _check(args: argparse.Namespace) -> int:
     settings = audit_settings(checked.config.extra.get("audit"), checked.config.root, args.audit_log)
     if not args.no_audit:
         # Recorded before anything is reported: a decision that could not be logged is no decision.
-        record_decision(checked.decision, settings)
+        for warning in record_decision(checked.decision, settings).warnings:
+            print(f"fleetgate: warning: {warning}", file=sys.stderr)
     if args.receipt is not None:
         _write_receipts(args, checked.decision, settings)
     for name, target in outputs:

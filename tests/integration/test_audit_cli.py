@@ -177,6 +177,23 @@ def test_a_flipped_decision_column_fails_verify_naming_seq_and_column(
     assert "seq 1: record 1: stored columns differ from the hashed record: decision is 'admit'" in done.stdout
 
 
+def test_a_check_recording_into_a_log_without_a_signing_key_warns_once(repo: GitRepo, tmp_path: Path) -> None:
+    repo.write("models/a.yaml", to_yaml(manifest("a"), manifest("b")))
+    done = repo.fleetgate("check", "models", "--audit-log", f"sqlite:///{tmp_path / 'audit.db'}")
+    assert done.returncode == 0, done.stderr
+    warnings = [line for line in done.stderr.splitlines() if line.startswith("fleetgate: warning:")]
+    assert len(warnings) == 1 and "tamper-evident only against accidents" in warnings[0]
+    assert "fleetgate: warning:" not in repo.fleetgate("check", "models", "--no-audit").stderr
+
+
+def test_a_check_recording_into_a_log_with_a_signing_key_does_not_warn(
+    logged: tuple[GitRepo, str, Path],
+) -> None:
+    repo, _, _ = logged
+    done = repo.fleetgate("check", "models/a.yaml")
+    assert done.returncode == 0 and "warning" not in done.stderr, done.stderr
+
+
 def test_a_check_that_cannot_record_its_decision_fails_closed(repo: GitRepo, tmp_path: Path) -> None:
     repo.write("models/a.yaml", to_yaml(manifest("a")))
     done = repo.fleetgate("check", "models", "--audit-log", "mysql://nowhere/log")

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AuditSettings",
+    "Recorded",
     "SignedCheckpoint",
     "audit_settings",
     "checkpoint_log",
@@ -96,16 +97,40 @@ def opened(url: str) -> Iterator[DecisionLog]:
         log.close()
 
 
-def record_decision(decision: Decision, settings: AuditSettings) -> list[StoredRecord]:
-    """Append one record per deployment of ``decision``; any failure raises :class:`AuditError`."""
+@dataclass(frozen=True)
+class Recorded:
+    """What a check appended to the log, and what its user should know about that log."""
+
+    records: tuple[StoredRecord, ...]
+    warnings: tuple[str, ...] = ()
+
+
+def record_decision(decision: Decision, settings: AuditSettings) -> Recorded:
+    """Append one record per deployment of ``decision``; any failure raises :class:`AuditError`.
+
+    A log without a signing key gets one warning per run: nothing signs its checkpoints, so
+    it shows accidents but not a rewrite by anyone who can write to it.
+    """
     from fleetgate.audit.events import records_for
     from fleetgate.audit.record import seal
 
     pending = records_for(decision, settings.mask)
     if not pending:
-        return []
+        return Recorded(())
     with opened(settings.log) as log:
-        return log.append(pending, seal)
+        stored = tuple(log.append(pending, seal))
+    return Recorded(stored, _unsigned_warning(settings))
+
+
+def _unsigned_warning(settings: AuditSettings) -> tuple[str, ...]:
+    if settings.signing_key is not None and settings.signing_key.is_file():
+        return ()
+    missing = f" ({settings.signing_key} does not exist)" if settings.signing_key is not None else ""
+    return (
+        f"the decision log has no signing key{missing}: it is tamper-evident only against accidents, "
+        "not against anyone who can write to it; make one with `fleetgate audit keygen`, name it in "
+        "audit.signingKey and run `fleetgate audit checkpoint --publish git`",
+    )
 
 
 @dataclass(frozen=True)
