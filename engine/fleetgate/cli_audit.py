@@ -40,14 +40,17 @@ def add_audit_parser(verbs: Any) -> None:
     ):
         query.add_argument(f"--{option}")
     query.add_argument("--decision", choices=("admit", "deny", "override"))
-    query.add_argument("--since", metavar="RFC3339", help="inclusive")
-    query.add_argument("--until", metavar="RFC3339", help="exclusive")
+    for outcome, meaning in (("denied-by", "denied"), ("warned-by", "warned"), ("waived", "was waived")):
+        query.add_argument(f"--{outcome}", metavar="RULE", help=f"records where RULE {meaning}")
+    query.add_argument("--since", metavar="TIME", help="inclusive; RFC 3339, or a date (midnight UTC)")
+    query.add_argument("--until", metavar="TIME", help="exclusive; RFC 3339, or a date (midnight UTC)")
     query.add_argument("--format", choices=("table", "json", "csv"), default="table")
     query.add_argument("--limit", type=int, default=1000)
     query.set_defaults(handler=_query)
 
-    show = sub.add_parser("show", help="the full record of one decision")
-    show.add_argument("decision_id")
+    show = sub.add_parser("show", help="the records of one decision, or of one check run")
+    show.add_argument("ref", metavar="SEQ|RECORD_ID|RUN_ID")
+    show.add_argument("--format", choices=("text", "json"), default="text", help="json: the raw records")
     show.set_defaults(handler=_show)
 
     verify = sub.add_parser("verify", help="recompute the tree and check every signed checkpoint")
@@ -76,7 +79,7 @@ def add_audit_parser(verbs: Any) -> None:
     verify.set_defaults(handler=_verify)
 
     prove = sub.add_parser("prove", help="inclusion proof of one record against the latest checkpoint")
-    prove.add_argument("decision_id")
+    prove.add_argument("ref", metavar="SEQ|RECORD_ID|RUN_ID")
     prove.set_defaults(handler=_prove)
 
     check_proof = sub.add_parser("verify-proof", help="check an inclusion proof made by `audit prove`")
@@ -137,19 +140,26 @@ def _settings(args: argparse.Namespace) -> Any:
 
 
 def _query(args: argparse.Namespace) -> int:
-    from fleetgate.commands.audit import opened, query_filter, render_records
+    from fleetgate.commands.audit import opened, query_filter
+    from fleetgate.commands.audit_records import OutcomeFilter, query_records, render_records
 
     filters = query_filter({k.replace("-", "_"): v for k, v in vars(args).items()})
+    by_outcome = OutcomeFilter(args.denied_by, args.warned_by, args.waived)
     with opened(_settings(args).log) as log:
-        sys.stdout.write(render_records(log.query(filters, args.limit), args.format))
+        sys.stdout.write(render_records(query_records(log, filters, args.limit, by_outcome), args.format))
     return EXIT_OK
 
 
 def _show(args: argparse.Namespace) -> int:
-    from fleetgate.commands.audit import opened, show
+    from fleetgate.commands.audit import opened
+    from fleetgate.commands.audit_records import find_records, render_records, summary
 
     with opened(_settings(args).log) as log:
-        sys.stdout.write(show(log, args.decision_id))
+        records = find_records(log, args.ref)
+    if args.format == "json":
+        sys.stdout.write(render_records(records, "json"))
+    else:
+        sys.stdout.write("\n".join(summary(record) for record in records))
     return EXIT_OK
 
 
@@ -184,9 +194,16 @@ def _verify(args: argparse.Namespace) -> int:
 def _prove(args: argparse.Namespace) -> int:
     from fleetgate.audit.log import inclusion_bundle
     from fleetgate.commands.audit import opened
+    from fleetgate.commands.audit_records import find_records
 
     with opened(_settings(args).log) as log:
-        print(json.dumps(inclusion_bundle(log, args.decision_id), indent=2))
+        records = find_records(log, args.ref)
+        if len(records) > 1:
+            listed = ", ".join(f"{r.seq} ({r.namespace}/{r.name})" for r in records)
+            raise FleetgateError(
+                f"check run {args.ref} has {len(records)} records; prove one of them: {listed}"
+            )
+        print(json.dumps(inclusion_bundle(log, records[0].decision_id), indent=2))
     return EXIT_OK
 
 
@@ -260,14 +277,26 @@ def _keygen(args: argparse.Namespace) -> int:
     from fleetgate.audit.checkpoint import generate_key
 
     signer, verifier = generate_key(args.name)
-    try:
-        fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except OSError as exc:
-        raise FleetgateError(f"{args.out}: cannot create the key file: {exc.strerror}") from None
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(signer + "\n")
+    public = args.out.with_name(args.out.name + ".pub")
+    _write_new(args.out, signer, 0o600)
+    _write_new(public, verifier, 0o644)
+    print(
+        f"fleetgate: wrote the signer key (private: keep it outside the repository) to {args.out}\n"
+        f"fleetgate: wrote the verifier key (public: give it to auditors and deploy steps) to {public}; "
+        "it follows on stdout",
+        file=sys.stderr,
+    )
     print(verifier)
     return EXIT_OK
+
+
+def _write_new(path: Path, text: str, mode: int) -> None:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    except OSError as exc:
+        raise FleetgateError(f"{path}: cannot create the key file: {exc.strerror}") from None
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text + "\n")
 
 
 def key_text(value: str) -> str:

@@ -56,13 +56,91 @@ def test_checks_are_recorded_and_queryable(logged: tuple[GitRepo, str, Path]) ->
     assert [r["stage"] for r in query(repo, "--model-id", "img-a")] == ["pre-deploy", "pre-merge"]
     assert [r["name"] for r in query(repo, "--rule", "rollout.ladder")] == ["b"]
     assert query(repo, "--decision", "admit", "--stage", "pre-merge")[0]["name"] == "a"
-    csv = repo.fleetgate("audit", "query", "--format", "csv").stdout.splitlines()
-    assert csv[0].startswith("seq,timestamp,decision") and len(csv) == 4
     record = everything[0]
-    shown = repo.fleetgate("audit", "show", str(record["decision_id"]))
+    shown = repo.fleetgate("audit", "show", str(record["decision_id"]), "--format", "json")
     assert json.loads(shown.stdout) == record
     exported = repo.fleetgate("audit", "export", "--from", "1").stdout.splitlines()
     assert [json.loads(line)["seq"] for line in exported] == [1, 2]
+
+
+def test_query_shows_record_ids_and_keeps_denied_warned_and_waived_apart(
+    logged: tuple[GitRepo, str, Path],
+) -> None:
+    repo, _, _ = logged
+    # At pre-merge missing evidence only warns; b is denied by rollout.ladder, not by it.
+    assert [r["name"] for r in query(repo, "--rule", "evidence.missing", "--decision", "deny")] == ["a", "b"]
+    assert [(r["name"], r["stage"]) for r in query(repo, "--denied-by", "evidence.missing")] == [
+        ("a", "pre-deploy")
+    ]
+    assert [r["seq"] for r in query(repo, "--warned-by", "evidence.missing")] == [1, 0]
+    assert [r["name"] for r in query(repo, "--denied-by", "rollout.ladder")] == ["b"]
+    assert query(repo, "--warned-by", "rollout.ladder") == []
+    csv = repo.fleetgate("audit", "query", "--format", "csv").stdout.splitlines()
+    assert (
+        csv[0]
+        == "seq,decision_id,timestamp,decision,stage,namespace,name,model_id,version,denied,warned,waived"
+    )
+    [newest] = query(repo, "--limit", "1")
+    assert csv[1].startswith(f"2,{newest['decision_id']},") and ",evidence.missing,," in csv[1]
+    table = repo.fleetgate("audit", "query").stdout.splitlines()
+    assert table[0].split()[:2] == ["seq", "decision_id"] and table[1].split()[:2] == [
+        "2",
+        newest["decision_id"],
+    ]
+
+
+def test_dates_without_a_time_are_midnight_utc(logged: tuple[GitRepo, str, Path]) -> None:
+    repo, _, _ = logged
+    assert len(query(repo, "--since", "2000-01-01")) == 3
+    assert query(repo, "--until", "2000-01-02") == []
+    bad = repo.fleetgate("audit", "query", "--since", "2000-13-01")
+    assert bad.returncode == 2 and "not an RFC 3339 time or a date" in bad.stderr
+
+
+def test_show_and_prove_take_a_sequence_number_a_record_id_or_a_check_run_id(
+    logged: tuple[GitRepo, str, Path],
+) -> None:
+    repo, _, _ = logged
+    code, decision = repo.decision(".")  # a new check run with two records
+    assert code == 1
+    run = repo.fleetgate("audit", "show", str(decision["decision_id"]))
+    assert run.returncode == 0, run.stderr
+    assert [line.split()[1] for line in run.stdout.splitlines() if line.startswith("deployment")] == [
+        "production/a",
+        "production/b",
+    ]
+    [b] = query(repo, "--limit", "1")
+    by_seq = repo.fleetgate("audit", "show", "4")
+    assert by_seq.stdout == repo.fleetgate("audit", "show", str(b["decision_id"])).stdout
+    lines = by_seq.stdout.splitlines()
+    assert lines[0] == f"record      {b['decision_id']} (sequence number 4)"
+    assert f"check run   {decision['decision_id']}" in lines
+    assert "decision    deny at pre-merge" in lines
+    assert any(line.startswith("denied      rollout.ladder  models/b.yaml:") for line in lines)
+    assert any(line.startswith("warned      evidence.missing") for line in lines)
+    assert repo.fleetgate("audit", "checkpoint").returncode == 0
+    proof = repo.fleetgate("audit", "prove", "4")
+    assert proof.returncode == 0 and json.loads(proof.stdout)["decision_id"] == b["decision_id"]
+    several = repo.fleetgate("audit", "prove", str(decision["decision_id"]))
+    assert (
+        several.returncode == 2 and "has 2 records; prove one of them: 3 (production/a), 4" in several.stderr
+    )
+    missing = repo.fleetgate("audit", "show", "99")
+    assert missing.returncode == 2 and "no record with sequence number 99" in missing.stderr
+
+
+def test_keygen_labels_the_keys_and_writes_the_verifier_key_beside_the_signer(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    key = tmp_path / "log.key"
+    done = repo.fleetgate(
+        "audit", "--log", f"sqlite:///{tmp_path / 'a.db'}", "keygen", "example.com/log", "--out", str(key)
+    )
+    assert done.returncode == 0, done.stderr
+    assert Path(f"{key}.pub").read_text() == done.stdout
+    assert done.stdout.startswith("example.com/log+") and key.read_text().startswith("PRIVATE+KEY+")
+    assert f"signer key (private: keep it outside the repository) to {key}" in done.stderr
+    assert f"verifier key (public: give it to auditors and deploy steps) to {key}.pub" in done.stderr
 
 
 def test_override_is_recorded_as_a_new_event(logged: tuple[GitRepo, str, Path]) -> None:
@@ -86,6 +164,9 @@ def test_override_is_recorded_as_a_new_event(logged: tuple[GitRepo, str, Path]) 
         "jane",
         "OPS-9",
     )
+    shown = repo.fleetgate("audit", "show", str(override["decision_id"])).stdout.splitlines()
+    assert f"override    of {denied['decision_id']} by jane" in shown
+    assert "            why: hotfix  ticket: OPS-9" in shown
 
 
 def test_checkpoint_verify_and_prove(logged: tuple[GitRepo, str, Path], tmp_path: Path) -> None:

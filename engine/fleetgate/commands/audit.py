@@ -6,10 +6,8 @@ Settings come from the ``audit`` mapping of ``fleetgate.yaml`` (``log``, ``origi
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-import json
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,12 +31,12 @@ __all__ = [
     "opened",
     "read_key",
     "record_decision",
-    "render_records",
     "verification_summary",
     "witnessed_checkpoints",
 ]
 
 DEFAULT_ORIGIN = "fleetgate.local/decision-log"
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 @dataclass(frozen=True)
@@ -218,49 +216,24 @@ def read_key(path: Path | None, what: str, flag: str) -> str:
 
 
 def query_filter(args: Mapping[str, Any]) -> QueryFilter:
-    """Build a filter from CLI options, checking time bounds are RFC 3339."""
+    """Build a filter from CLI options, checking time bounds are RFC 3339 (a date alone is midnight UTC)."""
     values = dict(args)
     for bound in ("since", "until"):
         value = values.get(bound)
         if value is not None:
-            try:
-                moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-            except ValueError:
-                raise AuditError(f"--{bound} {value!r} is not an RFC 3339 time") from None
-            if moment.tzinfo is None:
-                raise AuditError(f"--{bound} {value!r} needs a time zone (e.g. Z)")
-            # Stored timestamps have a fixed width, so the bounds must too to compare as text.
-            values[bound] = rfc3339(moment)
+            values[bound] = rfc3339(_moment(str(value), bound))
     fields = QueryFilter.__dataclass_fields__
     return QueryFilter(**{k: v for k, v in values.items() if k in fields and v is not None})
 
 
-def render_records(records: Sequence[StoredRecord], style: str) -> str:
-    """``table`` for people, ``json`` (one document per line) or ``csv`` for tools."""
-    if style == "json":
-        return "".join(r.body.decode("utf-8") + "\n" for r in records)
-    columns = ("seq", "timestamp", "decision", "stage", "namespace", "name", "model_id", "version", "rules")
-    rows = [[_cell(getattr(r, c)) for c in columns] for r in records]
-    if style == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows(rows)
-        return out.getvalue()
-    widths = [max([len(c), *(len(row[i]) for row in rows)]) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
-    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in rows]
-    return "\n".join(line.rstrip() for line in lines) + "\n"
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, tuple):
-        return ",".join(value)
-    return "" if value is None else str(value)
-
-
-def show(log: DecisionLog, decision_id: str) -> str:
-    record = log.find(decision_id)
-    if record is None:
-        raise AuditError(f"no record with decision_id {decision_id}")
-    return json.dumps(json.loads(record.body), indent=2, ensure_ascii=False) + "\n"
+def _moment(value: str, bound: str) -> dt.datetime:
+    try:
+        if _DATE.fullmatch(value):
+            return dt.datetime.combine(dt.date.fromisoformat(value), dt.time(), dt.UTC)
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise AuditError(f"--{bound} {value!r} is not an RFC 3339 time or a date") from None
+    if moment.tzinfo is None:
+        raise AuditError(f"--{bound} {value!r} needs a time zone (e.g. Z)")
+    # Stored timestamps have a fixed width, so the bounds must too to compare as text.
+    return moment

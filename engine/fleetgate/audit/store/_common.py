@@ -310,13 +310,14 @@ class SqlDecisionLog(ABC):
             rows = self._execute("SELECT size, root, note, created_at FROM checkpoints ORDER BY size")
         return [Checkpoint(int(size), bytes(root), note, created_at) for size, root, note, created_at in rows]
 
-    def query(self, filters: QueryFilter, limit: int = 1000) -> list[StoredRecord]:
-        if limit < 0:
-            raise AuditError(f"query limit must not be negative (got {limit})")
+    def query(self, filters: QueryFilter, limit: int = 1000, offset: int = 0) -> list[StoredRecord]:
+        if limit < 0 or offset < 0:
+            raise AuditError(f"query limit and offset must not be negative (got {limit}, {offset})")
         where, params = _where(filters)
         with self._guard("query records"):
             return self._records(
-                f"{_SELECT_RECORDS}{where} ORDER BY timestamp DESC, seq DESC LIMIT ?", [*params, limit]
+                f"{_SELECT_RECORDS}{where} ORDER BY timestamp DESC, seq DESC LIMIT ? OFFSET ?",
+                [*params, limit, offset],
             )
 
     def _records(self, sql: str, params: Sequence[Any]) -> list[StoredRecord]:

@@ -147,8 +147,9 @@ class DecisionLog(Protocol):
         """Every stored checkpoint, by increasing size."""
         ...
 
-    def query(self, filters: QueryFilter, limit: int = 1000) -> list[StoredRecord]:
-        """Records matching every filter, newest first (by timestamp, then sequence number)."""
+    def query(self, filters: QueryFilter, limit: int = 1000, offset: int = 0) -> list[StoredRecord]:
+        """Records matching every filter, newest first (by timestamp, then sequence number),
+        skipping the first ``offset`` of them."""
         ...
 
     def close(self) -> None: ...
