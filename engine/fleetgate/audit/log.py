@@ -244,10 +244,11 @@ def _record_problem(row: SealedRow, leaf: bytes) -> str | None:
     if leaf != row.leaf_hash or row.node != leaf:
         return f"record {row.seq} does not match its leaf hash: its bytes were changed"
     assert document is not None  # its seq matched
-    expected, stored = record_columns(document).columns(), row.columns.columns()
-    changed = [name for name in expected if expected[name] != stored[name]]
-    if not changed:
+    computed = record_columns(document)
+    if computed == row.columns:
         return None
+    expected, stored = computed.columns(), row.columns.columns()
+    changed = [name for name in expected if expected[name] != stored[name]]
     details = "; ".join(
         f"{_COLUMN_NAMES.get(name, name)} is {_shown(stored[name])}, the record says {_shown(expected[name])}"
         for name in changed

@@ -75,6 +75,9 @@ _RECORD_INDEXES = {
 }
 _SELECT_RECORDS = f"SELECT {', '.join(_RECORD_COLUMNS)} FROM records"
 _SEALED_COLUMNS = ", ".join(f"r.{column}" for column in _RECORD_COLUMNS)
+# Where sealed() finds each part of a row: seq, decision_id, body, leaf_hash, then the columns.
+_DECISION_ID, _BODY, _LEAF, _COLUMNS_FROM = 1, 2, 3, 4
+_COLUMN_FIELDS = _RECORD_COLUMNS[_COLUMNS_FROM:]
 _INSERT_RECORD = (
     f"INSERT INTO records ({', '.join(_RECORD_COLUMNS)}) VALUES ({', '.join('?' for _ in _RECORD_COLUMNS)})"
 )
@@ -278,14 +281,14 @@ class SqlDecisionLog(ABC):
             if not rows:
                 return
             for row in rows:
-                record = _stored(row[:-1], rules.get(int(row[0]), ()))
-                node = row[-1]
+                seq, node = int(row[0]), row[-1]
+                columns = dict(zip(_COLUMN_FIELDS, row[_COLUMNS_FROM:-1], strict=True))
                 yield SealedRow(
-                    record.seq,
-                    record.body,
-                    record.leaf_hash,
+                    seq,
+                    bytes(row[_BODY]),
+                    bytes(row[_LEAF]),
                     None if node is None else bytes(node),
-                    RecordColumns(**record.columns()),
+                    RecordColumns(decision_id=row[_DECISION_ID], **columns, rules=rules.get(seq, ())),
                 )
             position = int(rows[-1][0]) + 1
 

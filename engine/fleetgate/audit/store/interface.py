@@ -53,7 +53,10 @@ class RecordColumns:
 
     def columns(self) -> dict[str, Any]:
         """The shared columns by name (to carry them from a pending record to a stored one)."""
-        return {f.name: getattr(self, f.name) for f in fields(RecordColumns)}
+        return {name: getattr(self, name) for name in _COLUMN_NAMES}
+
+
+_COLUMN_NAMES = tuple(f.name for f in fields(RecordColumns))
 
 
 @dataclass(frozen=True, kw_only=True)
