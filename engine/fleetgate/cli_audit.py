@@ -99,8 +99,7 @@ def add_audit_parser(verbs: Any) -> None:
         "--publish",
         metavar="git[:REF]|DIR",
         help="also publish the checkpoint: commit it to a git ref (default refs/fleetgate/checkpoints) "
-        "or write it "
-        "to a folder that auditors keep",
+        "or write it to a folder that auditors keep",
     )
     checkpoint.set_defaults(handler=_checkpoint)
 
