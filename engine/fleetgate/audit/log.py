@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fleetgate.audit import merkle
-from fleetgate.audit.record import record_columns
-from fleetgate.audit.store.interface import AuditError, Checkpoint, DecisionLog, SealedRow
+from fleetgate.audit.record import column_values
+from fleetgate.audit.store.interface import COLUMN_NAMES, AuditError, Checkpoint, DecisionLog, SealedRow
 
 if TYPE_CHECKING:
     from fleetgate.audit.witness import Witnessed
@@ -244,19 +244,18 @@ def _record_problem(row: SealedRow, leaf: bytes) -> str | None:
     if leaf != row.leaf_hash or row.node != leaf:
         return f"record {row.seq} does not match its leaf hash: its bytes were changed"
     assert document is not None  # its seq matched
-    computed = record_columns(document)
-    if computed == row.columns:
+    expected = column_values(document)
+    if expected == row.columns:
         return None
-    expected, stored = computed.columns(), row.columns.columns()
-    changed = [name for name in expected if expected[name] != stored[name]]
     details = "; ".join(
-        f"{_COLUMN_NAMES.get(name, name)} is {_shown(stored[name])}, the record says {_shown(expected[name])}"
-        for name in changed
+        f"{_SHOWN_NAMES.get(name, name)} is {_shown(stored)}, the record says {_shown(wanted)}"
+        for name, stored, wanted in zip(COLUMN_NAMES, row.columns, expected, strict=True)
+        if stored != wanted
     )
     return f"record {row.seq}: stored columns differ from the hashed record: {details}"
 
 
-_COLUMN_NAMES = {"rules": "record_rules"}
+_SHOWN_NAMES = {"rules": "record_rules"}
 
 
 def _shown(value: object) -> str:

@@ -21,7 +21,6 @@ from fleetgate.audit.store.interface import (
     Checkpoint,
     PendingRecord,
     QueryFilter,
-    RecordColumns,
     SealedRow,
     Sealer,
     StoredRecord,
@@ -77,7 +76,6 @@ _SELECT_RECORDS = f"SELECT {', '.join(_RECORD_COLUMNS)} FROM records"
 _SEALED_COLUMNS = ", ".join(f"r.{column}" for column in _RECORD_COLUMNS)
 # Where sealed() finds each part of a row: seq, decision_id, body, leaf_hash, then the columns.
 _DECISION_ID, _BODY, _LEAF, _COLUMNS_FROM = 1, 2, 3, 4
-_COLUMN_FIELDS = _RECORD_COLUMNS[_COLUMNS_FROM:]
 _INSERT_RECORD = (
     f"INSERT INTO records ({', '.join(_RECORD_COLUMNS)}) VALUES ({', '.join('?' for _ in _RECORD_COLUMNS)})"
 )
@@ -282,13 +280,10 @@ class SqlDecisionLog(ABC):
                 return
             for row in rows:
                 seq, node = int(row[0]), row[-1]
-                columns = dict(zip(_COLUMN_FIELDS, row[_COLUMNS_FROM:-1], strict=True))
+                # COLUMN_NAMES order: decision_id, the columns after leaf_hash, then the rules.
+                columns = (row[_DECISION_ID], *row[_COLUMNS_FROM:-1], rules.get(seq, ()))
                 yield SealedRow(
-                    seq,
-                    bytes(row[_BODY]),
-                    bytes(row[_LEAF]),
-                    None if node is None else bytes(node),
-                    RecordColumns(decision_id=row[_DECISION_ID], **columns, rules=rules.get(seq, ())),
+                    seq, bytes(row[_BODY]), bytes(row[_LEAF]), None if node is None else bytes(node), columns
                 )
             position = int(rows[-1][0]) + 1
 

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from fleetgate.errors import FleetgateError
 
 __all__ = [
+    "COLUMN_NAMES",
     "AuditError",
     "Checkpoint",
     "DecisionLog",
@@ -53,10 +54,11 @@ class RecordColumns:
 
     def columns(self) -> dict[str, Any]:
         """The shared columns by name (to carry them from a pending record to a stored one)."""
-        return {name: getattr(self, name) for name in _COLUMN_NAMES}
+        return {name: getattr(self, name) for name in COLUMN_NAMES}
 
 
-_COLUMN_NAMES = tuple(f.name for f in fields(RecordColumns))
+COLUMN_NAMES = tuple(f.name for f in fields(RecordColumns))
+"""The fields of :class:`RecordColumns`, in order (the last, ``rules``, is the record_rules rows)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,13 +78,14 @@ class StoredRecord(RecordColumns):
 @dataclass(frozen=True)
 class SealedRow:
     """What verification reads of a record: its bytes, stored leaf hash, level-0 tree node, and
-    the columns and rule rows stored beside it (which no hash covers, so they are recomputed)."""
+    the columns and rule rows stored beside it (which no hash covers, so they are recomputed),
+    as a tuple in :data:`COLUMN_NAMES` order."""
 
     seq: int
     body: bytes
     leaf_hash: bytes
     node: bytes | None
-    columns: RecordColumns
+    columns: tuple[Any, ...]
 
 
 @dataclass(frozen=True)
