@@ -136,10 +136,7 @@ class DirWitness:
     def checkpoints(self) -> list[Witnessed]:
         if not self.folder.is_dir():
             raise AuditError(f"witness folder {self.folder} does not exist")
-        found = []
-        for path in sorted(self.folder.glob(f"*{_SUFFIX}")):
-            found.append(Witnessed(_read(path), str(path)))
-        return found
+        return [Witnessed(_read(path), str(path)) for path in sorted(self.folder.glob(f"*{_SUFFIX}"))]
 
     def publish(self, note: str, size: int) -> str:
         path = self.folder / _file_name(size)
