@@ -93,7 +93,16 @@ def _parser() -> argparse.ArgumentParser:
     receipt = verbs.add_parser("verify-receipt", help="check a signed decision receipt before deploying")
     receipt.add_argument("file", type=Path)
     receipt.add_argument("--key", required=True, metavar="VERIFIER", help="verifier key string or file")
+    receipt.add_argument("--target", required=True, metavar="NS/NAME", help="the deployment being deployed")
+    receipt.add_argument("--stage", required=True, choices=("pre-merge", "pre-deploy"), help="the gate stage")
     receipt.add_argument("--digest", metavar="sha256:HEX", help="require a receipt for this artifact digest")
+    receipt.add_argument("--manifest", type=Path, metavar="FILE", help="require a receipt for this manifest")
+    receipt.add_argument("--max-age", default="24h", metavar="AGE", help="e.g. 30m, 24h, 7d (default 24h)")
+    receipt.add_argument(
+        "--require-measured",
+        action="store_true",
+        help="refuse receipts whose artifact digest was only declared",
+    )
     receipt.set_defaults(handler=_verify_receipt)
 
     policy = verbs.add_parser("policy", help="work with the policy library")
@@ -200,7 +209,8 @@ def _check(args: argparse.Namespace) -> int:
     settings = audit_settings(checked.config.extra.get("audit"), checked.config.root, args.audit_log)
     if not args.no_audit:
         # Recorded before anything is reported: a decision that could not be logged is no decision.
-        record_decision(checked.decision, settings)
+        for warning in record_decision(checked.decision, settings).warnings:
+            print(f"fleetgate: warning: {warning}", file=sys.stderr)
     if args.receipt is not None:
         _write_receipts(args, checked.decision, settings)
     for name, target in outputs:
@@ -216,7 +226,7 @@ def _write_receipts(args: argparse.Namespace, decision: Decision, settings: Audi
     from fleetgate.audit.receipt import DEFAULT_POLICY_URI, DEFAULT_VERIFIER_ID, issue_receipts
     from fleetgate.commands.audit import read_key
 
-    key = read_key(args.receipt_key or settings.signing_key, "receipt signing key")
+    key = read_key(args.receipt_key or settings.signing_key, "receipt signing key", "--receipt-key")
     text = issue_receipts(
         decision,
         key,
@@ -230,12 +240,28 @@ def _write_receipts(args: argparse.Namespace, decision: Decision, settings: Audi
 
 
 def _verify_receipt(args: argparse.Namespace) -> int:
+    import datetime as dt
+
     from fleetgate.audit.receipt import admitted, describe, read_receipts
+    from fleetgate.audit.receipt_terms import ReceiptTerms, details, manifest_file_digest, max_age, select
     from fleetgate.cli_audit import key_text
 
-    statements = read_receipts(args.file, key_text(args.key), args.digest)
+    terms = ReceiptTerms(
+        target=args.target,
+        stage=args.stage,
+        max_age=max_age(args.max_age),
+        now=dt.datetime.now(dt.UTC),
+        manifest_digest=manifest_file_digest(args.manifest, args.target) if args.manifest else None,
+        require_measured=args.require_measured,
+    )
+    statements = select(read_receipts(args.file, key_text(args.key), args.digest), terms)
     for statement in statements:
         print(describe(statement))
+        print("\n".join(details(statement)))
+    if args.manifest is not None:
+        print(f"  manifest         {args.manifest} is the document the receipts were issued for")
+    else:
+        print("  manifest         not compared (give --manifest FILE to bind the receipt to it)")
     return EXIT_ADMIT if all(admitted(s) for s in statements) else EXIT_DENY
 
 

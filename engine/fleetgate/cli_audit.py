@@ -16,6 +16,7 @@ from fleetgate.errors import FleetgateError
 __all__ = ["add_audit_parser", "key_text"]
 
 EXIT_OK, EXIT_FAIL = 0, 1
+VERIFIER_KEY_ENV = "FLEETGATE_VERIFIER_KEY"
 
 
 def add_audit_parser(verbs: Any) -> None:
@@ -39,34 +40,66 @@ def add_audit_parser(verbs: Any) -> None:
     ):
         query.add_argument(f"--{option}")
     query.add_argument("--decision", choices=("admit", "deny", "override"))
-    query.add_argument("--since", metavar="RFC3339", help="inclusive")
-    query.add_argument("--until", metavar="RFC3339", help="exclusive")
+    for outcome, meaning in (("denied-by", "denied"), ("warned-by", "warned"), ("waived", "was waived")):
+        query.add_argument(f"--{outcome}", metavar="RULE", help=f"records where RULE {meaning}")
+    query.add_argument("--since", metavar="TIME", help="inclusive; RFC 3339, or a date (midnight UTC)")
+    query.add_argument("--until", metavar="TIME", help="exclusive; RFC 3339, or a date (midnight UTC)")
     query.add_argument("--format", choices=("table", "json", "csv"), default="table")
     query.add_argument("--limit", type=int, default=1000)
     query.set_defaults(handler=_query)
 
-    show = sub.add_parser("show", help="the full record of one decision")
-    show.add_argument("decision_id")
+    show = sub.add_parser("show", help="the records of one decision, or of one check run")
+    show.add_argument("ref", metavar="SEQ|RECORD_ID|RUN_ID")
+    show.add_argument("--format", choices=("text", "json"), default="text", help="json: the raw records")
     show.set_defaults(handler=_show)
 
     verify = sub.add_parser("verify", help="recompute the tree and check every signed checkpoint")
     verify.add_argument(
         "--key", metavar="VERIFIER", help="verifier key string or file (default: audit.verifierKey)"
     )
+    verify.add_argument(
+        "--witness",
+        action="append",
+        default=[],
+        metavar="REF|DIR",
+        help="also require the log to extend every checkpoint published there (git, git:REF, refs/... "
+        "or a folder); repeatable",
+    )
+    verify.add_argument(
+        "--checkpoint",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="FILE",
+        help="also require the log to extend this signed checkpoint; repeatable",
+    )
+    verify.add_argument(
+        "--allow-unsigned", action="store_true", help="exit 0 even when no checkpoint signature was checked"
+    )
     verify.set_defaults(handler=_verify)
 
     prove = sub.add_parser("prove", help="inclusion proof of one record against the latest checkpoint")
-    prove.add_argument("decision_id")
+    prove.add_argument("ref", metavar="SEQ|RECORD_ID|RUN_ID")
     prove.set_defaults(handler=_prove)
 
     check_proof = sub.add_parser("verify-proof", help="check an inclusion proof made by `audit prove`")
     check_proof.add_argument("file", type=Path)
-    check_proof.add_argument("--key", metavar="VERIFIER", help="verifier key string or file")
+    check_proof.add_argument(
+        "--key", metavar="VERIFIER", help="verifier key string or file (default: $FLEETGATE_VERIFIER_KEY)"
+    )
     check_proof.set_defaults(handler=_verify_proof)
 
-    checkpoint = sub.add_parser("checkpoint", help="sign, store and print the current checkpoint")
+    checkpoint = sub.add_parser(
+        "checkpoint", help="verify the log, then sign, store, keep and print the current checkpoint"
+    )
     checkpoint.add_argument(
         "--key", type=Path, metavar="FILE", help="signer key file (default: audit.signingKey)"
+    )
+    checkpoint.add_argument(
+        "--publish",
+        metavar="git[:REF]|DIR",
+        help="also publish the checkpoint: commit it to a git ref (default refs/fleetgate/checkpoints) "
+        "or write it to a folder that auditors keep",
     )
     checkpoint.set_defaults(handler=_checkpoint)
 
@@ -101,73 +134,109 @@ def _settings(args: argparse.Namespace) -> Any:
 
 
 def _query(args: argparse.Namespace) -> int:
-    from fleetgate.commands.audit import opened, query_filter, render_records
+    from fleetgate.commands.audit import opened, query_filter
+    from fleetgate.commands.audit_records import OutcomeFilter, query_records, render_records
 
     filters = query_filter({k.replace("-", "_"): v for k, v in vars(args).items()})
+    by_outcome = OutcomeFilter(args.denied_by, args.warned_by, args.waived)
     with opened(_settings(args).log) as log:
-        sys.stdout.write(render_records(log.query(filters, args.limit), args.format))
+        sys.stdout.write(render_records(query_records(log, filters, args.limit, by_outcome), args.format))
     return EXIT_OK
 
 
 def _show(args: argparse.Namespace) -> int:
-    from fleetgate.commands.audit import opened, show
+    from fleetgate.commands.audit import opened
+    from fleetgate.commands.audit_records import find_records, render_records, summary
 
     with opened(_settings(args).log) as log:
-        sys.stdout.write(show(log, args.decision_id))
+        records = find_records(log, args.ref)
+    if args.format == "json":
+        sys.stdout.write(render_records(records, "json"))
+    else:
+        sys.stdout.write("\n".join(summary(record) for record in records))
     return EXIT_OK
 
 
 def _verify(args: argparse.Namespace) -> int:
     from fleetgate.audit.log import verify_log
-    from fleetgate.commands.audit import opened
+    from fleetgate.commands.audit import opened, verification_summary, witnessed_checkpoints
 
     settings = _settings(args)
     key = key_text(args.key) if args.key else settings.verifier_key
+    witnessed = witnessed_checkpoints(args.witness, args.checkpoint, Path.cwd())
     with opened(settings.log) as log:
-        report = verify_log(log, key, settings.origin)
+        report = verify_log(log, key, settings.origin, witnessed)
     for problem in report.problems:
         where = f"seq {problem.seq}: " if problem.seq is not None else ""
         print(f"FAIL  {where}{problem.message}")
-    signed = "signatures checked" if key else "signatures NOT checked (no verifier key)"
-    verdict = "ok" if report.ok else f"TAMPERED (first bad sequence number: {report.first_bad_seq})"
-    print(f"{report.size} records, {report.checkpoints} checkpoints ({signed}): {verdict}")
-    return EXIT_OK if report.ok else EXIT_FAIL
+    for line in verification_summary(report):
+        print(line)
+    counts = f"{report.size} records, {report.checkpoints} checkpoints"
+    if not report.ok:
+        first = report.first_bad_seq
+        detail = f" (first bad sequence number: {first})" if first is not None else ""
+        print(f"{counts}: TAMPERED{detail}")
+        return EXIT_FAIL
+    if report.signed_size is None:
+        reason = "no verifier key" if key is None else "no stored checkpoint"
+        print(f"{counts}: UNVERIFIED: no checkpoint signature was checked ({reason})")
+        return EXIT_OK if args.allow_unsigned else EXIT_FAIL
+    print(f"{counts}: ok")
+    return EXIT_OK
 
 
 def _prove(args: argparse.Namespace) -> int:
     from fleetgate.audit.log import inclusion_bundle
     from fleetgate.commands.audit import opened
+    from fleetgate.commands.audit_records import find_records
 
     with opened(_settings(args).log) as log:
-        print(json.dumps(inclusion_bundle(log, args.decision_id), indent=2))
+        records = find_records(log, args.ref)
+        if len(records) > 1:
+            listed = ", ".join(f"{r.seq} ({r.namespace}/{r.name})" for r in records)
+            raise FleetgateError(
+                f"check run {args.ref} has {len(records)} records; prove one of them: {listed}"
+            )
+        print(json.dumps(inclusion_bundle(log, records[0].decision_id), indent=2))
     return EXIT_OK
 
 
 def _verify_proof(args: argparse.Namespace) -> int:
     from fleetgate.audit.log import verify_bundle
+    from fleetgate.commands.audit import describe_proven
 
-    settings = _settings(args)
-    key = key_text(args.key) if args.key else settings.verifier_key
-    if not key:
-        raise FleetgateError("a verifier key is needed (--key or audit.verifierKey)")
+    # Not audit.verifierKey: fleetgate.yaml belongs to whoever writes the log, and a proof
+    # checked against the writer's own key proves nothing to anyone else.
+    named = args.key or os.environ.get(VERIFIER_KEY_ENV)
+    if not named:
+        raise FleetgateError(
+            f"verify-proof needs the log's verifier key from you, not from the log's configuration: "
+            f"--key KEY or {VERIFIER_KEY_ENV}"
+        )
     try:
         bundle = json.loads(args.file.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise FleetgateError(f"{args.file}: not a readable proof ({exc})") from None
-    ok = isinstance(bundle, dict) and verify_bundle(bundle, key, settings.origin)
-    print("proof verified: the record is in the log" if ok else "proof does NOT verify")
-    return EXIT_OK if ok else EXIT_FAIL
+    proven = (
+        verify_bundle(bundle, key_text(named), _settings(args).origin) if isinstance(bundle, dict) else None
+    )
+    if proven is None:
+        print("proof does NOT verify")
+        return EXIT_FAIL
+    print(describe_proven(proven))
+    return EXIT_OK
 
 
 def _checkpoint(args: argparse.Namespace) -> int:
-    from fleetgate.audit.log import make_checkpoint
-    from fleetgate.commands.audit import opened, read_key
+    from fleetgate.commands.audit import checkpoint_log
 
     settings = _settings(args)
-    key = read_key(args.key or settings.signing_key, "checkpoint signing key")
     now = rfc3339(dt.datetime.now(dt.UTC))
-    with opened(settings.log) as log:
-        sys.stdout.write(make_checkpoint(log, settings.origin, key, now).note)
+    signed = checkpoint_log(settings, args.key or settings.signing_key, args.publish, Path.cwd(), now)
+    sys.stdout.write(signed.checkpoint.note)
+    print(f"kept in {signed.kept}", file=sys.stderr)
+    if signed.published is not None:
+        print(f"published to {signed.published}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -202,14 +271,26 @@ def _keygen(args: argparse.Namespace) -> int:
     from fleetgate.audit.checkpoint import generate_key
 
     signer, verifier = generate_key(args.name)
-    try:
-        fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except OSError as exc:
-        raise FleetgateError(f"{args.out}: cannot create the key file: {exc.strerror}") from None
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(signer + "\n")
+    public = args.out.with_name(args.out.name + ".pub")
+    _write_new(args.out, signer, 0o600)
+    _write_new(public, verifier, 0o644)
+    print(
+        f"fleetgate: wrote the signer key (private: keep it outside the repository) to {args.out}\n"
+        f"fleetgate: wrote the verifier key (public: give it to auditors and deploy steps) to {public}; "
+        "it follows on stdout",
+        file=sys.stderr,
+    )
     print(verifier)
     return EXIT_OK
+
+
+def _write_new(path: Path, text: str, mode: int) -> None:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    except OSError as exc:
+        raise FleetgateError(f"{path}: cannot create the key file: {exc.strerror}") from None
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text + "\n")
 
 
 def key_text(value: str) -> str:

@@ -223,6 +223,44 @@ class Git:
             found.append(CommitSignature(sha, status, signer, key))
         return found
 
+    def tree_names(self, ref: str) -> list[str]:
+        """Names of the files at the top of commit ``ref``'s tree; GitError when there is no such ref."""
+        try:
+            out = self.run("ls-tree", "-z", "--name-only", f"{ref}^{{commit}}", "--")
+        except GitError:
+            raise GitError(f"{ref}: no such ref in {self.root}") from None
+        return _split(out)
+
+    def commit_file(self, ref: str, name: str, data: bytes, message: str) -> str:
+        """Commit ``data`` as the file ``name`` on top of ``ref`` (creating the ref); the new commit.
+
+        Only objects and the ref are written: the work tree, the index and HEAD are untouched.
+        The ref moves only if it still points where it was read, so two publishers racing each
+        other do not lose a commit silently.
+        """
+        if "/" in name or "\0" in name or "\n" in name:
+            raise GitError(f"{name!r} is not a plain file name")
+        blob = self.run("hash-object", "-w", "--stdin", stdin=data).decode().strip()
+        try:
+            parent = self.run("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").decode().strip()
+        except GitError:
+            parent = ""
+        entries = self.run("ls-tree", "-z", parent) if parent else b""
+        line = f"100644 blob {blob}\t{name}\0".encode()
+        tree = self.run("mktree", "-z", stdin=entries + line).decode().strip()
+        parents = ["-p", parent] if parent else []
+        commit = self.run(*self._identity(), "commit-tree", tree, *parents, "-m", message).decode().strip()
+        self.run("update-ref", "-m", message, ref, commit, parent)
+        return commit
+
+    def _identity(self) -> list[str]:
+        """A committer identity for commits fleetgate makes, when git has none configured."""
+        try:
+            self.run("var", "GIT_COMMITTER_IDENT")
+            return []
+        except GitError:
+            return ["-c", "user.name=fleetgate", "-c", "user.email=fleetgate@localhost"]
+
     def _sizes(self, names: list[str]) -> dict[str, int | None]:
         if not names:
             return {}

@@ -57,7 +57,7 @@ class Checked:
         )
         assert query.returncode == 0, query.stderr
         [record] = [r for r in map(json.loads, query.stdout.splitlines()) if r["gate_decision_id"] == gate_id]
-        shown = self.repo.fleetgate("audit", "show", record["decision_id"])
+        shown = self.repo.fleetgate("audit", "show", record["decision_id"], "--format", "json")
         assert shown.returncode == 0, shown.stderr
         facts: dict[str, Any] = json.loads(shown.stdout)["input"]["facts"]
         return facts

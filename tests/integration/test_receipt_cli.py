@@ -70,8 +70,13 @@ def issue(repo: GitRepo, signer: Path, receipt: Path, *paths: str) -> int:
     return done.returncode
 
 
-def verify(repo: GitRepo, receipt: Path, key: str, *extra: str) -> subprocess.CompletedProcess[str]:
-    return repo.fleetgate("verify-receipt", str(receipt), "--key", key, *extra)
+def verify(
+    repo: GitRepo, receipt: Path, key: str, *extra: str, target: str = "production/a"
+) -> subprocess.CompletedProcess[str]:
+    """``verify-receipt`` as a deploy step of ``target`` runs it."""
+    return repo.fleetgate(
+        "verify-receipt", str(receipt), "--key", key, "--target", target, "--stage", "pre-deploy", *extra
+    )
 
 
 def one_line_error(done: subprocess.CompletedProcess[str], needle: str) -> None:
@@ -96,8 +101,11 @@ def test_an_admitted_deployment_gets_a_receipt_that_verifies(
     assert statement["predicate"]["policy"]["digest"]["sha256"]
     done = verify(deployments, receipt, verifier, "--digest", DIGEST_A)
     assert done.returncode == 0, done.stderr
-    [shown] = done.stdout.splitlines()
+    shown, waived, digest, manifest_line = done.stdout.splitlines()
     assert shown.startswith(f"PASSED  {DIGEST_A}  {MODEL_URI}  production/a  decision ")
+    assert waived == "  waived rules     evidence.missing"
+    assert digest == "  artifact digest  only declared by the manifest (the gate did not read the artifact)"
+    assert manifest_line.startswith("  manifest         not compared")
 
 
 def test_a_denied_deployment_gets_a_failed_receipt_and_verify_exits_1(
@@ -106,7 +114,7 @@ def test_a_denied_deployment_gets_a_failed_receipt_and_verify_exits_1(
     signer, verifier = keys
     receipt = tmp_path / "b.receipt.json"
     assert issue(deployments, signer, receipt, "models/b.yaml") == 1
-    done = verify(deployments, receipt, verifier, "--digest", DIGEST_B)
+    done = verify(deployments, receipt, verifier, "--digest", DIGEST_B, target="production/b")
     # Authentic, but the gate said no: the deployment must not go ahead (exit 1, as `check` does).
     assert done.returncode == 1, done.stderr
     assert done.stdout.startswith(f"FAILED  {DIGEST_B}  {MODEL_URI}  production/b  ")
@@ -122,10 +130,10 @@ def test_several_deployments_get_one_envelope_per_line(
     lines = receipt.read_text().splitlines()
     assert len(lines) == 2 and all(json.loads(line)["signatures"] for line in lines)
     assert verify(deployments, receipt, verifier, "--digest", DIGEST_A).returncode == 0
-    assert verify(deployments, receipt, verifier, "--digest", DIGEST_B).returncode == 1
-    everything = verify(deployments, receipt, verifier)
-    assert everything.returncode == 1
-    assert sorted(line.split()[0] for line in everything.stdout.splitlines()) == ["FAILED", "PASSED"]
+    assert verify(deployments, receipt, verifier, "--digest", DIGEST_B, target="production/b").returncode == 1
+    assert verify(deployments, receipt, verifier, target="production/b").returncode == 1
+    # Each deployment's receipt speaks for that deployment only.
+    one_line_error(verify(deployments, receipt, verifier, "--digest", DIGEST_B), "no receipt")
     one_line_error(verify(deployments, receipt, verifier, "--digest", "sha256:" + "ef" * 32), "no receipt")
 
 
@@ -141,9 +149,9 @@ def test_a_tampered_receipt_or_the_wrong_key_exits_2(
     envelope["payload"] = base64.b64encode(json.dumps(statement).encode()).decode()
     forged = tmp_path / "forged.json"
     forged.write_text(json.dumps(envelope) + "\n")
-    one_line_error(verify(deployments, forged, verifier), "no signature")
+    one_line_error(verify(deployments, forged, verifier, target="production/b"), "no signature")
     _, stranger = key_pair(tmp_path, "someone.else/receipts")
-    one_line_error(verify(deployments, receipt, stranger), "no signature")
+    one_line_error(verify(deployments, receipt, stranger, target="production/b"), "no signature")
     garbage = tmp_path / "garbage.json"
     garbage.write_text('{"payloadType": "application/vnd.in-toto+json", "payload": "%%%", "signatures": []}')
     one_line_error(verify(deployments, garbage, verifier), "receipt 1")
@@ -195,3 +203,38 @@ def test_a_key_made_by_audit_keygen_signs_receipts(deployments: GitRepo, tmp_pat
     receipt = tmp_path / "a.receipt.json"
     assert issue(deployments, signer, receipt, "models/a.yaml") == 0
     assert verify(deployments, receipt, made.stdout.strip(), "--digest", DIGEST_A).returncode == 0
+
+
+def test_a_receipt_for_ten_percent_cannot_authorize_the_deploy_of_a_hundred(
+    deployments: GitRepo, keys: tuple[Path, str], tmp_path: Path
+) -> None:
+    signer, verifier = keys
+    receipt = tmp_path / "a.receipt.json"
+    assert issue(deployments, signer, receipt, "models/a.yaml") == 0  # rolloutPercentage 10
+    manifest_file = str(deployments.root / "models/a.yaml")
+    done = verify(deployments, receipt, verifier, "--manifest", manifest_file)
+    assert done.returncode == 0, done.stderr
+    assert f"  manifest         {manifest_file} is the document the receipts were issued for" in done.stdout
+    deployments.write(
+        "models/a.yaml", to_yaml(manifest("a", modelId="img-a", updateStrategy={"rolloutPercentage": 100}))
+    )
+    one_line_error(verify(deployments, receipt, verifier, "--manifest", manifest_file), "another manifest")
+    one_line_error(
+        verify(deployments, receipt, verifier, target="staging/a"), "no receipt is about staging/a"
+    )
+    one_line_error(verify(deployments, receipt, verifier, "--require-measured"), "did not measure")
+
+
+def test_key_mistakes_get_clear_messages(
+    deployments: GitRepo, keys: tuple[Path, str], tmp_path: Path
+) -> None:
+    signer, _ = keys
+    done = deployments.fleetgate(
+        "check", "--no-audit", "--stage", "pre-deploy", "--receipt", str(tmp_path / "r.json"), "models"
+    )
+    one_line_error(done, "--receipt-key")
+    receipt = tmp_path / "a.receipt.json"
+    issue(deployments, signer, receipt, "models/a.yaml")
+    mistaken = verify(deployments, receipt, str(signer))
+    one_line_error(mistaken, "this is a private signer key; give its verifier key instead")
+    assert "PRIVATE" not in mistaken.stderr.replace("private", "")

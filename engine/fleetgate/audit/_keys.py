@@ -104,6 +104,12 @@ def parse_verifier_key(text: str, what: str, error: type[AuditError]) -> Verifie
     """The verifier key of ``<name>+<hex key ID>+<base64>``; raises ``error`` if malformed."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+    if isinstance(text, str) and text.startswith(_PRIVATE_PREFIX):
+        # Never echo it: this is the secret half, given where the public half belongs.
+        raise error(
+            f"{what}: this is a private signer key; give its verifier key instead "
+            "(`fleetgate audit keygen` prints it and writes it to KEY.pub)"
+        )
     name, key_id, public = _key_parts(text, what, error)
     verifier = VerifierKey(name, _key_id(name, public), Ed25519PublicKey.from_public_bytes(public))
     _check_key_id(verifier, key_id, what, error)

@@ -50,6 +50,7 @@ __all__ = [
     "sign_checkpoint",
     "sign_note",
     "verifier_key_for",
+    "verifier_key_id",
 ]
 
 MAX_NOTE_BYTES = 1 << 20
@@ -95,6 +96,11 @@ def generate_key(name: str) -> tuple[str, str]:
 def verifier_key_for(signer_key: str) -> str:
     """The verifier key string that matches ``signer_key``; raises CheckpointError if it is malformed."""
     return _signer(signer_key).verifier.text()
+
+
+def verifier_key_id(verifier_key: str) -> str:
+    """``<name>+<hex key ID>`` of a verifier key string; raises CheckpointError if it is malformed."""
+    return parse_verifier_key(verifier_key, "verifier key", CheckpointError).keyid
 
 
 def _signer(text: str) -> SignerKey:

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fleetgate import __version__
+from fleetgate.audit.record import record_columns
 from fleetgate.audit.store.interface import AuditError, PendingRecord
 from fleetgate.decision import Decision, Subject
 
@@ -63,23 +64,7 @@ def _subject_record(decision: Decision, subject: Subject, erase_pointers: Sequen
         },
         "waivers": [f.waiver.to_json() for f in subject.waived if f.waiver is not None],
     }
-    rules = sorted({f.rule for f in (*subject.violations, *subject.waived)})
-    return PendingRecord(
-        document=document,
-        decision_id=record_id,
-        timestamp=decision.timestamp,
-        stage=decision.stage,
-        kind="decision",
-        decision=verdict,
-        namespace=subject.namespace,
-        name=subject.name,
-        model_id=subject.model_id,
-        version=subject.version,
-        policy_revision=decision.policy_revision,
-        artifact_digest=artifact,
-        signer=signer,
-        rules=tuple(rules),
-    )
+    return PendingRecord(document=document, **record_columns(document).columns())
 
 
 def override_record(
@@ -102,6 +87,7 @@ def override_record(
         "modelId": denied.get("modelId"),
         "version": denied.get("version"),
         "artifact": denied.get("artifact"),
+        "signer": denied.get("signer"),
         "by": by,
         "reason": reason,
         "ticket": ticket,
@@ -110,21 +96,7 @@ def override_record(
         "erased": [],
         "masked": [],
     }
-    return PendingRecord(
-        document=document,
-        decision_id=record_id,
-        timestamp=timestamp,
-        stage=str(denied.get("stage") or ""),
-        kind="override",
-        decision="override",
-        namespace=denied.get("namespace"),
-        name=denied.get("name"),
-        model_id=denied.get("modelId"),
-        version=denied.get("version"),
-        policy_revision=(denied.get("bundles") or {}).get("fleetgate", {}).get("revision"),
-        artifact_digest=denied.get("artifact"),
-        signer=denied.get("signer"),
-    )
+    return PendingRecord(document=document, **record_columns(document).columns())
 
 
 def erase(document: Mapping[str, Any], pointers: Sequence[str]) -> tuple[dict[str, Any], list[str]]:

@@ -5,29 +5,37 @@ Verification, in order (the first failing step names the sequence number it is a
 1. every sequence number from 0 to size-1 is present (a deleted record leaves a gap);
 2. each record's bytes carry its own sequence number (a reordered pair is caught even when the
    bytes are untouched) and hash to the stored leaf hash and level-0 node (a flipped byte);
+   every queryable column and rule row equals what the hashed bytes say (a flipped column);
 3. each stored checkpoint is signed by a trusted key (a forged checkpoint) and does not claim
    more records than the log holds (a truncated tail);
 4. the root recomputed from the records equals each checkpoint's signed root, and consecutive
    checkpoints are consistent through the stored tree nodes (history was only appended to, and
-   the nodes proofs are served from are the right ones).
+   the nodes proofs are served from are the right ones);
+5. every witnessed checkpoint (kept outside the database) is signed by the trusted key and the
+   current tree extends it (an RFC 6962 consistency proof): a history rebuilt and re-signed
+   with the real key still cannot reproduce a root that was published before.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fleetgate.audit import merkle
-from fleetgate.audit.store.interface import AuditError, Checkpoint, DecisionLog, SealedRow
+from fleetgate.audit.record import column_values
+from fleetgate.audit.store.interface import COLUMN_NAMES, AuditError, Checkpoint, DecisionLog, SealedRow
+
+if TYPE_CHECKING:
+    from fleetgate.audit.witness import Witnessed
 
 __all__ = [
     "Problem",
+    "ProvenRecord",
     "VerifyReport",
     "default_log_url",
     "inclusion_bundle",
@@ -35,10 +43,6 @@ __all__ = [
     "verify_bundle",
     "verify_log",
 ]
-
-
-_SEQ = re.compile(rb'"seq":(-?[0-9]+)[,}]')
-_DECISION_ID = re.compile(rb'"decision_id":"([^"\\]*)"')
 
 
 @dataclass(frozen=True)
@@ -49,9 +53,20 @@ class Problem:
 
 @dataclass(frozen=True)
 class VerifyReport:
+    """What verification found, and exactly what it proved.
+
+    ``signed_size`` is the largest stored checkpoint whose signature by ``key_id`` verified
+    and whose root the records reproduce (None when no signature was checked); ``witnessed``
+    the sizes of the checkpoints kept outside the log that the log was found consistent with.
+    """
+
     size: int
     checkpoints: int
     problems: tuple[Problem, ...] = field(default=())
+    signed_size: int | None = None
+    key_id: str | None = None
+    witnessed: tuple[int, ...] = field(default=())
+    root: bytes | None = field(default=None, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -75,28 +90,48 @@ def default_log_url(root: Path | None) -> str:
     return f"sqlite:///{(state / 'fleetgate' / 'audit.db').as_posix()}"
 
 
-def make_checkpoint(log: DecisionLog, origin: str, signer_key: str, now: str) -> Checkpoint:
-    """Sign the log's current size and root, store the checkpoint and return it."""
-    from fleetgate.audit.checkpoint import sign_checkpoint
+def make_checkpoint(
+    log: DecisionLog, origin: str, signer_key: str, now: str, witnessed: Sequence[Witnessed] = ()
+) -> Checkpoint:
+    """Verify the log, then sign its current size and root, store the checkpoint and return it.
 
-    size = log.size()
-    root = merkle.root(size, log.node)
-    note = sign_checkpoint(origin, size, root, signer_key)
-    checkpoint = Checkpoint(size, root, note, now)
+    The log must verify first, against its stored checkpoints and every ``witnessed`` one kept
+    outside it: signing whatever the database holds would vouch for a rewritten history.
+    Raises AuditError, naming the first problem, when it does not.
+    """
+    from fleetgate.audit.checkpoint import sign_checkpoint, verifier_key_for
+
+    report = verify_log(log, verifier_key_for(signer_key), origin, witnessed)
+    if not report.ok or report.root is None:
+        first = report.problems[0] if report.problems else Problem(None, "the log could not be read whole")
+        where = f"seq {first.seq}: " if first.seq is not None else ""
+        raise AuditError(
+            f"refusing to sign a checkpoint: the log does not verify ({where}{first.message}); "
+            "run `fleetgate audit verify`"
+        )
+    note = sign_checkpoint(origin, report.size, report.root, signer_key)
+    checkpoint = Checkpoint(report.size, report.root, note, now)
     log.add_checkpoint(checkpoint)
     return checkpoint
 
 
-def verify_log(log: DecisionLog, verifier_key: str | None, origin: str | None = None) -> VerifyReport:
+def verify_log(
+    log: DecisionLog,
+    verifier_key: str | None,
+    origin: str | None = None,
+    witnessed: Sequence[Witnessed] = (),
+) -> VerifyReport:
     """Recompute the whole tree from the stored records and check it against every checkpoint.
 
     One pass over the records: the roots at every checkpoint size come from a running stack of
     perfect subtrees, so the cost is one hash per record and node whatever the checkpoint count.
+    ``witnessed`` checkpoints (kept outside the log) must be signed by ``verifier_key`` and the
+    log must extend each of them (an RFC 6962 consistency proof to the current tree).
     """
     size = log.size()
     problems: list[Problem] = []
     checkpoints = log.checkpoints()
-    roots = _roots_at(log, size, {c.size for c in checkpoints}, problems)
+    roots = _roots_at(log, size, {c.size for c in checkpoints} | {size}, problems)
     previous: Checkpoint | None = None
     record_problems = [p.seq for p in problems if p.seq is not None]
     for checkpoint in checkpoints:
@@ -110,7 +145,28 @@ def verify_log(log: DecisionLog, verifier_key: str | None, origin: str | None = 
             problem = Problem(min(explained), problem.message)
         problems.append(problem)
     problems.extend(_check_consistency(log, [c for c in checkpoints if c.size <= size]))
-    return VerifyReport(size, len(checkpoints), tuple(problems))
+    consistent: tuple[int, ...] = ()
+    if witnessed:
+        from fleetgate.audit.witness import check_witnessed
+
+        consistent = check_witnessed(log, witnessed, verifier_key, origin, (size, roots.get(size)), problems)
+    return VerifyReport(
+        size,
+        len(checkpoints),
+        tuple(problems),
+        signed_size=previous.size if verifier_key and previous is not None else None,
+        key_id=_key_id(verifier_key),
+        witnessed=consistent,
+        root=roots.get(size),
+    )
+
+
+def _key_id(verifier_key: str | None) -> str | None:
+    if verifier_key is None:
+        return None
+    from fleetgate.audit.checkpoint import verifier_key_id
+
+    return verifier_key_id(verifier_key)
 
 
 def _check_consistency(log: DecisionLog, checkpoints: list[Checkpoint]) -> list[Problem]:
@@ -181,35 +237,39 @@ def _roots_at(log: DecisionLog, size: int, sizes: set[int], problems: list[Probl
 
 
 def _record_problem(row: SealedRow, leaf: bytes) -> str | None:
-    seq, decision_id = _identity(row.body)
+    document = _document(row.body)
+    seq = document.get("seq") if document is not None else None
     if seq != row.seq:
         return f"record {row.seq} carries sequence number {seq}: records were moved or reordered"
     if leaf != row.leaf_hash or row.node != leaf:
         return f"record {row.seq} does not match its leaf hash: its bytes were changed"
-    if decision_id != row.decision_id:
-        return f"record {row.seq} has a different decision_id than its index"
-    return None
+    assert document is not None  # its seq matched
+    expected = column_values(document)
+    if expected == row.columns:
+        return None
+    details = "; ".join(
+        f"{_SHOWN_NAMES.get(name, name)} is {_shown(stored)}, the record says {_shown(wanted)}"
+        for name, stored, wanted in zip(COLUMN_NAMES, row.columns, expected, strict=True)
+        if stored != wanted
+    )
+    return f"record {row.seq}: stored columns differ from the hashed record: {details}"
 
 
-def _identity(body: bytes) -> tuple[object, object]:
-    """The top-level ``seq`` and ``decision_id`` of a record.
+_SHOWN_NAMES = {"rules": "record_rules"}
 
-    Canonical JSON has each key once per object; when a key occurs once in the whole body it
-    is the top-level one and is read without parsing ~3 KB of JSON (verification reads a
-    million records). Otherwise the body is parsed.
-    """
-    if body.count(b'"seq":') == 1 and body.count(b'"decision_id":') == 1:
-        match = _SEQ.search(body)
-        found = _DECISION_ID.search(body)
-        if match and found:
-            return int(match.group(1)), found.group(1).decode("utf-8")
+
+def _shown(value: object) -> str:
+    if isinstance(value, tuple):
+        return "[" + ", ".join(value) + "]"
+    return repr(value)[:200]
+
+
+def _document(body: bytes) -> dict[str, Any] | None:
     try:
         document = json.loads(body)
     except ValueError:
-        return None, None
-    if not isinstance(document, dict):
-        return None, None
-    return document.get("seq"), document.get("decision_id")
+        return None
+    return document if isinstance(document, dict) else None
 
 
 def _check_checkpoint(
@@ -261,20 +321,39 @@ def inclusion_bundle(log: DecisionLog, decision_id: str) -> dict[str, Any]:
     }
 
 
-def verify_bundle(bundle: dict[str, Any], verifier_key: str, origin: str | None = None) -> bool:
-    """Standalone check of an inclusion bundle: signed checkpoint, then the Merkle path."""
-    from fleetgate.audit.checkpoint import CheckpointError, open_checkpoint
+@dataclass(frozen=True)
+class ProvenRecord:
+    """A record an inclusion bundle proved to be in the log, and the checkpoint that proves it."""
+
+    record: dict[str, Any]
+    seq: int
+    tree_size: int
+    origin: str
+    key_id: str
+
+
+def verify_bundle(
+    bundle: dict[str, Any], verifier_key: str, origin: str | None = None
+) -> ProvenRecord | None:
+    """Standalone check of an inclusion bundle: signed checkpoint, then the Merkle path.
+
+    Returns the proven record (None when any step fails), so that a caller shows what was
+    proved rather than the bundle's unchecked claims.
+    """
+    from fleetgate.audit.checkpoint import CheckpointError, open_checkpoint, verifier_key_id
 
     try:
-        _, size, root = open_checkpoint(str(bundle["checkpoint"]), verifier_key, origin)
+        signed_origin, size, root = open_checkpoint(str(bundle["checkpoint"]), verifier_key, origin)
         proof: Sequence[bytes] = [bytes.fromhex(h) for h in bundle["proof"]]
         leaf = merkle.leaf_hash(str(bundle["record"]).encode("utf-8"))
         seq = int(bundle["seq"])
+        record = json.loads(bundle["record"])
     except (CheckpointError, KeyError, ValueError, TypeError):
-        return False
-    record = json.loads(bundle["record"])
+        return None
     if not isinstance(record, dict) or record.get("seq") != seq or size != bundle.get("tree_size"):
-        return False
+        return None
     if record.get("decision_id") != bundle.get("decision_id"):
-        return False  # a valid proof of one record must not vouch for another
-    return merkle.verify_inclusion(leaf, seq, size, proof, root)
+        return None  # a valid proof of one record must not vouch for another
+    if not merkle.verify_inclusion(leaf, seq, size, proof, root):
+        return None
+    return ProvenRecord(record, seq, size, signed_origin, verifier_key_id(verifier_key))

@@ -12,6 +12,7 @@ its signature checked out; any failure is a :class:`ReceiptError` with a one-lin
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -29,6 +30,7 @@ from fleetgate.audit._dsse import (
     seal,
 )
 from fleetgate.audit._keys import parse_signer_key, parse_verifier_key
+from fleetgate.audit.record import canonical
 from fleetgate.audit.store.interface import AuditError
 from fleetgate.decision import Decision, Subject
 
@@ -45,6 +47,7 @@ __all__ = [
     "build_receipt",
     "describe",
     "issue_receipts",
+    "manifest_digest",
     "pae",
     "read_receipts",
     "sign_receipt",
@@ -249,11 +252,19 @@ def _artifact(subject: Subject) -> tuple[str, str, str] | None:
     return (uri, found.group(1), source) if found else None
 
 
+def manifest_digest(document: Mapping[str, Any]) -> str:
+    """``sha256:<hex>`` of a manifest document's RFC 8785 canonical JSON: its formatting, comments
+    and neighbours in the file do not count, every value does (a rollout percentage included)."""
+    return "sha256:" + hashlib.sha256(canonical(document)).hexdigest()
+
+
 def _fleetgate_facts(decision: Decision, subject: Subject, source: str) -> dict[str, Any]:
+    manifest = (subject.policy_input or {}).get("manifest")
     return {
         "decision_id": decision.decision_id,
         "stage": decision.stage,
         **subject.describe(),
+        "manifestDigest": manifest_digest(manifest) if isinstance(manifest, Mapping) else None,
         "digestSource": source,
         "denied": sorted({f.rule for f in subject.violations if f.severity == "deny"}),
         "waived": sorted({f.rule for f in subject.waived}),

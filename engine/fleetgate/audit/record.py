@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from fleetgate.audit.merkle import leaf_hash
-from fleetgate.audit.store.interface import AuditError
+from fleetgate.audit.store.interface import COLUMN_NAMES, AuditError, RecordColumns
 
-__all__ = ["canonical", "seal"]
+__all__ = ["canonical", "column_values", "record_columns", "seal"]
 
 
 _SAFE_INTEGER = 2**53
@@ -65,3 +65,55 @@ def seal(document: Mapping[str, Any], seq: int) -> tuple[bytes, bytes]:
     """
     body = canonical({**document, "seq": seq})
     return body, leaf_hash(body)
+
+
+def record_columns(document: Mapping[str, Any]) -> RecordColumns:
+    """The queryable columns and rule rows of a record, all read from its (hashed) document.
+
+    The one mapping from a record to its columns: appends store what it returns and
+    verification recomputes it from the stored bytes, so a column edited behind the log's back
+    (a ``deny`` turned into an ``admit``) is caught even though no hash covers the column.
+    """
+    return RecordColumns(**dict(zip(COLUMN_NAMES, column_values(document), strict=True)))
+
+
+def column_values(document: Mapping[str, Any]) -> tuple[Any, ...]:
+    """:func:`record_columns` as a plain tuple in :data:`COLUMN_NAMES` order.
+
+    Verification computes it for every record of a log that may hold millions, so it avoids
+    building a dataclass; nested values are JSON objects (``dict``), as parsed bodies hold.
+    """
+    get = document.get
+    bundles = get("bundles")
+    fleetgate = bundles.get("fleetgate") if isinstance(bundles, dict) else None
+    return (
+        str(get("decision_id") or ""),
+        str(get("timestamp") or ""),
+        str(get("stage") or ""),
+        str(get("kind") or ""),
+        str(get("decision") or ""),
+        _text(get("namespace")),
+        _text(get("name")),
+        _text(get("modelId")),
+        _text(get("version")),
+        _text(fleetgate.get("revision") if isinstance(fleetgate, dict) else None),
+        _text(get("artifact")),
+        _text(get("signer")),
+        _rules(get("result")),
+    )
+
+
+def _rules(result: Any) -> tuple[str, ...]:
+    """The rules a result names, denied, warned or waived, sorted and each once."""
+    if not isinstance(result, dict):
+        return ()
+    found: set[Any] = set()
+    for outcome in ("violations", "waived"):
+        findings = result.get(outcome)
+        if isinstance(findings, list):
+            found.update(f.get("rule") for f in findings if isinstance(f, dict))
+    return tuple(sorted(rule for rule in found if isinstance(rule, str)))
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None

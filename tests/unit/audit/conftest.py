@@ -7,31 +7,19 @@ skipped on a developer machine and fail in CI (when CI is set), where the server
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from fleetgate.audit.store import DecisionLog, open_log
-
-POSTGRES_ENV = "FLEETGATE_TEST_POSTGRES_URL"
+from support_audit import fresh_schema, postgres_server
 
 
 @pytest.fixture
 def postgres_url() -> str:
     """The test server's URL (skips, or fails in CI, when there is none)."""
-    url = os.environ.get(POSTGRES_ENV, "")
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail(
-                f"{POSTGRES_ENV} is not set: CI must run the decision log tests against a real "
-                'PostgreSQL server (eval "$(.ci/postgres.sh)" starts one)',
-                pytrace=False,
-            )
-        pytest.skip(f'{POSTGRES_ENV} is not set (eval "$(.ci/postgres.sh)" starts a local server)')
-    return url
+    return postgres_server()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -41,23 +29,7 @@ def log_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'audit.db'}"  # tmp_path is absolute: sqlite:////tmp/...
         return
     server: str = request.getfixturevalue("postgres_url")
-    yield from _fresh_schema(server)
-
-
-def _fresh_schema(server: str) -> Iterator[str]:
-    import psycopg
-    from psycopg import sql
-
-    name = f"fleetgate_test_{uuid.uuid4().hex[:16]}"  # a plain identifier: no quoting in the URL
-    schema = sql.Identifier(name)
-    with psycopg.connect(server, autocommit=True) as connection:
-        connection.execute(sql.SQL("CREATE SCHEMA {}").format(schema))
-    try:
-        separator = "&" if "?" in server else "?"
-        yield f"{server}{separator}options=-csearch_path%3D{name}"
-    finally:
-        with psycopg.connect(server, autocommit=True) as connection:
-            connection.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(schema))
+    yield from fresh_schema(server)
 
 
 @pytest.fixture

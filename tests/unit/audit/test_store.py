@@ -193,6 +193,7 @@ def test_query_limit(log: DecisionLog) -> None:
     assert [r.decision_id for r in log.query(QueryFilter(), limit=2)] == ["d4", "d3"]
     assert [r.decision_id for r in log.query(QueryFilter(model_id="m1"), limit=1)] == ["d3"]
     assert log.query(QueryFilter(), limit=0) == []
+    assert [r.decision_id for r in log.query(QueryFilter(), limit=2, offset=1)] == ["d3", "d2"]
     with pytest.raises(AuditError, match="limit"):
         log.query(QueryFilter(), limit=-1)
 

@@ -7,31 +7,37 @@ records are changed with plain SQL behind the log's back.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 
 from fleetgate.audit.checkpoint import generate_key, sign_checkpoint
 from fleetgate.audit.log import inclusion_bundle, make_checkpoint, verify_bundle, verify_log
-from fleetgate.audit.record import seal
+from fleetgate.audit.record import record_columns, seal
 from fleetgate.audit.store import DecisionLog
 from fleetgate.audit.store.interface import PendingRecord
+from support_audit import sql
 
 ORIGIN = "example.com/test-log"
 SIGNER, VERIFIER = generate_key(ORIGIN)
 
 
 def pending(i: int) -> PendingRecord:
-    return PendingRecord(
-        document={"decision_id": f"id-{i}", "decision": "deny" if i % 3 == 0 else "admit", "n": i},
-        decision_id=f"id-{i}",
-        timestamp=f"2026-11-26T12:00:{i:02}.000000Z",
-        stage="pre-merge",
-        kind="decision",
-        decision="deny" if i % 3 == 0 else "admit",
-        namespace="production",
-        name=f"m{i}",
-    )
+    """A record whose columns are the ones its document implies, as the gate writes them."""
+    document = {
+        "decision_id": f"id-{i}",
+        "timestamp": f"2026-11-26T12:00:{i:02}.000000Z",
+        "kind": "decision",
+        "stage": "pre-merge",
+        "decision": "deny" if i % 3 == 0 else "admit",
+        "namespace": "production",
+        "name": f"m{i}",
+        "result": {
+            "violations": [{"rule": "rollout.ladder", "severity": "deny"}] if i % 3 == 0 else [],
+            "waived": [{"rule": "cost.threads", "severity": "deny"}],
+        },
+        "n": i,
+    }
+    return PendingRecord(document=document, **record_columns(document).columns())
 
 
 def filled(log: DecisionLog, count: int = 12, checkpoint_at: tuple[int, ...] = (5, 12)) -> DecisionLog:
@@ -40,11 +46,6 @@ def filled(log: DecisionLog, count: int = 12, checkpoint_at: tuple[int, ...] = (
         if i + 1 in checkpoint_at:
             make_checkpoint(log, ORIGIN, SIGNER, f"2026-11-26T13:00:{i:02}.000000Z")
     return log
-
-
-def sql(log: DecisionLog, statement: str, *params: Any) -> list[tuple[Any, ...]]:
-    rows: list[tuple[Any, ...]] = log._execute(statement, params)  # type: ignore[attr-defined]
-    return rows
 
 
 def test_an_untouched_log_verifies(log: DecisionLog) -> None:
@@ -62,6 +63,38 @@ def test_a_flipped_byte_in_any_record(log: DecisionLog) -> None:
         assert report.first_bad_seq == seq, report.problems
         sql(log, "UPDATE records SET body = ? WHERE seq = ?", original, seq)
     assert verify_log(log, VERIFIER, ORIGIN).ok
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("decision", "admit"), ("namespace", "staging"), ("stage", "pre-deploy"), ("signer", "mallory")],
+)
+def test_a_flipped_column_is_found_at_its_sequence_number(log: DecisionLog, column: str, value: str) -> None:
+    filled(log)
+    # The column names are constants of this test, never input.
+    sql(log, f"UPDATE records SET {column} = ? WHERE seq = 6", value)
+    report = verify_log(log, VERIFIER, ORIGIN)
+    assert report.first_bad_seq == 6, report.problems
+    [problem] = report.problems
+    assert f"{column} is {value!r}" in problem.message
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        "UPDATE record_rules SET rule = 'cost.model-size' WHERE seq = 6 AND pos = 0",
+        "DELETE FROM record_rules WHERE seq = 6 AND pos = 0",
+        "INSERT INTO record_rules (seq, pos, rule) VALUES (6, 2, 'evidence.missing')",
+        "INSERT INTO record_rules (seq, pos, rule) VALUES (7, 1, 'rollout.ladder')",
+    ],
+)
+def test_a_flipped_rule_row_is_found_at_its_sequence_number(log: DecisionLog, tamper: str) -> None:
+    filled(log)
+    sql(log, tamper)
+    report = verify_log(log, VERIFIER, ORIGIN)
+    assert report.first_bad_seq in (6, 7), report.problems
+    [problem] = report.problems
+    assert "record_rules is" in problem.message
 
 
 def test_a_deleted_record(log: DecisionLog) -> None:
@@ -113,7 +146,7 @@ def test_a_forged_checkpoint_signature(log: DecisionLog) -> None:
 def test_a_rewritten_history_with_recomputed_hashes_is_caught_by_the_signed_root(log: DecisionLog) -> None:
     filled(log)
     body, leaf = seal({**pending(3).document, "decision": "admit"}, 3)
-    sql(log, "UPDATE records SET body = ?, leaf_hash = ? WHERE seq = 3", body, leaf)
+    sql(log, "UPDATE records SET body = ?, leaf_hash = ?, decision = 'admit' WHERE seq = 3", body, leaf)
     sql(log, "UPDATE nodes SET hash = ? WHERE level = 0 AND idx = 3", leaf)
     report = verify_log(log, VERIFIER, ORIGIN)
     assert not report.ok and report.first_bad_seq == 0  # somewhere before the first checkpoint

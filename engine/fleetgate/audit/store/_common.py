@@ -73,6 +73,9 @@ _RECORD_INDEXES = {
     "timestamp": "timestamp, seq",
 }
 _SELECT_RECORDS = f"SELECT {', '.join(_RECORD_COLUMNS)} FROM records"
+_SEALED_COLUMNS = ", ".join(f"r.{column}" for column in _RECORD_COLUMNS)
+# Where sealed() finds each part of a row: seq, decision_id, body, leaf_hash, then the columns.
+_DECISION_ID, _BODY, _LEAF, _COLUMNS_FROM = 1, 2, 3, 4
 _INSERT_RECORD = (
     f"INSERT INTO records ({', '.join(_RECORD_COLUMNS)}) VALUES ({', '.join('?' for _ in _RECORD_COLUMNS)})"
 )
@@ -267,31 +270,52 @@ class SqlDecisionLog(ABC):
         while position < end:
             with self._guard("read records"):
                 rows = self._execute(
-                    "SELECT r.seq, r.decision_id, r.body, r.leaf_hash, n.hash FROM records r "
+                    f"SELECT {_SEALED_COLUMNS}, n.hash FROM records r "
                     "LEFT JOIN nodes n ON n.level = 0 AND n.idx = r.seq "
                     "WHERE r.seq >= ? AND r.seq < ? ORDER BY r.seq LIMIT ?",
                     (position, end, _CHUNK),
                 )
+                rules = self._rule_rows(int(rows[0][0]), int(rows[-1][0])) if rows else {}
             if not rows:
                 return
-            for seq, decision_id, body, leaf, node in rows:
+            for row in rows:
+                seq, node = int(row[0]), row[-1]
+                # COLUMN_NAMES order: decision_id, the columns after leaf_hash, then the rules.
+                columns = (row[_DECISION_ID], *row[_COLUMNS_FROM:-1], rules.get(seq, ()))
                 yield SealedRow(
-                    int(seq), decision_id, bytes(body), bytes(leaf), None if node is None else bytes(node)
+                    seq, bytes(row[_BODY]), bytes(row[_LEAF]), None if node is None else bytes(node), columns
                 )
             position = int(rows[-1][0]) + 1
+
+    def _rule_rows(self, first: int, last: int) -> dict[int, tuple[str, ...]]:
+        """The rule rows of records first..last, each record's in position order.
+
+        A row whose position is out of place (a gap, or a row moved) shows as a gap marker so
+        that verification sees a difference from the recomputed rules.
+        """
+        found: dict[int, list[str]] = {}
+        for seq, pos, rule in self._execute(
+            "SELECT seq, pos, rule FROM record_rules WHERE seq >= ? AND seq <= ? ORDER BY seq, pos",
+            (first, last),
+        ):
+            rules = found.setdefault(int(seq), [])
+            rules.extend(["<missing>"] * (int(pos) - len(rules)))
+            rules.append(str(rule))
+        return {seq: tuple(rules) for seq, rules in found.items()}
 
     def checkpoints(self) -> list[Checkpoint]:
         with self._guard("read checkpoints"):
             rows = self._execute("SELECT size, root, note, created_at FROM checkpoints ORDER BY size")
         return [Checkpoint(int(size), bytes(root), note, created_at) for size, root, note, created_at in rows]
 
-    def query(self, filters: QueryFilter, limit: int = 1000) -> list[StoredRecord]:
-        if limit < 0:
-            raise AuditError(f"query limit must not be negative (got {limit})")
+    def query(self, filters: QueryFilter, limit: int = 1000, offset: int = 0) -> list[StoredRecord]:
+        if limit < 0 or offset < 0:
+            raise AuditError(f"query limit and offset must not be negative (got {limit}, {offset})")
         where, params = _where(filters)
         with self._guard("query records"):
             return self._records(
-                f"{_SELECT_RECORDS}{where} ORDER BY timestamp DESC, seq DESC LIMIT ?", [*params, limit]
+                f"{_SELECT_RECORDS}{where} ORDER BY timestamp DESC, seq DESC LIMIT ? OFFSET ?",
+                [*params, limit, offset],
             )
 
     def _records(self, sql: str, params: Sequence[Any]) -> list[StoredRecord]:

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from fleetgate.errors import FleetgateError
 
 __all__ = [
+    "COLUMN_NAMES",
     "AuditError",
     "Checkpoint",
     "DecisionLog",
@@ -53,7 +54,11 @@ class RecordColumns:
 
     def columns(self) -> dict[str, Any]:
         """The shared columns by name (to carry them from a pending record to a stored one)."""
-        return {f.name: getattr(self, f.name) for f in fields(RecordColumns)}
+        return {name: getattr(self, name) for name in COLUMN_NAMES}
+
+
+COLUMN_NAMES = tuple(f.name for f in fields(RecordColumns))
+"""The fields of :class:`RecordColumns`, in order (the last, ``rules``, is the record_rules rows)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,13 +77,15 @@ class StoredRecord(RecordColumns):
 
 @dataclass(frozen=True)
 class SealedRow:
-    """What verification reads of a record: its bytes, stored leaf hash and level-0 tree node."""
+    """What verification reads of a record: its bytes, stored leaf hash, level-0 tree node, and
+    the columns and rule rows stored beside it (which no hash covers, so they are recomputed),
+    as a tuple in :data:`COLUMN_NAMES` order."""
 
     seq: int
-    decision_id: str
     body: bytes
     leaf_hash: bytes
     node: bytes | None
+    columns: tuple[Any, ...]
 
 
 @dataclass(frozen=True)
@@ -146,8 +153,9 @@ class DecisionLog(Protocol):
         """Every stored checkpoint, by increasing size."""
         ...
 
-    def query(self, filters: QueryFilter, limit: int = 1000) -> list[StoredRecord]:
-        """Records matching every filter, newest first (by timestamp, then sequence number)."""
+    def query(self, filters: QueryFilter, limit: int = 1000, offset: int = 0) -> list[StoredRecord]:
+        """Records matching every filter, newest first (by timestamp, then sequence number),
+        skipping the first ``offset`` of them."""
         ...
 
     def close(self) -> None: ...
