@@ -119,7 +119,7 @@ def fleet_records(tmp: Path) -> tuple[PendingRecord, ...]:
     root = tmp / "fleet"
     root.mkdir()
     write_manifests(root, FLEET)
-    checked = run_check(CheckOptions(paths=(str(root / "models"),), cwd=root))
+    checked = run_check(CheckOptions(paths=(str(root / "models"),), cwd=root, record=False))
     return tuple(records_for(checked.decision))
 
 

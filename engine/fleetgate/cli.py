@@ -19,9 +19,7 @@ from fleetgate.cli_audit import add_audit_parser
 from fleetgate.errors import FleetgateError
 
 if TYPE_CHECKING:
-    from fleetgate.commands.audit import AuditSettings
-    from fleetgate.commands.check import Checked
-    from fleetgate.decision import Decision
+    from fleetgate.commands.check import Checked, ReceiptRequest
     from fleetgate.format import Report
 
 __all__ = ["main"]
@@ -202,17 +200,18 @@ def _check(args: argparse.Namespace) -> int:
         evidence=args.evidence,
         trust=args.trust,
         progress=StderrProgress(quiet=args.quiet),
+        record=not args.no_audit,
+        audit_log=args.audit_log,
+        receipts=_receipt_request(args),
     )
-    checked = run_check(options)
-    from fleetgate.commands.audit import audit_settings, record_decision
-
-    settings = audit_settings(checked.config.extra.get("audit"), checked.config.root, args.audit_log)
-    if not args.no_audit:
-        # Recorded before anything is reported: a decision that could not be logged is no decision.
-        for warning in record_decision(checked.decision, settings).warnings:
-            print(f"fleetgate: warning: {warning}", file=sys.stderr)
-    if args.receipt is not None:
-        _write_receipts(args, checked.decision, settings)
+    checked = run_check(options)  # recorded (and receipts signed) before anything is reported
+    for warning in checked.warnings:
+        print(f"fleetgate: warning: {warning}", file=sys.stderr)
+    if args.receipt is not None and checked.receipts is not None:
+        try:
+            args.receipt.write_text(checked.receipts, encoding="utf-8")
+        except OSError as exc:
+            raise FleetgateError(f"{args.receipt}: cannot write the receipt: {exc.strerror}") from None
     for name, target in outputs:
         colour = target is None and name == "text" and _colour(sys.stdout)
         report = _report(checked, args.evidence, colour)
@@ -222,21 +221,12 @@ def _check(args: argparse.Namespace) -> int:
     return EXIT_ADMIT if checked.decision.allowed else EXIT_DENY
 
 
-def _write_receipts(args: argparse.Namespace, decision: Decision, settings: AuditSettings) -> None:
-    from fleetgate.audit.receipt import DEFAULT_POLICY_URI, DEFAULT_VERIFIER_ID, issue_receipts
-    from fleetgate.commands.audit import read_key
+def _receipt_request(args: argparse.Namespace) -> ReceiptRequest | None:
+    from fleetgate.commands.check import ReceiptRequest
 
-    key = read_key(args.receipt_key or settings.signing_key, "receipt signing key", "--receipt-key")
-    text = issue_receipts(
-        decision,
-        key,
-        args.receipt_verifier or DEFAULT_VERIFIER_ID,
-        args.receipt_policy_uri or DEFAULT_POLICY_URI,
-    )
-    try:
-        args.receipt.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise FleetgateError(f"{args.receipt}: cannot write the receipt: {exc.strerror}") from None
+    if args.receipt is None:
+        return None
+    return ReceiptRequest(args.receipt_key, args.receipt_verifier, args.receipt_policy_uri)
 
 
 def _verify_receipt(args: argparse.Namespace) -> int:

@@ -93,7 +93,9 @@ def test_github_gate_records_a_log_the_audit_job_signs(repo: GitRepo, tmp_path: 
     assert signed.returncode == 0, signed.stderr
     assert (job / "fleetgate-checkpoint.txt").read_text().startswith("fleetgate.local/decision-log\n1\n")
     verified = bash(f"fleetgate audit --log sqlite:///fleetgate-audit.db verify --key '{verifier}'", job)
-    assert verified.returncode == 0 and "signatures checked" in verified.stdout, verified.stderr
+    assert verified.returncode == 0 and "match checkpoint 1, signed by key" in verified.stdout, (
+        verified.stderr
+    )
     unsigned = bash(sign, job, CHECKPOINT_KEY="", RUNNER_TEMP=str(tmp_path))
     assert unsigned.returncode == 0 and "kept unsigned" in unsigned.stdout
 

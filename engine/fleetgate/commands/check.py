@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fleetgate import __version__
 from fleetgate.changes import (
@@ -49,9 +49,13 @@ from fleetgate.parallel import available_cores
 from fleetgate.policy import EmbeddedEngine, PolicyLibrary, RuleInfo, builtin_policy_dir, load_library
 from fleetgate.review import Review
 
+if TYPE_CHECKING:
+    from fleetgate.commands.audit import AuditSettings
+
 __all__ = [
     "CheckOptions",
     "Checked",
+    "ReceiptRequest",
     "evidence_cache_dir",
     "evidence_run",
     "load_policies",
@@ -74,15 +78,29 @@ class CheckOptions:
     evidence: Sequence[str] | None = None  # facts to gather; None: the config's list
     trust: Path | None = None  # overrides the config's trust file
     progress: Progress = SILENT
+    record: bool = True  # append the decision to the decision log before returning it
+    audit_log: str | None = None  # overrides audit.log
+    receipts: ReceiptRequest | None = None  # sign one decision receipt per deployment
+
+
+@dataclass(frozen=True)
+class ReceiptRequest:
+    """Signed decision receipts for a deploy pipeline (the key is a secret on disk, never from git)."""
+
+    key: Path | None = None  # default: audit.signingKey
+    verifier: str | None = None
+    policy_uri: str | None = None
 
 
 @dataclass(frozen=True)
 class Checked:
-    """The decision and the metadata of the rules that made it (for the report formats)."""
+    """The recorded decision, the metadata of the rules that made it, and what to tell the user."""
 
     decision: Decision
     rules: Mapping[str, RuleInfo]
     config: Config
+    warnings: tuple[str, ...] = ()
+    receipts: str | None = None  # JSON lines of signed receipts, when asked for
 
 
 def run_check(options: CheckOptions, now: dt.datetime | None = None) -> Checked:
@@ -102,10 +120,41 @@ def run_check(options: CheckOptions, now: dt.datetime | None = None) -> Checked:
         trusted.close()
 
 
+def _settled(options: CheckOptions, config: Config) -> AuditSettings | None:
+    """The audit settings, checked before anything is evaluated (a bad one must not cost a run)."""
+    if not options.record and options.receipts is None:
+        return None
+    from fleetgate.commands.audit import audit_settings
+
+    return audit_settings(config.extra.get("audit"), config.root, options.audit_log)
+
+
+def _recorded(checked: Checked, options: CheckOptions, settings: AuditSettings | None) -> Checked:
+    """Record, then sign receipts: a decision that could not be logged is no decision."""
+    if settings is None:
+        return checked
+    warnings: tuple[str, ...] = ()
+    if options.record:
+        from fleetgate.commands.audit import record_decision
+
+        warnings = record_decision(checked.decision, settings).warnings
+    receipts = None
+    if options.receipts is not None:
+        from fleetgate.audit.receipt import DEFAULT_POLICY_URI, DEFAULT_VERIFIER_ID, issue_receipts
+        from fleetgate.commands.audit import read_key
+
+        request = options.receipts
+        key = read_key(request.key or settings.signing_key, "receipt signing key", "--receipt-key")
+        verifier, policy = request.verifier or DEFAULT_VERIFIER_ID, request.policy_uri or DEFAULT_POLICY_URI
+        receipts = issue_receipts(checked.decision, key, verifier, policy)
+    return replace(checked, warnings=(*checked.warnings, *warnings), receipts=receipts)
+
+
 def _checked(
     options: CheckOptions, git: Git | None, root: Path, trusted: GateFiles, now: dt.datetime | None
 ) -> Checked:
     config = _config(options, trusted, root)
+    settings = _settled(options, config)
     stage = options.stage or config.stage
     if stage not in STAGES:
         raise FleetgateError(f"unknown stage {stage!r} (expected one of {', '.join(STAGES)})")
@@ -149,7 +198,7 @@ def _checked(
         extra=extra,
         notes=waivers.findings,
     )
-    return Checked(decision, library.rules, config)
+    return _recorded(Checked(decision, library.rules, config), options, settings)
 
 
 def _submodules(options: CheckOptions, git: Git, changes: ChangeSet, config: Config) -> list[Finding]:
