@@ -85,6 +85,14 @@ def _parser() -> argparse.ArgumentParser:
         help="pre-commit hook that runs the fleetgate on PATH (system, the default) or installs "
         "fleetgate from the package index (pypi)",
     )
+    init.add_argument(
+        "--checkpoint-key",
+        type=Path,
+        metavar="FILE",
+        help="where to create the decision log's checkpoint signer key (default: "
+        "~/.config/fleetgate/keys/<repository>.checkpoint.key; never inside the repository)",
+    )
+    init.add_argument("--no-checkpoint-key", action="store_true", help="do not create a checkpoint key")
     init.set_defaults(handler=_init)
 
     add_audit_parser(verbs)
@@ -368,11 +376,18 @@ def _explain(args: argparse.Namespace) -> int:
 
 
 def _init(args: argparse.Namespace) -> int:
-    from fleetgate.commands.init import next_steps, run_init
+    from fleetgate.commands.init import checkpoint_key, next_steps, run_init
 
     for written in run_init(args.directory, args.force, args.hook):
         note = " (exists; --force overwrites it)" if written.action == "kept" else ""
         print(f"{written.action:11}  {written.path}{note}")
+    if not args.no_checkpoint_key:
+        key = checkpoint_key(args.directory, args.checkpoint_key)
+        print(
+            f"\n{'created' if key.created else 'kept':11}  {key.signer} (the decision log's checkpoint key: "
+            "keep it outside the repository, as a CI secret only the checkpoint job can read)\n"
+            f"{'':11}  verifier key for auditors and audit.verifierKey: {key.verifier}"
+        )
     print(f"\n{next_steps(args.hook)}", end="")
     return EXIT_ADMIT
 

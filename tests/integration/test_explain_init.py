@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import yaml
 
 from fleetgate import __version__
@@ -38,8 +40,9 @@ def test_explain_unknown_rule_suggests_close_names(repo: GitRepo) -> None:
 def test_init_sets_up_a_repository_that_the_gate_admits(repo: GitRepo) -> None:
     done = repo.fleetgate("init")
     assert done.returncode == 0, done.stderr
-    files, steps = done.stdout.split("\n\n", 1)
+    files, key, steps = done.stdout.split("\n\n", 2)
     assert sorted(line.split()[1] for line in files.splitlines()) == sorted(TEMPLATES)
+    assert "checkpoint key" in key and "verifier key for auditors" in key
     assert steps.startswith("next steps:") and "pre-commit install" in steps
     for path in TEMPLATES:
         assert (repo.root / path).is_file()
@@ -94,3 +97,25 @@ def test_init_writes_the_same_workflow_the_examples_document() -> None:
     example = Path(__file__).resolve().parents[2] / "examples" / "ci" / "github" / "fleetgate.yml"
     shipped = resources.files("fleetgate.templates").joinpath("github-workflow.yml").read_text()
     assert shipped == example.read_text()
+
+
+def test_init_makes_a_checkpoint_key_outside_the_repository(repo: GitRepo, tmp_path: Path) -> None:
+    key = tmp_path / "secrets" / "checkpoint.key"
+    done = repo.fleetgate("init", "--checkpoint-key", str(key))
+    assert done.returncode == 0, done.stderr
+    verifier = (tmp_path / "secrets" / "checkpoint.key.pub").read_text().strip()
+    assert f"{key}" in done.stdout and verifier in done.stdout
+    assert oct(key.stat().st_mode & 0o777) == "0o600"
+    again = repo.fleetgate("init", "--checkpoint-key", str(key))
+    assert again.returncode == 0 and key.read_text().strip() and verifier in again.stdout  # kept, not replaced
+    inside = repo.fleetgate("init", "--force", "--checkpoint-key", str(repo.root / "checkpoint.key"))
+    assert inside.returncode == 2 and "must live outside the repository" in inside.stderr
+    assert not (repo.root / "checkpoint.key").exists()
+    # The key signs checkpoints the verifier accepts.
+    log = f"sqlite:///{tmp_path / 'audit.db'}"
+    repo.commit("init")
+    assert repo.fleetgate("check", ".", "--evidence", "none", "--audit-log", log).returncode in (0, 1)
+    signed = repo.fleetgate("audit", "--log", log, "checkpoint", "--key", str(key))
+    assert signed.returncode == 0, signed.stderr
+    verified = repo.fleetgate("audit", "--log", log, "verify", "--key", verifier)
+    assert verified.returncode == 0 and "signed by key" in verified.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -10,7 +11,17 @@ from typing import Literal
 from fleetgate import __version__
 from fleetgate.errors import FleetgateError
 
-__all__ = ["HOOKS", "TEMPLATES", "Hook", "Written", "next_steps", "run_init"]
+__all__ = [
+    "HOOKS",
+    "TEMPLATES",
+    "CheckpointKey",
+    "Hook",
+    "Written",
+    "checkpoint_key",
+    "default_key_path",
+    "next_steps",
+    "run_init",
+]
 
 Hook = Literal["system", "pypi"]
 HOOKS: tuple[Hook, ...] = ("system", "pypi")
@@ -59,6 +70,50 @@ def run_init(root: Path, force: bool = False, hook: Hook = "system") -> list[Wri
             raise FleetgateError(f"{path}: cannot write: {exc.strerror}") from None
         written.append(Written(target, "overwritten" if existed else "created"))
     return written
+
+
+@dataclass(frozen=True)
+class CheckpointKey:
+    """The decision log's checkpoint key pair that ``init`` made (or found) outside the repository."""
+
+    signer: Path  # the private key: a CI secret, never committed
+    verifier: str  # the public key: for auditors and deploy steps
+    created: bool
+
+
+def default_key_path(root: Path) -> Path:
+    """Where ``init`` keeps a repository's checkpoint key: the user's config folder, outside git."""
+    config = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return config / "fleetgate" / "keys" / f"{root.resolve().name or 'repository'}.checkpoint.key"
+
+
+def checkpoint_key(root: Path, path: Path | None = None) -> CheckpointKey:
+    """Create the signer/verifier pair at ``path`` (default :func:`default_key_path`) unless it exists.
+
+    Refused inside the repository: whoever can read the signer key can sign a rewritten log.
+    """
+    from fleetgate.audit.checkpoint import generate_key, verifier_key_for
+
+    target = (path or default_key_path(root)).expanduser().resolve()
+    if target.is_relative_to(root.resolve()):
+        raise FleetgateError(f"{target}: the checkpoint key must live outside the repository")
+    public = target.with_name(target.name + ".pub")
+    if target.exists():
+        return CheckpointKey(target, verifier_key_for(target.read_text(encoding="utf-8").strip()), False)
+    signer, verifier = generate_key(f"fleetgate/{root.resolve().name or 'repository'}")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _write_new(target, signer, 0o600)
+        _write_new(public, verifier, 0o644)
+    except OSError as exc:
+        raise FleetgateError(f"{target}: cannot write the checkpoint key: {exc.strerror}") from None
+    return CheckpointKey(target, verifier, True)
+
+
+def _write_new(path: Path, text: str, mode: int) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text + "\n")
 
 
 def next_steps(hook: Hook) -> str:
