@@ -373,3 +373,14 @@ def test_a_second_definition_of_an_existing_deployment_is_denied(repo: GitRepo) 
         [finding] = [v for v in a["violations"] if v["severity"] == "deny"]
         assert finding["rule"] == "schema.invalid" and finding["file"] == "models/zz-copy.yaml"
         assert finding["message"] == "deployment production/a is also defined in models/a.yaml:1"
+
+
+def test_a_misspelt_rule_in_a_waiver_is_named_with_a_suggestion(repo: GitRepo) -> None:
+    repo.write("models/b.yaml", to_yaml(manifest("b", updateStrategy={"rolloutPercentage": 100})))
+    repo.write("fleetgate-waivers.yaml", WAIVER.replace("rollout.step-limit", "rollout.step-limt"))
+    repo.commit("a waiver with a typo")
+    code, decision = repo.decision("models", *CHECK)
+    assert code == 1
+    [finding] = [f for f in decision["findings"] if f["rule"].startswith("waiver.")]
+    assert finding["rule"] == "waiver.unknown-rule" and finding["line"] == 2
+    assert "did you mean 'rollout.step-limit'?" in finding["message"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import difflib
 import os
 import uuid
 from collections.abc import Mapping, Sequence
@@ -44,7 +45,7 @@ from fleetgate.evidence.registry import COLLECTORS
 from fleetgate.files import GateFiles, repo_path
 from fleetgate.gate import run_gate
 from fleetgate.git import INDEX, WORKTREE, Git, Revision
-from fleetgate.integrity import GATE_NAME, GatePaths, non_deployment
+from fleetgate.integrity import GATE_NAME, GatePaths, WaiverReview, non_deployment
 from fleetgate.parallel import available_cores
 from fleetgate.policy import EmbeddedEngine, PolicyLibrary, RuleInfo, builtin_policy_dir, load_library
 from fleetgate.review import Review
@@ -169,7 +170,7 @@ def _checked(
     # The evaluation datasets are yardsticks: a change to one is a change to the gate.
     changed_gate = replace(gate, files=gate.files | evaluation_datasets(changes)).changed(changes.paths)
     review = Review(git, trusted, head, config, enforced=options.base is not None, now=now)
-    waivers = review.waivers()
+    waivers = _known_rules(review.waivers(), library.rules)
     extra = [non_deployment(GATE_NAME, "gate", found)] if (found := review.gate(changed_gate)) else []
     if git is not None and (layout := _submodules(options, git, changes, config)):
         extra.append(non_deployment("repository-layout", "repository", layout))
@@ -215,6 +216,19 @@ def _submodules(options: CheckOptions, git: Git, changes: ChangeSet, config: Con
         )
         for path in submodules_under_globs(links, config.selector)
     ]
+
+
+def _known_rules(review: WaiverReview, rules: Mapping[str, RuleInfo]) -> WaiverReview:
+    """A waiver for a rule the library does not have waives nothing: say so, with a suggestion."""
+    known = [w for w in review.applicable if w.rule in rules]
+    notes = []
+    for waiver in review.applicable:
+        if waiver.rule not in rules:
+            close = difflib.get_close_matches(waiver.rule, list(rules), n=1)
+            hint = f": did you mean {close[0]!r}?" if close else " (fleetgate explain lists every rule)"
+            message = f"waiver for {waiver.target} names unknown rule {waiver.rule!r}{hint}"
+            notes.append(Finding("waiver.unknown-rule", "warn", message, waiver.file, waiver.line, "rule"))
+    return WaiverReview(tuple(known), (*review.findings, *notes))
 
 
 def _check_options(options: CheckOptions) -> None:

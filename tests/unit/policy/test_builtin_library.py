@@ -11,7 +11,13 @@ from fleetgate.policy.testing import run_policy_tests
 LIBRARY = load_library([builtin_policy_dir()])
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "rules.md"
 # Checked by the engine itself, not by Rego.
-ENGINE_RULES = {"schema.invalid", "gate.config-changed", "gate.config-invalid", "waiver.unverified"}
+ENGINE_RULES = {
+    "schema.invalid",
+    "gate.config-changed",
+    "gate.config-invalid",
+    "waiver.unverified",
+    "waiver.unknown-rule",
+}
 RULE_NAME = re.compile(r'"((?:rollout|targeting|cost|supplychain|evidence|responsible)\.[a-z-]+)"')
 
 
