@@ -6,7 +6,6 @@ silently ignored setting). Every default of the gate can be overridden here.
 
 from __future__ import annotations
 
-import difflib
 import posixpath
 import re
 from collections.abc import Callable, Mapping
@@ -281,6 +280,8 @@ def _check(raw: dict[str, Any], display: str, lines: dict[Any, int]) -> None:
             known = list(error.schema.get("properties", {}))
             unknown = sorted(set(error.instance) - set(known))
             path = (*path, unknown[0])
+            import difflib
+
             close = difflib.get_close_matches(str(unknown[0]), known, n=1)
             hint = f" (did you mean {format_path((*path[:-1], close[0]))!r}?)" if close else ""
             message = f"unknown setting {format_path(path)!r}{hint}"

@@ -25,7 +25,7 @@ import hashlib
 import os
 import posixpath
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +34,7 @@ from fleetgate.errors import ConfigError, FleetgateError, ManifestError
 from fleetgate.git import INDEX as GIT_INDEX
 from fleetgate.git import Git
 
-__all__ = ["GateFiles", "Listing", "repo_path"]
+__all__ = ["GateFiles", "GatePaths", "Listing", "repo_path"]
 
 # No revision at all: a repository without commits. Nothing can be read; built-in defaults apply.
 EMPTY = "empty"
@@ -59,6 +59,20 @@ def repo_path(text: str, relative_to: str = "", what: str = "path") -> str:
     if joined == ".." or joined.startswith("../"):
         raise ConfigError(f"{what}: {text!r} leaves the repository")
     return "" if joined == "." else joined
+
+
+@dataclass(frozen=True)
+class GatePaths:
+    """Every repository path that decides how a change is judged (the waiver file aside)."""
+
+    files: frozenset[str]
+    folders: tuple[str, ...] = ()
+
+    def covers(self, path: str) -> bool:
+        return path in self.files or any(path == f or path.startswith(f"{f}/") for f in self.folders)
+
+    def changed(self, paths: Iterable[str]) -> list[str]:
+        return sorted(p for p in paths if self.covers(p))
 
 
 @dataclass(frozen=True)

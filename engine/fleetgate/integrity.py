@@ -9,16 +9,18 @@ Pure functions over what the check read; the signatures come in as :class:`Appro
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from fleetgate.approvals import Approval
 from fleetgate.decision import Finding, Severity, Subject
 from fleetgate.errors import FleetgateError
-from fleetgate.files import GateFiles
+from fleetgate.files import GateFiles, GatePaths
 from fleetgate.manifest import format_path, read_documents
-from fleetgate.waivers import Waiver
+from fleetgate.waivers import Waiver, WaiverReview
+
+if TYPE_CHECKING:
+    from fleetgate.approvals import Approval
 
 __all__ = [
     "GATE_NAME",
@@ -37,20 +39,6 @@ _STRUCTURED = (".yaml", ".yml", ".json")
 _MAX_FILE = 1 << 20
 _MAX_PER_FILE = 25
 _ABSENT: Any = object()
-
-
-@dataclass(frozen=True)
-class GatePaths:
-    """Every repository path that decides how a change is judged (the waiver file aside)."""
-
-    files: frozenset[str]
-    folders: tuple[str, ...] = ()
-
-    def covers(self, path: str) -> bool:
-        return path in self.files or any(path == f or path.startswith(f"{f}/") for f in self.folders)
-
-    def changed(self, paths: Iterable[str]) -> list[str]:
-        return sorted(p for p in paths if self.covers(p))
 
 
 @dataclass(frozen=True)
@@ -190,14 +178,6 @@ def _scalar(value: Any) -> bool:
 def _show(value: Any) -> str:
     text = repr(value) if isinstance(value, str) and not value else str(value)
     return text if len(text) <= 80 else f"{text[:77]}..."
-
-
-@dataclass(frozen=True)
-class WaiverReview:
-    """The waivers that may apply, and a ``waiver.unverified`` finding for each one held back."""
-
-    applicable: tuple[Waiver, ...]
-    findings: tuple[Finding, ...]
 
 
 def review_waivers(

@@ -13,16 +13,18 @@ import re
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from fleetgate.approvals import Approval, Signatures, parse_allowed_signers, signers_file_text
 from fleetgate.config import CONFIG_FILE, Config, load_config
 from fleetgate.decision import Finding
 from fleetgate.errors import ConfigError, FleetgateError, WaiverError
 from fleetgate.files import EMPTY, WORKTREE, GateFiles
 from fleetgate.git import INDEX, Git, Revision
 from fleetgate.git import WORKTREE as GIT_WORKTREE
-from fleetgate.integrity import GateReview, WaiverReview, gate_findings, review_waivers
-from fleetgate.waivers import Waiver, parse_waivers
+from fleetgate.waivers import Waiver, WaiverReview, parse_waivers
+
+if TYPE_CHECKING:  # approvals and integrity load only when there is something to judge
+    from fleetgate.approvals import Approval, Signatures
 
 __all__ = ["Review"]
 
@@ -56,6 +58,8 @@ class Review:
         head = self._parse(self._head, name)
         if not head:
             return WaiverReview((), ())
+        from fleetgate.integrity import review_waivers
+
         trusted = self._parse(self._trusted, name) if self._trusted.revision != WORKTREE else head
         signatures = self._signatures()
         if signatures is None:
@@ -66,6 +70,8 @@ class Review:
         """``gate.config-changed`` findings for the gate files the change touches."""
         if not changed:
             return []
+        from fleetgate.integrity import GateReview, gate_findings
+
         signatures = self._signatures()
         approval = None if signatures is None else self._gate_approval(signatures, changed)
         bootstrap = self._config.source is None and not self._config.policy_dirs
@@ -116,6 +122,8 @@ class Review:
         return self._verdicts
 
     def _verify(self, path: str) -> Signatures:
+        from fleetgate.approvals import Signatures, parse_allowed_signers, signers_file_text
+
         data = self._trusted.require(path, _MAX_SIGNERS, "allowed_signers file")
         entries = parse_allowed_signers(data, path)
         if self._git is None or self._trusted.revision in (WORKTREE, EMPTY) or self._head_commit is None:
@@ -132,6 +140,8 @@ class Review:
         return any(p in local for p in paths)
 
     def _gate_approval(self, signatures: Signatures, changed: Sequence[str]) -> Approval:
+        from fleetgate.approvals import Approval
+
         if self._uncommitted(changed):
             return Approval((), "the gate files hold uncommitted changes")
         touching = signatures.commits_touching(changed)
@@ -139,6 +149,8 @@ class Review:
 
     def _waiver_approval(self, signatures: Signatures, waiver: Waiver) -> Approval:
         """Signatures from the commit that brought this exact waiver in, up to the head."""
+        from fleetgate.approvals import Approval
+
         name = self._config.waivers
         if self._uncommitted([name]):
             return Approval((), "the waiver file holds uncommitted changes")

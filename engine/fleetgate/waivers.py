@@ -13,12 +13,15 @@ import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fleetgate.errors import ManifestError, WaiverError
 from fleetgate.manifest import read_documents
 
-__all__ = ["UNWAIVABLE", "Waiver", "WaiverOutcome", "parse_waivers", "settle_waivers"]
+if TYPE_CHECKING:
+    from fleetgate.decision import Finding
+
+__all__ = ["UNWAIVABLE", "Waiver", "WaiverOutcome", "WaiverReview", "parse_waivers", "settle_waivers"]
 
 UNWAIVABLE = frozenset({"schema.invalid"})
 _TARGET = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -62,6 +65,14 @@ class WaiverOutcome:
     applied: tuple[Waiver, ...]
     expired: tuple[Waiver, ...]
     unused: tuple[Waiver, ...]
+
+
+@dataclass(frozen=True)
+class WaiverReview:
+    """The waivers that may apply, and a ``waiver.unverified`` finding for each one held back."""
+
+    applicable: tuple[Waiver, ...]
+    findings: tuple[Finding, ...]
 
 
 def parse_waivers(data: bytes, file: str) -> list[Waiver]:

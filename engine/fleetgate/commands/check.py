@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import difflib
 import os
 import uuid
 from collections.abc import Mapping, Sequence
@@ -35,23 +34,23 @@ from fleetgate.config import (
     EvidenceConfig,
     load_config,
 )
-from fleetgate.decision import Decision, DecisionHeader, Finding
+from fleetgate.decision import Decision, DecisionHeader, Finding, Subject
 from fleetgate.errors import FleetgateError, GitError
 from fleetgate.evidence import SILENT, Progress
 from fleetgate.evidence.cache import FactCache
 from fleetgate.evidence.gather import EvidenceRun, artifact_source, gather_facts
 from fleetgate.evidence.interface import TrustConfig
 from fleetgate.evidence.registry import COLLECTORS
-from fleetgate.files import GateFiles, repo_path
+from fleetgate.files import GateFiles, GatePaths, repo_path
 from fleetgate.gate import run_gate
 from fleetgate.git import INDEX, WORKTREE, Git, Revision
-from fleetgate.integrity import GATE_NAME, GatePaths, WaiverReview, non_deployment
 from fleetgate.parallel import available_cores
 from fleetgate.policy import EmbeddedEngine, PolicyLibrary, RuleInfo, builtin_policy_dir, load_library
 from fleetgate.review import Review
 
 if TYPE_CHECKING:
     from fleetgate.commands.audit import AuditSettings
+    from fleetgate.waivers import WaiverReview
 
 __all__ = [
     "CheckOptions",
@@ -171,9 +170,9 @@ def _checked(
     changed_gate = replace(gate, files=gate.files | evaluation_datasets(changes)).changed(changes.paths)
     review = Review(git, trusted, head, config, enforced=options.base is not None, now=now)
     waivers = _known_rules(review.waivers(), library.rules)
-    extra = [non_deployment(GATE_NAME, "gate", found)] if (found := review.gate(changed_gate)) else []
-    if git is not None and (layout := _submodules(options, git, changes, config)):
-        extra.append(non_deployment("repository-layout", "repository", layout))
+    extra = _extra_subjects(
+        review.gate(changed_gate), _submodules(options, git, changes, config) if git else []
+    )
     run = evidence_run(
         options, config, git, stage == "pre-deploy", trust, trusted if git is not None else None
     )
@@ -218,12 +217,28 @@ def _submodules(options: CheckOptions, git: Git, changes: ChangeSet, config: Con
     ]
 
 
+def _extra_subjects(gate: list[Finding], layout: list[Finding]) -> list[Subject]:
+    """The subjects that are not deployments: the gate's own files, the repository's layout."""
+    if not gate and not layout:
+        return []
+    from fleetgate.integrity import GATE_NAME, non_deployment
+
+    extra = [non_deployment(GATE_NAME, "gate", gate)] if gate else []
+    return extra + ([non_deployment("repository-layout", "repository", layout)] if layout else [])
+
+
 def _known_rules(review: WaiverReview, rules: Mapping[str, RuleInfo]) -> WaiverReview:
     """A waiver for a rule the library does not have waives nothing: say so, with a suggestion."""
+    if all(w.rule in rules for w in review.applicable):
+        return review
+    from fleetgate.waivers import WaiverReview
+
     known = [w for w in review.applicable if w.rule in rules]
     notes = []
     for waiver in review.applicable:
         if waiver.rule not in rules:
+            import difflib
+
             close = difflib.get_close_matches(waiver.rule, list(rules), n=1)
             hint = f": did you mean {close[0]!r}?" if close else " (fleetgate explain lists every rule)"
             message = f"waiver for {waiver.target} names unknown rule {waiver.rule!r}{hint}"

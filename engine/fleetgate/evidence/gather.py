@@ -22,7 +22,6 @@ from typing import Any
 from fleetgate.changes import ChangeSet, ManifestChange
 from fleetgate.config import EvidenceConfig
 from fleetgate.errors import ConfigError, EvidenceError, GitError
-from fleetgate.evidence._revision import export_artifact
 from fleetgate.evidence.artifact import (
     ArtifactSource,
     MissingArtifact,
@@ -99,6 +98,8 @@ class EvidenceRun:
         assert self.git is not None and self.base_commit is not None
         folder = self._private() / str(len(self._base_blobs))
         try:
+            from fleetgate.evidence._revision import export_artifact
+
             return export_artifact(self.git, self.base_commit, uri, relative, folder)
         except (EvidenceError, GitError) as exc:
             return EvidenceError(exc.message)
