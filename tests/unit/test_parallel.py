@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
@@ -11,6 +12,9 @@ ITEMS = list(range(MIN_PARALLEL + 50))
 
 
 def square_and_pid(item: int) -> tuple[int, int]:
+    # Long enough per item that one worker cannot finish every chunk before the other starts,
+    # even on a loaded machine.
+    time.sleep(0.002)
     return item * item, os.getpid()
 
 
