@@ -37,3 +37,12 @@ def _private_fact_cache_secret(tmp_path_factory: pytest.TempPathFactory) -> Iter
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-config")))
         yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _not_on_a_ci_runner() -> Iterator[None]:
+    """Tests that want CI behaviour say so: the runner's own CI variables must not change results."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("CI", "GITHUB_ACTIONS", "GITLAB_CI", "GITHUB_STEP_SUMMARY"):
+            patch.delenv(name, raising=False)
+        yield

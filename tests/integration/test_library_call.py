@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from fleetgate.commands.check import CheckOptions, run_check
 
 from support import GitRepo, manifest, to_yaml
@@ -44,3 +46,13 @@ def test_audit_settings_only_matter_when_the_check_records(repo: GitRepo) -> Non
     assert unrecorded.returncode == 0, unrecorded.stderr
     recorded = repo.fleetgate("check", "models", "--evidence", "none")
     assert recorded.returncode == 2 and "cannot read the verifier key" in recorded.stderr
+
+
+def test_a_ci_run_that_logs_inside_git_is_warned(repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo.write("models/a.yaml", to_yaml(manifest("a")))
+    repo.commit("base")
+    local = repo.fleetgate("check", "models", "--evidence", "none")
+    assert local.returncode == 0 and "vanishes" not in local.stderr
+    monkeypatch.setenv("CI", "true")
+    done = repo.fleetgate("check", "models", "--evidence", "none")
+    assert done.returncode == 0 and "inside .git on a CI runner and vanishes with it" in done.stderr

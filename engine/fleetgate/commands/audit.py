@@ -7,6 +7,7 @@ Settings come from the ``audit`` mapping of ``fleetgate.yaml`` (``log``, ``origi
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -117,7 +118,21 @@ def record_decision(decision: Decision, settings: AuditSettings) -> Recorded:
         return Recorded(())
     with opened(settings.log) as log:
         stored = tuple(log.append(pending, seal))
-    return Recorded(stored, _unsigned_warning(settings))
+    return Recorded(stored, _unsigned_warning(settings) + _ephemeral_warning(settings))
+
+
+def _ephemeral_warning(settings: AuditSettings) -> tuple[str, ...]:
+    """A log inside ``.git`` on a CI runner vanishes with the runner (and with it the audit trail)."""
+    if os.environ.get("CI", "").lower() not in ("true", "1") or not settings.log.startswith("sqlite:"):
+        return ()
+    path = settings.log.removeprefix("sqlite:").lstrip("/")
+    if ".git" not in Path("/" + path).parts:
+        return ()
+    return (
+        f"the decision log {settings.log} is inside .git on a CI runner and vanishes with it: record to "
+        "a shared PostgreSQL log (--audit-log postgresql://...) or upload the SQLite file and a signed "
+        "checkpoint as build artifacts",
+    )
 
 
 def _unsigned_warning(settings: AuditSettings) -> tuple[str, ...]:

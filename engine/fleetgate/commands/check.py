@@ -174,9 +174,14 @@ def _checked(
         review.gate(changed_gate), _submodules(options, git, changes, config) if git else []
     )
     run = evidence_run(
-        options, config, git, stage == "pre-deploy", trust, trusted if git is not None else None
+        options,
+        config,
+        git,
+        stage == "pre-deploy",
+        trust,
+        trusted if git is not None else None,
+        changes.context.base_commit,
     )
-    run.git, run.base_commit = git, changes.context.base_commit
     facts = gather_facts(changes, run)
     header = DecisionHeader(
         decision_id=str(uuid.uuid4()),
@@ -378,6 +383,7 @@ def evidence_run(
     fresh: bool = False,
     trust: TrustConfig | None = None,
     trusted: GateFiles | None = None,
+    base_commit: str | None = None,
 ) -> EvidenceRun:
     """How this check gathers evidence: which facts, where artifacts are, which trust file.
 
@@ -404,6 +410,8 @@ def evidence_run(
         trust=trust if _needs_trust(settings) else None,
         progress=options.progress,
         trusted=trusted,
+        git=git,
+        base_commit=base_commit,
     )
 
 
