@@ -155,7 +155,7 @@ def _changes(key: tuple[Any, ...], old: Any, new: Any) -> list[tuple[tuple[Any, 
             if isinstance(after, Mapping) and before is _ABSENT:
                 before = {}
             if before is _ABSENT:
-                out.append(((*key, name), f"added: {_show(after)}"))
+                out.append(((*key, name), f"added: {_show(after, _sized((*key, name)))}"))
             elif after is _ABSENT:
                 out.append(((*key, name), f"removed (was {_show(before)})"))
             else:
@@ -167,7 +167,7 @@ def _changes(key: tuple[Any, ...], old: Any, new: Any) -> list[tuple[tuple[Any, 
         parts = [f"+ {v}" for v in added] + [f"- {v}" for v in removed]
         return [(key, " ".join(parts))] if parts else []
     if old != new or type(old) is not type(new):
-        return [(key, f"{_show(old)} → {_show(new)}")]
+        return [(key, f"{_show(old, _sized(key))} → {_show(new, _sized(key))}")]
     return []
 
 
@@ -175,7 +175,14 @@ def _scalar(value: Any) -> bool:
     return value is None or isinstance(value, str | int | float | bool)
 
 
-def _show(value: Any) -> str:
+def _sized(key: tuple[Any, ...]) -> bool:
+    """Whether a setting holds a size in bytes (shown in MiB): its name or a parent's says so."""
+    return any("bytes" in str(part).lower() for part in key)
+
+
+def _show(value: Any, sized: bool = False) -> str:
+    if sized and isinstance(value, int) and not isinstance(value, bool) and value >= 1024:
+        return f"{value / (1 << 20):g} MiB" if value % (1 << 10) == 0 else f"{value} bytes"
     text = repr(value) if isinstance(value, str) and not value else str(value)
     return text if len(text) <= 80 else f"{text[:77]}..."
 

@@ -84,3 +84,10 @@ def test_without_signers_every_waiver_applies_marked_unverified() -> None:
     review = review_waivers([WAIVER], [], None)
     [waiver] = review.applicable
     assert waiver.unverified is not None and "not configured" in waiver.unverified
+
+
+def test_sizes_read_in_mib(repo: GitRepo) -> None:
+    before = "policies:\n  data:\n    cost:\n      tierCapBytes: {standard: 52428800}\n"
+    after = "policies:\n  data:\n    cost:\n      tierCapBytes: {standard: 524288000}\n"
+    [(_, text, _)] = findings(repo, before, after, ENFORCED)
+    assert text == "fleetgate.yaml: policies.data.cost.tierCapBytes.standard 50 MiB → 500 MiB"
