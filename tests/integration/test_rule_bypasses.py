@@ -1,0 +1,64 @@
+"""Ways around the rule library found in review, each reproduced on a real repository.
+
+Every test plays the attacker's pull request(s) through the real CLI and asserts that the
+gate now denies what it used to admit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from support import GitRepo, manifest, to_yaml, violations
+
+
+def denied_rules(decision: dict[str, Any]) -> set[str]:
+    return {v["rule"] for v in violations(decision) if v["severity"] == "deny"}
+
+
+def pull_request(repo: GitRepo, base: dict[str, Any], head: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    repo.write("models/m.yaml", to_yaml(base))
+    before = repo.commit("base")
+    repo.write("models/m.yaml", to_yaml(head))
+    after = repo.commit("pull request")
+    return repo.decision("--base", before, "--head", after)
+
+
+def test_removing_a_staged_percentage_is_refused_by_the_schema(repo: GitRepo) -> None:
+    base = manifest("m", updateStrategy={"rolloutPercentage": 25})
+    code, decision = pull_request(repo, base, manifest("m", updateStrategy={"rolloutPercentage": None}))
+    assert code == 1
+    [finding] = violations(decision, "schema.invalid")
+    assert "spec.updateStrategy.rolloutPercentage" in finding["message"]
+
+
+def test_removing_the_update_strategy_counts_as_a_jump_to_full_rollout(repo: GitRepo) -> None:
+    base = manifest("m", "staging", updateStrategy={"rolloutPercentage": 25})
+    code, decision = pull_request(repo, base, manifest("m", "staging", updateStrategy=None))
+    assert code == 1
+    [finding] = violations(decision, "rollout.step-limit")
+    assert "from 25 % to 100 % (no rolloutPercentage counts as 100 %)" in finding["message"]
+
+
+def test_the_second_step_of_the_two_pull_request_attack_is_denied_too(repo: GitRepo) -> None:
+    # Even if the first step landed without the gate, a version with no percentage is already
+    # at 100 %: it takes no step, and a new deployment without a percentage starts too high.
+    code, decision = pull_request(
+        repo,
+        manifest("other", "staging"),
+        manifest("m", "staging", updateStrategy=None),
+    )
+    assert code == 1
+    [finding] = [v for v in violations(decision, "rollout.step-limit") if "m.yaml" in v["file"]]
+    assert "the deployment is new" in finding["message"]
+    assert "starts at 100 %" in finding["message"]
+
+
+def test_a_namespace_with_a_trailing_newline_is_not_a_new_namespace(repo: GitRepo) -> None:
+    # "production\n" used to pass the DNS-label pattern and then escape every strict rule.
+    head = manifest("m", "production\n", updateStrategy={"type": "immediate", "rolloutPercentage": None})
+    repo.write("models/m.yaml", to_yaml(head))
+    code, decision = repo.decision()
+    assert code == 1
+    [finding] = violations(decision, "schema.invalid")
+    assert finding["field"] == "metadata.namespace"
+    assert finding["line"] == 5
