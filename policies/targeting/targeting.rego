@@ -75,12 +75,35 @@ deny contains lib.finding("targeting.regions", msg, sprintf("spec.targetDevices.
 }
 
 # targeting.quantization, strict half: full-precision models are too large and slow for
-# customer devices in strict namespaces.
+# customer devices in strict namespaces. Judged on the declared value and on the measured
+# one (input.facts.model, gathered by the model inspector), so leaving the field out does
+# not let an fp32 artifact through; strict namespaces must declare it.
 deny contains lib.finding("targeting.quantization", msg, "spec.inferenceConfig.quantization") if {
 	lib.strict_namespace
 	input.manifest.spec.inferenceConfig.quantization == "fp32"
 	msg := sprintf(
 		"namespace %v is strict and does not accept fp32 models: quantize to int8, uint8 or fp16",
+		[input.manifest.metadata.namespace],
+	)
+}
+
+deny contains lib.finding("targeting.quantization", msg, field) if {
+	lib.strict_namespace
+	not is_string(object.get(input.manifest, ["spec", "inferenceConfig", "quantization"], null))
+	input.facts.model.quantization == "fp32"
+	field := lib.field_at(["spec", "inferenceConfig", "quantization"])
+	msg := sprintf(
+		"namespace %v is strict and does not accept fp32 models, and the model artifact is fp32 (measured): quantize to int8, uint8 or fp16",
+		[input.manifest.metadata.namespace],
+	)
+}
+
+deny contains lib.finding("targeting.quantization", msg, field) if {
+	lib.strict_namespace
+	not is_string(object.get(input.manifest, ["spec", "inferenceConfig", "quantization"], null))
+	field := lib.field_at(["spec", "inferenceConfig", "quantization"])
+	msg := sprintf(
+		"namespace %v is strict and requires spec.inferenceConfig.quantization, so the numeric format the devices get is declared and checked",
 		[input.manifest.metadata.namespace],
 	)
 }

@@ -6,6 +6,7 @@ gate now denies what it used to admit.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from support import GitRepo, manifest, to_yaml, violations
@@ -62,3 +63,23 @@ def test_a_namespace_with_a_trailing_newline_is_not_a_new_namespace(repo: GitRep
     [finding] = violations(decision, "schema.invalid")
     assert finding["field"] == "metadata.namespace"
     assert finding["line"] == 5
+
+
+def test_an_fp32_artifact_without_a_declared_quantization_is_denied_in_production(repo: GitRepo) -> None:
+    import support_onnx
+
+    model = support_onnx.save(support_onnx.linear_classifier([4.0, 4.0, 0.0]), repo.root / "models/m.onnx")
+    digest = hashlib.sha256(model.read_bytes()).hexdigest()
+    head = manifest(
+        "m",
+        modelUri="file:models/m.onnx",
+        checksum=f"sha256:{digest}",
+        sizeBytes=model.stat().st_size,
+        inferenceConfig={"quantization": None},
+    )
+    repo.write("models/m.yaml", to_yaml(head))
+    code, decision = repo.decision("--evidence", "artifact,model")
+    assert code == 1
+    messages = [v["message"] for v in violations(decision, "targeting.quantization")]
+    assert any("the model artifact is fp32 (measured)" in m for m in messages), messages
+    assert any("requires spec.inferenceConfig.quantization" in m for m in messages), messages
