@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+import pytest
+
 from support import GitRepo, manifest, to_yaml, violations
 
 
@@ -83,3 +85,27 @@ def test_an_fp32_artifact_without_a_declared_quantization_is_denied_in_productio
     messages = [v["message"] for v in violations(decision, "targeting.quantization")]
     assert any("the model artifact is fp32 (measured)" in m for m in messages), messages
     assert any("requires spec.inferenceConfig.quantization" in m for m in messages), messages
+
+
+LEAK = """package fleetgate.leak
+
+import rego.v1
+
+deny contains {"rule": "leak.env", "msg": msg, "field": "spec"} if {
+\tmsg := opa.runtime().env.AWS_SECRET_ACCESS_KEY
+}
+"""
+
+
+def test_a_repository_policy_cannot_publish_the_ci_environment(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY"
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
+    repo.write("policy/leak/leak.rego", LEAK)
+    repo.write("fleetgate.yaml", "policies:\n  dirs: [policy]\n")
+    repo.write("models/m.yaml", to_yaml(manifest("m")))
+    done = repo.fleetgate("check", "--format", "json", "--no-audit")
+    assert done.returncode == 2
+    assert "policy/leak/leak.rego:6: opa.runtime reads the gate's environment variables" in done.stderr
+    assert secret not in done.stdout + done.stderr
