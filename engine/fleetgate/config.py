@@ -132,6 +132,8 @@ class Config:
     limits: Limits = field(default_factory=Limits)
     evidence: EvidenceConfig = field(default_factory=EvidenceConfig)
     extra: dict[str, Any] = field(default_factory=dict)
+    # The line of every field of the config file, so later checks of its values can point at them.
+    lines: Mapping[Any, int] = field(default_factory=dict, repr=False, compare=False)
 
 
 def load_config(root: Path, explicit: Path | None = None) -> Config:
@@ -171,6 +173,7 @@ def load_config(root: Path, explicit: Path | None = None) -> Config:
         ),
         evidence=_evidence(raw.get("evidence", {}), raw.get("trust"), base),
         extra={k: raw[k] for k in ("audit",) if k in raw},
+        lines=documents[0].lines,
     )
 
 

@@ -228,3 +228,23 @@ def test_thresholds_come_from_config(repo: GitRepo) -> None:
     )
     code, decision = repo.decision()
     assert code == 0, [v for v in violations(decision) if v["severity"] == "deny"]
+
+
+def test_a_misspelt_threshold_override_is_a_located_error(repo: GitRepo) -> None:
+    repo.write("fleetgate.yaml", "stage: pre-merge\npolicies:\n  data:\n    rollout:\n      intialMax: 50\n")
+    repo.write("models/a.yaml", to_yaml(m("a", updateStrategy={"rolloutPercentage": 50})))
+    done = repo.fleetgate("check", "--format", "json")
+    assert done.returncode == 2
+    assert (
+        "fleetgate.yaml:5: policies.data.rollout.intialMax is not a threshold of the policy library"
+        in done.stderr
+    )
+    assert "did you mean 'policies.data.rollout.initialMax'?" in done.stderr
+
+
+def test_a_threshold_override_of_the_wrong_type_is_a_located_error(repo: GitRepo) -> None:
+    repo.write("fleetgate.yaml", "policies:\n  data:\n    targeting:\n      allowedRegions: US\n")
+    repo.write("models/a.yaml", to_yaml(m("a")))
+    done = repo.fleetgate("check", "--format", "json")
+    assert done.returncode == 2
+    assert "fleetgate.yaml:4: policies.data.targeting.allowedRegions is a string" in done.stderr

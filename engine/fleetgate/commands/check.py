@@ -25,7 +25,14 @@ from fleetgate.evidence.gather import EvidenceRun, artifact_source, gather_facts
 from fleetgate.gate import run_gate
 from fleetgate.git import INDEX, WORKTREE, Git, Revision, read_bounded
 from fleetgate.parallel import available_cores
-from fleetgate.policy import EmbeddedEngine, PolicyLibrary, RuleInfo, builtin_policy_dir, load_library
+from fleetgate.policy import (
+    DataOrigin,
+    EmbeddedEngine,
+    PolicyLibrary,
+    RuleInfo,
+    builtin_policy_dir,
+    load_library,
+)
 from fleetgate.waivers import Waiver, parse_waivers
 
 __all__ = ["CheckOptions", "Checked", "evidence_cache_dir", "evidence_run", "load_policies", "run_check"]
@@ -155,7 +162,8 @@ def load_policies(config: Config) -> PolicyLibrary:
     dirs = ([] if config.replace_builtin else [builtin_policy_dir()]) + list(config.policy_dirs)
     if not dirs:
         raise FleetgateError("no policy directories: replaceBuiltin is set but policies.dirs is empty")
-    return load_library(dirs, config.data, config.root)
+    origin = DataOrigin(config.source, config.lines) if config.source is not None else None
+    return load_library(dirs, config.data, config.root, origin)
 
 
 def _repository(cwd: Path, required: bool) -> Git | None:

@@ -19,6 +19,7 @@ from typing import Any
 from fleetgate.errors import ManifestError, PolicyError
 from fleetgate.git import read_bounded
 from fleetgate.manifest import read_documents
+from fleetgate.policy.overrides import DataOrigin, apply_overrides, merge_data
 
 __all__ = [
     "BUILTIN_LABEL",
@@ -86,9 +87,16 @@ def builtin_policy_dir() -> Path:
 
 
 def load_library(
-    dirs: Sequence[Path], overrides: Mapping[str, Any] | None = None, root: Path | None = None
+    dirs: Sequence[Path],
+    overrides: Mapping[str, Any] | None = None,
+    root: Path | None = None,
+    origin: DataOrigin | None = None,
 ) -> PolicyLibrary:
-    """Load every directory in order; later data and metadata override earlier ones."""
+    """Load every directory in order; later data and metadata override earlier ones.
+
+    ``overrides`` (``policies.data`` of fleetgate.yaml, written at ``origin``) may only set
+    keys the libraries' data defines, with values of the same type: :class:`ConfigError`.
+    """
     modules: list[PolicyModule] = []
     data: dict[str, Any] = {}
     rules: dict[str, RuleInfo] = {}
@@ -114,22 +122,11 @@ def load_library(
                 data = merge_data(data, _yaml_mapping(raw, display))
             else:
                 rules.update(_rules(raw, display))
-    data = merge_data(data, dict(overrides or {}))
+    data = apply_overrides(data, overrides or {}, origin)
     digest.update(b"\0data\0" + json.dumps(data, sort_keys=True, separators=(",", ":")).encode())
     return PolicyLibrary(
         tuple(modules), data, rules, f"sha256:{digest.hexdigest()}", tuple(str(d) for d in dirs)
     )
-
-
-def merge_data(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """Deep-merge mappings; anything else in ``override`` replaces the base value."""
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = merge_data(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
 
 
 def _label(directory: Path, root: Path | None) -> str:
