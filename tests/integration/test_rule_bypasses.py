@@ -109,3 +109,24 @@ def test_a_repository_policy_cannot_publish_the_ci_environment(
     assert done.returncode == 2
     assert "policy/leak/leak.rego:6: opa.runtime reads the gate's environment variables" in done.stderr
     assert secret not in done.stdout + done.stderr
+
+
+def test_a_typo_in_kind_does_not_turn_a_deployment_into_a_deletion(repo: GitRepo) -> None:
+    head = manifest("m", updateStrategy={"rolloutPercentage": 100})
+    head["kind"] = "OnDeviceModle"
+    code, decision = pull_request(repo, manifest("m"), head)
+    assert code == 1
+    [subject] = decision["subjects"]
+    assert subject["change"] == "modified"
+    [finding] = violations(decision, "schema.invalid")
+    assert finding["message"] == 'kind is "OnDeviceModle", expected OnDeviceModel'
+    assert (finding["file"], finding["line"]) == ("models/m.yaml", 2)
+
+
+def test_a_new_file_with_a_typo_in_kind_is_not_ignored(repo: GitRepo) -> None:
+    head = manifest("m")
+    head["kind"] = "OnDeviceModle"
+    repo.write("models/m.yaml", to_yaml(head))
+    code, decision = repo.decision()
+    assert code == 1
+    assert [v["line"] for v in violations(decision, "schema.invalid")] == [2]
