@@ -1,9 +1,14 @@
-# evidence.missing: a rule that needs a fact about the artifact cannot decide when the fact
-# was not gathered, and "could not check" must never read as "passed". Each missing fact
-# is one finding naming the rules that need it. How much it weighs depends on the stage
-# (data.fleetgate.config.evidence.enforce): a warning at pre-merge, so developers are not
+# evidence.missing.<fact>: a rule that needs a fact about the artifact cannot decide when the
+# fact was not gathered, and "could not check" must never read as "passed". Each missing fact
+# is one finding of its own rule (evidence.missing.signature, ...) naming the rules that need
+# it, so a waiver excuses one fact and never the others. How much it weighs depends on the
+# stage (data.fleetgate.config.evidence.enforce): a warning at pre-merge, so developers are not
 # blocked by evidence only CI can gather, and a denial at pre-deploy. A stage the table does
 # not list denies: the gate fails closed.
+#
+# A fact is not required where it does not apply: an evidence.required entry may be limited
+# to some namespaces or tiers, and a manifest may say why it has no evaluation set
+# (spec.evaluation.notApplicable: "<reason>"), which excuses the fairness fact.
 package fleetgate.evidence
 
 import rego.v1
@@ -27,8 +32,8 @@ warn contains f if {
 }
 
 # One finding per required fact that is absent from input.facts.
-missing contains lib.finding("evidence.missing", msg, entry.field) if {
-	some entry in cfg.required
+missing contains lib.finding(missing_rule(entry.fact), msg, entry.field) if {
+	some entry in required
 	not input.facts[entry.fact]
 	# concat, not sprintf: a joined list passed to sprintf would print with quotes (see lib).
 	msg := concat("", [
@@ -37,14 +42,48 @@ missing contains lib.finding("evidence.missing", msg, entry.field) if {
 	])
 }
 
-# A verification that found nothing to verify (no bundle, no links) says where it looked.
-missing contains lib.finding("evidence.missing", msg, entry.field) if {
-	some entry in cfg.required
+# A verification that found nothing to verify (no bundle, no links), or a fact a collector
+# could not reach, says why.
+missing contains lib.finding(missing_rule(entry.fact), msg, entry.field) if {
+	some entry in required
 	input.facts[entry.fact].status == "absent"
 	msg := concat("", [
 		"the ", entry.fact, " evidence is absent (", input.facts[entry.fact].reason, "), so ",
 		concat(", ", entry.rules), " cannot decide",
 	])
+}
+
+# The rule of one missing fact: evidence.missing.<fact>.
+missing_rule(fact) := concat("", [missing_prefix, fact])
+
+missing_prefix := "evidence.missing."
+
+# The entries of evidence.required that apply to this manifest.
+required contains entry if {
+	some entry in cfg.required
+	namespace_in_scope(entry)
+	tier_in_scope(entry)
+	not excused(entry)
+}
+
+namespace_in_scope(entry) if not entry.namespaces
+
+namespace_in_scope(entry) if input.manifest.metadata.namespace in entry.namespaces
+
+tier_in_scope(entry) if not entry.tiers
+
+tier_in_scope(entry) if {
+	tier := object.get(input.manifest, ["spec", "tier"], data.fleetgate.config.cost.defaultTier)
+	tier in entry.tiers
+}
+
+# A model with no evaluation set (an image model, say) says so, with the reason, instead of
+# waiving the missing fairness fact. A gathered fact is still judged.
+excused(entry) if {
+	entry.fact == "fairness"
+	reason := input.manifest.spec.evaluation.notApplicable
+	is_string(reason)
+	trim_space(reason) != ""
 }
 
 # evidence.failed: a collector could not gather its fact from a reachable artifact (a hostile
@@ -62,7 +101,7 @@ failed_field(name) := entry.field if {
 } else := "spec.modelUri"
 
 # The size rules need the measured artifact size or a declared spec.sizeBytes.
-missing contains lib.finding("evidence.missing", msg, "spec.sizeBytes") if {
+missing contains lib.finding("evidence.missing.size", msg, "spec.sizeBytes") if {
 	not lib.model_size
 	msg := concat("", [
 		"the model size is unknown (no measured artifact and no spec.sizeBytes), so ",

@@ -130,3 +130,41 @@ def test_a_new_file_with_a_typo_in_kind_is_not_ignored(repo: GitRepo) -> None:
     code, decision = repo.decision()
     assert code == 1
     assert [v["line"] for v in violations(decision, "schema.invalid")] == [2]
+
+
+FACTS = ("artifact", "signature", "provenance", "model", "latency", "fairness")
+
+
+def test_waiving_one_missing_fact_does_not_waive_the_others(repo: GitRepo) -> None:
+    repo.write(
+        "fleetgate-waivers.yaml",
+        "waivers:\n  - rule: evidence.missing.fairness\n    target: production/m\n"
+        "    reason: an image model has no tabular evaluation set\n    approvedBy: ml-lead\n"
+        "    expires: 2099-12-31\n",
+    )
+    repo.write("models/m.yaml", to_yaml(manifest("m")))
+    code, decision = repo.decision("--stage", "pre-deploy")
+    assert code == 1
+    [subject] = decision["subjects"]
+    assert [w["rule"] for w in subject["waived"]] == ["evidence.missing.fairness"]
+    assert denied_rules(decision) == {f"evidence.missing.{fact}" for fact in FACTS if fact != "fairness"}
+
+
+def test_a_model_without_an_evaluation_set_says_why_instead_of_a_waiver(repo: GitRepo) -> None:
+    import support_onnx
+
+    model = support_onnx.save(support_onnx.linear_classifier([4.0, 4.0, 0.0]), repo.root / "models/m.onnx")
+    head = manifest(
+        "m",
+        "research",
+        modelUri="file:models/m.onnx",
+        checksum="sha256:" + hashlib.sha256(model.read_bytes()).hexdigest(),
+        evaluation={"notApplicable": "image model: no tabular evaluation set"},
+    )
+    repo.write("models/m.yaml", to_yaml(head))
+    code, decision = repo.decision("--stage", "pre-deploy", "--evidence", "artifact,fairness")
+    rules = {v["rule"] for v in violations(decision)}
+    assert "evidence.missing.fairness" not in rules
+    assert "evidence.failed" not in rules
+    assert "evidence.missing.artifact" not in rules
+    assert code == 1  # signature, provenance, model and latency were not gathered

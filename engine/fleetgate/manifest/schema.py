@@ -79,6 +79,9 @@ def _violations(error: Any) -> list[SchemaViolation]:
     if error.validator == "const":
         value = json.dumps(error.instance, ensure_ascii=False)
         return [SchemaViolation(path, f"{where} is {_clip(value)}, expected {error.validator_value}")]
+    if error.validator == "maxProperties" and path == ("spec", "evaluation"):
+        exclusive = "notApplicable excludes dataset, label and sensitiveFeatures"
+        return [SchemaViolation(path, f"{where}: {exclusive}")]
     return [SchemaViolation(path, f"{where}: {_clip(error.message)}")]
 
 

@@ -151,3 +151,11 @@ def test_a_misspelt_kind_names_the_expected_one() -> None:
     [violation] = validate(doc)
     assert violation.path == ("kind",)
     assert violation.message == 'kind is "OnDeviceModle", expected OnDeviceModel'
+
+
+def test_an_evaluation_may_say_why_it_does_not_apply() -> None:
+    assert validate(manifest(evaluation={"notApplicable": "image model: no tabular evaluation set"})) == []
+    [violation] = validate(manifest(evaluation={"notApplicable": "n/a", "dataset": "d.csv", "label": "y"}))
+    assert violation.message == "spec.evaluation: notApplicable excludes dataset, label and sensitiveFeatures"
+    [missing] = validate(manifest(evaluation={"label": "y"}))
+    assert "spec.evaluation.dataset" in missing.message
