@@ -205,3 +205,11 @@ denied_when_required(manifest, entries) := denied if {
 		with input.facts as {}
 		with data.fleetgate.config.evidence.required as entries
 }
+
+test_a_fact_a_collector_could_not_reach_says_why if {
+	facts := {"artifact": {"status": "absent", "reason": "no evidence.artifactRoot for s3:// URIs"}}
+	result := outcome("pre-deploy", facts)
+	some f in result.deny
+	f.rule == "evidence.missing.artifact"
+	f.msg == "the artifact evidence is absent (no evidence.artifactRoot for s3:// URIs), so supplychain.checksum-match cannot decide"
+}
