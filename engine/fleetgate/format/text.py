@@ -65,19 +65,20 @@ def format_text(report: Report) -> str:
 def _rows(subject: Subject) -> list[tuple[str, str, str, str]]:
     """Denies and waived findings one per row; warnings of one rule folded into one row.
 
-    A subject without gathered evidence has one ``evidence.missing`` warning per fact: listing
-    each would bury the denies, so the text report shows the first and counts the rest
-    (``--format json`` lists every one).
+    A subject without gathered evidence has one ``evidence.missing.<fact>`` warning per fact:
+    listing each would bury the denies, so the text report shows the first of a rule family
+    (the rule name up to its second dot) and counts the rest (``--format json`` lists every one).
     """
     rows: list[tuple[str, str, str, str]] = []
     first: dict[str, int] = {}
     more: Counter[str] = Counter()
     for finding in subject.violations:
-        if finding.severity == "warn" and finding.rule in first:
-            more[finding.rule] += 1
+        family = ".".join(finding.rule.split(".")[:2])
+        if finding.severity == "warn" and family in first:
+            more[family] += 1
             continue
         if finding.severity == "warn":
-            first[finding.rule] = len(rows)
+            first[family] = len(rows)
         rows.append((finding.severity, finding.rule, f"{finding.file}:{finding.line}", finding.message))
     for rule, extra in more.items():
         severity, name, where, message = rows[first[rule]]
