@@ -31,10 +31,12 @@ warn contains f if {
 	some f in missing
 }
 
-# One finding per required fact that is absent from input.facts.
-missing contains lib.finding(missing_rule(entry.fact), msg, entry.field) if {
-	some entry in required
+# One finding per required fact that is absent from input.facts, of the rule
+# evidence.missing.<fact>.
+missing contains lib.finding(concat("", ["evidence.missing.", entry.fact]), msg, entry.field) if {
+	some entry in cfg.required
 	not input.facts[entry.fact]
+	not out_of_scope(entry)
 	# concat, not sprintf: a joined list passed to sprintf would print with quotes (see lib).
 	msg := concat("", [
 		"the ", entry.fact, " evidence was not gathered, so ",
@@ -44,47 +46,36 @@ missing contains lib.finding(missing_rule(entry.fact), msg, entry.field) if {
 
 # A verification that found nothing to verify (no bundle, no links), or a fact a collector
 # could not reach, says why.
-missing contains lib.finding(missing_rule(entry.fact), msg, entry.field) if {
-	some entry in required
+missing contains lib.finding(concat("", ["evidence.missing.", entry.fact]), msg, entry.field) if {
+	some entry in cfg.required
 	input.facts[entry.fact].status == "absent"
+	not out_of_scope(entry)
 	msg := concat("", [
 		"the ", entry.fact, " evidence is absent (", input.facts[entry.fact].reason, "), so ",
 		concat(", ", entry.rules), " cannot decide",
 	])
 }
 
-# The rule of one missing fact: evidence.missing.<fact>.
-missing_rule(fact) := concat("", [missing_prefix, fact])
-
-missing_prefix := "evidence.missing."
-
-# The entries of evidence.required that apply to this manifest.
-required contains entry if {
-	some entry in cfg.required
-	namespace_in_scope(entry)
-	tier_in_scope(entry)
-	not excused(entry)
+# An entry of evidence.required may name the namespaces or tiers that need its fact, and a
+# model with no evaluation set says why instead of waiving the missing fairness fact.
+out_of_scope(entry) if {
+	namespaces := entry.namespaces
+	not input.manifest.metadata.namespace in namespaces
 }
 
-namespace_in_scope(entry) if not entry.namespaces
-
-namespace_in_scope(entry) if input.manifest.metadata.namespace in entry.namespaces
-
-tier_in_scope(entry) if not entry.tiers
-
-tier_in_scope(entry) if {
-	tier := object.get(input.manifest, ["spec", "tier"], data.fleetgate.config.cost.defaultTier)
-	tier in entry.tiers
+out_of_scope(entry) if {
+	tiers := entry.tiers
+	not tier in tiers
 }
 
-# A model with no evaluation set (an image model, say) says so, with the reason, instead of
-# waiving the missing fairness fact. A gathered fact is still judged.
-excused(entry) if {
+out_of_scope(entry) if {
 	entry.fact == "fairness"
 	reason := input.manifest.spec.evaluation.notApplicable
 	is_string(reason)
 	trim_space(reason) != ""
 }
+
+tier := object.get(input.manifest, ["spec", "tier"], data.fleetgate.config.cost.defaultTier)
 
 # evidence.failed: a collector could not gather its fact from a reachable artifact (a hostile
 # or malformed model, an unreadable bundle, a crash). That is never a pass: it denies at every

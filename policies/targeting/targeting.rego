@@ -88,25 +88,19 @@ deny contains lib.finding("targeting.quantization", msg, "spec.inferenceConfig.q
 }
 
 deny contains lib.finding("targeting.quantization", msg, field) if {
+	not declared_quantization
 	lib.strict_namespace
-	not is_string(object.get(input.manifest, ["spec", "inferenceConfig", "quantization"], null))
-	input.facts.model.quantization == "fp32"
 	field := lib.field_at(["spec", "inferenceConfig", "quantization"])
 	msg := sprintf(
-		"namespace %v is strict and does not accept fp32 models, and the model artifact is fp32 (measured): quantize to int8, uint8 or fp16",
-		[input.manifest.metadata.namespace],
+		"namespace %v is strict and requires spec.inferenceConfig.quantization, so the numeric format the devices get is declared and checked%v",
+		[input.manifest.metadata.namespace, measured_fp32],
 	)
 }
 
-deny contains lib.finding("targeting.quantization", msg, field) if {
-	lib.strict_namespace
-	not is_string(object.get(input.manifest, ["spec", "inferenceConfig", "quantization"], null))
-	field := lib.field_at(["spec", "inferenceConfig", "quantization"])
-	msg := sprintf(
-		"namespace %v is strict and requires spec.inferenceConfig.quantization, so the numeric format the devices get is declared and checked",
-		[input.manifest.metadata.namespace],
-	)
-}
+# What the model inspector found, when that is a format strict namespaces refuse.
+measured_fp32 := ", and the model artifact is fp32 (measured), which it does not accept: quantize to int8, uint8 or fp16" if {
+	input.facts.model.quantization == "fp32"
+} else := ""
 
 # targeting.quantization, measured half: the declared quantization must match the artifact
 # (input.facts.model is gathered by the model inspector; absent facts are evidence.missing).
@@ -125,3 +119,5 @@ deny contains lib.finding("targeting.quantization", msg, "spec.inferenceConfig.q
 		],
 	)
 }
+
+declared_quantization if is_string(input.manifest.spec.inferenceConfig.quantization)
