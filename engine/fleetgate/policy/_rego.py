@@ -46,6 +46,9 @@ REFUSED_BUILTINS: Mapping[str, str] = {
     "uuid.rfc4122": "is random",
     "io.jwt.decode_verify": "reads the clock when its constraints give no time",
     "crypto.x509.parse_and_verify_certificates": "checks certificate validity against the clock",
+    # Not about determinism: the engine writes to the process's standard output, where
+    # --format json puts the decision.
+    "print": "writes to the gate's standard output, where reports go",
 }
 """Builtins whose result depends on the machine, the moment or the network, not on the input."""
 

@@ -24,6 +24,7 @@ CALLS = {
     "uuid.rfc4122": 'uuid.rfc4122("seed")',
     "io.jwt.decode_verify": 'io.jwt.decode_verify("a.b.c", {"secret": "s"})',
     "crypto.x509.parse_and_verify_certificates": 'crypto.x509.parse_and_verify_certificates("x")',
+    "print": 'print("debugging")',
 }
 
 
