@@ -173,6 +173,8 @@ class Config:
     evidence: EvidenceConfig = field(default_factory=EvidenceConfig)
     gate: GateSettings = field(default_factory=GateSettings)
     extra: dict[str, Any] = field(default_factory=dict)
+    # The line of every field of the config file, so later checks of its values can point at them.
+    lines: Mapping[Any, int] = field(default_factory=dict, repr=False, compare=False)
 
 
 def load_config(files: GateFiles, path: str = CONFIG_FILE, required: bool = False) -> Config:
@@ -223,6 +225,7 @@ def load_config(files: GateFiles, path: str = CONFIG_FILE, required: bool = Fals
         evidence=_evidence(raw.get("evidence", {}), raw.get("trust"), root / folder, named),
         gate=_gate(raw.get("gate", {}), named),
         extra={k: raw[k] for k in ("audit",) if k in raw},
+        lines=documents[0].lines,
     )
 
 

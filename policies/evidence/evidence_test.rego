@@ -36,8 +36,9 @@ test_missing_facts_warn_at_pre_merge if {
 	result := outcome("pre-merge", {})
 	count(result.deny) == 0
 	count(result.warn) == 6
-	every f in result.warn {
-		f.rule == "evidence.missing"
+	{f.rule | some f in result.warn} == {
+		"evidence.missing.artifact", "evidence.missing.signature", "evidence.missing.provenance",
+		"evidence.missing.model", "evidence.missing.latency", "evidence.missing.fairness",
 	}
 }
 
@@ -99,7 +100,7 @@ test_an_absent_verification_is_missing_and_says_where_it_looked if {
 	result := outcome("pre-deploy", facts)
 	count(result.deny) == 1
 	some f in result.deny
-	f.rule == "evidence.missing"
+	f.rule == "evidence.missing.signature"
 	f.field == "spec.modelUri"
 	f.msg == "the signature evidence is absent (no signature bundle at models/m.onnx.sig), so supplychain.signature cannot decide"
 }
@@ -141,7 +142,7 @@ test_enforcement_reads_the_stage_table_from_config if {
 test_unknown_model_size_is_missing_evidence if {
 	denied := evaluate("pre-deploy", fx.drop_field(["spec", "sizeBytes"]), object.remove(all_facts, ["artifact"])).deny
 	some f in denied
-	f.rule == "evidence.missing"
+	f.rule == "evidence.missing.size"
 	f.field == "spec.sizeBytes"
 	f.msg == "the model size is unknown (no measured artifact and no spec.sizeBytes), so cost.model-size, rollout.wifi-for-large cannot decide"
 	count(denied) == 2
@@ -158,4 +159,57 @@ test_a_declared_size_is_enough if {
 test_a_measured_size_is_enough if {
 	result := evaluate("pre-deploy", fx.drop_field(["spec", "sizeBytes"]), all_facts)
 	count(result.deny) == 0
+}
+
+test_a_manifest_without_an_evaluation_set_says_why_instead_of_a_waiver if {
+	manifest := fx.set_field(["spec", "evaluation"], {"notApplicable": "image model: no tabular evaluation set"})
+	result := evaluate("pre-deploy", manifest, object.remove(all_facts, ["fairness"]))
+	count(result.deny) == 0
+}
+
+test_a_blank_not_applicable_reason_excuses_nothing if {
+	manifest := fx.set_field(["spec", "evaluation"], {"notApplicable": "  "})
+	result := evaluate("pre-deploy", manifest, object.remove(all_facts, ["fairness"]))
+	{f.rule | some f in result.deny} == {"evidence.missing.fairness"}
+}
+
+test_not_applicable_excuses_only_the_fairness_fact if {
+	manifest := fx.set_field(["spec", "evaluation"], {"notApplicable": "image model"})
+	result := evaluate("pre-deploy", manifest, {})
+	count(result.deny) == 5
+	not "evidence.missing.fairness" in {f.rule | some f in result.deny}
+}
+
+scoped := [
+	{"fact": "latency", "field": "spec.inferenceConfig", "rules": ["cost.inference-budget"], "namespaces": ["production"]},
+	{"fact": "fairness", "field": "spec.evaluation", "rules": ["responsible.demographic-parity"], "tiers": ["premium"]},
+]
+
+test_a_required_fact_may_be_limited_to_namespaces if {
+	count(denied_when_required(fx.set_field(["metadata", "namespace"], "dev"), scoped)) == 0
+	{f.rule | some f in denied_when_required(fx.manifest, scoped)} == {"evidence.missing.latency"}
+}
+
+test_a_required_fact_may_be_limited_to_tiers if {
+	found := denied_when_required(fx.set_field(["spec", "tier"], "premium"), scoped)
+	{f.rule | some f in found} == {"evidence.missing.latency", "evidence.missing.fairness"}
+}
+
+# denied_when_required is what a manifest with no facts is denied at pre-deploy, given
+# evidence.required (an argument: see evaluate).
+denied_when_required(manifest, entries) := denied if {
+	denied := deny with input.manifest as manifest
+		with input.change as "added"
+		with input.previous as null
+		with input.stage as "pre-deploy"
+		with input.facts as {}
+		with data.fleetgate.config.evidence.required as entries
+}
+
+test_a_fact_a_collector_could_not_reach_says_why if {
+	facts := {"artifact": {"status": "absent", "reason": "no evidence.artifactRoot for s3:// URIs"}}
+	result := outcome("pre-deploy", facts)
+	some f in result.deny
+	f.rule == "evidence.missing.artifact"
+	f.msg == "the artifact evidence is absent (no evidence.artifactRoot for s3:// URIs), so supplychain.checksum-match cannot decide"
 }

@@ -28,15 +28,23 @@ deny contains lib.finding("rollout.staged-required", msg, field) if {
 }
 
 # rollout.ladder: a staged rollout only sits at agreed percentages, so dashboards and
-# step limits mean the same thing for every deployment.
-deny contains lib.finding("rollout.ladder", msg, "spec.updateStrategy.rolloutPercentage") if {
-	percentage := strategy.rolloutPercentage
+# step limits mean the same thing for every deployment. A version that declares no
+# percentage reaches every device, so it counts as 100 % (see step_limit.rego).
+deny contains lib.finding("rollout.ladder", msg, field) if {
+	percentage := ladder_percentage
 	not percentage in cfg.rungs
-	msg := sprintf(
-		"rolloutPercentage is %v %%, which is not a rung of the rollout ladder %v",
-		[percentage, cfg.rungs],
-	)
+	field := lib.field_at(["spec", "updateStrategy", "rolloutPercentage"])
+	msg := concat("", [
+		sprintf("rolloutPercentage is %v %%", [percentage]), how_counted(input.manifest),
+		sprintf(", which is not a rung of the rollout ladder %v", [cfg.rungs]),
+	])
 }
+
+# The declared percentage, whatever the type; else what the version counts as.
+ladder_percentage := p if {
+	p := strategy.rolloutPercentage
+	is_number(p)
+} else := effective_percentage(input.manifest)
 
 # rollout.battery-floor: an update that starts on a nearly empty battery can leave the
 # device with a half-installed model. A missing minBatteryLevel means devices update at

@@ -146,3 +146,12 @@ test_wifi_for_large_is_silent_when_the_size_is_unknown if {
 	manifest := json.patch(large_on_any, [{"op": "remove", "path": ["spec", "sizeBytes"]}])
 	count(findings("rollout.wifi-for-large", manifest)) == 0
 }
+
+test_ladder_counts_a_missing_percentage_as_full_rollout if {
+	manifest := fx.drop_field(["spec", "updateStrategy", "rolloutPercentage"])
+	found := findings("rollout.ladder", manifest) with data.fleetgate.config.rollout.rungs as [1, 5, 10]
+	count(found) == 1
+	some f in found
+	f.field == "spec.updateStrategy"
+	contains(f.msg, "rolloutPercentage is 100 % (no rolloutPercentage counts as 100 %)")
+}

@@ -8,27 +8,37 @@
 #
 # An immediate rollout reaches every device at once, so it counts as 100 % here whatever
 # rolloutPercentage says: switching to immediate is a jump to the top of the ladder, and a
-# new artifact shipped immediately exceeds the initial maximum. Teams that really mean it
-# waive the finding for their deployment.
+# new artifact shipped immediately exceeds the initial maximum. A version that declares no
+# percentage (no updateStrategy, or a percentage removed) also counts as 100 %, on either
+# side: otherwise removing the percentage in one change and setting 100 in the next would
+# reach the whole fleet without ever taking a step. Teams that really mean it waive the
+# finding for their deployment.
 package fleetgate.rollout
 
 import rego.v1
 
 import data.fleetgate.lib
 
-# effective_percentage is the share of the fleet a manifest version reaches; undefined for a
-# staged rollout without a rolloutPercentage.
-effective_percentage(doc) := 100 if {
-	object.get(doc, ["spec", "updateStrategy", "type"], null) == "immediate"
-} else := p if {
+# effective_percentage is the share of the fleet a manifest version reaches: 100 for an
+# immediate rollout or when no percentage is declared (fail closed).
+effective_percentage(doc) := p if {
+	object.get(doc, ["spec", "updateStrategy", "type"], null) != "immediate"
 	p := object.get(doc, ["spec", "updateStrategy", "rolloutPercentage"], null)
 	is_number(p)
-}
+} else := 100
 
-# The head field a step-limit finding points at: the percentage, or the type that implies 100 %.
+# how_counted says why a version counts as 100 % when it does not declare it.
+how_counted(doc) := " (updateStrategy.type immediate counts as 100 %)" if {
+	object.get(doc, ["spec", "updateStrategy", "type"], null) == "immediate"
+} else := " (no rolloutPercentage counts as 100 %)" if {
+	not is_number(object.get(doc, ["spec", "updateStrategy", "rolloutPercentage"], null))
+} else := ""
+
+# The head field a step-limit finding points at: the type that implies 100 %, the
+# percentage, or the nearest present parent of a missing percentage.
 percentage_field := "spec.updateStrategy.type" if {
 	strategy.type == "immediate"
-} else := "spec.updateStrategy.rolloutPercentage"
+} else := lib.field_at(["spec", "updateStrategy", "rolloutPercentage"])
 
 # next_step is the highest percentage allowed after `previous`: the first rung above it, or
 # `previous` itself when it is already at (or above) the top rung. The lowest rung is found
@@ -50,10 +60,15 @@ deny contains lib.finding("rollout.step-limit", msg, percentage_field) if {
 	new := effective_percentage(input.manifest)
 	limit := next_step(old)
 	new > limit
-	msg := sprintf(
-		"the rollout rises from %v %% to %v %% of devices, more than one rung of the ladder %v: from %v %% the next step is at most %v %%",
-		[old, new, cfg.rungs, old, limit],
-	)
+	# concat, not sprintf %s: a concat result would be printed with quotes (see lib).
+	msg := concat("", [
+		sprintf("the rollout rises from %v %%", [old]), how_counted(input.previous),
+		sprintf(" to %v %%", [new]), how_counted(input.manifest),
+		sprintf(
+			" of devices, more than one rung of the ladder %v: from %v %% the next step is at most %v %%",
+			[cfg.rungs, old, limit],
+		),
+	])
 }
 
 # (b) a new deployment or a new artifact starts low
@@ -61,11 +76,10 @@ deny contains lib.finding("rollout.step-limit", msg, percentage_field) if {
 	some reason in fresh_start
 	new := effective_percentage(input.manifest)
 	new > cfg.initialMax
-	# concat, not sprintf %s: a concat result would be printed with quotes (see lib).
 	msg := concat("", [reason, sprintf(
 		", so it must start at no more than %v %% of devices, but it starts at %v %%",
 		[cfg.initialMax, new],
-	)])
+	), how_counted(input.manifest)])
 }
 
 fresh_start contains "the deployment is new" if input.change == "added"

@@ -121,3 +121,38 @@ test_added_immediate_exceeds_initial_max if {
 	f.field == "spec.updateStrategy.type"
 	contains(f.msg, "starts at 100 %")
 }
+
+test_removing_the_percentage_counts_as_full_rollout if {
+	head := fx.drop_field(["spec", "updateStrategy", "rolloutPercentage"])
+	found := steps("modified", at(25), head)
+	count(found) == 1
+	some f in found
+	f.field == "spec.updateStrategy"
+	contains(f.msg, "from 25 % to 100 % (no rolloutPercentage counts as 100 %)")
+	contains(f.msg, "at most 50 %")
+}
+
+test_removing_the_update_strategy_counts_as_full_rollout if {
+	head := fx.patched([
+		{"op": "add", "path": ["metadata", "namespace"], "value": "dev"},
+		{"op": "remove", "path": ["spec", "updateStrategy"]},
+	])
+	some f in steps("modified", at(10), head)
+	f.field == "spec"
+	contains(f.msg, "from 10 % to 100 %")
+}
+
+test_added_without_a_percentage_exceeds_initial_max if {
+	head := fx.patched([
+		{"op": "add", "path": ["metadata", "namespace"], "value": "dev"},
+		{"op": "remove", "path": ["spec", "updateStrategy"]},
+	])
+	some f in steps("added", null, head)
+	contains(f.msg, "the deployment is new")
+	contains(f.msg, "starts at 100 % (no rolloutPercentage counts as 100 %)")
+}
+
+test_previous_without_a_percentage_counts_as_full_rollout if {
+	previous := fx.drop_field(["spec", "updateStrategy", "rolloutPercentage"])
+	count(steps("modified", previous, at(100))) == 0
+}

@@ -75,7 +75,9 @@ deny contains lib.finding("targeting.regions", msg, sprintf("spec.targetDevices.
 }
 
 # targeting.quantization, strict half: full-precision models are too large and slow for
-# customer devices in strict namespaces.
+# customer devices in strict namespaces. Judged on the declared value and on the measured
+# one (input.facts.model, gathered by the model inspector), so leaving the field out does
+# not let an fp32 artifact through; strict namespaces must declare it.
 deny contains lib.finding("targeting.quantization", msg, "spec.inferenceConfig.quantization") if {
 	lib.strict_namespace
 	input.manifest.spec.inferenceConfig.quantization == "fp32"
@@ -84,6 +86,21 @@ deny contains lib.finding("targeting.quantization", msg, "spec.inferenceConfig.q
 		[input.manifest.metadata.namespace],
 	)
 }
+
+deny contains lib.finding("targeting.quantization", msg, field) if {
+	not declared_quantization
+	lib.strict_namespace
+	field := lib.field_at(["spec", "inferenceConfig", "quantization"])
+	msg := sprintf(
+		"namespace %v is strict and requires spec.inferenceConfig.quantization, so the numeric format the devices get is declared and checked%v",
+		[input.manifest.metadata.namespace, measured_fp32],
+	)
+}
+
+# What the model inspector found, when that is a format strict namespaces refuse.
+measured_fp32 := ", and the model artifact is fp32 (measured), which it does not accept: quantize to int8, uint8 or fp16" if {
+	input.facts.model.quantization == "fp32"
+} else := ""
 
 # targeting.quantization, measured half: the declared quantization must match the artifact
 # (input.facts.model is gathered by the model inspector; absent facts are evidence.missing).
@@ -102,3 +119,5 @@ deny contains lib.finding("targeting.quantization", msg, "spec.inferenceConfig.q
 		],
 	)
 }
+
+declared_quantization if is_string(input.manifest.spec.inferenceConfig.quantization)

@@ -160,3 +160,25 @@ test_quantization_denies_a_declaration_the_artifact_contradicts if {
 test_quantization_admits_a_declaration_the_artifact_confirms if {
 	count(measured("targeting.quantization", fx.manifest, {"model": {"quantization": "int8"}})) == 0
 }
+
+undeclared := fx.drop_field(["spec", "inferenceConfig", "quantization"])
+
+test_quantization_denies_a_measured_fp32_model_that_declares_nothing if {
+	found := measured("targeting.quantization", undeclared, {"model": {"quantization": "fp32"}})
+	some f in found
+	f.field == "spec.inferenceConfig"
+	contains(f.msg, "the model artifact is fp32 (measured)")
+}
+
+test_quantization_requires_the_field_in_a_strict_namespace if {
+	found := measured("targeting.quantization", undeclared, {"model": {"quantization": "int8"}})
+	count(found) == 1
+	some f in found
+	f.field == "spec.inferenceConfig"
+	contains(f.msg, "namespace production is strict and requires spec.inferenceConfig.quantization")
+}
+
+test_quantization_may_be_left_out_outside_strict_namespaces if {
+	manifest := json.patch(undeclared, [{"op": "add", "path": ["metadata", "namespace"], "value": "dev"}])
+	count(measured("targeting.quantization", manifest, {"model": {"quantization": "fp32"}})) == 0
+}

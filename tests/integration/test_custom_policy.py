@@ -32,7 +32,9 @@ def test_the_example_policy_tests_pass_with_the_builtin_helpers(repo: GitRepo) -
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.strip().splitlines()[-1].endswith(" passed, 0 failed")
     alone = repo.fleetgate("policy", "test", "policy")
-    assert alone.returncode != 0  # lib.finding is undefined without the built-in library
+    assert alone.returncode == 2  # lib.finding is undefined without the built-in library
+    assert "policy/ownership/ownership.rego:5: imports data.fleetgate.lib" in alone.stderr
+    assert "--with-builtin" in alone.stderr
 
 
 def test_the_example_policy_adds_a_located_finding_to_the_gate(repo: GitRepo) -> None:

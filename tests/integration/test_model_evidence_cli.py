@@ -112,7 +112,7 @@ def test_an_operator_the_runtime_lacks_is_denied(decision: dict[str, Any]) -> No
         "the model uses operator FancyOp (domain com.example, opset 1), which onnxruntime"
     )
     assert "com.example:FancyOp" in finding(subject, "evidence.failed")["message"]
-    assert warned_rules(subject) == ["evidence.missing"]  # no evaluation block: no fairness fact
+    assert warned_rules(subject) == ["evidence.missing.fairness"]  # no evaluation block: no fairness fact
 
 
 def test_a_model_too_large_for_the_devices_memory_is_denied(

@@ -18,14 +18,16 @@ DIGEST_A = "sha256:" + "ab" * 32
 DIGEST_B = "sha256:" + "cd" * 32
 MODEL_URI = "s3://apexlogic-models/image-classifier/v3.2.1/model.onnx"
 # No evidence collector runs in these tests, so every pre-deploy check is denied by
-# evidence.missing; a waiver for deployment "a" is the real way it gets admitted anyway.
-WAIVE_A = """waivers:
-  - rule: evidence.missing
+# evidence.missing.<fact>; waivers for deployment "a" are the real way it gets admitted anyway.
+WAIVE_A = "waivers:\n" + "".join(
+    f"""  - rule: evidence.missing.{fact}
     target: production/a
     reason: evidence is gathered by the release pipeline, not in this test
     approvedBy: release-manager
     expires: 2099-12-31
 """
+    for fact in ("artifact", "signature", "provenance", "model", "latency", "fairness")
+)
 
 
 def key_pair(tmp_path: Path, name: str = "gate.example.com/receipts") -> tuple[Path, str]:

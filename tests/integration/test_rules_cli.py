@@ -207,7 +207,7 @@ def test_each_deployment_is_denied_by_exactly_its_rules(
 def test_missing_evidence_warns_at_pre_merge(pull_request: tuple[dict[str, Any], dict[str, str]]) -> None:
     decision, _ = pull_request
     [subject] = [s for s in decision["subjects"] if s["name"] == "ok-version-bump"]
-    warned = [v for v in subject["violations"] if v["rule"] == "evidence.missing"]
+    warned = [v for v in subject["violations"] if v["rule"].startswith("evidence.missing.")]
     assert warned and all(v["severity"] == "warn" for v in warned)
 
 
@@ -215,7 +215,12 @@ def test_missing_evidence_denies_at_pre_deploy(repo: GitRepo) -> None:
     repo.write("models/a.yaml", to_yaml(m("a")))
     code, decision = repo.decision("--stage", "pre-deploy")
     assert code == 1
-    assert {v["severity"] for v in violations(decision, "evidence.missing")} == {"deny"}
+    missing = [v for v in violations(decision) if v["rule"].startswith("evidence.missing.")]
+    assert {v["severity"] for v in missing} == {"deny"}
+    assert {v["rule"] for v in missing} == {
+        f"evidence.missing.{fact}"
+        for fact in ("artifact", "signature", "provenance", "model", "latency", "fairness")
+    }
 
 
 def test_thresholds_come_from_config(repo: GitRepo) -> None:
@@ -229,3 +234,23 @@ def test_thresholds_come_from_config(repo: GitRepo) -> None:
     )
     code, decision = repo.decision()
     assert code == 0, [v for v in violations(decision) if v["severity"] == "deny"]
+
+
+def test_a_misspelt_threshold_override_is_a_located_error(repo: GitRepo) -> None:
+    repo.write("fleetgate.yaml", "stage: pre-merge\npolicies:\n  data:\n    rollout:\n      intialMax: 50\n")
+    repo.write("models/a.yaml", to_yaml(m("a", updateStrategy={"rolloutPercentage": 50})))
+    done = repo.fleetgate("check", "--format", "json")
+    assert done.returncode == 2
+    assert (
+        "fleetgate.yaml:5: policies.data.rollout.intialMax is not a threshold of the policy library"
+        in done.stderr
+    )
+    assert "did you mean 'policies.data.rollout.initialMax'?" in done.stderr
+
+
+def test_a_threshold_override_of_the_wrong_type_is_a_located_error(repo: GitRepo) -> None:
+    repo.write("fleetgate.yaml", "policies:\n  data:\n    targeting:\n      allowedRegions: US\n")
+    repo.write("models/a.yaml", to_yaml(m("a")))
+    done = repo.fleetgate("check", "--format", "json")
+    assert done.returncode == 2
+    assert "fleetgate.yaml:4: policies.data.targeting.allowedRegions is a string" in done.stderr

@@ -89,7 +89,7 @@ def test_the_correct_release_is_admitted_with_verified_evidence(
     good = by_name(decision)["good"]
     assert good["allowed"] is True and denied_rules(good) == []
     # Only the facts this run was told not to gather are missing, and only as warnings.
-    assert warned_rules(good) == ["evidence.missing", "evidence.missing"]
+    assert warned_rules(good) == ["evidence.missing.fairness", "evidence.missing.latency"]
     assert all("latency" in v["message"] or "fairness" in v["message"] for v in good["violations"])
     trust_file = releases[0].root / TRUST_FILE
     assert good["evidence"] == {
@@ -171,7 +171,7 @@ def test_an_absent_bundle_warns_before_merge_and_denies_before_deploy(
     subject = by_name(decision)["unsigned"]
     assert subject["allowed"] is True and denied_rules(subject) == []
     [absent] = [v for v in subject["violations"] if "signature" in v["message"]]
-    assert (absent["rule"], absent["severity"]) == ("evidence.missing", "warn")
+    assert (absent["rule"], absent["severity"]) == ("evidence.missing.signature", "warn")
     assert "no signature bundle at models/unsigned/model.onnx.sig" in absent["message"]
     assert subject["evidence"]["signature"] == "absent"
 
@@ -183,7 +183,7 @@ def test_an_absent_bundle_warns_before_merge_and_denies_before_deploy(
     assert ran.code == 1, ran.stderr
     deploy = by_name(ran.decision())
     assert deploy["good"]["allowed"] is True and deploy["good"]["violations"] == []
-    assert denied_rules(deploy["unsigned"]) == ["evidence.missing"]
+    assert denied_rules(deploy["unsigned"]) == ["evidence.missing.signature"]
     [missing] = deploy["unsigned"]["violations"]
     assert missing["line"] == line_of(published["unsigned"].text, "modelUri:")
     assert "supplychain.signature cannot decide" in missing["message"]

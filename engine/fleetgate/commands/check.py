@@ -45,7 +45,14 @@ from fleetgate.files import GateFiles, GatePaths, repo_path
 from fleetgate.gate import run_gate
 from fleetgate.git import INDEX, WORKTREE, Git, Revision
 from fleetgate.parallel import available_cores
-from fleetgate.policy import EmbeddedEngine, PolicyLibrary, RuleInfo, builtin_policy_dir, load_library
+from fleetgate.policy import (
+    DataOrigin,
+    EmbeddedEngine,
+    PolicyLibrary,
+    RuleInfo,
+    builtin_policy_dir,
+    load_library,
+)
 from fleetgate.review import Review
 
 if TYPE_CHECKING:
@@ -434,7 +441,8 @@ def load_policies(config: Config) -> PolicyLibrary:
     dirs = [] if config.replace_builtin else [builtin_policy_dir()]
     if not dirs and not config.policy_dirs:
         raise FleetgateError("no policy directories: replaceBuiltin is set but policies.dirs is empty")
-    return load_library(dirs, config.data, config.root, config.policy_dirs, config.trusted)
+    origin = DataOrigin(config.source, config.lines) if config.source is not None else None
+    return load_library(dirs, config.data, config.root, config.policy_dirs, config.trusted, origin)
 
 
 def _repository(cwd: Path, required: bool) -> Git | None:

@@ -23,9 +23,7 @@ def explain_rule(library: PolicyLibrary, name: str) -> str:
     """The rule's metadata with the thresholds in force (defaults merged with fleetgate.yaml)."""
     info = library.rules.get(name)
     if info is None:
-        close = difflib.get_close_matches(name, list(library.rules), n=3)
-        hint = f"; did you mean {', '.join(close)}?" if close else "; `fleetgate explain` lists every rule"
-        raise FleetgateError(f"unknown rule {name!r}{hint}")
+        raise FleetgateError(f"unknown rule {name!r}{_hint(library, name)}")
     lines = [
         f"{info.name}: {info.title}",
         f"severity: {info.severity}",
@@ -41,6 +39,8 @@ def explain_rule(library: PolicyLibrary, name: str) -> str:
     lines += ["How to fix:", f"  {info.remediation}", ""]
     if name in UNWAIVABLE:
         lines.append("This rule cannot be waived.")
+    elif info.severity == "warn":
+        lines.append("A warning never blocks a change, so there is nothing to waive.")
     else:
         lines += [
             "To waive it for one deployment, add to fleetgate-waivers.yaml:",
@@ -51,6 +51,14 @@ def explain_rule(library: PolicyLibrary, name: str) -> str:
             "    expires: <YYYY-MM-DD>",
         ]
     return "\n".join(lines) + "\n"
+
+
+def _hint(library: PolicyLibrary, name: str) -> str:
+    family = sorted(rule for rule in library.rules if rule.startswith(f"{name}."))
+    if family:  # a rule split into one rule per case, such as evidence.missing per fact
+        return f"; it is split into {', '.join(family)}"
+    close = difflib.get_close_matches(name, list(library.rules), n=3)
+    return f"; did you mean {', '.join(close)}?" if close else "; `fleetgate explain` lists every rule"
 
 
 def _value(data: Mapping[str, Any], key: str) -> str:

@@ -74,15 +74,17 @@ def format_text(report: Report) -> str:
 def _rows(subject: Subject) -> list[tuple[str, str, str, str]]:
     """Denies and waived findings one per row; warnings of one rule folded into one row.
 
-    A subject without gathered evidence has one ``evidence.missing`` finding per fact: listing
-    each would bury the denies, so the text report shows the first and counts the rest, also at
-    pre-deploy where they deny (``--format json`` lists every one).
+    A subject without gathered evidence has one ``evidence.missing.<fact>`` finding per fact:
+    listing each would bury the denies, so the text report shows the first of a rule family
+    (the rule name up to its second dot) and counts the rest, also at pre-deploy where they deny
+    (``--format json`` lists every one).
     """
     rows: list[tuple[str, str, str, str]] = []
     first: dict[tuple[str, str], int] = {}
     more: Counter[tuple[str, str]] = Counter()
     for finding in subject.violations:
-        key = (finding.severity, finding.rule)
+        family = ".".join(finding.rule.split(".")[:2])
+        key = (finding.severity, family)
         folds = finding.severity == "warn" or is_missing_evidence(finding.rule)
         if folds and key in first:
             more[key] += 1

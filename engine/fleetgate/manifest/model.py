@@ -65,12 +65,18 @@ def _text(mapping: Any, key: str) -> str | None:
 
 
 def read_manifests(data: bytes, file: str, limits: Limits | None = None) -> list[Manifest]:
-    """The OnDeviceModel documents of one file; other kinds and empty documents are skipped.
+    """The OnDeviceModel documents of one file, and those that look like one; other kinds and
+    empty documents are skipped.
+
+    A document looks like an OnDeviceModel when its ``kind`` is a near miss of the name
+    (``OnDeviceModle``), it has a ``spec.modelUri``, or its ``apiVersion`` group is the one an
+    OnDeviceModel of the same file uses. Such a document is kept, and fails the schema, so a
+    typo in ``kind`` cannot turn a deployment into a silent deletion.
 
     Raises :class:`ManifestError` for hostile or malformed YAML and for a document that is not
     a mapping (a manifest repo holds objects, never bare lists or scalars).
     """
-    manifests: list[Manifest] = []
+    documents = []
     for document in read_documents(data, file, limits):
         if document.value is None:
             continue
@@ -79,7 +85,38 @@ def read_manifests(data: bytes, file: str, limits: Limits | None = None) -> list
             raise ManifestError(
                 file, f"document {document.index + 1} is a {kind}, expected a mapping", document.lines.get(())
             )
-        if document.value.get("kind") != KIND:
-            continue
-        manifests.append(Manifest(file, document.index, document.value, document.lines))
-    return manifests
+        documents.append(document)
+    groups = {_group(d.value) for d in documents if d.value.get("kind") == KIND}
+    return [
+        Manifest(file, d.index, d.value, d.lines)
+        for d in documents
+        if _looks_like_a_manifest(d.value, groups - {None})
+    ]
+
+
+def _looks_like_a_manifest(value: dict[str, Any], groups: set[str | None]) -> bool:
+    kind = value.get("kind")
+    if kind == KIND or (isinstance(kind, str) and _distance(kind.casefold(), KIND.casefold()) <= _NEAR_MISS):
+        return True
+    spec = value.get("spec")
+    return (isinstance(spec, dict) and "modelUri" in spec) or _group(value) in groups
+
+
+_NEAR_MISS = 2
+"""Edits (insert, delete, replace a letter) that still make a ``kind`` a typo of OnDeviceModel."""
+
+
+def _group(value: dict[str, Any]) -> str | None:
+    api = value.get("apiVersion")
+    return api.split("/", 1)[0] if isinstance(api, str) and "/" in api else None
+
+
+def _distance(a: str, b: str) -> int:
+    """Levenshtein distance (both strings are short)."""
+    previous = list(range(len(b) + 1))
+    for i, char in enumerate(a, 1):
+        current = [i]
+        for j, other in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char != other)))
+        previous = current
+    return previous[-1]

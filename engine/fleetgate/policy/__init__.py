@@ -10,10 +10,11 @@ from fleetgate.policy.library import (
     RuleInfo,
     builtin_policy_dir,
     load_library,
-    merge_data,
 )
+from fleetgate.policy.overrides import DataOrigin, merge_data
 
 __all__ = [
+    "DataOrigin",
     "EmbeddedEngine",
     "PolicyEngine",
     "PolicyLibrary",

@@ -4,28 +4,57 @@ regopy reports some failures in ways a gate must not miss: compile errors are pr
 process's stdout (they would corrupt ``--format json``), evaluation errors come back as an
 "ok" output whose text is an error tree, and unknown functions surface only when evaluated.
 Everything here turns those into :class:`PolicyError` with the Rego file and line.
+
+A policy must decide from its input and data alone. regopy implements builtins that read the
+process environment (``opa.runtime().env`` holds every secret of a CI job), the clock or
+randomness, and OPA defines some that reach the network: a repository's ``.rego`` file could
+publish a secret in a finding or decide differently on each run. Those builtins
+(:data:`REFUSED_BUILTINS`) are refused at compile time, and every compile and query runs with
+an empty process environment in case one slips through.
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import re
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import cache
 from typing import Any
 
 from fleetgate.errors import PolicyError
 from fleetgate.policy.library import PolicyModule
 
-__all__ = ["CompiledPolicy", "compile_modules", "engine_version"]
+__all__ = ["REFUSED_BUILTINS", "CompiledPolicy", "compile_modules", "engine_version"]
 
 _ERROR_AT = re.compile(r"\(error \d+:([^|\s]*)\|(\d+)\|\d+")
 _ERROR_MSG = re.compile(r"\(errormsg \d+:([^\n)]*)")
 _WITH_WHOLE_INPUT = re.compile(r"\bwith\s+input\s+as\b")
 _FUNCTION_HEAD = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\(([^()]*)\)\s*(?::=|=|if\b|\{)", re.M)
+
+REFUSED_BUILTINS: Mapping[str, str] = {
+    # name (a trailing "." refuses the whole family): why a policy may not call it
+    "opa.runtime": "reads the gate's environment variables",
+    "http.send": "reaches the network",
+    "net.": "reaches the network or is not implemented by the embedded engine",
+    "time.now_ns": "reads the clock",
+    "rand.": "is random",
+    "uuid.rfc4122": "is random",
+    "io.jwt.decode_verify": "reads the clock when its constraints give no time",
+    "crypto.x509.parse_and_verify_certificates": "checks certificate validity against the clock",
+    # Not about determinism: the engine writes to the process's standard output, where
+    # --format json puts the decision.
+    "print": "writes to the gate's standard output, where reports go",
+}
+"""Builtins whose result depends on the machine, the moment or the network, not on the input."""
+
+# String literals and comments, blanked before looking for refused builtins (a message may
+# mention http.send); raw strings are between backquotes.
+_NOT_CODE = re.compile(r'"(?:[^"\\\n]|\\.)*"|`[^`]*`|#[^\n]*')
 
 
 def engine_version() -> str:
@@ -53,7 +82,8 @@ class CompiledPolicy:
         except (TypeError, ValueError) as exc:
             raise PolicyError(f"policy input is not JSON: {exc}") from None
         self._interpreter.set_input_term(term)
-        impl = c.rego_bundle_query_entrypoint(self._interpreter._impl, self._bundle._impl, entrypoint)
+        with _empty_environment():
+            impl = c.rego_bundle_query_entrypoint(self._interpreter._impl, self._bundle._impl, entrypoint)
         try:
             ok = c.rego_output_ok(impl)
             text = c.rego_output_string(impl)
@@ -82,11 +112,12 @@ def compile_modules(modules: Sequence[PolicyModule], data: Any, entrypoints: Seq
     from regopy import Interpreter, RegoError
 
     _refuse_engine_hazards(modules)
+    _refuse_nondeterministic_builtins(modules)
     interpreter = Interpreter()
     interpreter.strict_built_in_errors = True
     by_path = {m.path: m for m in modules}
     failure = ""
-    with _captured_stdout() as captured:
+    with _captured_stdout() as captured, _empty_environment():
         try:
             interpreter.add_data_json(json.dumps(data, allow_nan=False))
             for module in modules:
@@ -132,6 +163,33 @@ def _refuse_engine_hazards(modules: Sequence[PolicyModule]) -> None:
                 )
 
 
+def _refuse_nondeterministic_builtins(modules: Sequence[PolicyModule]) -> None:
+    """Refuse, at ``file:line``, any mention of a builtin of :data:`REFUSED_BUILTINS` in code."""
+    for module in modules:
+        found = _refused_call().search(_NOT_CODE.sub(_blank, module.source))
+        if found is not None:
+            name = re.sub(r"\s+", "", found.group(0))
+            family = name if name in REFUSED_BUILTINS else name[: name.index(".") + 1]
+            raise PolicyError(
+                f"{module.path}:{module.line_at(found.start())}: {name} {REFUSED_BUILTINS[family]}, "
+                "which a policy may not do: policies decide from their input and data only"
+            )
+
+
+@cache
+def _refused_call() -> re.Pattern[str]:
+    """One pattern for every refused name; dots may have spaces around them, as Rego allows."""
+    names = []
+    for name in REFUSED_BUILTINS:
+        dotted = r"\s*\.\s*".join(re.escape(part) for part in name.rstrip(".").split("."))
+        names.append(dotted + (r"\s*\.\s*[A-Za-z_]\w*" if name.endswith(".") else r"\b"))
+    return re.compile(r"(?<![\w.])(?:" + "|".join(names) + ")")
+
+
+def _blank(match: re.Match[str]) -> str:
+    return re.sub(r"[^\n]", " ", match.group(0))
+
+
 def _locate(text: str, modules: dict[str, PolicyModule]) -> str | None:
     match = _ERROR_AT.search(text)
     if match is None:
@@ -162,3 +220,40 @@ def _captured_stdout() -> Iterator[Any]:
             os.close(saved)
             sink.seek(0)
             text.append(sink.read(64 * 1024).decode(errors="replace"))
+
+
+# A NULL-terminated, empty ``char *envp[]``; kept alive for the process's lifetime.
+_NO_VARIABLES = (ctypes.c_char_p * 1)()
+
+
+@contextmanager
+def _empty_environment() -> Iterator[None]:
+    """Run the engine with no environment variables visible to it.
+
+    The engine reads the C library's ``environ`` when a builtin asks for it. Pointing that at
+    an empty list costs nothing per query and leaves Python's ``os.environ`` alone; where the
+    symbol cannot be reached, the variables are removed and restored instead.
+    """
+    pointer = _environ_pointer()
+    if pointer is None:
+        saved = dict(os.environ)
+        os.environ.clear()
+        try:
+            yield
+        finally:
+            os.environ.update(saved)
+        return
+    previous = pointer.value
+    pointer.value = ctypes.addressof(_NO_VARIABLES)
+    try:
+        yield
+    finally:
+        pointer.value = previous
+
+
+@cache
+def _environ_pointer() -> ctypes.c_void_p | None:
+    try:
+        return ctypes.c_void_p.in_dll(ctypes.CDLL(None), "environ")
+    except (OSError, ValueError, AttributeError):
+        return None

@@ -20,6 +20,7 @@ from fleetgate._read import read_capped
 from fleetgate.errors import ManifestError, PolicyError
 from fleetgate.files import GateFiles
 from fleetgate.manifest import read_documents
+from fleetgate.policy.overrides import DataOrigin, apply_overrides, merge_data
 
 __all__ = [
     "BUILTIN_LABEL",
@@ -88,11 +89,14 @@ def load_library(
     root: Path | None = None,
     repository: Sequence[str] = (),
     files: GateFiles | None = None,
+    origin: DataOrigin | None = None,
 ) -> PolicyLibrary:
     """Load every directory in order; later data and metadata override earlier ones.
 
     ``dirs`` are folders on disk (the built-in library, ``policy test DIR``); ``repository`` are
     the repository's policy folders, read through ``files`` (the trusted revision).
+    ``overrides`` (``policies.data`` of fleetgate.yaml, written at ``origin``) may only set
+    keys the libraries' data defines, with values of the same type: :class:`ConfigError`.
     """
     sources = [_disk_files(d, root) for d in dirs]
     if repository:
@@ -113,7 +117,7 @@ def load_library(
                 data = merge_data(data, _yaml_mapping(raw, display))
             else:
                 rules.update(_rules(raw, display))
-    data = merge_data(data, dict(overrides or {}))
+    data = apply_overrides(data, overrides or {}, origin)
     digest.update(b"\0data\0" + json.dumps(data, sort_keys=True, separators=(",", ":")).encode())
     return PolicyLibrary(tuple(modules), data, rules, f"sha256:{digest.hexdigest()}")
 
@@ -146,17 +150,6 @@ def _revision_files(files: GateFiles, folder: str) -> list[tuple[str, str, bytes
         raise PolicyError(f"{folder or '.'}: policy directory not found at {files.describe()}")
     contents = files.read_many(wanted, _MAX_FILE, "policy file", PolicyError)
     return [(path, path[len(prefix) :], contents[path]) for path in wanted if path in contents]
-
-
-def merge_data(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """Deep-merge mappings; anything else in ``override`` replaces the base value."""
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = merge_data(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
 
 
 def _label(directory: Path, root: Path | None) -> str:

@@ -18,6 +18,7 @@ from fleetgate.policy.library import BUILTIN_LABEL, PolicyLibrary
 __all__ = ["PolicyTest", "TestOutcome", "discover_tests", "run_policy_tests"]
 
 _TEST_RULE = re.compile(r"^(test_[A-Za-z0-9_]*)\s*(?:if\b|:?=|\{)", re.M)
+_FLEETGATE_IMPORT = re.compile(r"^[ \t]*import[ \t]+data\.(fleetgate(?:\.[A-Za-z_][A-Za-z0-9_]*)+)", re.M)
 
 Outcome = Literal["pass", "fail", "error"]
 
@@ -62,6 +63,7 @@ def run_policy_tests(library: PolicyLibrary, builtin_tests: bool = True) -> list
     tests = [t for t in discover_tests(library) if builtin_tests or not t.file.startswith(BUILTIN_LABEL)]
     if not tests:
         return []
+    _check_imports(library)
     compiled = compile_modules(
         list(library.modules), {"fleetgate": {"config": dict(library.data)}}, [t.entrypoint for t in tests]
     )
@@ -79,3 +81,32 @@ def run_policy_tests(library: PolicyLibrary, builtin_tests: bool = True) -> list
                 TestOutcome(test, "fail", "undefined" if value is None else f"evaluated to {value!r}")
             )
     return outcomes
+
+
+def _check_imports(library: PolicyLibrary) -> None:
+    """Name the missing package when a module imports one no loaded module defines.
+
+    The engine reports that only as "compile error" at the first use. The usual cause is a
+    repository's policies tested without the built-in library whose helpers they import.
+    """
+    packages = {m.package for m in library.modules}
+    builtin = any(m.path.startswith(BUILTIN_LABEL) for m in library.modules)
+    for module in library.modules:
+        for found in _FLEETGATE_IMPORT.finditer(module.source):
+            name = found.group(1)
+            if name == "fleetgate.config" or name.startswith("fleetgate.config."):
+                continue  # thresholds: data, not a package
+            if any(p == name or p.startswith(f"{name}.") or name.startswith(f"{p}.") for p in packages):
+                continue
+            hint = (
+                ""
+                if builtin
+                else (
+                    "; the built-in library defines data.fleetgate.* helpers such as data.fleetgate.lib: "
+                    "run `fleetgate policy test DIR --with-builtin` to load it underneath"
+                )
+            )
+            raise PolicyError(
+                f"{module.path}:{module.line_at(found.start())}: imports data.{name}, "
+                f"which no loaded policy module defines{hint}"
+            )

@@ -27,7 +27,7 @@ def rich() -> Decision:
     a_findings = (
         Finding("rollout.ladder", "deny", "7 % is not a rung", a.file, 17, "spec.x"),
         Finding("rollout.ladder", "deny", "12 % is not a rung either", a.file, 18, "spec.y"),
-        Finding("evidence.missing", "warn", "no signature fact", a.file, 9, "spec.modelUri"),
+        Finding("evidence.missing.signature", "warn", "no signature fact", a.file, 9, "spec.modelUri"),
     )
     bad_findings = (
         Finding("schema.invalid", "deny", "'huge' is not a tier", bad.file, 12, "spec.tier"),
@@ -92,7 +92,7 @@ def test_a_denied_rule_fails_once_listing_every_finding() -> None:
 
 def test_warnings_and_waived_denies_pass_with_an_explanation() -> None:
     by_name = suites(parse(rich()))
-    evidence = cases(by_name["production/a"])["evidence.missing"]
+    evidence = cases(by_name["production/a"])["evidence.missing.signature"]
     assert evidence.is_passed and not evidence.is_skipped
     assert evidence.system_out == "warn: models/a.yaml:9: no signature fact"
     threads = cases(by_name["production/b"])["cost.threads"]
@@ -131,7 +131,7 @@ def test_gate_level_waiver_findings_form_their_own_suite() -> None:
 
 def test_without_rule_metadata_only_rules_with_findings_appear() -> None:
     xml = parse(rich(), rules={})
-    assert set(cases(suites(xml)["production/a"])) == {"evidence.missing", "rollout.ladder"}
+    assert set(cases(suites(xml)["production/a"])) == {"evidence.missing.signature", "rollout.ladder"}
     assert xml.skipped == 0 and xml.failures == 2
 
 

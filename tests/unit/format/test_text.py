@@ -66,11 +66,16 @@ def test_an_empty_change_says_so() -> None:
     assert "no OnDeviceModel manifest changed" in text and "ADMIT" in text
 
 
-def test_warnings_of_one_rule_are_folded_per_subject() -> None:
+def test_warnings_of_one_rule_family_are_folded_per_subject() -> None:
     [a] = read_manifests(to_yaml(manifest("a")).encode(), "models/a.yaml")
     warns = tuple(
         Finding(
-            "evidence.missing", "warn", f"the {fact} evidence was not gathered", "models/a.yaml", 9, "spec"
+            f"evidence.missing.{fact}",
+            "warn",
+            f"the {fact} evidence was not gathered",
+            "models/a.yaml",
+            9,
+            "spec",
         )
         for fact in ("artifact", "signature", "model")
     )

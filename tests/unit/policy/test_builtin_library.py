@@ -10,24 +10,29 @@ from fleetgate.policy.testing import run_policy_tests
 
 LIBRARY = load_library([builtin_policy_dir()])
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "rules.md"
-# Checked by the engine itself, not by Rego.
+# Reported by the engine itself, not by Rego.
 ENGINE_RULES = {
     "schema.invalid",
     "gate.config-changed",
     "gate.config-invalid",
+    "waiver.expired",
+    "waiver.unused",
     "waiver.unverified",
     "waiver.unknown-rule",
 }
-RULE_NAME = re.compile(r'"((?:rollout|targeting|cost|supplychain|evidence|responsible)\.[a-z-]+)"')
+RULE_NAME = re.compile(r'"((?:rollout|targeting|cost|supplychain|evidence|responsible)(?:\.[a-z-]+){1,2})"')
+# evidence.missing.<fact> is named after each fact of evidence.required.
+MISSING_FACT_RULES = {f"evidence.missing.{entry['fact']}" for entry in LIBRARY.data["evidence"]["required"]}
 
 
 def rules_in(test_files: bool) -> set[str]:
-    return {
+    found = {
         name
         for module in LIBRARY.modules
         if module.is_test == test_files
         for name in RULE_NAME.findall(module.source)
     }
+    return found if test_files else found | MISSING_FACT_RULES
 
 
 def test_every_policy_test_passes() -> None:

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from fleetgate.errors import PolicyError
-from fleetgate.policy import builtin_policy_dir, load_library, merge_data
+from fleetgate.errors import ConfigError, PolicyError
+from fleetgate.policy import DataOrigin, builtin_policy_dir, load_library, merge_data
 
 from support import PolicyDir
 
@@ -32,7 +32,7 @@ def test_modules_data_and_rule_metadata_are_loaded(policy_dir: PolicyDir) -> Non
 
 
 def test_revision_changes_with_any_policy_byte_or_data_override(policy_dir: PolicyDir) -> None:
-    root = policy_dir({"a.rego": RULE})
+    root = policy_dir({"a.rego": RULE, "data.yaml": "x: 0\n"})
     first = load_library([root]).revision
     assert first == load_library([root]).revision
     assert first != load_library([root], {"x": 1}).revision
@@ -69,3 +69,71 @@ def test_merge_data_is_deep_for_mappings_only() -> None:
         "a": {"b": 1, "c": [2]},
         "d": 1,
     }
+
+
+CONFIG_LINES = {
+    ("policies", "data"): 3,
+    ("policies", "data", "rollout"): 4,
+    ("policies", "data", "rollout", "intialMax"): 5,
+    ("policies", "data", "rollout", "initialMax"): 5,
+    ("policies", "data", "rollout", "rungs"): 6,
+    ("policies", "data", "rollout", "rungs", 1): 6,
+    ("policies", "data", "targeting", "allowedRegion"): 7,
+}
+ORIGIN = DataOrigin("fleetgate.yaml", CONFIG_LINES)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"rollout": {"intialMax": 50}},
+            "fleetgate.yaml:5: policies.data.rollout.intialMax is not a threshold of the policy library; "
+            "did you mean 'policies.data.rollout.initialMax'?",
+        ),
+        (
+            {"targeting": {"allowedRegion": ["US"]}},
+            "fleetgate.yaml:7: policies.data.targeting.allowedRegion is not a threshold of the policy "
+            "library; did you mean 'policies.data.targeting.allowedRegions'?",
+        ),
+        (
+            {"nothingLikeIt": 1},
+            "fleetgate.yaml:3: policies.data.nothingLikeIt is not a threshold of the policy library",
+        ),
+        (
+            {"rollout": {"initialMax": "50"}},
+            "fleetgate.yaml:5: policies.data.rollout.initialMax is a string, "
+            "but the default (10) is a number",
+        ),
+        (
+            {"rollout": {"rungs": [1, "5"]}},
+            "fleetgate.yaml:6: policies.data.rollout.rungs[1] is a string, "
+            "but the default's items are numbers",
+        ),
+        (
+            {"rollout": 10},
+            "fleetgate.yaml:4: policies.data.rollout is a number, but the default",
+        ),
+    ],
+)
+def test_an_override_must_name_a_known_threshold_of_its_type(
+    overrides: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_library([builtin_policy_dir()], overrides, origin=ORIGIN)
+    assert caught.value.message.startswith(message)
+
+
+def test_overrides_may_set_the_repository_s_own_data_and_numbers_of_either_kind(
+    policy_dir: PolicyDir,
+) -> None:
+    root = policy_dir({"data.yaml": "team: {owners: [vision]}\n"})
+    overrides = {
+        "team": {"owners": ["audio"]},
+        "targeting": {"memoryHeadroom": 1},
+        "supplychain": {"slsa": {"builderIds": ["b"]}},
+    }
+    library = load_library([builtin_policy_dir(), root], overrides, origin=ORIGIN)
+    assert library.data["team"] == {"owners": ["audio"]}
+    assert library.data["targeting"]["memoryHeadroom"] == 1
+    assert library.data["supplychain"]["slsa"]["builderIds"] == ["b"]

@@ -58,3 +58,16 @@ def test_whole_input_override_is_refused_before_it_can_crash(policy_dir: PolicyD
     library = load_library([policy_dir({"g.rego": RULES, "g_test.rego": src})])
     with pytest.raises(PolicyError, match=r"g_test\.rego:6: 'with input as' replaces the whole input"):
         run_policy_tests(library)
+
+
+def test_an_import_no_module_defines_is_named_with_the_likely_cause(policy_dir: PolicyDir) -> None:
+    source = "package team\n\nimport rego.v1\n\nimport data.fleetgate.lib\n\ntest_x if lib.x\n"
+    library = load_library([policy_dir({"team_test.rego": source})])
+    with pytest.raises(PolicyError, match=r"team_test\.rego:5: imports data\.fleetgate\.lib, .*builtin"):
+        run_policy_tests(library)
+
+
+def test_importing_the_thresholds_is_not_a_missing_package(policy_dir: PolicyDir) -> None:
+    source = "package team\n\nimport rego.v1\n\nimport data.fleetgate.config\n\ntest_x if true\n"
+    library = load_library([policy_dir({"team_test.rego": source})])
+    assert [o.outcome for o in run_policy_tests(library)] == ["pass"]

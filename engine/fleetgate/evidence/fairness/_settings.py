@@ -81,7 +81,7 @@ def _positive_int(raw: Mapping[str, Any], key: str, default: int, ceiling: int) 
 
 
 def evaluation_of(manifest: Mapping[str, Any]) -> Evaluation | None:
-    """The manifest's evaluation block, or ``None`` when it has none.
+    """The manifest's evaluation block, or ``None`` when it has none or says it does not apply.
 
     The schema already checks the block; a malformed one that reaches here anyway is refused
     with :class:`EvidenceError` rather than guessed at.
@@ -92,6 +92,8 @@ def evaluation_of(manifest: Mapping[str, Any]) -> Evaluation | None:
         return None
     if not isinstance(block, Mapping):
         raise EvidenceError("spec.evaluation: must be a mapping")
+    if "notApplicable" in block:  # the model has no evaluation set, and says why
+        return None
     dataset, label = block.get("dataset"), block.get("label")
     features = block.get("sensitiveFeatures")
     if not isinstance(dataset, str) or not dataset.strip():
