@@ -19,7 +19,7 @@ from fleetgate.config import ManifestSelector
 from fleetgate.diff import FieldChange, diff_fields
 from fleetgate.errors import FleetgateError, GitError, ManifestError
 from fleetgate.git import INDEX, WORKTREE, Git, Revision, read_bounded
-from fleetgate.manifest import Identity, Limits, Manifest, read_manifests
+from fleetgate.manifest import Identity, Limits, Manifest, read_documents, read_manifests
 from fleetgate.parallel import map_in_workers
 
 __all__ = [
@@ -115,6 +115,7 @@ def changes_between(
         head_ref={INDEX: "index", WORKTREE: "worktree"}.get(head, head),
     )
     matched = _with_conflicts(git, head_rev, selector, limits, match_changes(before, after), set(paths))
+    matched = _hidden(git, base.sha if base else None, head_rev, matched, entries, limits)
     links = tuple(p for p in changed if entries[p] == _GITLINK)
     return ChangeSet(tuple(matched), context, tuple(changed), links)
 
@@ -207,6 +208,47 @@ def _with_conflicts(
         else c
         for c in changes
     ]
+
+
+def _hidden(
+    git: Git,
+    base: str | None,
+    head: Revision,
+    changes: list[ManifestChange],
+    entries: dict[str, str],
+    limits: Limits,
+) -> list[ManifestChange]:
+    """A deployment that vanishes from a file that keeps as many documents is not a plain deletion.
+
+    Un-deploying is always allowed, by removing the document (or the file): a document turned
+    into something the gate does not read (another kind) would otherwise pass as a deletion.
+    """
+    suspects = [
+        c
+        for c in changes
+        if c.kind == "deleted"
+        and c.base is not None
+        and entries.get(c.base.file, "000000") not in ("000000", _GITLINK)
+    ]
+    if not suspects or base is None:
+        return changes
+    files = sorted({c.manifest.file for c in suspects})
+    before = {
+        f: len(read_documents(d, f, limits)) for f, d in git.read(base, files, limits.max_bytes).items()
+    }
+    after = {f: len(read_documents(d, f, limits)) for f, d in git.read(head, files, limits.max_bytes).items()}
+    out = []
+    for change in changes:
+        file = change.manifest.file
+        if change in suspects and after.get(file, 0) >= before.get(file, 1):
+            why = (
+                f"deployment {change.manifest.target} is no longer defined in {file}, which keeps its "
+                "documents: un-deploy by removing its document, not by turning it into something the gate "
+                "does not read"
+            )
+            change = replace(change, conflicts=(why,))
+        out.append(change)
+    return out
 
 
 def with_dependents(

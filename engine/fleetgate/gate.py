@@ -73,7 +73,9 @@ def evaluate_change(
     change: ManifestChange, engine: PolicyEngine, stage: str, facts: Mapping[str, Any], changes: ChangeSet
 ) -> Evaluation:
     if change.kind == "deleted":
-        return Evaluation(change)
+        base = change.manifest
+        hidden = tuple(Finding("schema.invalid", "deny", why, base.file, 1, "") for why in change.conflicts)
+        return Evaluation(change, hidden)
     head = change.manifest
     violations = validate(head.body)
     if violations or change.conflicts:

@@ -384,3 +384,31 @@ def test_a_misspelt_rule_in_a_waiver_is_named_with_a_suggestion(repo: GitRepo) -
     [finding] = [f for f in decision["findings"] if f["rule"].startswith("waiver.")]
     assert finding["rule"] == "waiver.unknown-rule" and finding["line"] == 2
     assert "did you mean 'rollout.step-limit'?" in finding["message"]
+
+
+def test_a_deployment_hidden_in_a_file_that_still_exists_is_not_a_deletion(repo: GitRepo) -> None:
+    repo.write("models/a.yaml", to_yaml(manifest("a")))
+    repo.write("models/b.yaml", to_yaml(manifest("b")))
+    base = repo.commit("base")
+    hidden = manifest("a", updateStrategy={"rolloutPercentage": 100})
+    hidden["kind"] = "ConfigMap"  # far from any near-miss spelling: the gate would not read it
+    hidden["apiVersion"] = "v1"
+    del hidden["spec"]["modelUri"]
+    repo.write("models/a.yaml", to_yaml(hidden))
+    repo.git("rm", "-q", "models/b.yaml")  # a real deletion stays admitted
+    repo.commit("hide a, delete b")
+    code, decision = judged(repo, base)
+    assert code == 1
+    a, b = subject(decision, "a"), subject(decision, "b")
+    assert a["change"] == "deleted" and rules(a) == ["schema.invalid"]
+    assert "no longer defined in models/a.yaml, which keeps its documents" in a["violations"][0]["message"]
+    assert b["change"] == "deleted" and b["allowed"]
+
+
+def test_removing_one_document_of_a_file_is_a_plain_deletion(repo: GitRepo) -> None:
+    repo.write("models/pair.yaml", to_yaml(manifest("a"), manifest("b")))
+    base = repo.commit("two deployments in one file")
+    repo.write("models/pair.yaml", to_yaml(manifest("b")))
+    repo.commit("un-deploy a")
+    code, decision = judged(repo, base)
+    assert code == 0 and subject(decision, "a")["change"] == "deleted"
