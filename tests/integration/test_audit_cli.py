@@ -82,7 +82,7 @@ def test_query_shows_record_ids_and_keeps_denied_warned_and_waived_apart(
         == "seq,decision_id,timestamp,decision,stage,namespace,name,model_id,version,denied,warned,waived"
     )
     [newest] = query(repo, "--limit", "1")
-    assert csv[1].startswith(f"2,{newest['decision_id']},") and ",evidence.missing,," in csv[1]
+    assert csv[1].startswith(f"2,{newest['decision_id']},") and ',evidence.missing.signature",,' in csv[1]
     table = repo.fleetgate("audit", "query").stdout.splitlines()
     assert table[0].split()[:2] == ["seq", "decision_id"] and table[1].split()[:2] == [
         "2",

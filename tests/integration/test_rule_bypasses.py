@@ -104,6 +104,7 @@ def test_a_repository_policy_cannot_publish_the_ci_environment(
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
     repo.write("policy/leak/leak.rego", LEAK)
     repo.write("fleetgate.yaml", "policies:\n  dirs: [policy]\n")
+    repo.commit("a policy folder that reads the environment")  # gate files come from HEAD
     repo.write("models/m.yaml", to_yaml(manifest("m")))
     done = repo.fleetgate("check", "--format", "json", "--no-audit")
     assert done.returncode == 2

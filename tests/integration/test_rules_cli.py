@@ -238,6 +238,7 @@ def test_thresholds_come_from_config(repo: GitRepo) -> None:
 
 def test_a_misspelt_threshold_override_is_a_located_error(repo: GitRepo) -> None:
     repo.write("fleetgate.yaml", "stage: pre-merge\npolicies:\n  data:\n    rollout:\n      intialMax: 50\n")
+    repo.commit("a typo in the gate configuration")
     repo.write("models/a.yaml", to_yaml(m("a", updateStrategy={"rolloutPercentage": 50})))
     done = repo.fleetgate("check", "--format", "json")
     assert done.returncode == 2
@@ -250,6 +251,7 @@ def test_a_misspelt_threshold_override_is_a_located_error(repo: GitRepo) -> None
 
 def test_a_threshold_override_of_the_wrong_type_is_a_located_error(repo: GitRepo) -> None:
     repo.write("fleetgate.yaml", "policies:\n  data:\n    targeting:\n      allowedRegions: US\n")
+    repo.commit("a wrong type in the gate configuration")
     repo.write("models/a.yaml", to_yaml(m("a")))
     done = repo.fleetgate("check", "--format", "json")
     assert done.returncode == 2

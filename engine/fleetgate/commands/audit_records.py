@@ -70,13 +70,18 @@ def query_records(
         page = log.query(filters, _PAGE, offset)
         for record in page:
             named = outcomes(record)
-            if record.seq not in seen and all(rule in named[o] for o, rule in wanted.items()):
+            if record.seq not in seen and all(_names(named[o], rule) for o, rule in wanted.items()):
                 seen.add(record.seq)
                 found.append(record)
         if len(page) < _PAGE:
             break
         offset += _PAGE
     return found[:limit]
+
+
+def _names(rules: tuple[str, ...], wanted: str) -> bool:
+    """``wanted`` is a rule or a rule family: evidence.missing names evidence.missing.<fact> too."""
+    return any(rule == wanted or rule.startswith(f"{wanted}.") for rule in rules)
 
 
 def find_records(log: DecisionLog, ref: str) -> list[StoredRecord]:

@@ -358,8 +358,10 @@ def _where(filters: QueryFilter) -> tuple[str, list[Any]]:
         clauses.append(f"kind IN ({', '.join('?' for _ in filters.kinds)})")
         params.extend(filters.kinds)
     if filters.rule is not None:
-        clauses.append("seq IN (SELECT seq FROM record_rules WHERE rule = ?)")
-        params.append(filters.rule)
+        # A rule or its family ("evidence.missing" finds "evidence.missing.fairness"), as one
+        # index range: "/" sorts right after ".".
+        clauses.append("seq IN (SELECT seq FROM record_rules WHERE rule = ? OR (rule > ? AND rule < ?))")
+        params.extend((filters.rule, f"{filters.rule}.", f"{filters.rule}/"))
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 
