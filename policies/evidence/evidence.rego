@@ -39,10 +39,16 @@ missing contains lib.finding(concat("", ["evidence.missing.", entry.fact]), msg,
 	not out_of_scope(entry)
 	# concat, not sprintf: a joined list passed to sprintf would print with quotes (see lib).
 	msg := concat("", [
-		"the ", entry.fact, " evidence was not gathered, so ",
+		"the ", entry.fact, " evidence was not gathered", because(entry.fact), ", so ",
 		concat(", ", entry.rules), " cannot decide",
 	])
 }
+
+# The evidence stage says why a fact is missing (input.absent: no artifactRoot for s3://,
+# downloads off, no trust file), so the message tells the user what to fix.
+because(fact) := concat("", [" (", input.absent[fact], ")"]) if is_string(input.absent[fact])
+
+else := ""
 
 # A verification that found nothing to verify (no bundle, no links), or a fact a collector
 # could not reach, says why.

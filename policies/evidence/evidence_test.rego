@@ -81,6 +81,25 @@ test_each_missing_fact_names_the_rules_that_need_it if {
 	contains(h.msg, "targeting.memory-headroom")
 }
 
+test_a_missing_fact_says_why_when_the_evidence_stage_knows if {
+	why := "s3:// artifacts are read from a mirror and evidence.artifactRoot is not set"
+	denied := deny with input.manifest as fx.manifest
+		with input.change as "added"
+		with input.previous as null
+		with input.stage as "pre-deploy"
+		with input.facts as {}
+		with input.absent as {"artifact": why}
+	some f in denied
+	f.rule == "evidence.missing.artifact"
+	f.msg == concat("", [
+		"the artifact evidence was not gathered (", why,
+		"), so supplychain.checksum-match cannot decide",
+	])
+	some g in denied
+	g.rule == "evidence.missing.signature"
+	not contains(g.msg, "(")
+}
+
 test_gathered_facts_are_not_missing if {
 	result := outcome("pre-deploy", all_facts)
 	count(result.deny) == 0

@@ -54,6 +54,7 @@ __all__ = [
     "may_resolve",
     "repository_path",
     "resolve_artifact",
+    "unreachable_reason",
 ]
 
 _CHUNK = 1 << 20
@@ -98,6 +99,17 @@ def may_resolve(uri: str, source: ArtifactSource) -> bool:
     if uri.startswith(_MIRRORED):
         return source.mirror is not None or (uri.startswith("https://") and source.download.enabled)
     return "://" not in uri or uri.startswith("file://")
+
+
+def unreachable_reason(uri: str, source: ArtifactSource) -> str:
+    """Why ``uri`` cannot be read here, in the words a user needs to fix it."""
+    scheme = uri.split("://", 1)[0] + "://" if "://" in uri else uri
+    if uri.startswith(_MIRRORED):
+        reason = f"{scheme} artifacts are read from a mirror and evidence.artifactRoot is not set"
+        if uri.startswith("https://"):
+            reason += ", and downloads are off (evidence.download.enabled)"
+        return reason
+    return f"fleetgate cannot fetch {scheme} artifacts"
 
 
 def resolve_artifact(uri: str, source: ArtifactSource) -> Artifact | None:

@@ -28,13 +28,15 @@ from fleetgate.evidence.artifact import (
     base_path,
     may_resolve,
     resolve_artifact,
+    unreachable_reason,
 )
 from fleetgate.evidence.cache import FactCache, check_cache_folder
 from fleetgate.evidence.interface import SILENT, Artifact, Collector, CollectorContext, Progress, TrustConfig
 from fleetgate.evidence.registry import COLLECTORS as REGISTRY
-from fleetgate.evidence.registry import spec
+from fleetgate.evidence.registry import spec as collector_spec
 from fleetgate.files import GateFiles
 from fleetgate.git import Git
+from fleetgate.inputs import ABSENT
 from fleetgate.manifest import validate
 
 __all__ = ["COLLECTORS", "EvidenceRun", "gather_facts"]
@@ -117,7 +119,7 @@ class EvidenceRun:
 
     def collector(self, name: str) -> Collector:
         if name not in self._collectors:
-            module = importlib.import_module(spec(name).module)
+            module = importlib.import_module(collector_spec(name).module)
             self._collectors[name] = module.COLLECTOR
         return self._collectors[name]
 
@@ -143,7 +145,10 @@ def _facts_of(change: ManifestChange, run: EvidenceRun) -> dict[str, Any]:
         return {}
     # A manifest that fails the schema is judged by schema.invalid alone: nothing is read for it.
     # The cheap reachability test first keeps a scan of remote-only manifests from validating twice.
-    if not may_resolve(uri, run.source) or validate(change.manifest.body):
+    if not may_resolve(uri, run.source):
+        why = unreachable_reason(uri, run.source)
+        return {ABSENT: {name: why for name in ("artifact", *COLLECTORS) if name in run.settings.collect}}
+    if validate(change.manifest.body):
         return {}
     try:
         artifact = run.artifact(uri)
@@ -170,6 +175,8 @@ def _facts_of(change: ManifestChange, run: EvidenceRun) -> dict[str, Any]:
         fact = _collect(name, context, run)
         if fact is not None:
             facts[name] = dict(fact)
+        elif run.trust is None and collector_spec(name).needs_trust:
+            facts.setdefault(ABSENT, {})[name] = "no trust file is configured (trust: in fleetgate.yaml)"
     if uncompared is not None:
         _mark_uncompared(facts, uncompared)
     _share_peak_memory(facts)
@@ -212,7 +219,7 @@ def _mark_uncompared(facts: dict[str, Any], reason: str) -> None:
 def _collect(name: str, context: CollectorContext, run: EvidenceRun) -> Mapping[str, Any] | None:
     missing = _missing_library(name)
     if missing is not None:
-        extra = spec(name).extra
+        extra = collector_spec(name).extra
         return {
             "status": "absent",
             "reason": f"{missing} is not installed here (pip install 'fleetgate[{extra}]')",
@@ -230,7 +237,7 @@ def _cached(
     cache: FactCache,
     compute: Callable[[], Mapping[str, Any] | None],
 ) -> Mapping[str, Any] | None:
-    key = _guarded_key(name, collector, context) if spec(name).cacheable else None
+    key = _guarded_key(name, collector, context) if collector_spec(name).cacheable else None
     if key is not None:
         hit = cache.get(name, key)
         if hit is not None:
@@ -268,7 +275,7 @@ def _missing_library(name: str) -> str | None:
     """The first library ``name`` needs that is not installed (found without importing it)."""
     # A light install (the pre-commit hook's own environment) gathers what it can; a collector
     # whose libraries are missing leaves its fact absent, never an error.
-    for module in spec(name).libraries:
+    for module in collector_spec(name).libraries:
         try:
             found = importlib.util.find_spec(module)
         except (ImportError, ValueError):

@@ -11,7 +11,7 @@ from fleetgate.evidence import gather, registry
 
 def needing(monkeypatch: pytest.MonkeyPatch, name: str, libraries: tuple[str, ...]) -> None:
     changed = replace(registry.spec(name), libraries=libraries)
-    monkeypatch.setattr(gather, "spec", lambda n: changed if n == name else registry.spec(n))
+    monkeypatch.setattr(gather, "collector_spec", lambda n: changed if n == name else registry.spec(n))
 
 
 def test_a_missing_library_is_found_without_importing_it(monkeypatch: pytest.MonkeyPatch) -> None:
