@@ -135,12 +135,16 @@ def _settings(args: argparse.Namespace) -> Any:
 
 def _query(args: argparse.Namespace) -> int:
     from fleetgate.commands.audit import opened, query_filter
-    from fleetgate.commands.audit_records import OutcomeFilter, query_records, render_records
+    from fleetgate.commands.audit_records import OutcomeFilter, near_matches, query_records, render_records
 
     filters = query_filter({k.replace("-", "_"): v for k, v in vars(args).items()})
     by_outcome = OutcomeFilter(args.denied_by, args.warned_by, args.waived)
     with opened(_settings(args).log) as log:
-        sys.stdout.write(render_records(query_records(log, filters, args.limit, by_outcome), args.format))
+        records = query_records(log, filters, args.limit, by_outcome)
+        hints = near_matches(log, filters) if not records else []
+    sys.stdout.write(render_records(records, args.format))
+    for hint in hints:
+        print(f"fleetgate: {hint}", file=sys.stderr)
     return EXIT_OK
 
 

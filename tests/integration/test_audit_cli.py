@@ -357,3 +357,13 @@ def test_a_witness_that_does_not_exist_is_an_error(
         done = repo.fleetgate("audit", "verify", "--witness", witness)
         assert done.returncode == 2 and done.stdout == "", done.stdout
         assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_filter_that_matches_nothing_suggests_near_matches(logged: tuple[GitRepo, str, Path]) -> None:
+    repo, _, _ = logged
+    done = repo.fleetgate("audit", "query", "--namespace", "prodution", "--rule", "rollout.ladr")
+    assert done.returncode == 0
+    assert "no record has namespace 'prodution'; did you mean 'production'?" in done.stderr
+    assert "no record has rule 'rollout.ladr'; did you mean 'rollout.ladder'" in done.stderr
+    found = repo.fleetgate("audit", "query", "--namespace", "production")
+    assert "did you mean" not in found.stderr

@@ -16,7 +16,15 @@ from typing import Any
 
 from fleetgate.audit.store.interface import AuditError, DecisionLog, QueryFilter, StoredRecord
 
-__all__ = ["OutcomeFilter", "find_records", "outcomes", "query_records", "render_records", "summary"]
+__all__ = [
+    "OutcomeFilter",
+    "find_records",
+    "near_matches",
+    "outcomes",
+    "query_records",
+    "render_records",
+    "summary",
+]
 
 OUTCOMES = ("denied", "warned", "waived")
 _PAGE = 1000
@@ -82,6 +90,37 @@ def query_records(
 def _names(rules: tuple[str, ...], wanted: str) -> bool:
     """``wanted`` is a rule or a rule family: evidence.missing names evidence.missing.<fact> too."""
     return any(rule == wanted or rule.startswith(f"{wanted}.") for rule in rules)
+
+
+# The filters whose values a person types, and where a near match is worth suggesting.
+_SUGGESTED = ("namespace", "name", "model_id", "rule", "signer", "stage", "decision")
+_SAMPLE = 2000
+
+
+def near_matches(log: DecisionLog, filters: QueryFilter) -> list[str]:
+    """For a query that matched nothing: each typed filter value's closest values in the log.
+
+    Looks at the newest records within the other filters (time, revision, digest: a bounded
+    sample), never the whole log.
+    """
+    import difflib
+
+    hints: list[str] = []
+    typed: dict[str, Any] = {c: None for c in _SUGGESTED}
+    sample = log.query(replace(filters, **typed), _SAMPLE)
+    for column in _SUGGESTED:
+        value = getattr(filters, column)
+        if value is None:
+            continue
+        seen = {str(v) for r in sample for v in _values(r, column)}
+        close = difflib.get_close_matches(str(value), sorted(seen), n=3, cutoff=0.6)
+        if close:
+            hints.append(f"no record has {column} {value!r}; did you mean {', '.join(map(repr, close))}?")
+    return hints
+
+
+def _values(record: StoredRecord, column: str) -> tuple[Any, ...]:
+    return tuple(record.rules) if column == "rule" else (getattr(record, column, None),)
 
 
 def find_records(log: DecisionLog, ref: str) -> list[StoredRecord]:
