@@ -82,7 +82,7 @@ def decisions_page(log: ReadOnlyLog, filters: Filters, before: int | None, limit
 
 
 def findings(doc: Mapping[str, Any]) -> list[Finding]:
-    """Every finding of a record: denied, warned, then waived (with the waiver that covered it)."""
+    """Every finding of a record: denied, waived (with the waiver that covered it), then warned."""
     result = doc.get("result")
     result = result if isinstance(result, Mapping) else {}
     found: list[Finding] = []
@@ -105,7 +105,7 @@ def findings(doc: Mapping[str, Any]) -> list[Finding]:
                     waiver if isinstance(waiver, Mapping) else None,
                 )
             )
-    order = {"denied": 0, "warned": 1, "waived": 2}
+    order = {"denied": 0, "waived": 1, "warned": 2}
     return sorted(found, key=lambda f: order[f.outcome])
 
 
