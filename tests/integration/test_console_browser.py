@@ -148,3 +148,24 @@ def test_a_tampered_record_is_shown_as_failing(audited: AuditedRepo, tmp_path: P
         shot(page, tmp_path, "tampered")
         page.goto(f"{url}/decisions/0")
         assert "Inclusion proof: verified" in page.inner_text("section.proof")
+
+
+def test_every_page_works_without_javascript(browser: object, base_url: str, tmp_path: Path) -> None:
+    context = browser.new_context(java_script_enabled=False)  # type: ignore[attr-defined]
+    page = context.new_page()
+    try:
+        page.goto(f"{base_url}/decisions")
+        page.fill("input[name=name]", "a")
+        page.click("button:has-text('Filter')")  # a plain GET form
+        assert "name=a" in page.url and page.locator("table.records tbody tr").count() == 4
+        page.click("text=Live at time T")
+        page.fill("input[name=at]", "2999-01-01")
+        page.click("button:has-text('Show')")
+        assert page.locator("table.records tbody tr").count() == 1
+        page.click("table.records tbody a")
+        assert "Inclusion proof: verified" in page.inner_text("section.proof")
+        page.click("text=img-a")
+        assert page.locator("figure svg").count() == 1
+        shot(page, tmp_path, "no-javascript")
+    finally:
+        context.close()
