@@ -199,6 +199,7 @@ def _serve(args: argparse.Namespace) -> int:
         verifier_key=key_text(args.key) if args.key else settings.verifier_key,
         token=token,
         repo_url=args.repo_url,
+        host=args.host,
     )
     print(
         f"fleetgate: serving the decision log read-only at http://{args.host}:{args.port}/", file=sys.stderr

@@ -26,7 +26,7 @@ from fleetgate.console import charts, history, overview, records
 from fleetgate.console.evidence import evidence_summary
 from fleetgate.console.filters import parse_filters
 from fleetgate.console.proof import check_record
-from fleetgate.console.security import SecurityMiddleware
+from fleetgate.console.security import LOOPBACK_NAMES, SecurityMiddleware
 from fleetgate.console.verification import VerificationState
 
 __all__ = ["ConsoleConfig", "create_app"]
@@ -42,6 +42,7 @@ class ConsoleConfig:
     verifier_key: str | None = None
     token: str | None = None
     repo_url: str | None = None  # links findings and commits, e.g. https://git.example.com/org/repo
+    host: str = "127.0.0.1"  # the address it listens on: also a name requests may be addressed to
     verify_on_start: bool = True
 
 
@@ -62,7 +63,7 @@ def create_app(config: ConsoleConfig, log: ReadOnlyLog) -> Any:
     app = Starlette(routes=routes)
     if config.verify_on_start:
         pages.verification.start(config.log_url, config.verifier_key, config.origin)
-    return SecurityMiddleware(app, config.token)
+    return SecurityMiddleware(app, config.token, LOOPBACK_NAMES | {config.host.lower()})
 
 
 def _templates(repo_url: str | None) -> Environment:

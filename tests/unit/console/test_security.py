@@ -23,7 +23,7 @@ async def _hello(request: object) -> PlainTextResponse:
 
 def client(token: str | None) -> TestClient:
     app = Starlette(routes=[Route("/", _hello, methods=["GET", "POST"])])
-    return TestClient(SecurityMiddleware(app, token))
+    return TestClient(SecurityMiddleware(app, token), base_url="http://127.0.0.1:8080")
 
 
 def test_every_response_carries_the_security_headers_and_overrides_looser_ones() -> None:
@@ -61,6 +61,31 @@ def test_a_token_is_required_exactly(authorization: str | None) -> None:
 def test_the_right_token_passes() -> None:
     ok = client("correct-token-0123456").get("/", headers={"Authorization": "Bearer correct-token-0123456"})
     assert ok.status_code == 200 and ok.text == "hello"
+
+
+@pytest.mark.parametrize(
+    ("host", "status"),
+    [
+        ("127.0.0.1:8080", 200),
+        ("localhost", 200),
+        ("[::1]:8080", 200),
+        ("LOCALHOST:1", 200),
+        ("evil.example", 421),
+        ("evil.example:8080", 421),
+        ("127.0.0.1.evil.example", 421),
+        ("", 421),
+    ],
+)
+def test_without_a_token_only_loopback_names_are_answered(host: str, status: int) -> None:
+    """A page that rebinds its own name to 127.0.0.1 still sends its own name as the Host."""
+    response = client(None).get("/", headers={"host": host})
+    assert response.status_code == status
+    assert response.headers["content-security-policy"] == HEADERS["content-security-policy"]
+
+
+def test_with_a_token_any_host_name_is_answered() -> None:
+    headers = {"host": "console.example", "Authorization": "Bearer correct-token-0123456"}
+    assert client("correct-token-0123456").get("/", headers=headers).status_code == 200
 
 
 @pytest.mark.parametrize(
