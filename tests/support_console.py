@@ -29,24 +29,24 @@ WAIVERS = (
 @dataclass(frozen=True)
 class AuditedRepo:
     repo: GitRepo
-    db: Path
+    log_url: str
     verifier: str
     denied_b: str  # record id of b's first (pre-merge) denial
 
 
-def audited_repo(root: Path, waiver_expires: str) -> AuditedRepo:
-    """A repository whose checks filled a signed decision log: admits, denies, a waiver, an
-    override at pre-deploy, an XSS probe in a model id, and a checkpoint over all of it."""
+def audited_repo(root: Path, waiver_expires: str, log_url: str | None = None) -> AuditedRepo:
+    """A repository whose checks filled a signed decision log (default: SQLite in ``root``):
+    admits, denies, a waiver, an override at pre-deploy, an XSS probe in a model id, and a
+    checkpoint over all of it."""
     repo = GitRepo(root / "repo")
-    db, key = root / "audit.db", root / "checkpoint.key"
-    keygen = repo.fleetgate(
-        "audit", "--log", f"sqlite:///{db}", "keygen", "example.com/log", "--out", str(key)
-    )
+    log_url = log_url or f"sqlite:///{root / 'audit.db'}"
+    key = root / "checkpoint.key"
+    keygen = repo.fleetgate("audit", "--log", log_url, "keygen", "example.com/log", "--out", str(key))
     assert keygen.returncode == 0, keygen.stderr
     verifier = keygen.stdout.strip()
     repo.write(
         "fleetgate.yaml",
-        f"audit:\n  log: sqlite:///{db}\n  origin: example.com/log\n  signingKey: {key}\n"
+        f"audit:\n  log: {log_url}\n  origin: example.com/log\n  signingKey: {key}\n"
         f"  verifierKey: {verifier}\n",
     )
     repo.commit("gate configuration")
@@ -81,7 +81,7 @@ def audited_repo(root: Path, waiver_expires: str) -> AuditedRepo:
     assert override.returncode == 0, override.stderr
     checkpoint = repo.fleetgate("audit", "checkpoint")
     assert checkpoint.returncode == 0, checkpoint.stderr
-    return AuditedRepo(repo, db, verifier, str(denied_b))
+    return AuditedRepo(repo, log_url, verifier, str(denied_b))
 
 
 def _check(repo: GitRepo, *args: str) -> None:
@@ -102,10 +102,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def console(repo: GitRepo, *options: str, host: str = "127.0.0.1", log: Path | None = None) -> Iterator[str]:
+def console(repo: GitRepo, *options: str, host: str = "127.0.0.1", log: str | None = None) -> Iterator[str]:
     """``fleetgate audit serve`` in a child process; yields its loopback base URL."""
     port = free_port()
-    chosen = ["--log", f"sqlite:///{log}"] if log is not None else []
+    chosen = ["--log", log] if log is not None else []
     server = subprocess.Popen(
         [
             sys.executable,

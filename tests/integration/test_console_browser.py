@@ -135,14 +135,14 @@ def test_a_script_in_a_manifest_value_never_runs(base_url: str, page: object, tm
 
 def test_a_tampered_record_is_shown_as_failing(audited: AuditedRepo, tmp_path: Path, page: object) -> None:
     db = tmp_path / "audit.db"
-    with sqlite3.connect(audited.db) as source, sqlite3.connect(db) as target:
+    with sqlite3.connect(audited.log_url.removeprefix("sqlite:///")) as source, sqlite3.connect(db) as target:
         source.backup(target)
     with sqlite3.connect(db) as connection:  # someone with write access turns a deny into an admit
         connection.execute(
             "UPDATE records SET decision = 'admit', "
             "body = CAST(replace(CAST(body AS TEXT), '\"deny\"', '\"admit\"') AS BLOB) WHERE seq = 1"
         )
-    with console(audited.repo, log=db) as url:
+    with console(audited.repo, log=f"sqlite:///{db}") as url:
         page.goto(f"{url}/decisions/1")
         assert "Inclusion proof: failing" in page.inner_text("section.proof")
         shot(page, tmp_path, "tampered")

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from support_audit import fresh_schema, postgres_server
+
 from support_console import AuditedRepo, audited_repo, console, get
 
 pytestmark = pytest.mark.slow
@@ -113,3 +115,21 @@ def test_admitted_at_names_what_was_live(audited: AuditedRepo) -> None:
     assert at.stdout.splitlines()[1].startswith("7,")
     bad = audited.repo.fleetgate("audit", "query", "--admitted-at", "2999-01-01", "--decision", "deny")
     assert bad.returncode == 2 and "takes no --decision" in bad.stderr
+
+
+def test_the_console_serves_a_postgresql_log_read_only(tmp_path: Path) -> None:
+    schemas = fresh_schema(postgres_server())
+    url = next(schemas)
+    try:
+        audited = audited_repo(tmp_path, waiver_expires="2999-01-01", log_url=url)
+        with console(audited.repo) as base:
+            status, _, body = get(base + "/decisions/1")
+            assert status == 200 and b"Inclusion proof: verified" in body
+            _, _, listed = get(base + "/decisions?model_id=img-b&decision=deny")
+            assert listed.count(b'href="/decisions/') == 1 and b'href="/decisions/1"' in listed
+            _, _, live = get(base + "/live?at=2999-01-01")
+            assert b"(override)" in live and b"25%" in live
+            _, _, overview = get(base + "/")
+            assert b"8 records" in overview
+    finally:
+        next(schemas, None)
