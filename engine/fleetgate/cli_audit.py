@@ -44,9 +44,29 @@ def add_audit_parser(verbs: Any) -> None:
         query.add_argument(f"--{outcome}", metavar="RULE", help=f"records where RULE {meaning}")
     query.add_argument("--since", metavar="TIME", help="inclusive; RFC 3339, or a date (midnight UTC)")
     query.add_argument("--until", metavar="TIME", help="exclusive; RFC 3339, or a date (midnight UTC)")
+    query.add_argument(
+        "--admitted-at",
+        metavar="TIME",
+        help="what was live then: per deployment, the record that last admitted it at pre-deploy",
+    )
     query.add_argument("--format", choices=("table", "json", "csv"), default="table")
     query.add_argument("--limit", type=int, default=1000)
     query.set_defaults(handler=_query)
+
+    serve = sub.add_parser("serve", help="a read-only web console over the log, for auditors")
+    serve.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1 (loopback)")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument(
+        "--token-file",
+        type=Path,
+        metavar="FILE",
+        help="require 'Authorization: Bearer <token>' (mandatory off loopback)",
+    )
+    serve.add_argument(
+        "--key", metavar="VERIFIER", help="verifier key string or file (default: audit.verifierKey)"
+    )
+    serve.add_argument("--repo-url", metavar="URL", help="link findings and commits to this repository")
+    serve.set_defaults(handler=_serve)
 
     show = sub.add_parser("show", help="the records of one decision, or of one check run")
     show.add_argument("ref", metavar="SEQ|RECORD_ID|RUN_ID")
@@ -138,6 +158,8 @@ def _query(args: argparse.Namespace) -> int:
     from fleetgate.commands.audit_records import OutcomeFilter, near_matches, query_records, render_records
 
     filters = query_filter({k.replace("-", "_"): v for k, v in vars(args).items()})
+    if args.admitted_at is not None:
+        return _admitted_at(args, filters)
     by_outcome = OutcomeFilter(args.denied_by, args.warned_by, args.waived)
     with opened(_settings(args).log) as log:
         records = query_records(log, filters, args.limit, by_outcome)
@@ -145,6 +167,48 @@ def _query(args: argparse.Namespace) -> int:
     sys.stdout.write(render_records(records, args.format))
     for hint in hints:
         print(f"fleetgate: {hint}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _admitted_at(args: argparse.Namespace, filters: Any) -> int:
+    from fleetgate.audit.store.readonly import open_readonly_log
+    from fleetgate.commands.audit_records import render_records
+    from fleetgate.console.history import admitted_at
+
+    if filters.decision is not None or args.denied_by or args.warned_by or args.waived:
+        raise FleetgateError("--admitted-at lists admissions: it takes no --decision or outcome filter")
+    log = open_readonly_log(_settings(args).log)
+    try:
+        found = admitted_at(log, args.admitted_at, filters)
+    finally:
+        log.close()
+    sys.stdout.write(render_records(found[: args.limit], args.format))
+    return EXIT_OK
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        from fleetgate.console.app import ConsoleConfig
+        from fleetgate.console.serve import check_bind, serve
+    except ImportError as exc:
+        raise FleetgateError(
+            f"the console needs its extra (pip install 'fleetgate[console]'): {exc}"
+        ) from None
+
+    settings = _settings(args)
+    token = check_bind(args.host, args.token_file)
+    config = ConsoleConfig(
+        log_url=settings.log,
+        origin=settings.origin,
+        verifier_key=key_text(args.key) if args.key else settings.verifier_key,
+        token=token,
+        repo_url=args.repo_url,
+        host=args.host,
+    )
+    print(
+        f"fleetgate: serving the decision log read-only at http://{args.host}:{args.port}/", file=sys.stderr
+    )
+    serve(config, args.host, args.port)
     return EXIT_OK
 
 
