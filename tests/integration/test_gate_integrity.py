@@ -412,3 +412,10 @@ def test_removing_one_document_of_a_file_is_a_plain_deletion(repo: GitRepo) -> N
     repo.commit("un-deploy a")
     code, decision = judged(repo, base)
     assert code == 0 and subject(decision, "a")["change"] == "deleted"
+
+
+def test_a_repository_without_commits_uses_the_configuration_on_disk(repo: GitRepo) -> None:
+    repo.write("fleetgate.yaml", "policies:\n  data:\n    rollout: {initialMax: 25}\n")
+    repo.write("models/a.yaml", to_yaml(manifest("a", updateStrategy={"rolloutPercentage": 25})))
+    code, decision = repo.decision("models", *CHECK)
+    assert code == 0, violations(decision)

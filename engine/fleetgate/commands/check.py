@@ -274,16 +274,18 @@ def _check_options(options: CheckOptions) -> None:
 
 
 def trusted_files(git: Git | None, root: Path, base: str | None) -> GateFiles:
-    """The revision gate files are read from: the base commit, else HEAD, else none at all.
+    """The revision gate files are read from: the base commit, else HEAD.
 
-    Outside any git repository there is no revision to trust: the files on disk are all there is.
+    Outside any git repository, or in one without commits, there is no revision to trust: the
+    files on disk are all there is.
     """
     if git is None:
         return GateFiles.on_disk(root)
     if base is not None:
         return GateFiles.at_commit(git, git.commit(base).sha)
     head = git.head()
-    return GateFiles.at_commit(git, head.sha) if head is not None else GateFiles.empty(root)
+    # A repository without any commit has no revision to protect yet: what is on disk is all there is.
+    return GateFiles.at_commit(git, head.sha) if head is not None else GateFiles.on_disk(root)
 
 
 def repository_config(cwd: Path, explicit: Path | None = None) -> Config:
