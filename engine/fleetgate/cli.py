@@ -151,7 +151,7 @@ def _add_check(verbs: Any) -> None:
         type=_facts,
         metavar="FACTS",
         help="comma-separated facts to gather (artifact, signature, provenance, model, latency, "
-        "fairness), or 'none' for a manifest-only check (default: evidence.collect, else all)",
+        "fairness, cost), or 'none' for a manifest-only check (default: evidence.collect, else all)",
     )
     check.add_argument(
         "--trust", type=Path, metavar="FILE", help="trust file (default: trust in fleetgate.yaml)"
@@ -193,6 +193,7 @@ def _check(args: argparse.Namespace) -> int:
         evidence=args.evidence,
         trust=args.trust,
         progress=StderrProgress(quiet=args.quiet),
+        audit_log=args.audit_log,
     )
     checked = run_check(options)
     from fleetgate.commands.audit import audit_settings, record_decision

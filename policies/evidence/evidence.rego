@@ -26,9 +26,11 @@ warn contains f if {
 	some f in missing
 }
 
-# One finding per required fact that is absent from input.facts.
+# One finding per required fact that is absent from input.facts. An optional fact (one the
+# repository opts into, like cost) is absent when the repository did not opt in.
 missing contains lib.finding("evidence.missing", msg, entry.field) if {
 	some entry in cfg.required
+	not object.get(entry, "optional", false)
 	not input.facts[entry.fact]
 	# concat, not sprintf: a joined list passed to sprintf would print with quotes (see lib).
 	msg := concat("", [

@@ -73,6 +73,7 @@ class CheckOptions:
     evidence: Sequence[str] | None = None  # facts to gather; None: the config's list
     trust: Path | None = None  # overrides the config's trust file
     progress: Progress = SILENT
+    audit_log: str | None = None  # the decision log (the cost ledger); None: the config's
 
 
 @dataclass(frozen=True)
@@ -127,10 +128,12 @@ def _checked(
         options, config, git, stage == "pre-deploy", trust, trusted if git is not None else None
     )
     run.git, run.base_commit = git, changes.context.base_commit
-    facts = gather_facts(changes, run)
+    run.settings = with_fleet(run.settings, config, library.data)
+    moment = now or dt.datetime.now(dt.UTC)
+    facts = cost_windows(gather_facts(changes, run), changes, library.data, options, config, moment)
     header = DecisionHeader(
         decision_id=str(uuid.uuid4()),
-        timestamp=now or dt.datetime.now(dt.UTC),
+        timestamp=moment,
         stage=stage,
         policy_revision=library.revision,
         engine=engine.engine_name,
@@ -237,7 +240,8 @@ def _load_trust(files: GateFiles, path: str) -> TrustConfig:
 def guarded_paths(config: Config, trust: TrustConfig | None) -> GatePaths:
     """Every gate file of the configuration (the waiver file aside: it has its own approvals)."""
     files = {config.source or CONFIG_FILE}
-    for named in (config.evidence.trust, config.evidence.ca_bundle, config.gate.allowed_signers):
+    fleet = (config.fleet.inventory, config.fleet.prices) if config.fleet is not None else (None, None)
+    for named in (config.evidence.trust, config.evidence.ca_bundle, config.gate.allowed_signers, *fleet):
         if named is not None:
             files.add(named)
     operators = config.evidence.collectors.get("model", {}).get("allowedOperators")
@@ -328,6 +332,65 @@ def evidence_run(
         progress=options.progress,
         trusted=trusted,
     )
+
+
+def with_fleet(settings: EvidenceConfig, config: Config, data: Mapping[str, Any]) -> EvidenceConfig:
+    """The cost collector's settings: the fleet files of ``fleet:`` and the memory headroom the
+    fallback estimate shares with targeting.memory-headroom. Without ``fleet:``, none at all."""
+    if config.fleet is None:
+        return settings
+    targeting = data.get("targeting")
+    headroom = targeting.get("memoryHeadroom") if isinstance(targeting, Mapping) else None
+    cost = {"inventory": config.fleet.inventory, "prices": config.fleet.prices, "memoryHeadroom": headroom}
+    return replace(settings, collectors={**settings.collectors, "cost": cost})
+
+
+def cost_windows(
+    facts: dict[str, dict[str, Any]],
+    changes: ChangeSet,
+    data: Mapping[str, Any],
+    options: CheckOptions,
+    config: Config,
+    now: dt.datetime,
+) -> dict[str, dict[str, Any]]:
+    """Add each namespace's trailing-window spend (from the decision log) to its cost facts.
+
+    The log is opened only when a priced change belongs to a namespace whose envelope has a
+    per-window limit; one indexed sum per namespace.
+    """
+    from fleetgate.fleet.window import envelope_of, window_days, window_start, with_window
+
+    wanted: dict[tuple[str, str], list[str]] = {}
+    for change in changes.changes:
+        cost = facts.get(change.manifest.target, {}).get("cost")
+        days = window_days(data, change.manifest.namespace)
+        if isinstance(cost, dict) and isinstance(cost.get("egress"), str) and days is not None:
+            wanted.setdefault((change.manifest.namespace, cost["currency"]), []).append(
+                change.manifest.target
+            )
+    if not wanted:
+        return facts
+    from fleetgate.audit.ledger import admitted_egress
+    from fleetgate.commands.audit import audit_settings, opened
+
+    url = audit_settings(config.extra.get("audit"), config.root, options.audit_log).log
+    with opened(url) as log:
+        for (namespace, currency), targets in wanted.items():
+            days = window_days(data, namespace)
+            assert days is not None
+            spent = admitted_egress(log, namespace, currency, window_start(now, days))
+            for target in targets:
+                cost = facts[target]["cost"]
+                facts[target]["cost"] = with_window(
+                    cost,
+                    envelope_of(data, namespace),
+                    days,
+                    spent.since,
+                    spent.amount,
+                    spent.records,
+                    spent.other_currency,
+                )
+    return facts
 
 
 def _needs_trust(settings: EvidenceConfig) -> bool:

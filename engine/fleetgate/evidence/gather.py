@@ -16,7 +16,7 @@ import hashlib
 import importlib
 import importlib.util
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -119,12 +119,12 @@ class EvidenceRun:
 
 
 def gather_facts(changes: ChangeSet, run: EvidenceRun) -> dict[str, dict[str, Any]]:
-    """The facts of each change that names a reachable artifact, keyed by ``namespace/name``."""
+    """The facts of each change, keyed by ``namespace/name``: about its artifact when that is
+    reachable, and about its deployment (the cost fact) for every valid change."""
     facts: dict[str, dict[str, Any]] = {}
-    if "artifact" not in run.settings.collect:
-        return facts
     for change in changes.changes:
-        gathered = _facts_of(change, run)
+        gathered = _facts_of(change, run) if "artifact" in run.settings.collect else {}
+        gathered.update(_deployment_facts(change, gathered, run))
         if gathered:
             facts[change.manifest.target] = gathered
     return facts
@@ -159,12 +159,55 @@ def _facts_of(change: ManifestChange, run: EvidenceRun) -> dict[str, Any]:
         trusted=run.trusted,
     )
     for name in COLLECTORS:
-        if name in run.settings.collect:
+        if name in run.settings.collect and name not in DEPLOYMENT_SCOPE:
             fact = _collect(name, context, run)
             if fact is not None:
                 facts[name] = fact
     _share_peak_memory(facts)
     return facts
+
+
+# -- Deployment scope -------------------------------------------------------------------------
+# Facts about where a deployment goes rather than what its artifact is. They are gathered for
+# every added or modified change that passes the schema, remote modelUri or not, after the
+# artifact facts (whose measured size and digest they prefer when present).
+
+DEPLOYMENT_SCOPE = tuple(c.name for c in REGISTRY if c.deployment_scope)
+
+
+def _deployment_facts(change: ManifestChange, facts: Mapping[str, Any], run: EvidenceRun) -> dict[str, Any]:
+    # A collector without settings (no `fleet:` for cost) has nothing to read: skip it before
+    # validating anything, so a manifest-only run pays nothing for it.
+    wanted = [n for n in DEPLOYMENT_SCOPE if n in run.settings.collect and run.settings.collectors.get(n)]
+    if not wanted or change.kind == "deleted" or validate(change.manifest.body):
+        return {}
+    artifact = _gathered_artifact(change, facts, run)
+    context = CollectorContext(
+        manifest=change.manifest.body,
+        previous=change.base.body if change.base is not None else None,
+        root=run.source.root,
+        artifact=artifact,
+        base_artifact=_base_artifact(change, artifact, run) if artifact is not None else None,
+        progress=run.progress,
+        trusted=run.trusted,
+        facts=facts,
+    )
+    found: dict[str, Any] = {}
+    for name in wanted:
+        settings = run.settings.collectors.get(name, {})
+        fact = _guarded(name, run.collector(name).collect, replace(context, settings=settings))
+        if fact is not None:
+            found[name] = fact
+    return found
+
+
+def _gathered_artifact(change: ManifestChange, facts: Mapping[str, Any], run: EvidenceRun) -> Artifact | None:
+    """The artifact the artifact step already resolved for this change (never resolved here)."""
+    fact = facts.get("artifact")
+    if not isinstance(fact, Mapping) or "error" in fact:
+        return None
+    found = run._artifacts.get(fact.get("uri", ""))
+    return found if isinstance(found, Artifact) else None
 
 
 def _base_artifact(change: ManifestChange, head: Artifact, run: EvidenceRun) -> Artifact | None:
