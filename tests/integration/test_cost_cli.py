@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import os
+import re
+import subprocess
+import sys
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -256,3 +263,106 @@ def test_the_window_envelope_sums_earlier_pre_deploy_admissions_from_the_log(
     assert finding["message"].endswith("above its $1,500.00 window envelope")
     [row] = decision["finops"]["deployments"]
     assert Decimal(row["window"]["total"]) == Decimal("1660.05")
+
+
+def priced_repo(repo: GitRepo) -> str:
+    """Two deployments in two namespaces, committed; returns the commit."""
+    fleet_repo(repo)
+    repo.write("models/img.yaml", to_yaml(deployment(5)))
+    repo.write("models/beta.yaml", to_yaml(deployment(1, name="beta", namespace="staging")))
+    return repo.commit("two deployments")
+
+
+def test_the_cost_verb_prices_the_desired_state_by_namespace_segment_and_region(repo: GitRepo) -> None:
+    priced_repo(repo)
+    done = repo.fleetgate("cost", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    # 5 % of 3.1 M US devices x 42 MB x $0.085, and 1 % of them in staging.
+    assert report["byNamespace"] == {"production": "553.35", "staging": "110.67"}
+    assert report["byRegion"] == {"US": "664.02"} and report["egress"] == "664.02"
+    segments = {(x["namespace"], x["segment"]): x["new_downloads"] for x in report["lines"]}
+    assert segments == {
+        ("production", "android-us-high"): 100_000,
+        ("production", "ios-us-high"): 55_000,
+        ("staging", "android-us-high"): 20_000,
+        ("staging", "ios-us-high"): 11_000,
+    }
+    text = repo.fleetgate("cost").stdout
+    assert "production: $553.35" in text and "total egress: $664.02" in text
+    assert "100,000 x 42.0 MB = 4,200.0 GB x $0.085/GB = $357.00" in text
+    rows = list(csv.DictReader(io.StringIO(repo.fleetgate("cost", "--format", "csv").stdout)))
+    assert sum(Decimal(r["egress"]) for r in rows) == Decimal("664.02") and len(rows) == 4
+
+
+def test_the_cost_verb_prices_only_the_changes_since_a_base(repo: GitRepo) -> None:
+    base = priced_repo(repo)
+    repo.write("models/img.yaml", to_yaml(deployment(10)))
+    repo.commit("to 10 %")
+    report = json.loads(repo.fleetgate("cost", "--base", base, "--format", "json").stdout)
+    assert report["byNamespace"] == {"production": "553.35"} and report["trustedRevision"] == base
+
+
+def test_focus_rows_follow_the_focus_column_rules(repo: GitRepo) -> None:
+    priced_repo(repo)
+    done = repo.fleetgate("cost", "--format", "focus")
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader(io.StringIO(done.stdout)))
+    assert len(rows) == 4
+    mandatory = {
+        "BilledCost", "BillingAccountId", "BillingCurrency", "BillingPeriodEnd", "BillingPeriodStart",
+        "ChargeCategory", "ChargeClass", "ChargeDescription", "ChargePeriodEnd", "ChargePeriodStart",
+        "ContractedCost", "EffectiveCost", "InvoiceIssuerName", "ListCost", "PricingQuantity", "PricingUnit",
+        "ProviderName", "PublisherName", "ServiceCategory", "ServiceName", "SubAccountId", "SubAccountName",
+    }  # fmt: skip
+    when = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+    for row in rows:
+        assert mandatory <= set(row)
+        # Custom columns carry the x_ prefix; every other column is a FOCUS column.
+        assert {c for c in row if not c.startswith("x_")} <= mandatory | FOCUS_NULLABLE
+        assert (row["ChargeCategory"], row["ServiceCategory"], row["PricingUnit"]) == (
+            "Usage",
+            "Networking",
+            "GB",
+        )
+        assert row["BillingCurrency"] == "USD" and row["ChargeClass"] == ""
+        for column in ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost", "PricingQuantity"):
+            assert Decimal(row[column]) >= 0  # decimal, never null
+        assert Decimal(row["PricingQuantity"]) * Decimal(row["ListUnitPrice"]) == Decimal(row["ListCost"])
+        for start, end in (
+            ("ChargePeriodStart", "ChargePeriodEnd"),
+            ("BillingPeriodStart", "BillingPeriodEnd"),
+        ):
+            assert when.match(row[start]) and when.match(row[end]) and row[start] < row[end]
+        assert row["x_Estimate"] == "true" and row["x_Decision"] == "admit"
+        assert row["x_Digest"] == "sha256:" + "ab" * 32 and row["x_Segment"] in (
+            "android-us-high",
+            "ios-us-high",
+        )
+    assert {r["SubAccountName"] for r in rows} == {"production", "staging"}
+
+
+FOCUS_NULLABLE = {
+    "BillingAccountName", "ChargeFrequency", "ConsumedQuantity", "ConsumedUnit", "ContractedUnitPrice",
+    "ListUnitPrice", "PricingCategory", "RegionId", "RegionName", "ResourceId", "ResourceName",
+    "ResourceType",
+}  # fmt: skip
+
+
+def test_the_cost_verb_without_a_fleet_is_a_one_line_error(repo: GitRepo) -> None:
+    repo.write("models/img.yaml", to_yaml(deployment(5)))
+    repo.commit("no fleet")
+    done = repo.fleetgate("cost")
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.strip() == (
+        "fleetgate: error: fleetgate.yaml: no fleet configured; add fleet: {inventory: PATH, prices: PATH} "
+        "to price deployments"
+    )
+
+
+def test_the_finops_demo_denies_the_step_and_admits_the_lower_rung() -> None:
+    demo = Path(__file__).resolve().parents[2] / "examples" / "demo_finops.py"
+    done = subprocess.run([sys.executable, str(demo)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "above the $1,000.00 per-change envelope of production" in done.stdout
+    assert "demo: OK" in done.stdout

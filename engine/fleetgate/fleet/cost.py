@@ -26,6 +26,7 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from fleetgate.fleet import display
+from fleetgate.fleet.display import exact
 from fleetgate.fleet.model import Fleet, Segment
 
 __all__ = ["Measured", "project_cost"]
@@ -91,11 +92,11 @@ def _segment_row(
         "reachedBefore": before,
         "reached": reached,
         "newDownloads": downloads,
-        "pricePerGB": None if price is None else _text(price + surcharge),
+        "pricePerGB": None if price is None else exact(price + surcharge),
         "egress": None,
     }
     if price is not None and size is not None:
-        row["egress"] = _text(Decimal(downloads) * Decimal(size) / GB * (price + surcharge))
+        row["egress"] = exact(Decimal(downloads) * Decimal(size) / GB * (price + surcharge))
     return row
 
 
@@ -135,12 +136,12 @@ def _fact(
         "bytesPerDownload": size,
         "bytesSource": size_source,
         "bytesDelivered": downloads * size if size is not None else None,
-        "egress": _text(egress) if size is not None else None,
+        "egress": exact(egress) if size is not None else None,
         "networkConstraint": _network(spec),
         "unpriced": _unpriced(rows, size),
         "bySegment": rows,
         "byRegion": {
-            k: {**v, "egress": _text(v["egress"]) if v["priced"] and size else None}
+            k: {**v, "egress": exact(v["egress"]) if v["priced"] and size else None}
             for k, v in sorted(by_region.items())
         },
         "byClass": _by_class(rows),
@@ -212,7 +213,7 @@ def _storage(fleet: Fleet, size: int | None, unchanged: bool) -> str | None:
     price = fleet.sheet.storage_per_gb_month
     if price is None or size is None:
         return None
-    return _text(Decimal(0) if unchanged else Decimal(size) / GB * price)
+    return exact(Decimal(0) if unchanged else Decimal(size) / GB * price)
 
 
 def _fallback(fleet: Fleet, rows: list[dict[str, Any]], measured: Measured) -> dict[str, Any] | None:
@@ -230,7 +231,7 @@ def _fallback(fleet: Fleet, rows: list[dict[str, Any]], measured: Measured) -> d
         amount += Decimal(row["reached"]) * daily * DAYS_PER_MONTH / 1000 * price
     return {
         "devices": devices,
-        "amount": _text(amount),
+        "amount": exact(amount),
         "peakMemoryMB": _number(peak),
         "headroom": _number(headroom),
     }
@@ -298,12 +299,6 @@ def _digest(spec: Mapping[str, Any], measured: str | None) -> Any:
 def _spec(document: Mapping[str, Any] | None) -> Mapping[str, Any]:
     spec = document.get("spec") if document is not None else None
     return spec if isinstance(spec, Mapping) else {}
-
-
-def _text(amount: Decimal) -> str:
-    """An exact amount as decimal text, without an exponent or trailing zeros."""
-    text = format(amount.normalize(), "f")
-    return text if text != "-0" else "0"
 
 
 def _number(value: Decimal) -> int | float:

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal
 
-__all__ = ["count", "money", "size"]
+__all__ = ["count", "exact", "money", "size", "unit_price"]
 
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 _UNITS = ("B", "kB", "MB", "GB", "TB", "PB", "EB")
+
+
+def exact(amount: Decimal) -> str:
+    """An exact amount as decimal text, without an exponent or trailing zeros: ``"1106.7"``."""
+    text = format(amount.normalize(), "f")
+    return text if text != "-0" else "0"
 
 
 def money(amount: Decimal | str, currency: str) -> str:
@@ -18,6 +24,13 @@ def money(amount: Decimal | str, currency: str) -> str:
     if symbol is None:
         return f"{text} {currency}"
     return f"-{symbol}{text[1:]}" if text.startswith("-") else f"{symbol}{text}"
+
+
+def unit_price(amount: Decimal | str, currency: str) -> str:
+    """A price per unit, exactly as the price sheet gives it: ``$0.085``."""
+    text = format(Decimal(amount).normalize(), "f")
+    symbol = _SYMBOLS.get(currency)
+    return f"{symbol}{text}" if symbol else f"{text} {currency}"
 
 
 def count(number: int) -> str:

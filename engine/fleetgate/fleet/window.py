@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from fleetgate.fleet import display
+from fleetgate.fleet.display import exact
 
 __all__ = ["envelope_of", "window_days", "window_start", "with_window"]
 
@@ -56,18 +57,13 @@ def with_window(
     window = {
         "days": days,
         "since": since,
-        "admitted": _text(admitted),
+        "admitted": exact(admitted),
         "admittedRecords": records,
         "otherCurrencyRecords": other_currency,
-        "total": _text(total),
+        "total": exact(total),
         # The limit travels with the sum so reports can show one against the other; the
         # policy reads its own copy from the policy data.
         "envelope": envelope.get("maxEgressPerWindow"),
         "display": {"admitted": display.money(admitted, currency), "total": display.money(total, currency)},
     }
     return {**fact, "window": window}
-
-
-def _text(amount: Decimal) -> str:
-    text = format(amount.normalize(), "f")
-    return text if text != "-0" else "0"

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from fleetgate.decision import Decision
-from fleetgate.fleet.display import count, money, size
+from fleetgate.fleet.display import count, exact, money, size
 
 __all__ = ["finops_lines", "finops_view"]
 
@@ -37,7 +37,7 @@ def finops_view(decision: Decision) -> dict[str, Any] | None:
         "estimate": True,
         "currency": currencies[0] if len(currencies) == 1 else None,
         "deployments": rows,
-        "egress": _text(total),
+        "egress": exact(total),
         "unpriced": sum(r["unpriced"] for r in rows),
     }
 
@@ -54,7 +54,7 @@ def _row(target: str, change: str, cost: Mapping[str, Any]) -> dict[str, Any]:
             {
                 "component": f"egress {region}",
                 "unit": "GB",
-                "quantity": _text(quantity),
+                "quantity": exact(quantity),
                 "price": prices.pop() if len(prices) == 1 else None,  # varies with the Wi-Fi share
                 "cost": figures["egress"],
             }
@@ -112,8 +112,3 @@ def _cells(row: Mapping[str, Any]) -> tuple[str, ...]:
         money(row["egress"], currency) if row["egress"] is not None else "unpriced",
         shown_window,
     )
-
-
-def _text(amount: Decimal) -> str:
-    text = format(amount.normalize(), "f")
-    return text if text != "-0" else "0"
