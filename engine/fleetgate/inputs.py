@@ -7,7 +7,7 @@ from typing import Any
 
 from fleetgate.changes import GitContext, ManifestChange
 
-__all__ = ["policy_input"]
+__all__ = ["for_policies", "policy_input"]
 
 
 def policy_input(
@@ -26,4 +26,18 @@ def policy_input(
         "diff": [c.to_json() for c in change.field_changes()],
         "facts": dict(facts),
         "context": context.to_json(),
+    }
+
+
+def for_policies(facts: Mapping[str, Any]) -> dict[str, Any]:
+    """``facts`` without each fact's ``report`` part (breakdowns kept for people and the log).
+
+    The embedded engine's evaluation time grows with the size of its input, read or not, so a
+    fact that carries a large breakdown (the cost fact's regions and segments) keeps it apart.
+    """
+    return {
+        name: {k: v for k, v in fact.items() if k != "report"}
+        if isinstance(fact, Mapping) and "report" in fact
+        else fact
+        for name, fact in facts.items()
     }

@@ -11,7 +11,7 @@ tier_cfg := data.fleetgate.config.cost
 
 model_tier := object.get(input.manifest.spec, "tier", tier_cfg.defaultTier)
 
-classes := object.get(input.facts, ["cost", "byClass"], {})
+classes := input.facts.cost.byClass
 
 # Device classes from the least to the most capable (the inventory schema's enumeration).
 class_rank := {"low": 0, "mid": 1, "high": 2}
@@ -19,10 +19,10 @@ class_rank := {"low": 0, "mid": 1, "high": 2}
 # A model may not target device classes its tier is not made for (a premium model on
 # low-class phones).
 deny contains lib.finding("targeting.tier-segment", msg, lib.field_at(["spec", "targetDevices"])) if {
-	allowed := tier_cfg.tierClasses[model_tier]
 	some class, seen in classes
+	not class in tier_cfg.tierClasses[model_tier]
 	seen.devices > 0
-	not class in allowed
+	allowed := tier_cfg.tierClasses[model_tier]
 	msg := sprintf(
 		"the %v model targets %v %v-class devices (%v segments of the fleet inventory); tier %v is made for classes %v",
 		[model_tier, seen.devices, class, seen.segments, model_tier, allowed],

@@ -366,3 +366,33 @@ def test_the_finops_demo_denies_the_step_and_admits_the_lower_rung() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "above the $1,000.00 per-change envelope of production" in done.stdout
     assert "demo: OK" in done.stdout
+
+
+def test_the_github_job_summary_shows_the_finops_table(repo: GitRepo, tmp_path: Path) -> None:
+    fleet_repo(repo)
+    repo.commit("fleet")
+    repo.write("models/img.yaml", to_yaml(deployment(10)))
+    summary = tmp_path / "summary.md"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fleetgate",
+            "check",
+            "--no-audit",
+            "--evidence",
+            "cost",
+            "--format",
+            "github",
+        ],
+        cwd=repo.root,
+        env={**os.environ, "GITHUB_STEP_SUMMARY": str(summary), "NO_COLOR": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1, done.stderr
+    text = summary.read_text()
+    assert "### FinOps (estimate)" in text
+    row = r"| production/img | 0 → 310,000 | 310,000 | 13.0 TB | \$1,106.70 | \$1,106.70 / \$1,500.00 |"
+    assert row in text

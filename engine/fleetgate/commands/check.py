@@ -74,6 +74,7 @@ class CheckOptions:
     trust: Path | None = None  # overrides the config's trust file
     progress: Progress = SILENT
     audit_log: str | None = None  # the decision log (the cost ledger); None: the config's
+    cost_segments: bool = False  # the cost fact lists every eligible segment (fleetgate cost)
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,7 @@ def _checked(
         options, config, git, stage == "pre-deploy", trust, trusted if git is not None else None
     )
     run.git, run.base_commit = git, changes.context.base_commit
-    run.settings = with_fleet(run.settings, config, library.data)
+    run.settings = with_fleet(run.settings, config, library.data, options.cost_segments, run.cache)
     moment = now or dt.datetime.now(dt.UTC)
     facts = cost_windows(gather_facts(changes, run), changes, library.data, options, config, moment)
     header = DecisionHeader(
@@ -331,17 +332,31 @@ def evidence_run(
         trust=trust if _needs_trust(settings) else None,
         progress=options.progress,
         trusted=trusted,
+        gate_files=config.trusted,
     )
 
 
-def with_fleet(settings: EvidenceConfig, config: Config, data: Mapping[str, Any]) -> EvidenceConfig:
-    """The cost collector's settings: the fleet files of ``fleet:`` and the memory headroom the
-    fallback estimate shares with targeting.memory-headroom. Without ``fleet:``, none at all."""
+def with_fleet(
+    settings: EvidenceConfig,
+    config: Config,
+    data: Mapping[str, Any],
+    segments: bool = False,
+    cache: FactCache | None = None,
+) -> EvidenceConfig:
+    """The cost collector's settings: the fleet files of ``fleet:``, the memory headroom the
+    fallback estimate shares with targeting.memory-headroom, and the cache that keeps the parsed
+    fleet files by digest (never read at pre-deploy). Without ``fleet:``, none at all."""
     if config.fleet is None:
         return settings
     targeting = data.get("targeting")
     headroom = targeting.get("memoryHeadroom") if isinstance(targeting, Mapping) else None
-    cost = {"inventory": config.fleet.inventory, "prices": config.fleet.prices, "memoryHeadroom": headroom}
+    cost = {
+        "inventory": config.fleet.inventory,
+        "prices": config.fleet.prices,
+        "memoryHeadroom": headroom,
+        "segments": segments,
+        "cache": cache,
+    }
     return replace(settings, collectors={**settings.collectors, "cost": cost})
 
 

@@ -74,7 +74,12 @@ def run_cost(cwd: Path, base: str | None = None, config: Path | None = None) -> 
     from fleetgate.commands.check import CheckOptions, run_check
 
     options = CheckOptions(
-        paths=() if base is not None else (".",), base=base, config=config, cwd=cwd, evidence=("cost",)
+        paths=() if base is not None else (".",),
+        base=base,
+        config=config,
+        cwd=cwd,
+        evidence=("cost",),
+        cost_segments=True,
     )
     checked = run_check(options)
     if checked.config.fleet is None:
@@ -126,7 +131,7 @@ def _lines(
             price_per_gb=row["pricePerGB"],
             egress=row["egress"],
         )
-        for row in cost.get("bySegment", [])
+        for row in (cost.get("report") or {}).get("bySegment", [])
     ]
 
 

@@ -55,6 +55,9 @@ class EvidenceRun:
     progress: Progress = SILENT
     # The trusted revision's files (the evaluation dataset is read from there).
     trusted: GateFiles | None = None
+    # Where deployment-scope collectors read their gate files (the fleet files): the reader the
+    # configuration came from, inside a repository or not.
+    gate_files: GateFiles | None = None
     # Where the base version of a repository artifact is read from: the base commit.
     git: Git | None = None
     base_commit: str | None = None
@@ -169,17 +172,19 @@ def _facts_of(change: ManifestChange, run: EvidenceRun) -> dict[str, Any]:
 
 # -- Deployment scope -------------------------------------------------------------------------
 # Facts about where a deployment goes rather than what its artifact is. They are gathered for
-# every added or modified change that passes the schema, remote modelUri or not, after the
-# artifact facts (whose measured size and digest they prefer when present).
+# every added or modified change, remote modelUri or not, after the artifact facts (whose
+# measured size and digest they prefer when present).
 
 DEPLOYMENT_SCOPE = tuple(c.name for c in REGISTRY if c.deployment_scope)
 
 
 def _deployment_facts(change: ManifestChange, facts: Mapping[str, Any], run: EvidenceRun) -> dict[str, Any]:
-    # A collector without settings (no `fleet:` for cost) has nothing to read: skip it before
-    # validating anything, so a manifest-only run pays nothing for it.
+    # A collector without settings (no `fleet:` for cost) has nothing to read: skip it, so a
+    # manifest-only run pays nothing for it. The manifest is not validated again here (a scan
+    # would pay for it twice): these collectors read any shape, and the gate judges a manifest
+    # that fails the schema by schema.invalid alone.
     wanted = [n for n in DEPLOYMENT_SCOPE if n in run.settings.collect and run.settings.collectors.get(n)]
-    if not wanted or change.kind == "deleted" or validate(change.manifest.body):
+    if not wanted or change.kind == "deleted":
         return {}
     artifact = _gathered_artifact(change, facts, run)
     context = CollectorContext(
@@ -189,7 +194,7 @@ def _deployment_facts(change: ManifestChange, facts: Mapping[str, Any], run: Evi
         artifact=artifact,
         base_artifact=_base_artifact(change, artifact, run) if artifact is not None else None,
         progress=run.progress,
-        trusted=run.trusted,
+        trusted=run.gate_files,
         facts=facts,
     )
     found: dict[str, Any] = {}

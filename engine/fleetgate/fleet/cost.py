@@ -48,41 +48,150 @@ class Measured:
 
 
 def project_cost(
-    manifest: Mapping[str, Any], previous: Mapping[str, Any] | None, fleet: Fleet, measured: Measured
+    manifest: Mapping[str, Any],
+    previous: Mapping[str, Any] | None,
+    fleet: Fleet,
+    measured: Measured,
+    segments: bool = False,
 ) -> dict[str, Any]:
-    """The ``cost`` fact of one change: every figure with the inputs that produced it."""
+    """The ``cost`` fact of one change: every figure with the inputs that produced it.
+
+    With ``segments`` the fact also lists every eligible segment (``bySegment``); without, the
+    breakdown stops at regions and device classes, whose size does not grow with the inventory.
+    """
     spec = _spec(manifest)
     base_spec = _spec(previous) if previous is not None else None
     size, size_source = _bytes(spec, measured)
     unchanged = base_spec is not None and _digest(spec, measured.digest) == _digest(
         base_spec, measured.base_digest
     )
-    percent, percent_before = _percent(spec), _percent(base_spec) if base_spec is not None else Decimal(0)
-    cellular = _network(spec) == "ANY"
-    rows = []
-    for segment in fleet.segments:
-        if not _eligible(segment, spec):
+    percent = _percent(spec)
+    percent_before = _percent(base_spec) if base_spec is not None else Decimal(0)
+    tally = _Tally(fleet, size, _network(spec) == "ANY", segments, measured)
+    head, base = _Targets.of(spec), _Targets.of(base_spec) if base_spec is not None else None
+    for index, segment in enumerate(fleet.segments):
+        if not head.match(segment):
             continue
-        before = _reached(segment, percent_before) if base_spec and _eligible(segment, base_spec) else 0
-        rows.append(
-            _segment_row(segment, fleet, _reached(segment, percent), before, unchanged, size, cellular)
+        before = _reached(segment.devices, percent_before) if base and base.match(segment) else 0
+        tally.add(index, segment, _reached(segment.devices, percent), before, unchanged)
+    return _fact(fleet, spec, tally, size, size_source, unchanged, (percent_before, percent))
+
+
+@dataclass(frozen=True)
+class _Targets:
+    """A manifest's targetDevices as plain values, compared with every segment."""
+
+    ios: tuple[int, ...] | None  # padded minimum iOS version; () refuses every iOS segment
+    api: int | None
+    memory: int | None
+    regions: frozenset[str] | None
+
+    @classmethod
+    def of(cls, spec: Mapping[str, Any]) -> _Targets:
+        target = spec.get("targetDevices")
+        target = target if isinstance(target, Mapping) else {}
+        ios = None
+        if "minOSVersion" in target:
+            wanted = _ios_version(target["minOSVersion"])
+            ios = _padded(wanted) if wanted is not None else ()
+        api, memory, regions = target.get("minAPILevel"), target.get("minMemoryMB"), target.get("regions")
+        return cls(
+            ios,
+            api if isinstance(api, int) else None,
+            memory if isinstance(memory, int) else None,
+            frozenset(r for r in regions if isinstance(r, str)) if isinstance(regions, list) else None,
         )
-    return _fact(fleet, spec, rows, size, size_source, unchanged, (percent_before, percent), measured)
+
+    def match(self, segment: Segment) -> bool:
+        if self.memory is not None and segment.memory_mb < self.memory:
+            return False
+        if self.regions is not None and segment.region not in self.regions:
+            return False
+        if segment.platform == "ios":
+            if self.ios is None:
+                return True
+            return bool(self.ios) and segment.os_version is not None and segment.os_version >= self.ios
+        return self.api is None or (segment.api_level is not None and segment.api_level >= self.api)
+
+
+class _Tally:
+    """The sums of one change over its eligible segments, grouped by region and device class."""
+
+    def __init__(
+        self, fleet: Fleet, size: int | None, cellular: bool, detail: bool, measured: Measured
+    ) -> None:
+        self.fleet, self.size, self.cellular, self.detail = fleet, size, cellular, detail
+        self.rows: list[dict[str, Any]] = []
+        self.devices = self.reached = self.before = self.downloads = 0
+        # region -> price per GB -> new downloads at that price (None: the region has no price)
+        self.regions: dict[str, dict[Decimal | None, int]] = {}
+        self.classes: dict[str, dict[str, int]] = {}
+        self.fallback = _FallbackTally(fleet, measured)
+
+    def add(self, index: int, segment: Segment, reached: int, before: int, unchanged: bool) -> None:
+        downloads = max(0, reached - (before if unchanged else 0))
+        price = self.fleet.prices_per_gb[index][1 if self.cellular else 0]
+        self.devices += segment.devices
+        self.reached += reached
+        self.before += before
+        self.downloads += downloads
+        by_price = self.regions.setdefault(segment.region, {})
+        by_price[price] = by_price.get(price, 0) + downloads
+        klass = self.classes.setdefault(
+            segment.device_class,
+            {"segments": 0, "devices": 0, "reached": 0, "minMemoryMB": segment.memory_mb},
+        )
+        klass["segments"] += 1
+        klass["devices"] += segment.devices
+        klass["reached"] += reached
+        klass["minMemoryMB"] = min(klass["minMemoryMB"], segment.memory_mb)
+        if self.fallback.enabled:
+            self.fallback.add(segment, reached)
+        if self.detail:
+            self.rows.append(_segment_row(segment, reached, before, downloads, price, self.size))
+
+    def egress(self, prices: Mapping[Decimal | None, int]) -> Decimal | None:
+        if self.size is None or None in prices:
+            return None
+        return sum((price * count for price, count in prices.items() if price is not None), Decimal(0)) * (
+            Decimal(self.size) / GB
+        )
+
+
+class _FallbackTally:
+    """Devices reached that the model's measured peak memory does not fit, and their cloud bill."""
+
+    def __init__(self, fleet: Fleet, measured: Measured) -> None:
+        self.price = fleet.sheet.fallback_per_1k_inferences
+        self.peak, self.headroom = measured.peak_memory_mb, measured.memory_headroom
+        self.devices, self.amount = 0, Decimal(0)
+        self.enabled = self.price is not None and self.peak is not None and self.headroom is not None
+
+    def add(self, segment: Segment, reached: int) -> None:
+        assert self.price is not None and self.peak is not None and self.headroom is not None
+        daily = segment.inferences_per_day
+        if daily is None or self.peak <= self.headroom * segment.memory_mb:
+            return
+        self.devices += reached
+        self.amount += Decimal(reached) * daily * DAYS_PER_MONTH / 1000 * self.price
+
+    def fact(self) -> dict[str, Any] | None:
+        if not self.enabled:
+            return None
+        assert self.peak is not None and self.headroom is not None
+        return {
+            "devices": self.devices,
+            "amount": exact(self.amount),
+            "peakMemoryMB": _number(self.peak),
+            "headroom": _number(self.headroom),
+        }
 
 
 def _segment_row(
-    segment: Segment,
-    fleet: Fleet,
-    reached: int,
-    before: int,
-    unchanged: bool,
-    size: int | None,
-    cellular: bool,
+    segment: Segment, reached: int, before: int, downloads: int, price: Decimal | None, size: int | None
 ) -> dict[str, Any]:
-    downloads = max(0, reached - (before if unchanged else 0))
-    price = fleet.sheet.egress_per_gb.get(segment.region)
-    surcharge = (1 - segment.wifi_share) * fleet.sheet.cellular_surcharge_per_gb if cellular else Decimal(0)
-    row: dict[str, Any] = {
+    egress = None if price is None or size is None else Decimal(downloads) * Decimal(size) / GB * price
+    return {
         "segment": segment.name,
         "platform": segment.platform,
         "region": segment.region,
@@ -92,121 +201,107 @@ def _segment_row(
         "reachedBefore": before,
         "reached": reached,
         "newDownloads": downloads,
-        "pricePerGB": None if price is None else exact(price + surcharge),
-        "egress": None,
+        "pricePerGB": None if price is None else exact(price),
+        "egress": None if egress is None else exact(egress),
     }
-    if price is not None and size is not None:
-        row["egress"] = exact(Decimal(downloads) * Decimal(size) / GB * (price + surcharge))
-    return row
 
 
 def _fact(
     fleet: Fleet,
     spec: Mapping[str, Any],
-    rows: list[dict[str, Any]],
+    tally: _Tally,
     size: int | None,
     size_source: str | None,
     unchanged: bool,
     percents: tuple[Decimal, Decimal],
-    measured: Measured,
 ) -> dict[str, Any]:
-    downloads = sum(r["newDownloads"] for r in rows)
-    egress = sum((Decimal(r["egress"]) for r in rows if r["egress"] is not None), Decimal(0))
-    by_region: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        region = by_region.setdefault(
-            row["region"], {"newDownloads": 0, "egress": Decimal(0), "priced": True}
-        )
-        region["newDownloads"] += row["newDownloads"]
-        if row["egress"] is None:
-            region["priced"] = False
-        else:
-            region["egress"] += Decimal(row["egress"])
-    fact: dict[str, Any] = {
-        "currency": fleet.sheet.currency,
+    """The figures the policies read, and under ``report`` the breakdown for people and the log.
+
+    The embedded engine's time grows with the size of its input, whether a rule reads it or not,
+    so the breakdowns (by region, by segment, the unpriced inputs) stay out of the policy input.
+    """
+    by_region = {region: _region(tally, prices) for region, prices in sorted(tally.regions.items())}
+    priced = [Decimal(r["egress"]) for r in by_region.values() if r["egress"] is not None]
+    egress = exact(sum(priced, Decimal(0))) if size is not None else None
+    delivered = tally.downloads * size if size is not None else None
+    fallback = tally.fallback.fact()
+    report: dict[str, Any] = {
         "inventory": fleet.inventory,
         "prices": fleet.prices,
         "asOf": fleet.as_of,
         "rolloutPercentage": {"before": _number(percents[0]), "after": _number(percents[1])},
         "digestUnchanged": unchanged,
-        "devicesEligible": sum(r["devices"] for r in rows),
-        "devicesReachedBefore": sum(r["reachedBefore"] for r in rows),
-        "devicesReached": sum(r["reached"] for r in rows),
-        "newDownloads": downloads,
-        "bytesPerDownload": size,
+        "devicesEligible": tally.devices,
         "bytesSource": size_source,
-        "bytesDelivered": downloads * size if size is not None else None,
-        "egress": exact(egress) if size is not None else None,
+        "bytesDelivered": delivered,
         "networkConstraint": _network(spec),
-        "unpriced": _unpriced(rows, size),
-        "bySegment": rows,
-        "byRegion": {
-            k: {**v, "egress": exact(v["egress"]) if v["priced"] and size else None}
-            for k, v in sorted(by_region.items())
-        },
-        "byClass": _by_class(rows),
+        "unpriced": _unpriced(tally, size),
+        "byRegion": by_region,
         "storagePerMonth": _storage(fleet, size, unchanged),
-        "fallbackPerMonth": _fallback(fleet, rows, measured),
     }
-    fact["display"] = _display(fact)
+    if tally.detail:
+        report["bySegment"] = tally.rows
+    fact: dict[str, Any] = {
+        "currency": fleet.sheet.currency,
+        "devicesReachedBefore": tally.before,
+        "devicesReached": tally.reached,
+        "newDownloads": tally.downloads,
+        "bytesPerDownload": size,
+        "egress": egress,
+        "byClass": {
+            name: {"devices": c["devices"], "segments": c["segments"], "minMemoryMB": c["minMemoryMB"]}
+            for name, c in sorted(tally.classes.items())
+        },
+        "display": _display(fleet.sheet.currency, tally.downloads, size, delivered, egress, fallback),
+        "report": report,
+    }
+    if fallback is not None:
+        fact["fallbackPerMonth"] = fallback
     return fact
 
 
-def _display(fact: Mapping[str, Any]) -> dict[str, str]:
-    """The figures as messages and tables show them (the exact ones stay beside them)."""
-    currency = fact["currency"]
-    shown = {
-        "devicesReachedBefore": display.count(fact["devicesReachedBefore"]),
-        "devicesReached": display.count(fact["devicesReached"]),
-        "newDownloads": display.count(fact["newDownloads"]),
+def _region(tally: _Tally, prices: Mapping[Decimal | None, int]) -> dict[str, Any]:
+    egress = tally.egress(prices)
+    # One price per GB when every segment of the region pays the same (always over Wi-Fi only).
+    price = next(iter(prices)) if len(prices) == 1 else None
+    return {
+        "newDownloads": sum(prices.values()),
+        "pricePerGB": exact(price) if price is not None else None,
+        "egress": exact(egress) if egress is not None else None,
+        "priced": None not in prices,
     }
-    if fact["bytesPerDownload"] is not None:
-        shown["bytesPerDownload"] = display.size(fact["bytesPerDownload"])
-        shown["bytesDelivered"] = display.size(fact["bytesDelivered"])
-    for key in ("egress", "storagePerMonth"):
-        if fact[key] is not None:
-            shown[key] = display.money(fact[key], currency)
-    if fact["fallbackPerMonth"] is not None:
-        shown["fallbackPerMonth"] = display.money(fact["fallbackPerMonth"]["amount"], currency)
+
+
+def _display(
+    currency: str,
+    downloads: int,
+    size: int | None,
+    delivered: int | None,
+    egress: str | None,
+    fallback: Mapping[str, Any] | None,
+) -> dict[str, str]:
+    """The figures the rule messages show, rounded (the exact ones stay beside them)."""
+    shown = {"newDownloads": display.count(downloads)}
+    if size is not None and delivered is not None:
+        shown["bytesPerDownload"] = display.size(size)
+        shown["bytesDelivered"] = display.size(delivered)
+    if egress is not None:
+        shown["egress"] = display.money(egress, currency)
+    if fallback is not None:
+        shown["fallbackPerMonth"] = display.money(fallback["amount"], currency)
     return shown
 
 
-def _unpriced(rows: list[dict[str, Any]], size: int | None) -> list[dict[str, Any]]:
+def _unpriced(tally: _Tally, size: int | None) -> list[dict[str, Any]]:
     """Inputs that could not be priced: a region with no price, an unknown size."""
-    missing: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        if row["pricePerGB"] is None:
-            entry = missing.setdefault(
-                f"egressPerGB.{row['region']}",
-                {"input": f"egressPerGB.{row['region']}", "segments": 0, "newDownloads": 0},
-            )
-            entry["segments"] += 1
-            entry["newDownloads"] += row["newDownloads"]
-    found = [missing[k] for k in sorted(missing)]
+    found = [
+        {"input": f"egressPerGB.{region}", "newDownloads": prices[None]}
+        for region, prices in sorted(tally.regions.items())
+        if None in prices
+    ]
     if size is None:
-        found.insert(
-            0,
-            {
-                "input": "sizeBytes",
-                "segments": len(rows),
-                "newDownloads": sum(r["newDownloads"] for r in rows),
-            },
-        )
+        found.insert(0, {"input": "sizeBytes", "newDownloads": tally.downloads})
     return found
-
-
-def _by_class(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Per device class: devices eligible and reached, and the smallest memory among them."""
-    classes: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        entry = classes.setdefault(
-            row["deviceClass"], {"segments": 0, "devices": 0, "reached": 0, "minMemoryMB": row["memoryMB"]}
-        )
-        entry["segments"] += 1
-        entry["devices"] += row["devices"]
-        entry["reached"] += row["reached"]
-        entry["minMemoryMB"] = min(entry["minMemoryMB"], row["memoryMB"])
-    return dict(sorted(classes.items()))
 
 
 def _storage(fleet: Fleet, size: int | None, unchanged: bool) -> str | None:
@@ -214,47 +309,6 @@ def _storage(fleet: Fleet, size: int | None, unchanged: bool) -> str | None:
     if price is None or size is None:
         return None
     return exact(Decimal(0) if unchanged else Decimal(size) / GB * price)
-
-
-def _fallback(fleet: Fleet, rows: list[dict[str, Any]], measured: Measured) -> dict[str, Any] | None:
-    price = fleet.sheet.fallback_per_1k_inferences
-    peak, headroom = measured.peak_memory_mb, measured.memory_headroom
-    if price is None or peak is None or headroom is None:
-        return None
-    volume = {s.name: s.inferences_per_day for s in fleet.segments}
-    devices, amount = 0, Decimal(0)
-    for row in rows:
-        daily = volume.get(row["segment"])
-        if daily is None or peak <= headroom * row["memoryMB"]:
-            continue
-        devices += row["reached"]
-        amount += Decimal(row["reached"]) * daily * DAYS_PER_MONTH / 1000 * price
-    return {
-        "devices": devices,
-        "amount": exact(amount),
-        "peakMemoryMB": _number(peak),
-        "headroom": _number(headroom),
-    }
-
-
-def _eligible(segment: Segment, spec: Mapping[str, Any]) -> bool:
-    target = spec.get("targetDevices")
-    target = target if isinstance(target, Mapping) else {}
-    if segment.platform == "ios" and "minOSVersion" in target:
-        wanted = _ios_version(target["minOSVersion"])
-        if wanted is None or segment.os_version is None or _padded(segment.os_version) < _padded(wanted):
-            return False
-    wanted_api = target.get("minAPILevel")
-    if (
-        segment.platform == "android"
-        and isinstance(wanted_api, int)
-        and (segment.api_level is None or segment.api_level < wanted_api)
-    ):
-        return False
-    if isinstance(target.get("minMemoryMB"), int) and segment.memory_mb < target["minMemoryMB"]:
-        return False
-    regions = target.get("regions")
-    return not isinstance(regions, list) or segment.region in regions
 
 
 def _ios_version(text: Any) -> tuple[int, ...] | None:
@@ -266,8 +320,12 @@ def _padded(version: tuple[int, ...]) -> tuple[int, ...]:
     return (*version, 0, 0, 0)[:3]
 
 
-def _reached(segment: Segment, percent: Decimal) -> int:
-    return int((Decimal(segment.devices) * percent / 100).to_integral_value(ROUND_FLOOR))
+def _reached(devices: int, percent: Decimal) -> int:
+    """floor(devices x percent / 100), in integers when the percentage is whole (the usual rung)."""
+    whole = int(percent)
+    if whole == percent:
+        return devices * whole // 100
+    return int((Decimal(devices) * percent / 100).to_integral_value(ROUND_FLOOR))
 
 
 def _percent(spec: Mapping[str, Any]) -> Decimal:

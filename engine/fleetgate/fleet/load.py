@@ -9,12 +9,14 @@ reader. Every refusal is a :class:`ConfigError` naming ``file:line`` (exit 2).
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 from collections.abc import Mapping
 from decimal import Decimal
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, Protocol
 
 from fleetgate.config import read_mapping
 from fleetgate.errors import ConfigError
@@ -29,15 +31,87 @@ _MAX_BYTES = 16 << 20
 Lines = Mapping[Any, int]
 
 
-def load_fleet(files: GateFiles, inventory: str, prices: str) -> Fleet | FleetMissing:
-    """The fleet named by ``fleet:`` in fleetgate.yaml, or why it is missing."""
+class ParsedCache(Protocol):
+    """Where parsed fleet files are kept by the digest of their bytes (the evidence cache)."""
+
+    def get(self, collector: str, key: Mapping[str, Any]) -> dict[str, Any] | None: ...
+
+    def put(self, collector: str, key: Mapping[str, Any], fact: Mapping[str, Any]) -> None: ...
+
+
+def load_fleet(
+    files: GateFiles, inventory: str, prices: str, cache: ParsedCache | None = None
+) -> Fleet | FleetMissing:
+    """The fleet named by ``fleet:`` in fleetgate.yaml, or why it is missing.
+
+    The bytes are always read through ``files`` (so the decision records their digests); a
+    ``cache`` spares a pre-commit run from parsing and checking a large inventory again when its
+    bytes have not changed.
+    """
     found = files.read_many([inventory, prices], _MAX_BYTES, "fleet file")
     for path, what in ((inventory, "fleet inventory"), (prices, "price sheet")):
         if path not in found:
             return FleetMissing(f"the {what} {path} is not in {files.describe()}")
+    key = {"inventory": _digest(found[inventory]), "prices": _digest(found[prices])}
+    cached = cache.get("fleet-files", key) if cache is not None else None
+    if cached is not None:
+        with contextlib.suppress(KeyError, TypeError, ValueError, ArithmeticError):
+            return _from_json(cached, inventory, prices)
     segments, as_of = read_inventory(found[inventory], inventory)
-    sheet = read_prices(found[prices], prices)
-    return Fleet(inventory, prices, segments, sheet, as_of)
+    fleet = Fleet(inventory, prices, segments, read_prices(found[prices], prices), as_of)
+    if cache is not None:
+        cache.put("fleet-files", key, _to_json(fleet))
+    return fleet
+
+
+def _digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def _to_json(fleet: Fleet) -> dict[str, Any]:
+    sheet = fleet.sheet
+    optional = (sheet.storage_per_gb_month, sheet.fallback_per_1k_inferences)
+    return {
+        "asOf": fleet.as_of,
+        "segments": [
+            [
+                s.name,
+                s.platform,
+                s.memory_mb,
+                s.region,
+                s.device_class,
+                s.devices,
+                s.api_level,
+                list(s.os_version) if s.os_version else None,
+                str(s.wifi_share),
+                None if s.inferences_per_day is None else str(s.inferences_per_day),
+            ]
+            for s in fleet.segments
+        ],
+        "prices": [
+            sheet.currency,
+            {k: str(v) for k, v in sheet.egress_per_gb.items()},
+            str(sheet.cellular_surcharge_per_gb),
+            *(None if v is None else str(v) for v in optional),
+        ],
+    }
+
+
+def _from_json(doc: Mapping[str, Any], inventory: str, prices: str) -> Fleet:
+    segments = tuple(
+        Segment(name, platform, memory, region, klass, devices, api, tuple(os) if os else None,
+                Decimal(wifi), None if daily is None else Decimal(daily))
+        for name, platform, memory, region, klass, devices, api, os, wifi, daily in doc["segments"]
+    )  # fmt: skip
+    currency, egress, cellular, storage, fallback = doc["prices"]
+    sheet = PriceSheet(
+        currency,
+        {k: Decimal(v) for k, v in egress.items()},
+        Decimal(cellular),
+        None if storage is None else Decimal(storage),
+        None if fallback is None else Decimal(fallback),
+    )
+    return Fleet(inventory, prices, segments, sheet, doc["asOf"])
 
 
 def read_inventory(data: bytes, path: str) -> tuple[tuple[Segment, ...], str | None]:
@@ -76,7 +150,7 @@ def _segment(row: Mapping[str, Any], path: str, lines: Lines, index: int) -> Seg
         device_class=row["deviceClass"],
         devices=row["devices"],
         api_level=row.get("apiLevel"),
-        os_version=tuple(int(p) for p in row["osVersion"].split(".")) if "osVersion" in row else None,
+        os_version=_version(row["osVersion"]) if "osVersion" in row else None,
         wifi_share=_decimal(row.get("wifiShare", 1)),
         inferences_per_day=_decimal(row["inferencesPerDay"]) if "inferencesPerDay" in row else None,
     )
@@ -121,6 +195,11 @@ def _validator(name: str) -> Any:
 
 def _line(lines: Lines, path: tuple[Any, ...]) -> int:
     return next((lines[path[:n]] for n in range(len(path), -1, -1) if path[:n] in lines), 1)
+
+
+def _version(text: str) -> tuple[int, int, int]:
+    major, minor, patch = (*(int(p) for p in text.split(".")), 0, 0)[:3]
+    return major, minor, patch
 
 
 def _decimal(value: int | float) -> Decimal:

@@ -7,7 +7,7 @@ binary float, so ``0.085`` per GB is exactly 0.085.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
 
@@ -28,7 +28,7 @@ class Segment:
     device_class: str
     devices: int
     api_level: int | None = None  # android
-    os_version: tuple[int, ...] | None = None  # ios, e.g. (17, 4)
+    os_version: tuple[int, int, int] | None = None  # ios, padded: "17.4" is (17, 4, 0)
     wifi_share: Decimal = Decimal(1)
     inferences_per_day: Decimal | None = None
 
@@ -56,6 +56,22 @@ class Fleet:
     segments: tuple[Segment, ...]
     sheet: PriceSheet
     as_of: str | None = None
+    # Per segment, the price per GB over Wi-Fi and with the cellular share (None: region not
+    # priced): computed once, because every change of a scan is priced against every segment.
+    prices_per_gb: tuple[tuple[Decimal | None, Decimal | None], ...] = field(
+        init=False, compare=False, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        sheet = self.sheet
+        prices = []
+        for segment in self.segments:
+            price = sheet.egress_per_gb.get(segment.region)
+            cellular = (
+                None if price is None else price + (1 - segment.wifi_share) * sheet.cellular_surcharge_per_gb
+            )
+            prices.append((price, cellular))
+        object.__setattr__(self, "prices_per_gb", tuple(prices))
 
 
 @dataclass(frozen=True)

@@ -58,12 +58,15 @@ def with_window(
         "days": days,
         "since": since,
         "admitted": exact(admitted),
-        "admittedRecords": records,
-        "otherCurrencyRecords": other_currency,
         "total": exact(total),
-        # The limit travels with the sum so reports can show one against the other; the
-        # policy reads its own copy from the policy data.
-        "envelope": envelope.get("maxEgressPerWindow"),
         "display": {"admitted": display.money(admitted, currency), "total": display.money(total, currency)},
     }
-    return {**fact, "window": window}
+    # For reports: how many records the sum read, and the limit it is judged against (the
+    # policy reads its own copy from the policy data).
+    counted = {
+        "admittedRecords": records,
+        "otherCurrencyRecords": other_currency,
+        "envelope": envelope.get("maxEgressPerWindow"),
+    }
+    report = {**fact.get("report", {}), "window": counted}
+    return {**fact, "window": window, "report": report}

@@ -16,7 +16,7 @@ from typing import Any
 from fleetgate.decision import Decision
 from fleetgate.fleet.display import count, exact, money, size
 
-__all__ = ["finops_lines", "finops_view"]
+__all__ = ["finops_cells", "finops_lines", "finops_view"]
 
 GB = Decimal(10**9)
 
@@ -44,9 +44,9 @@ def finops_view(decision: Decision) -> dict[str, Any] | None:
 
 def _row(target: str, change: str, cost: Mapping[str, Any]) -> dict[str, Any]:
     size_bytes = cost.get("bytesPerDownload")
+    report = cost.get("report") or {}
     components = []
-    for region, figures in sorted((cost.get("byRegion") or {}).items()):
-        prices = {r["pricePerGB"] for r in cost.get("bySegment", []) if r["region"] == region}
+    for region, figures in sorted((report.get("byRegion") or {}).items()):
         if figures.get("egress") is None or size_bytes is None:
             continue
         quantity = Decimal(figures["newDownloads"]) * Decimal(size_bytes) / GB
@@ -55,7 +55,7 @@ def _row(target: str, change: str, cost: Mapping[str, Any]) -> dict[str, Any]:
                 "component": f"egress {region}",
                 "unit": "GB",
                 "quantity": exact(quantity),
-                "price": prices.pop() if len(prices) == 1 else None,  # varies with the Wi-Fi share
+                "price": figures.get("pricePerGB"),  # None when it varies with the Wi-Fi share
                 "cost": figures["egress"],
             }
         )
@@ -67,20 +67,34 @@ def _row(target: str, change: str, cost: Mapping[str, Any]) -> dict[str, Any]:
         "devicesAfter": cost.get("devicesReached"),
         "newDownloads": cost.get("newDownloads"),
         "bytesPerDownload": size_bytes,
-        "bytesDelivered": cost.get("bytesDelivered"),
+        "bytesDelivered": report.get("bytesDelivered"),
         "egress": cost.get("egress"),
-        "storagePerMonth": cost.get("storagePerMonth"),
+        "storagePerMonth": report.get("storagePerMonth"),
         "fallbackPerMonth": (cost.get("fallbackPerMonth") or {}).get("amount"),
         "components": components,
-        "window": cost.get("window"),
-        "unpriced": sum(u.get("segments", 0) for u in cost.get("unpriced", [])),
+        "window": _window(cost.get("window"), report.get("window")),
+        "unpriced": len(report.get("unpriced", [])),
+    }
+
+
+def _window(window: Any, counted: Any) -> dict[str, Any] | None:
+    if not isinstance(window, Mapping):
+        return None
+    extra = counted if isinstance(counted, Mapping) else {}
+    return {
+        "days": window.get("days"),
+        "since": window.get("since"),
+        "admitted": window.get("admitted"),
+        "total": window.get("total"),
+        "envelope": extra.get("envelope"),
+        "admittedRecords": extra.get("admittedRecords"),
     }
 
 
 def finops_lines(view: Mapping[str, Any]) -> list[str]:
     """The table as text: one line per deployment, a total line, and the unpriced count."""
     header = ("deployment", "devices before -> after", "downloads", "bytes", "egress", "window / envelope")
-    cells = [header] + [_cells(r) for r in view["deployments"]]
+    cells = [header] + [finops_cells(r) for r in view["deployments"]]
     widths = [max(len(c[i]) for c in cells) for i in range(len(header))]
     lines = ["finops (estimate)"]
     lines += [
@@ -93,7 +107,8 @@ def finops_lines(view: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def _cells(row: Mapping[str, Any]) -> tuple[str, ...]:
+def finops_cells(row: Mapping[str, Any]) -> tuple[str, ...]:
+    """One deployment's row as text: deployment, devices, downloads, bytes, egress, window."""
     currency = row["currency"]
     before, after = row["devicesBefore"] or 0, row["devicesAfter"] or 0
     delivered = row["bytesDelivered"]

@@ -98,45 +98,48 @@ def test_a_forty_segment_fleet_matches_hand_arithmetic_to_the_cent() -> None:
         eligible, reached, before = eligible + row["devices"], reached + head, before + base
         downloads += head - base  # same checksum: only devices the step adds download
         if row["region"] not in PRICE_UNITS:
-            unpriced += 1
+            unpriced += head - base
             continue
         wifi_percent = round(row["wifiShare"] * 100)
         per_gb = PRICE_UNITS[row["region"]] + (100 - wifi_percent) * CELLULAR_UNITS // 100
         numerator += (head - base) * size * per_gb
-    fact = project_cost(rollout(25), rollout(10), fleet_of(segments), Measured())
+    fact = project_cost(rollout(25), rollout(10), fleet_of(segments), Measured(), segments=True)
     assert Decimal(fact["egress"]) * 10**14 == numerator  # exact, not just to the cent
     cents = (Decimal(numerator) / 10**12).quantize(Decimal(1))
     dollars, rest = divmod(int(cents), 100)
     assert fact["display"]["egress"] == f"${dollars:,}.{rest:02d}"
-    assert (fact["devicesEligible"], fact["devicesReached"], fact["devicesReachedBefore"]) == (
+    assert (fact["report"]["devicesEligible"], fact["devicesReached"], fact["devicesReachedBefore"]) == (
         eligible,
         reached,
         before,
     )
-    assert fact["newDownloads"] == downloads and fact["digestUnchanged"] is True
-    assert fact["bytesDelivered"] == downloads * size and fact["bytesSource"] == "declared"
-    assert len(fact["bySegment"]) == 24 and fact["unpriced"] == [
-        {
-            "input": "egressPerGB.IN",
-            "segments": unpriced,
-            "newDownloads": sum(r["newDownloads"] for r in fact["bySegment"] if r["region"] == "IN"),
-        }
-    ]
-    assert sum(Decimal(v["egress"]) for v in fact["byRegion"].values() if v["egress"]) == Decimal(
+    assert fact["newDownloads"] == downloads and fact["report"]["digestUnchanged"] is True
+    assert (
+        fact["report"]["bytesDelivered"] == downloads * size and fact["report"]["bytesSource"] == "declared"
+    )
+    assert fact["report"]["unpriced"] == [{"input": "egressPerGB.IN", "newDownloads": unpriced}]
+    assert len(fact["report"]["bySegment"]) == 24
+    assert sum(Decimal(r["egress"]) for r in fact["report"]["bySegment"] if r["egress"]) == Decimal(
         fact["egress"]
     )
-    assert fact["byRegion"]["IN"]["egress"] is None
+    # Without the segment detail (a check) the figures are the same and the breakdown stays bounded.
+    brief = project_cost(rollout(25), rollout(10), fleet_of(segments), Measured())
+    assert "bySegment" not in brief["report"] and brief["egress"] == fact["egress"]
+    assert sum(Decimal(v["egress"]) for v in fact["report"]["byRegion"].values() if v["egress"]) == Decimal(
+        fact["egress"]
+    )
+    assert fact["report"]["byRegion"]["IN"]["egress"] is None
 
 
 def test_a_new_artifact_is_downloaded_again_by_every_device_reached() -> None:
     fleet = fleet_of(forty_segments())
     new = rollout(25, checksum="sha256:" + "cd" * 32)
     fact = project_cost(new, rollout(10), fleet, Measured())
-    assert fact["digestUnchanged"] is False and fact["newDownloads"] == fact["devicesReached"]
+    assert fact["report"]["digestUnchanged"] is False and fact["newDownloads"] == fact["devicesReached"]
     # The measured digest wins over spec.checksum: same bytes, so only the added devices download.
     same = project_cost(new, rollout(10), fleet, Measured(digest="sha256:" + "ab" * 32))
     assert (
-        same["digestUnchanged"] is True
+        same["report"]["digestUnchanged"] is True
         and same["newDownloads"] == same["devicesReached"] - same["devicesReachedBefore"]
     )
 
@@ -165,7 +168,7 @@ def test_the_measured_size_wins_and_wifi_only_pays_no_cellular_surcharge() -> No
         updateStrategy={"rolloutPercentage": 100, "networkConstraint": "WIFI"},
     )
     fact = project_cost(wifi, None, fleet_of(segments), Measured(size=2_000_000_000))
-    assert (fact["bytesPerDownload"], fact["bytesSource"]) == (2_000_000_000, "measured")
+    assert (fact["bytesPerDownload"], fact["report"]["bytesSource"]) == (2_000_000_000, "measured")
     assert Decimal(fact["egress"]) == Decimal("170")  # 1000 x 2 GB x 0.085
     anywhere = copy.deepcopy(wifi)
     anywhere["spec"]["updateStrategy"]["networkConstraint"] = "ANY"
@@ -229,7 +232,7 @@ def test_storage_and_cloud_fallback_for_devices_the_model_does_not_fit() -> None
     )
     measured = Measured(peak_memory_mb=Decimal(600), memory_headroom=Decimal("0.25"))
     fact = project_cost(doc, None, fleet_of(segments), measured)
-    assert fact["storagePerMonth"] == "0.0115"  # 0.5 GB x 0.023
+    assert fact["report"]["storagePerMonth"] == "0.0115"  # 0.5 GB x 0.023
     # 600 MB > 0.25 x 2048 MB: the 5,000 small devices reached fall back; 5,000 x 40 x 30 / 1000 x 0.40
     assert fact["fallbackPerMonth"] == {
         "devices": 5000,
@@ -238,10 +241,24 @@ def test_storage_and_cloud_fallback_for_devices_the_model_does_not_fit() -> None
         "headroom": 0.25,
     }
     assert fact["display"]["fallbackPerMonth"] == "$2,400.00"
-    assert project_cost(doc, None, fleet_of(segments), Measured())["fallbackPerMonth"] is None
+    assert "fallbackPerMonth" not in project_cost(doc, None, fleet_of(segments), Measured())
 
 
 def test_an_unknown_size_leaves_egress_unpriced() -> None:
     fact = project_cost(manifest(sizeBytes=None), None, fleet_of(forty_segments()), Measured())
-    assert fact["egress"] is None and fact["unpriced"][0]["input"] == "sizeBytes"
+    assert fact["egress"] is None and fact["report"]["unpriced"][0]["input"] == "sizeBytes"
     assert "egress" not in fact["display"]
+
+
+def test_the_policies_see_the_figures_and_not_the_breakdown() -> None:
+    from fleetgate.inputs import for_policies
+
+    fact = project_cost(rollout(25), rollout(10), fleet_of(forty_segments()), Measured(), segments=True)
+    seen = for_policies({"cost": fact, "artifact": {"size": 1}})
+    assert seen["artifact"] == {"size": 1} and "report" not in seen["cost"]
+    assert {"egress", "display", "byClass", "devicesReached", "currency"} <= set(seen["cost"])
+    assert seen["cost"]["byClass"]["high"] == {
+        "devices": sum(r["devices"] for r in fact["report"]["bySegment"] if r["deviceClass"] == "high"),
+        "segments": 8,
+        "minMemoryMB": 8192,
+    }

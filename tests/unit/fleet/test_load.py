@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from fleetgate.errors import ConfigError
 from fleetgate.files import GateFiles
-from fleetgate.fleet import FleetMissing, load_fleet, read_inventory, read_prices
+from fleetgate.fleet import FleetMissing, load, load_fleet, read_inventory, read_prices
 
 INVENTORY = """\
 apiVersion: fleetgate.dev/v1
@@ -51,7 +54,7 @@ def test_a_valid_inventory_reads_as_exact_segments() -> None:
     android, ios = segments
     assert (android.platform, android.api_level, android.os_version) == ("android", 34, None)
     assert android.wifi_share == Decimal("0.7") and android.inferences_per_day == Decimal(40)
-    assert (ios.os_version, ios.wifi_share, ios.inferences_per_day) == ((17, 4), Decimal(1), None)
+    assert (ios.os_version, ios.wifi_share, ios.inferences_per_day) == ((17, 4, 0), Decimal(1), None)
 
 
 def test_a_valid_price_sheet_reads_as_exact_decimals() -> None:
@@ -195,3 +198,34 @@ def test_the_fleet_files_are_read_through_the_gate_file_door(tmp_path: Path) -> 
     fleet = load_fleet(files, "fleet/inventory.yaml", "fleet/prices.yaml")
     assert not isinstance(fleet, FleetMissing) and len(fleet.segments) == 2
     assert set(files.consulted) == {"fleet/inventory.yaml", "fleet/prices.yaml"}
+
+
+class DictCache:
+    def __init__(self) -> None:
+        self.entries: dict[str, dict[str, Any]] = {}
+
+    def get(self, collector: str, key: Mapping[str, Any]) -> dict[str, Any] | None:
+        return self.entries.get(json.dumps([collector, key], sort_keys=True))
+
+    def put(self, collector: str, key: Mapping[str, Any], fact: Mapping[str, Any]) -> None:
+        self.entries[json.dumps([collector, key], sort_keys=True)] = json.loads(json.dumps(fact))
+
+
+def test_parsed_fleet_files_are_kept_by_digest_and_read_back_identically(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "fleet").mkdir()
+    (tmp_path / "fleet" / "inventory.yaml").write_text(INVENTORY)
+    (tmp_path / "fleet" / "prices.yaml").write_text(PRICES)
+    cache = DictCache()
+    first = load_fleet(GateFiles.on_disk(tmp_path), "fleet/inventory.yaml", "fleet/prices.yaml", cache)
+    monkeypatch.setattr(load, "read_inventory", lambda *a: pytest.fail("parsed again"))
+    files = GateFiles.on_disk(tmp_path)
+    again = load_fleet(files, "fleet/inventory.yaml", "fleet/prices.yaml", cache)
+    assert again == first and again.prices_per_gb == first.prices_per_gb  # type: ignore[union-attr]
+    assert set(files.consulted) == {"fleet/inventory.yaml", "fleet/prices.yaml"}  # still read and recorded
+    # Other bytes are another key: a changed inventory is parsed (and checked) afresh.
+    (tmp_path / "fleet" / "inventory.yaml").write_text(INVENTORY.replace("devices: 800000", "devices: -1"))
+    monkeypatch.undo()
+    with pytest.raises(ConfigError, match="less than the minimum of 0"):
+        load_fleet(GateFiles.on_disk(tmp_path), "fleet/inventory.yaml", "fleet/prices.yaml", cache)

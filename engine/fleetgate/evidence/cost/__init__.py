@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from fleetgate.evidence.cache import FactCache
 from fleetgate.evidence.interface import CollectorContext
 from fleetgate.files import GateFiles
 from fleetgate.fleet import Fleet, FleetMissing, Measured, load_fleet, project_cost
@@ -44,15 +45,17 @@ class CostCollector:
             return None
         if context.trusted is None:
             return {"status": "absent", "reason": "no trusted revision to read the fleet files from"}
-        fleet = self._fleet(context.trusted, inventory, prices)
+        fleet = self._fleet(context.trusted, inventory, prices, context.settings.get("cache"))
         if isinstance(fleet, FleetMissing):
             return {"status": "absent", "reason": fleet.reason}
-        return project_cost(context.manifest, context.previous, fleet, _measured(context))
+        detail = context.settings.get("segments") is True
+        return project_cost(context.manifest, context.previous, fleet, _measured(context), detail)
 
-    def _fleet(self, files: GateFiles, inventory: str, prices: str) -> Fleet | FleetMissing:
+    def _fleet(self, files: GateFiles, inventory: str, prices: str, cache: Any) -> Fleet | FleetMissing:
         loaded = self._loaded.setdefault(files, {})
         if (inventory, prices) not in loaded:
-            loaded[(inventory, prices)] = load_fleet(files, inventory, prices)
+            parsed = cache if isinstance(cache, FactCache) else None
+            loaded[(inventory, prices)] = load_fleet(files, inventory, prices, parsed)
         return loaded[(inventory, prices)]
 
 
