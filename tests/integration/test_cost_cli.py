@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from support import GitRepo, line_of, manifest, to_yaml, violations
+from support import GitRepo, line_of, manifest, schema_validator, to_yaml, violations
 
 POSTGRES_ENV = "FLEETGATE_TEST_POSTGRES_URL"
 
@@ -396,3 +396,18 @@ def test_the_github_job_summary_shows_the_finops_table(repo: GitRepo, tmp_path: 
     assert "### FinOps (estimate)" in text
     row = r"| production/img | 0 → 310,000 | 310,000 | 13.0 TB | \$1,106.70 | \$1,106.70 / \$1,500.00 |"
     assert row in text
+
+
+def test_sarif_carries_the_finops_table_in_its_run_properties(repo: GitRepo) -> None:
+    fleet_repo(repo)
+    repo.commit("fleet")
+    repo.write("models/img.yaml", to_yaml(deployment(10)))
+    done = repo.fleetgate("check", "--no-audit", "--evidence", "cost", "--format", "sarif")
+    assert done.returncode == 1, done.stderr
+    log = json.loads(done.stdout)
+    schema_validator("sarif-schema-2.1.0.json").validate(log)
+    [row] = log["runs"][0]["properties"]["finops"]["deployments"]
+    assert (row["target"], row["egress"], row["newDownloads"]) == ("production/img", "1106.7", 310_000)
+    assert row["components"] == [
+        {"component": "egress US", "unit": "GB", "quantity": "13020", "price": "0.085", "cost": "1106.7"}
+    ]

@@ -21,7 +21,9 @@ from typing import Any
 from fleetgate.evidence.cache import FactCache
 from fleetgate.evidence.interface import CollectorContext
 from fleetgate.files import GateFiles
-from fleetgate.fleet import Fleet, FleetMissing, Measured, load_fleet, project_cost
+from fleetgate.fleet.cost import Measured, project_cost
+from fleetgate.fleet.load import load_fleet
+from fleetgate.fleet.model import Fleet, FleetMissing
 
 __all__ = ["COLLECTOR", "CostCollector"]
 
