@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -94,3 +95,19 @@ def test_the_projection_a_record_keeps() -> None:
     }
     assert ledger.projected_cost({"facts": {"cost": {"status": "absent"}}}) is None
     assert ledger.projected_cost(None) is None
+
+
+def test_sqlite_answers_the_window_query_from_an_index(tmp_path: Path) -> None:
+    from fleetgate.audit.store import _common, open_log
+
+    log = open_log(f"sqlite:///{tmp_path / 'audit.db'}")
+    try:
+        wanted = QueryFilter(
+            namespace="production", stage="pre-deploy", decision="admit", since=SINCE, kinds=("decision",)
+        )
+        where, params = _common._where(wanted)
+        sql = f"EXPLAIN QUERY PLAN {_common._SELECT_RECORDS}{where} ORDER BY timestamp DESC, seq DESC LIMIT ?"
+        plan = " ".join(str(row[-1]) for row in log._execute(sql, [*params, 1000]))  # type: ignore[attr-defined]
+    finally:
+        log.close()
+    assert plan.startswith("SEARCH records USING INDEX records_namespace_name (namespace=?"), plan
