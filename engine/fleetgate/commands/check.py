@@ -24,6 +24,7 @@ from fleetgate.changes import (
     submodules_under_globs,
     with_dependents,
 )
+from fleetgate.commands._fleet import cost_windows, with_fleet
 from fleetgate.config import (
     CONFIG_FILE,
     DEFAULT_CACHE,
@@ -334,78 +335,6 @@ def evidence_run(
         trusted=trusted,
         gate_files=config.trusted,
     )
-
-
-def with_fleet(
-    settings: EvidenceConfig,
-    config: Config,
-    data: Mapping[str, Any],
-    segments: bool = False,
-    cache: FactCache | None = None,
-) -> EvidenceConfig:
-    """The cost collector's settings: the fleet files of ``fleet:``, the memory headroom the
-    fallback estimate shares with targeting.memory-headroom, and the cache that keeps the parsed
-    fleet files by digest (never read at pre-deploy). Without ``fleet:``, none at all."""
-    if config.fleet is None:
-        return settings
-    targeting = data.get("targeting")
-    headroom = targeting.get("memoryHeadroom") if isinstance(targeting, Mapping) else None
-    cost = {
-        "inventory": config.fleet.inventory,
-        "prices": config.fleet.prices,
-        "memoryHeadroom": headroom,
-        "segments": segments,
-        "cache": cache,
-    }
-    return replace(settings, collectors={**settings.collectors, "cost": cost})
-
-
-def cost_windows(
-    facts: dict[str, dict[str, Any]],
-    changes: ChangeSet,
-    data: Mapping[str, Any],
-    options: CheckOptions,
-    config: Config,
-    now: dt.datetime,
-) -> dict[str, dict[str, Any]]:
-    """Add each namespace's trailing-window spend (from the decision log) to its cost facts.
-
-    The log is opened only when a priced change belongs to a namespace whose envelope has a
-    per-window limit; one indexed sum per namespace.
-    """
-    from fleetgate.fleet.window import envelope_of, window_days, window_start, with_window
-
-    wanted: dict[tuple[str, str], list[str]] = {}
-    for change in changes.changes:
-        cost = facts.get(change.manifest.target, {}).get("cost")
-        days = window_days(data, change.manifest.namespace)
-        if isinstance(cost, dict) and isinstance(cost.get("egress"), str) and days is not None:
-            wanted.setdefault((change.manifest.namespace, cost["currency"]), []).append(
-                change.manifest.target
-            )
-    if not wanted:
-        return facts
-    from fleetgate.audit.ledger import admitted_egress
-    from fleetgate.commands.audit import audit_settings, opened
-
-    url = audit_settings(config.extra.get("audit"), config.root, options.audit_log).log
-    with opened(url) as log:
-        for (namespace, currency), targets in wanted.items():
-            days = window_days(data, namespace)
-            assert days is not None
-            spent = admitted_egress(log, namespace, currency, window_start(now, days))
-            for target in targets:
-                cost = facts[target]["cost"]
-                facts[target]["cost"] = with_window(
-                    cost,
-                    envelope_of(data, namespace),
-                    days,
-                    spent.since,
-                    spent.amount,
-                    spent.records,
-                    spent.other_currency,
-                )
-    return facts
 
 
 def _needs_trust(settings: EvidenceConfig) -> bool:

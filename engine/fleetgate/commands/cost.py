@@ -37,6 +37,7 @@ class CostLine:
     segment: str
     region: str
     device_class: str
+    decision: str  # what the gate decided about this deployment: admit | deny
     devices_before: int
     devices_after: int
     new_downloads: int
@@ -57,7 +58,6 @@ class CostReport:
     lines: tuple[CostLine, ...]
     base: str | None
     revision: str  # the trusted revision the fleet files were read from
-    decision: str  # what the gate would decide about the same changes: admit | deny
     generated: str  # when (RFC 3339 UTC), the charge period of FOCUS rows
 
     @property
@@ -96,21 +96,22 @@ def run_cost(cwd: Path, base: str | None = None, config: Path | None = None) -> 
         if cost.get("status") == "absent":
             raise ConfigError(str(cost.get("reason")))
         currencies.add(str(cost["currency"]))
-        lines.extend(_lines(subject.namespace, subject.name, subject.version, subject.policy_input, cost))
+        verdict = "admit" if subject.allowed else "deny"
+        lines.extend(_lines(subject.target, subject.version, verdict, subject.policy_input, cost))
     trusted = checked.decision.context.get("trusted", {})
     return CostReport(
         currency=currencies.pop() if len(currencies) == 1 else "",
         lines=tuple(sorted(lines, key=lambda x: (x.namespace, x.deployment, x.region, x.segment))),
         base=base,
         revision=str(trusted.get("revision", "")),
-        decision="admit" if checked.decision.allowed else "deny",
         generated=checked.decision.timestamp,
     )
 
 
 def _lines(
-    namespace: str, name: str, version: str | None, policy_input: Any, cost: Mapping[str, Any]
+    target: str, version: str | None, decision: str, policy_input: Any, cost: Mapping[str, Any]
 ) -> list[CostLine]:
+    namespace, name = target.split("/", 1)
     facts = policy_input.get("facts", {})
     artifact = facts.get("artifact") if isinstance(facts.get("artifact"), Mapping) else {}
     spec = policy_input.get("manifest", {}).get("spec", {})
@@ -124,6 +125,7 @@ def _lines(
             segment=row["segment"],
             region=row["region"],
             device_class=row["deviceClass"],
+            decision=decision,
             devices_before=row["reachedBefore"],
             devices_after=row["reached"],
             new_downloads=row["newDownloads"],

@@ -123,7 +123,7 @@ class EvidenceRun:
 
 def gather_facts(changes: ChangeSet, run: EvidenceRun) -> dict[str, dict[str, Any]]:
     """The facts of each change, keyed by ``namespace/name``: about its artifact when that is
-    reachable, and about its deployment (the cost fact) for every valid change."""
+    reachable, and about its deployment (the cost fact) for every added or modified change."""
     facts: dict[str, dict[str, Any]] = {}
     for change in changes.changes:
         gathered = _facts_of(change, run) if "artifact" in run.settings.collect else {}
@@ -186,7 +186,7 @@ def _deployment_facts(change: ManifestChange, facts: Mapping[str, Any], run: Evi
     wanted = [n for n in DEPLOYMENT_SCOPE if n in run.settings.collect and run.settings.collectors.get(n)]
     if not wanted or change.kind == "deleted":
         return {}
-    artifact = _gathered_artifact(change, facts, run)
+    artifact = _gathered_artifact(facts, run)
     context = CollectorContext(
         manifest=change.manifest.body,
         previous=change.base.body if change.base is not None else None,
@@ -206,7 +206,7 @@ def _deployment_facts(change: ManifestChange, facts: Mapping[str, Any], run: Evi
     return found
 
 
-def _gathered_artifact(change: ManifestChange, facts: Mapping[str, Any], run: EvidenceRun) -> Artifact | None:
+def _gathered_artifact(facts: Mapping[str, Any], run: EvidenceRun) -> Artifact | None:
     """The artifact the artifact step already resolved for this change (never resolved here)."""
     fact = facts.get("artifact")
     if not isinstance(fact, Mapping) or "error" in fact:

@@ -31,7 +31,7 @@ class CollectorSpec:
     # Verdicts that depend on trust material and on time (expiry) are recomputed every run.
     cacheable: bool = True
     needs_trust: bool = False
-    # Gathered for every valid change, reachable artifact or not (see evidence/gather.py).
+    # Gathered for every added or modified change, reachable artifact or not (evidence/gather.py).
     deployment_scope: bool = False
     settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 

@@ -6,8 +6,8 @@ PricingQuantity the gigabytes delivered, ListUnitPrice the segment's price per G
 cellular share). The namespace is the sub-account. FOCUS has no column for "estimate": these
 rows are projections, not invoices, and say so in ``ChargeDescription`` and ``x_Estimate``;
 fleetgate's own columns carry the ``x_`` prefix FOCUS reserves for extensions (the gate's
-decision, the artifact digest, the segment). Costs are exact decimals, times are UTC ISO 8601
-with a ``Z``, periods are [start, end) as FOCUS requires.
+decision about the deployment, the artifact digest, the segment). Costs are exact decimals,
+times are UTC ISO 8601 with a ``Z``, periods are [start, end) as FOCUS requires.
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def focus_rows(report: CostReport) -> list[list[Any]]:
             "SubAccountId": line.namespace,
             "SubAccountName": line.namespace,
             "x_Estimate": "true",
-            "x_Decision": report.decision,
+            "x_Decision": line.decision,
             "x_Digest": line.digest or "",
             "x_Segment": line.segment,
             "x_DeviceClass": line.device_class,
