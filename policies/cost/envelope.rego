@@ -27,19 +27,28 @@ deny contains lib.finding("cost.envelope-change", msg, lib.field_at(rollout_path
 	])
 }
 
-# cost.envelope-window: this change plus every change admitted at pre-deploy in the trailing
-# window (summed from the decision log by the engine) may not exceed the window envelope.
+# cost.envelope-window: this change, the other changes of the same check in the namespace and
+# every change admitted at pre-deploy in the trailing window (summed from the decision log by
+# the engine) may not exceed the window envelope.
 deny contains lib.finding("cost.envelope-window", msg, lib.field_at(rollout_path)) if {
 	limit := envelope.maxEgressPerWindow
 	is_number(limit)
 	window := spend.window
 	to_number(window.total) > limit
 	msg := concat("", [
-		"with this step (", spend.display.egress, "), ", namespace, " reaches ", window.display.total,
-		" of egress in ", sprintf("%v", [window.days]), " days (", window.display.admitted,
-		" admitted at pre-deploy since ", window.since, "), above its ", money(limit), " window envelope",
+		"with this step (", spend.display.egress, ")", other_changes(window), ", ", namespace, " reaches ",
+		window.display.total, " of egress in ", sprintf("%v", [window.days]), " days (",
+		window.display.admitted, " admitted at pre-deploy since ", window.since, "), above its ",
+		money(limit), " window envelope",
 	])
 }
+
+# The other changes of the same check in the namespace are admitted together with this one.
+other_changes(window) := concat("", [
+	" and ", sprintf("%v", [window.otherChanges]), " other change(s) of this check (", window.display.others, ")",
+]) if {
+	window.otherChanges > 0
+} else := ""
 
 # cost.fallback-budget: devices the model does not fit (memory headroom) fall back to cloud
 # inference; warn when that monthly bill rises above the namespace's budget.

@@ -16,8 +16,9 @@ spent(egress, shown) := {"cost": {
 windowed(egress, shown, total, total_shown) := {"cost": object.union(spent(egress, shown).cost, {"window": {
 	"days": 30,
 	"since": "2026-11-02T00:00:00.000000Z",
+	"otherChanges": 0,
 	"total": total,
-	"display": {"admitted": "$13,895.00", "total": total_shown},
+	"display": {"admitted": "$13,895.00", "others": "$0.00", "total": total_shown},
 }})}
 
 falling_back(amount, shown) := {"cost": {
@@ -83,6 +84,15 @@ test_envelope_window_denies_above_with_the_numbers if {
 	count(found) == 1
 	some f in found
 	f.msg == "with this step ($1,105.00), production reaches $15,000.50 of egress in 30 days ($13,895.00 admitted at pre-deploy since 2026-11-02T00:00:00.000000Z), above its $15,000.00 window envelope"
+}
+
+test_envelope_window_names_the_other_changes_of_the_check if {
+	facts := json.patch(windowed("1105", "$1,105.00", "15500", "$15,500.00"), [
+		{"op": "replace", "path": ["cost", "window", "otherChanges"], "value": 2},
+		{"op": "replace", "path": ["cost", "window", "display", "others"], "value": "$500.00"},
+	])
+	some f in enveloped("cost.envelope-window", facts)
+	startswith(f.msg, "with this step ($1,105.00) and 2 other change(s) of this check ($500.00), production reaches $15,500.00")
 }
 
 test_envelope_window_needs_the_window_sum if {

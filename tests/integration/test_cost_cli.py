@@ -411,3 +411,42 @@ def test_sarif_carries_the_finops_table_in_its_run_properties(repo: GitRepo) -> 
     assert row["components"] == [
         {"component": "egress US", "unit": "GB", "quantity": "13020", "price": "0.085", "cost": "1106.7"}
     ]
+
+
+def test_without_a_fleet_a_check_loads_no_cost_code_and_reads_no_fleet_file(repo: GitRepo) -> None:
+    repo.write("fleet/inventory.yaml", yaml.safe_dump(INVENTORY))  # present, but not named
+    repo.write("models/img.yaml", to_yaml(deployment(5)))
+    repo.commit("no fleet: in fleetgate.yaml")
+    repo.write("models/img.yaml", to_yaml(deployment(10)))
+    program = (
+        "import json, sys\n"
+        "from fleetgate.cli import main\n"
+        "status = main(['check', '--no-audit', '--format', 'json', '--output', 'decision.json'])\n"
+        "loaded = [m for m in ('fleetgate.fleet.cost', 'fleetgate.fleet.load', 'fleetgate.evidence.cost')"
+        " if m in sys.modules]\n"
+        "print(json.dumps({'status': status, 'loaded': loaded}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], cwd=repo.root, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == {"status": 0, "loaded": []}
+    decision = json.loads((repo.root / "decision.json").read_text())
+    assert "fleet/inventory.yaml" not in decision["context"]["trusted"]["files"]
+
+
+def test_changes_checked_together_count_together_against_the_window(repo: GitRepo) -> None:
+    fleet_repo(repo)
+    repo.commit("fleet")
+    for name in ("a", "b", "c"):  # $553.35 each: one fits the $1,500 window, three do not
+        repo.write(f"models/{name}.yaml", to_yaml(deployment(5, name=name)))
+    code, decision = repo.decision("--no-audit", "--evidence", "cost")
+    found = violations(decision, "cost.envelope-window")
+    assert code == 1 and len(found) == 3
+    assert found[0]["message"].startswith(
+        "with this step ($553.35) and 2 other change(s) of this check ($1,106.70), "
+        "production reaches $1,660.05"
+    )
+    os.remove(repo.root / "models" / "c.yaml")
+    code, decision = repo.decision("--no-audit", "--evidence", "cost")
+    assert code == 0 and not violations(decision, "cost.envelope-window")

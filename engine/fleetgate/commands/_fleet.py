@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import replace
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from fleetgate.changes import ChangeSet
@@ -56,8 +57,10 @@ def cost_windows(
 ) -> dict[str, dict[str, Any]]:
     """Add each namespace's trailing-window spend (from the decision log) to its cost facts.
 
-    The log is opened only when a priced change belongs to a namespace whose envelope has a
-    per-window limit; one indexed sum per namespace.
+    A change is judged with the spend the log holds and the other priced changes of this check
+    in its namespace, which would be admitted with it. The log is opened only when a priced
+    change belongs to a namespace whose envelope has a per-window limit; one indexed sum per
+    namespace.
     """
     from fleetgate.fleet.window import envelope_of, window_days, window_start, with_window
 
@@ -80,15 +83,15 @@ def cost_windows(
             days = window_days(data, namespace)
             assert days is not None
             spent = admitted_egress(log, namespace, currency, window_start(now, days))
+            egress = {target: Decimal(facts[target]["cost"]["egress"]) for target in targets}
+            together = sum(egress.values(), Decimal(0))
             for target in targets:
-                cost = facts[target]["cost"]
                 facts[target]["cost"] = with_window(
-                    cost,
+                    facts[target]["cost"],
                     envelope_of(data, namespace),
                     days,
-                    spent.since,
-                    spent.amount,
-                    spent.records,
-                    spent.other_currency,
+                    spent,
+                    together - egress[target],
+                    len(targets) - 1,
                 )
     return facts

@@ -1,8 +1,9 @@
 """The namespace window of the envelope rules: what was admitted, plus this change. Pure.
 
 The sum of earlier admissions comes from the decision log (:mod:`fleetgate.audit.ledger`); this
-module says which namespaces need one and adds it to each change's ``cost`` fact, so the
-``cost.envelope-window`` rule judges exact figures it did not have to compute.
+module says which namespaces need one and adds it, with the other changes of the same check in
+that namespace, to each change's ``cost`` fact, so the ``cost.envelope-window`` rule judges
+exact figures it did not have to compute.
 """
 
 from __future__ import annotations
@@ -10,10 +11,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fleetgate.fleet import display
 from fleetgate.fleet.display import exact
+
+if TYPE_CHECKING:
+    from fleetgate.audit.ledger import LedgerSum
 
 __all__ = ["envelope_of", "window_days", "window_start", "with_window"]
 
@@ -45,27 +49,33 @@ def with_window(
     fact: Mapping[str, Any],
     envelope: Mapping[str, Any],
     days: int,
-    since: str,
-    admitted: Decimal,
-    records: int,
-    other_currency: int,
+    spent: LedgerSum,
+    others: Decimal = Decimal(0),
+    other_changes: int = 0,
 ) -> dict[str, Any]:
-    """``fact`` with ``window``: the admitted egress, this change's, and their total."""
+    """``fact`` with ``window``: what the ledger holds, this check's other changes of the
+    namespace (they are admitted together with this one), this change, and the total."""
     egress = Decimal(fact["egress"]) if isinstance(fact.get("egress"), str) else Decimal(0)
-    total = admitted + egress
+    total = spent.amount + others + egress
     currency = str(fact.get("currency"))
     window = {
         "days": days,
-        "since": since,
-        "admitted": exact(admitted),
+        "since": spent.since,
+        "admitted": exact(spent.amount),
+        "otherChanges": other_changes,
+        "others": exact(others),
         "total": exact(total),
-        "display": {"admitted": display.money(admitted, currency), "total": display.money(total, currency)},
+        "display": {
+            "admitted": display.money(spent.amount, currency),
+            "others": display.money(others, currency),
+            "total": display.money(total, currency),
+        },
     }
     # For reports: how many records the sum read, and the limit it is judged against (the
     # policy reads its own copy from the policy data).
     counted = {
-        "admittedRecords": records,
-        "otherCurrencyRecords": other_currency,
+        "admittedRecords": spent.records,
+        "otherCurrencyRecords": spent.other_currency,
         "envelope": envelope.get("maxEgressPerWindow"),
     }
     report = {**fact.get("report", {}), "window": counted}
