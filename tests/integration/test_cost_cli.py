@@ -450,3 +450,21 @@ def test_changes_checked_together_count_together_against_the_window(repo: GitRep
     os.remove(repo.root / "models" / "c.yaml")
     code, decision = repo.decision("--no-audit", "--evidence", "cost")
     assert code == 0 and not violations(decision, "cost.envelope-window")
+
+
+def test_a_reachable_artifact_is_priced_by_its_measured_size_and_digest(repo: GitRepo) -> None:
+    import hashlib
+
+    fleet_repo(repo)
+    blob = b"\0" * 21_000_000  # 21 MB measured, while the manifest declares 42 MB
+    repo.write("models/model.bin", blob)
+    digest = "sha256:" + hashlib.sha256(blob).hexdigest()
+    # The base declared another checksum for the same bytes: the measured digests decide that
+    # the artifact is unchanged, so only the devices the step adds download it.
+    repo.write("models/img.yaml", to_yaml(deployment(5, modelUri="file:models/model.bin")))
+    base = repo.commit("at 5 %")
+    repo.write("models/img.yaml", to_yaml(deployment(10, modelUri="file:models/model.bin", checksum=digest)))
+    _, decision = repo.decision("--no-audit", "--evidence", "artifact,cost", "--base", base)
+    [row] = decision["finops"]["deployments"]
+    assert (row["bytesPerDownload"], row["newDownloads"]) == (21_000_000, 155_000)
+    assert row["egress"] == "276.675"  # 155,000 x 0.021 GB x $0.085

@@ -192,7 +192,7 @@ def _deployment_facts(change: ManifestChange, facts: Mapping[str, Any], run: Evi
         previous=change.base.body if change.base is not None else None,
         root=run.source.root,
         artifact=artifact,
-        base_artifact=_base_artifact(change, artifact, run) if artifact is not None else None,
+        base_artifact=_previous_artifact(change, run) if artifact is not None else None,
         progress=run.progress,
         trusted=run.gate_files,
         facts=facts,
@@ -204,6 +204,19 @@ def _deployment_facts(change: ManifestChange, facts: Mapping[str, Any], run: Evi
         if fact is not None:
             found[name] = fact
     return found
+
+
+def _previous_artifact(change: ManifestChange, run: EvidenceRun) -> Artifact | None:
+    """The base version's artifact when its bytes are here, identical or not: the cost of a
+    step depends on whether the bytes changed, whatever the checksum text says."""
+    spec = change.base.body.get("spec") if change.base is not None else None
+    uri = spec.get("modelUri") if isinstance(spec, dict) else None
+    if not isinstance(uri, str):
+        return None
+    try:
+        return run.base_artifact(uri)
+    except (EvidenceError, GitError):
+        return None  # unreachable: the base's spec.checksum stands in for its digest
 
 
 def _gathered_artifact(facts: Mapping[str, Any], run: EvidenceRun) -> Artifact | None:
