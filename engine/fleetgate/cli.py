@@ -63,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
 
     _add_check(verbs)
     _add_verify(verbs)
+    _add_cost(verbs)
 
     explain = verbs.add_parser(
         "explain", help="what a rule asks, why, its thresholds and how to fix or waive it"
@@ -166,7 +167,7 @@ def _add_check(verbs: Any) -> None:
         type=_facts,
         metavar="FACTS",
         help="comma-separated facts to gather (artifact, signature, provenance, model, latency, "
-        "fairness), or 'none' for a manifest-only check (default: evidence.collect, else all)",
+        "fairness, cost), or 'none' for a manifest-only check (default: evidence.collect, else all)",
     )
     check.add_argument(
         "--trust", type=Path, metavar="FILE", help="trust file (default: trust in fleetgate.yaml)"
@@ -185,6 +186,26 @@ def _add_verify(verbs: Any) -> None:
     verify.add_argument("--checksum", metavar="sha256:HEX", help="also require this digest")
     verify.add_argument("--format", choices=("text", "json"), default="text")
     verify.set_defaults(handler=_verify)
+
+
+def _add_cost(verbs: Any) -> None:
+    """``fleetgate cost``: the FinOps view of the repository's desired state."""
+    cost = verbs.add_parser(
+        "cost", help="what delivering the deployments costs, by namespace, segment and region (estimate)"
+    )
+    cost.add_argument("--base", metavar="REF", help="price only the changes since this commit")
+    cost.add_argument("--config", type=Path, metavar="FILE", help="default: fleetgate.yaml at the repo root")
+    cost.add_argument("--format", choices=("text", "json", "csv", "focus"), default="text")
+    cost.add_argument("--output", type=Path, metavar="FILE", help="write the report here instead of stdout")
+    cost.set_defaults(handler=_cost)
+
+
+def _cost(args: argparse.Namespace) -> int:
+    from fleetgate.commands.cost import render_cost, run_cost
+
+    report = run_cost(Path.cwd(), args.base, args.config)
+    _write(render_cost(report, args.format), args.output)
+    return EXIT_ADMIT
 
 
 def _check(args: argparse.Namespace) -> int:

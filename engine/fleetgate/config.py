@@ -25,6 +25,7 @@ __all__ = [
     "FACTS",
     "Config",
     "EvidenceConfig",
+    "FleetFiles",
     "GateSettings",
     "ManifestSelector",
     "load_config",
@@ -111,6 +112,16 @@ _SCHEMA: dict[str, Any] = {
                 },
             },
         },
+        # The fleet inventory and price sheet of the cost fact (SPEC section 11): gate files.
+        "fleet": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["inventory", "prices"],
+            "properties": {
+                "inventory": {"type": "string", "minLength": 1},
+                "prices": {"type": "string", "minLength": 1},
+            },
+        },
         # Settings of the audit log are checked by the audit commands.
         "audit": {"type": "object"},
     },
@@ -144,6 +155,14 @@ class GateSettings:
 
 
 @dataclass(frozen=True)
+class FleetFiles:
+    """``fleet:``: the repository paths of the fleet inventory and the price sheet."""
+
+    inventory: str
+    prices: str
+
+
+@dataclass(frozen=True)
 class ManifestSelector:
     """Which repo-relative paths may hold manifests (globs with ``**``)."""
 
@@ -172,6 +191,7 @@ class Config:
     limits: Limits = field(default_factory=Limits)
     evidence: EvidenceConfig = field(default_factory=EvidenceConfig)
     gate: GateSettings = field(default_factory=GateSettings)
+    fleet: FleetFiles | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     # The line of every field of the config file, so later checks of its values can point at them.
     lines: Mapping[Any, int] = field(default_factory=dict, repr=False, compare=False)
@@ -189,20 +209,14 @@ def load_config(files: GateFiles, path: str = CONFIG_FILE, required: bool = Fals
         if required:
             raise ConfigError(f"{path}: config file not found{_at(files)}")
         return Config(root=root, trusted=files)
-    try:
-        documents = read_documents(data, path)
-    except ManifestError as exc:
-        raise ConfigError(exc.message) from None
-    if len(documents) != 1 or not isinstance(documents[0].value, dict):
-        raise ConfigError(f"{path}: expected one YAML mapping")
-    raw: dict[str, Any] = documents[0].value
-    _check(raw, path, documents[0].lines)
+    raw, lines = read_mapping(data, path)
+    _check(raw, path, lines)
     policies = raw.get("policies", {})
     limits = raw.get("limits", {})
     folder = posixpath.dirname(path)
 
     def named(text: str, what: str) -> str:
-        line = _line(documents[0].lines, what)
+        line = _line(lines, what)
         return repo_path(text, folder, f"{path}:{line}: {what}")
 
     return Config(
@@ -224,9 +238,28 @@ def load_config(files: GateFiles, path: str = CONFIG_FILE, required: bool = Fals
         ),
         evidence=_evidence(raw.get("evidence", {}), raw.get("trust"), root / folder, named),
         gate=_gate(raw.get("gate", {}), named),
+        fleet=FleetFiles(
+            named(raw["fleet"]["inventory"], "fleet.inventory"), named(raw["fleet"]["prices"], "fleet.prices")
+        )
+        if "fleet" in raw
+        else None,
         extra={k: raw[k] for k in ("audit",) if k in raw},
-        lines=documents[0].lines,
+        lines=lines,
     )
+
+
+def read_mapping(data: bytes, path: str) -> tuple[dict[str, Any], dict[Any, int]]:
+    """A gate file that holds one YAML mapping, and the line of each of its keys.
+
+    Hostile or malformed YAML (and duplicate keys) is a :class:`ConfigError` naming the line.
+    """
+    try:
+        documents = read_documents(data, path)
+    except ManifestError as exc:
+        raise ConfigError(exc.message) from None
+    if len(documents) != 1 or not isinstance(documents[0].value, dict):
+        raise ConfigError(f"{path}: expected one YAML mapping")
+    return documents[0].value, documents[0].lines
 
 
 def _at(files: GateFiles) -> str:

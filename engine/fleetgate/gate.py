@@ -13,7 +13,7 @@ from typing import Any
 from fleetgate.changes import ChangeSet, ManifestChange
 from fleetgate.decision import Decision, DecisionHeader, Evaluation, Finding, Severity, Subject, decide
 from fleetgate.evidence.summary import summarize
-from fleetgate.inputs import policy_input
+from fleetgate.inputs import for_policies, policy_input
 from fleetgate.manifest import format_path, parse_path, validate
 from fleetgate.parallel import map_in_workers
 from fleetgate.policy import PolicyEngine, RawFinding
@@ -94,7 +94,7 @@ def evaluate_change(
             for conflict in change.conflicts
         )
         return Evaluation(change, findings)
-    result = engine.evaluate(policy_input(change, stage, facts, changes.context))
+    result = engine.evaluate(policy_input(change, stage, for_policies(facts), changes.context))
     return Evaluation(change, tuple(locate(change, f) for f in result.findings), summarize(facts))
 
 

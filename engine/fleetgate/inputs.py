@@ -7,7 +7,7 @@ from typing import Any
 
 from fleetgate.changes import GitContext, ManifestChange
 
-__all__ = ["ABSENT", "policy_input"]
+__all__ = ["ABSENT", "for_policies", "policy_input"]
 
 ABSENT = "absent"
 """The key under a deployment's facts where the evidence stage says why facts are missing; the
@@ -35,3 +35,17 @@ def policy_input(
     if ABSENT in facts:
         document[ABSENT] = dict(facts[ABSENT])
     return document
+
+
+def for_policies(facts: Mapping[str, Any]) -> dict[str, Any]:
+    """``facts`` without each fact's ``report`` part (breakdowns kept for people and the log).
+
+    The embedded engine's evaluation time grows with the size of its input, read or not, so a
+    fact that carries a large breakdown (the cost fact's regions and segments) keeps it apart.
+    """
+    return {
+        name: {k: v for k, v in fact.items() if k != "report"}
+        if isinstance(fact, Mapping) and "report" in fact
+        else fact
+        for name, fact in facts.items()
+    }

@@ -32,9 +32,11 @@ warn contains f if {
 }
 
 # One finding per required fact that is absent from input.facts, of the rule
-# evidence.missing.<fact>.
+# evidence.missing.<fact>. An optional fact (one the repository opts into, like cost) is absent
+# when the repository did not opt in.
 missing contains lib.finding(concat("", ["evidence.missing.", entry.fact]), msg, entry.field) if {
 	some entry in cfg.required
+	not object.get(entry, "optional", false)
 	not input.facts[entry.fact]
 	not out_of_scope(entry)
 	# concat, not sprintf: a joined list passed to sprintf would print with quotes (see lib).

@@ -232,3 +232,21 @@ test_a_fact_a_collector_could_not_reach_says_why if {
 	f.rule == "evidence.missing.artifact"
 	f.msg == "the artifact evidence is absent (no evidence.artifactRoot for s3:// URIs), so supplychain.checksum-match cannot decide"
 }
+
+# An optional fact (cost: only when fleetgate.yaml names a fleet) is not missing when absent...
+test_an_optional_fact_is_not_missing_when_not_gathered if {
+	result := outcome("pre-deploy", all_facts)
+	every f in result.deny {
+		not contains(f.msg, "cost")
+	}
+}
+
+# ...but is, naming the file, when its collector says the fleet file is absent.
+test_an_absent_optional_fact_is_missing_and_names_the_file if {
+	facts := json.patch(all_facts, [{"op": "add", "path": "/cost", "value": {"status": "absent", "reason": "the fleet inventory fleet/inventory.yaml is not in commit 0123456789ab"}}])
+	result := outcome("pre-deploy", facts)
+	count(result.deny) == 1
+	some f in result.deny
+	f.field == "spec.updateStrategy"
+	startswith(f.msg, "the cost evidence is absent (the fleet inventory fleet/inventory.yaml is not in commit 0123456789ab), so cost.envelope-change")
+}

@@ -50,7 +50,9 @@ def test_defaults_without_a_config_file(tmp_path: Path) -> None:
     evidence = load_config(GateFiles.on_disk(tmp_path)).evidence
     assert evidence == EvidenceConfig()
     assert (
-        evidence.collect == FACTS == ("artifact", "signature", "provenance", "model", "latency", "fairness")
+        evidence.collect
+        == FACTS
+        == ("artifact", "signature", "provenance", "model", "latency", "fairness", "cost")
     )
     assert evidence.artifact_root is None and evidence.trust is None
     assert evidence.cache == DEFAULT_CACHE  # the check puts it next to the repository's git data

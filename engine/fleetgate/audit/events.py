@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fleetgate import __version__
+from fleetgate.audit.ledger import projected_cost
 from fleetgate.audit.record import record_columns
 from fleetgate.audit.store.interface import AuditError, PendingRecord
 from fleetgate.decision import Decision, Subject
@@ -64,6 +65,10 @@ def _subject_record(decision: Decision, subject: Subject, erase_pointers: Sequen
         },
         "waivers": [f.waiver.to_json() for f in subject.waived if f.waiver is not None],
     }
+    # The projected cost is the ledger entry the window envelopes sum (audit/ledger.py).
+    cost = projected_cost(subject.policy_input)
+    if cost is not None:
+        document["cost"] = cost
     return PendingRecord(document=document, **record_columns(document).columns())
 
 

@@ -25,6 +25,7 @@ from fleetgate.changes import (
     submodules_under_globs,
     with_dependents,
 )
+from fleetgate.commands._fleet import cost_windows, with_fleet
 from fleetgate.config import (
     CONFIG_FILE,
     DEFAULT_CACHE,
@@ -86,8 +87,9 @@ class CheckOptions:
     trust: Path | None = None  # overrides the config's trust file
     progress: Progress = SILENT
     record: bool = True  # append the decision to the decision log before returning it
-    audit_log: str | None = None  # overrides audit.log
+    audit_log: str | None = None  # the decision log (and the cost ledger); None: the config's
     receipts: ReceiptRequest | None = None  # sign one decision receipt per deployment
+    cost_segments: bool = False  # the cost fact lists every eligible segment (fleetgate cost)
 
 
 @dataclass(frozen=True)
@@ -189,10 +191,13 @@ def _checked(
         trusted if git is not None else None,
         changes.context.base_commit,
     )
-    facts = gather_facts(changes, run)
+    fleet = with_fleet(run.settings, config, library.data, options.cost_segments, run.cache)
+    run = replace(run, settings=fleet)
+    moment = now or dt.datetime.now(dt.UTC)
+    facts = cost_windows(gather_facts(changes, run), changes, library.data, options, config, moment)
     header = DecisionHeader(
         decision_id=str(uuid.uuid4()),
-        timestamp=now or dt.datetime.now(dt.UTC),
+        timestamp=moment,
         stage=stage,
         policy_revision=library.revision,
         engine=engine.engine_name,
@@ -328,7 +333,8 @@ def _load_trust(files: GateFiles, path: str) -> TrustConfig:
 def guarded_paths(config: Config, trust: TrustConfig | None) -> GatePaths:
     """Every gate file of the configuration (the waiver file aside: it has its own approvals)."""
     files = {config.source or CONFIG_FILE}
-    for named in (config.evidence.trust, config.evidence.ca_bundle, config.gate.allowed_signers):
+    fleet = (config.fleet.inventory, config.fleet.prices) if config.fleet is not None else (None, None)
+    for named in (config.evidence.trust, config.evidence.ca_bundle, config.gate.allowed_signers, *fleet):
         if named is not None:
             files.add(named)
     operators = config.evidence.collectors.get("model", {}).get("allowedOperators")
@@ -421,6 +427,7 @@ def evidence_run(
         trusted=trusted,
         git=git,
         base_commit=base_commit,
+        gate_files=config.trusted,
     )
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +58,9 @@ class EvidenceRun:
     progress: Progress = SILENT
     # The trusted revision's files (the evaluation dataset is read from there).
     trusted: GateFiles | None = None
+    # Where deployment-scope collectors read their gate files (the fleet files): the reader the
+    # configuration came from, inside a repository or not.
+    gate_files: GateFiles | None = None
     # Where the base version of a repository artifact is read from: the base commit, only.
     git: Git | None = None
     base_commit: str | None = None
@@ -125,12 +128,12 @@ class EvidenceRun:
 
 
 def gather_facts(changes: ChangeSet, run: EvidenceRun) -> dict[str, dict[str, Any]]:
-    """The facts of each change that names a reachable artifact, keyed by ``namespace/name``."""
+    """The facts of each change, keyed by ``namespace/name``: about its artifact when that is
+    reachable, and about its deployment (the cost fact) for every added or modified change."""
     facts: dict[str, dict[str, Any]] = {}
-    if "artifact" not in run.settings.collect:
-        return facts
     for change in changes.changes:
-        gathered = _facts_of(change, run)
+        gathered = _facts_of(change, run) if "artifact" in run.settings.collect else {}
+        gathered.update(_deployment_facts(change, gathered, run))
         if gathered:
             facts[change.manifest.target] = gathered
     return facts
@@ -159,7 +162,7 @@ def _facts_of(change: ManifestChange, run: EvidenceRun) -> dict[str, Any]:
     if artifact is None:
         return {}
     facts: dict[str, Any] = {"artifact": artifact.to_fact(run.source.root)}
-    wanted = [name for name in COLLECTORS if name in run.settings.collect]
+    wanted = [name for name in COLLECTORS if name in run.settings.collect and name not in DEPLOYMENT_SCOPE]
     base, uncompared = _base_artifact(change, artifact, run) if _COMPARES & set(wanted) else (None, None)
     context = CollectorContext(
         manifest=change.manifest.body,
@@ -181,6 +184,64 @@ def _facts_of(change: ManifestChange, run: EvidenceRun) -> dict[str, Any]:
         _mark_uncompared(facts, uncompared)
     _share_peak_memory(facts)
     return facts
+
+
+# -- Deployment scope -------------------------------------------------------------------------
+# Facts about where a deployment goes rather than what its artifact is. They are gathered for
+# every added or modified change, remote modelUri or not, after the artifact facts (whose
+# measured size and digest they prefer when present).
+
+DEPLOYMENT_SCOPE = tuple(c.name for c in REGISTRY if c.deployment_scope)
+
+
+def _deployment_facts(change: ManifestChange, facts: Mapping[str, Any], run: EvidenceRun) -> dict[str, Any]:
+    # A collector without settings (no `fleet:` for cost) has nothing to read: skip it, so a
+    # manifest-only run pays nothing for it. The manifest is not validated again here (a scan
+    # would pay for it twice): these collectors read any shape, and the gate judges a manifest
+    # that fails the schema by schema.invalid alone.
+    wanted = [n for n in DEPLOYMENT_SCOPE if n in run.settings.collect and run.settings.collectors.get(n)]
+    if not wanted or change.kind == "deleted":
+        return {}
+    artifact = _gathered_artifact(facts, run)
+    context = CollectorContext(
+        manifest=change.manifest.body,
+        previous=change.base.body if change.base is not None else None,
+        root=run.source.root,
+        artifact=artifact,
+        base_artifact=_previous_artifact(change, run) if artifact is not None else None,
+        progress=run.progress,
+        trusted=run.gate_files,
+        facts=facts,
+    )
+    found: dict[str, Any] = {}
+    for name in wanted:
+        settings = run.settings.collectors.get(name, {})
+        fact = _guarded(name, run.collector(name).collect, replace(context, settings=settings))
+        if fact is not None:
+            found[name] = fact
+    return found
+
+
+def _previous_artifact(change: ManifestChange, run: EvidenceRun) -> Artifact | None:
+    """The base version's artifact when its bytes are here, identical or not: the cost of a
+    step depends on whether the bytes changed, whatever the checksum text says."""
+    spec = change.base.body.get("spec") if change.base is not None else None
+    uri = spec.get("modelUri") if isinstance(spec, dict) else None
+    if not isinstance(uri, str):
+        return None
+    try:
+        return run.base_artifact(uri)
+    except (EvidenceError, GitError):
+        return None  # unreachable: the base's spec.checksum stands in for its digest
+
+
+def _gathered_artifact(facts: Mapping[str, Any], run: EvidenceRun) -> Artifact | None:
+    """The artifact the artifact step already resolved for this change (never resolved here)."""
+    fact = facts.get("artifact")
+    if not isinstance(fact, Mapping) or "error" in fact:
+        return None
+    found = run._artifacts.get(fact.get("uri", ""))
+    return found if isinstance(found, Artifact) else None
 
 
 def _base_artifact(

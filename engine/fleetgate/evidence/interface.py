@@ -150,6 +150,9 @@ class CollectorContext:
     progress: Progress = SILENT
     # The trusted revision's files, for evidence that is a yardstick (the evaluation dataset).
     trusted: GateFiles | None = field(default=None, compare=False, repr=False)
+    # The facts already gathered for this change: a deployment-scope collector (cost) reads the
+    # artifact's measured size and digest from them.
+    facts: Mapping[str, Any] = field(default_factory=dict)
 
 
 class Collector(Protocol):

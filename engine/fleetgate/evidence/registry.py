@@ -31,6 +31,8 @@ class CollectorSpec:
     # Verdicts that depend on trust material and on time (expiry) are recomputed every run.
     cacheable: bool = True
     needs_trust: bool = False
+    # Gathered for every added or modified change, reachable artifact or not (evidence/gather.py).
+    deployment_scope: bool = False
     settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
@@ -84,6 +86,10 @@ COLLECTORS: tuple[CollectorSpec, ...] = (
             "batchRows": _integer(1, 1 << 20),
         },
     ),
+    # Deployment scope: what the rollout costs across the fleet (the inventory and price sheet
+    # named by `fleet:`). Needs no artifact and no library; recomputed every run because the
+    # base of the comparison changes with every change.
+    CollectorSpec("cost", "", (), cacheable=False, deployment_scope=True),
 )
 
 # The facts a check can gather, in the order they are gathered: the artifact first.

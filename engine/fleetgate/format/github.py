@@ -20,11 +20,12 @@ a message can neither start a workflow command of its own nor inject Markdown or
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from fleetgate.decision import Decision, Finding, Subject
+from fleetgate.format._finops import finops_cells, finops_view
 from fleetgate.format._fold import evidence_off_note, shown
 from fleetgate.format.interface import Report
 from fleetgate.waivers import Waiver
@@ -96,6 +97,9 @@ def job_summary(report: Report) -> str:
     rest -= _size(denied)
     subjects = _bounded(_subject_rows(decision.subjects), _SUBJECT_HEADER, rest // 4, "deployment")
     rest -= _size(subjects)
+    finops = finops_view(decision)
+    costs = _bounded(_finops_rows(finops), _FINOPS_HEADER, rest // 4, "deployment") if finops else []
+    rest -= _size(costs)
     waived_rows = [_finding_row(a) for a in annotations if a.command == "notice"]
     waived = _bounded(waived_rows, _FINDING_HEADER, rest // 4, "waived finding")
     rest -= _size(waived)
@@ -108,6 +112,8 @@ def job_summary(report: Report) -> str:
         sections.append(["### Could not decide", "", *errors])
     sections.append(["### Denied", "", *(denied or ["Nothing was denied."])])
     sections.append(["### Deployments", "", *(subjects or ["No OnDeviceModel manifest changed."])])
+    if costs:
+        sections.append(["### FinOps (estimate)", "", *costs])
     sections.append(["### Warnings", "", *_collapsed(warnings, len(warning_rows))])
     if waived:
         sections.append(["### Waived denies", "", *waived])
@@ -247,6 +253,10 @@ _SUBJECT_HEADER = [
     "| deployment | change | file | decision | deny | warn | waived |",
     "|---|---|---|---|--:|--:|--:|",
 ]
+_FINOPS_HEADER = [
+    "| deployment | devices before → after | downloads | bytes | egress | window / envelope |",
+    "|---|--:|--:|--:|--:|--:|",
+]
 _DENY_HEADER = ["| rule | deployment | location | message | how to fix |", "|---|---|---|---|---|"]
 _FINDING_HEADER = ["| severity | rule | deployment | location | message |", "|---|---|---|---|---|"]
 _WAIVER_HEADER = [
@@ -256,6 +266,14 @@ _WAIVER_HEADER = [
 _SEVERITY = {"error": "deny", "warning": "warn", "notice": "waived"}
 # A rule name that can sit in a code span as it is (a code span has no escapes).
 _PLAIN_RULE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def _finops_rows(view: Mapping[str, Any] | None) -> list[str]:
+    """The FinOps table of the text report, one Markdown row per priced deployment."""
+    if view is None:
+        return []
+    rows = (finops_cells(row) for row in view["deployments"])
+    return ["| " + " | ".join(_md(cell.replace(" -> ", " → ")) for cell in cells) + " |" for cells in rows]
 
 
 def _md(text: str, limit: int = 300) -> str:

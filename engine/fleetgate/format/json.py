@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import json
 
+from fleetgate.format._finops import finops_view
 from fleetgate.format.interface import Report
 
 __all__ = ["format_json"]
 
 
 def format_json(report: Report) -> str:
-    return json.dumps(report.decision.to_json(), indent=2, ensure_ascii=False) + "\n"
+    document = report.decision.to_json()
+    finops = finops_view(report.decision)
+    if finops is not None:
+        document["finops"] = finops  # an added key: what the changes cost across the fleet
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

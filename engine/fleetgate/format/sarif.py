@@ -23,6 +23,7 @@ from urllib.parse import quote
 from fleetgate import __version__
 from fleetgate.decision import Decision, Finding
 from fleetgate.format._findings import FINGERPRINT_KEY, Occurrence, occurrences
+from fleetgate.format._finops import finops_view
 from fleetgate.format._fold import evidence_off_note, shown
 from fleetgate.format.interface import Report
 from fleetgate.policy.library import RuleInfo
@@ -90,6 +91,9 @@ def format_sarif(report: Report) -> str:
             "engine": decision.engine,
         },
     }
+    finops = finops_view(decision)
+    if finops is not None:
+        run["properties"]["finops"] = finops  # what the changes cost across the fleet (estimate)
     log = {"$schema": _SCHEMA, "version": "2.1.0", "runs": [run]}
     return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
 

@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from fleetgate.decision import Subject
+from fleetgate.format._finops import finops_lines, finops_view
 from fleetgate.format._fold import evidence_off_note, is_missing_evidence, shown
 from fleetgate.format.interface import Report
 
@@ -57,6 +58,9 @@ def format_text(report: Report) -> str:
     count["warn"] += len(decision.findings)
     waived = sum(len(s.waived) for s in decision.subjects)
     verdict = paint("admit", "ADMIT") if decision.allowed else paint("deny", "DENY")
+    finops = finops_view(decision)
+    if finops is not None:
+        lines.extend(["", *finops_lines(finops)])
     lines.append("")
     if view.hidden:
         lines.append(evidence_off_note(view.hidden))

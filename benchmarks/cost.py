@@ -1,0 +1,166 @@
+"""What the cost fact adds to the gate: side by side with ``--evidence none``, in one run.
+
+(a) full scan: ``fleetgate check models`` over 10,000 generated manifests (the scan of run.py)
+    whose ``fleetgate.yaml`` names a 500-segment fleet inventory and a price sheet, once with
+    ``--evidence none`` and once with ``--evidence cost``, interleaved run by run so both see the
+    same machine. Target: the cost fact adds at most 10 % to the median wall time.
+(b) pre-commit: ``fleetgate check --staged`` with 200 committed manifests and 5 staged changes,
+    the same fleet, both ways. Target: the cost fact adds at most 5 ms to the median.
+
+Results go to stdout as a table and to benchmarks/results/cost.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+from run import (
+    DENY_EVERY,
+    NAMESPACES,
+    NEXT_RUNG,
+    ROLLOUTS,
+    child_environment,
+    environment_info,
+    fleetgate,
+    git,
+    manifest,
+    run_child,
+    write_manifests,
+)
+
+RESULTS = Path(__file__).resolve().parent / "results" / "cost.json"
+TARGET_SCAN_OVERHEAD = 0.10
+TARGET_STAGED_MS = 5.0
+REGIONS = ["US", "EU", "UK", "CA", "JP", "AU", "IN", "BR"]
+CONFIG = "fleet: {inventory: fleet/inventory.yaml, prices: fleet/prices.yaml}\n"
+
+
+def write_fleet(root: Path, segments: int) -> None:
+    """A ``segments``-row inventory over every region, class, platform and OS level, and prices."""
+    rows = []
+    for k in range(segments):
+        row: dict[str, Any] = {
+            "name": f"segment-{k:04d}",
+            "platform": "android" if k % 2 else "ios",
+            "memoryMB": (2048, 3072, 4096, 6144, 8192, 12288)[k % 6],
+            "region": REGIONS[k % len(REGIONS)],
+            "deviceClass": ("low", "mid", "high")[k % 3],
+            "devices": 10_000 + 997 * k,
+            "wifiShare": round(0.4 + (k % 7) / 10, 1),
+        }
+        if k % 2:
+            row["apiLevel"] = 26 + k % 10
+        else:
+            row["osVersion"] = f"{15 + k % 4}.{k % 3}"
+        rows.append(row)
+    (root / "fleet").mkdir(parents=True, exist_ok=True)
+    inventory = {"apiVersion": "fleetgate.dev/v1", "kind": "FleetInventory", "segments": rows}
+    prices = {
+        "apiVersion": "fleetgate.dev/v1",
+        "kind": "PriceSheet",
+        "currency": "USD",
+        "egressPerGB": {r: 0.08 + n / 100 for n, r in enumerate(REGIONS)},
+        "cellularSurchargePerGB": 0.02,
+    }
+    (root / "fleet" / "inventory.yaml").write_text(yaml.safe_dump(inventory), encoding="utf-8")
+    (root / "fleet" / "prices.yaml").write_text(yaml.safe_dump(prices), encoding="utf-8")
+    (root / "fleetgate.yaml").write_text(CONFIG, encoding="utf-8")
+
+
+def side_by_side(argv: list[str], cwd: Path, repeats: int, env: dict[str, str]) -> dict[str, Any]:
+    """Median wall time of ``argv`` with ``--evidence none`` and ``--evidence cost``, interleaved."""
+    runs: dict[str, list[float]] = {"none": [], "cost": []}
+    for facts in runs:
+        run_child([*argv, "--evidence", facts], cwd, env)  # warm-up
+    for _ in range(repeats):
+        for facts, samples in runs.items():
+            samples.append(run_child([*argv, "--evidence", facts], cwd, env)[0])
+    none, cost = statistics.median(runs["none"]), statistics.median(runs["cost"])
+    return {
+        "none_median_s": none,
+        "cost_median_s": cost,
+        "added_s": cost - none,
+        "overhead": cost / none - 1,
+        "samples_s": {k: [round(v, 4) for v in vs] for k, vs in runs.items()},
+    }
+
+
+def bench_scan(tmp: Path, count: int, segments: int, repeats: int) -> dict[str, Any]:
+    root = tmp / "scan"
+    write_manifests(root, count)
+    write_fleet(root, segments)
+    argv = [
+        *fleetgate(),
+        "check",
+        "models",
+        "--no-audit",
+        "--format",
+        "json",
+        "--output",
+        str(tmp / "d.json"),
+    ]
+    result = side_by_side(argv, root, repeats, child_environment(tmp))
+    decision = json.loads((tmp / "d.json").read_text(encoding="utf-8"))
+    priced = len(decision.get("finops", {}).get("deployments", []))
+    if priced != count:
+        sys.exit(f"bench: the scan priced {priced} deployments, {count} were generated")
+    return {**result, "manifests": count, "segments": segments}
+
+
+def bench_staged(tmp: Path, committed: int, staged: int, segments: int, repeats: int) -> dict[str, Any]:
+    repo = tmp / "staged-repo"
+    write_manifests(repo, committed)
+    write_fleet(repo, segments)
+    git(repo, "init", "--quiet", "--initial-branch=main")
+    git(repo, "add", "--all")
+    git(repo, "commit", "--quiet", "--message=fleet")
+    step = max(1, committed // staged)
+    changed = [i for i in range(1, committed, step) if i % DENY_EVERY][:staged]
+    for i in changed:
+        path = repo / "models" / NAMESPACES[i % len(NAMESPACES)] / f"model-{i:05d}.yaml"
+        path.write_text(manifest(i, rollout=NEXT_RUNG[ROLLOUTS[i % len(ROLLOUTS)]]), encoding="utf-8")
+    git(repo, "add", "--all")
+    argv = [*fleetgate(), "check", "--staged", "--no-audit"]
+    return {**side_by_side(argv, repo, repeats, child_environment(tmp)), "staged_changes": len(changed)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--manifests", type=int, default=10_000)
+    parser.add_argument("--segments", type=int, default=500)
+    parser.add_argument("--quick", action="store_true", help="3 repeats, 1,000 manifests")
+    args = parser.parse_args(argv)
+    repeats, count = (3, 1000) if args.quick else (args.repeats, args.manifests)
+    with tempfile.TemporaryDirectory(prefix="fleetgate-bench-cost-") as folder:
+        tmp = Path(folder)
+        staged = bench_staged(tmp, 200, 5, args.segments, repeats)
+        scan = bench_scan(tmp, count, args.segments, repeats)
+    results = {"environment": environment_info(), "staged": staged, "scan": scan}
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    added_ms = staged["added_s"] * 1000
+    scan_ok = scan["overhead"] <= TARGET_SCAN_OVERHEAD
+    staged_ok = added_ms <= TARGET_STAGED_MS
+    print(f"{'measurement':44} {'--evidence none':>16} {'--evidence cost':>16} {'added':>10}  target")
+    print(
+        f"{'pre-commit, 5 staged changes':44} {staged['none_median_s']:>15.3f}s "
+        f"{staged['cost_median_s']:>15.3f}s "
+        f"{added_ms:>8.1f}ms  <= {TARGET_STAGED_MS:.0f} ms: {'met' if staged_ok else 'MISSED'}"
+    )
+    print(
+        f"{f'scan, {count} manifests x {args.segments} segments':44} {scan['none_median_s']:>15.3f}s "
+        f"{scan['cost_median_s']:>15.3f}s {scan['overhead']:>9.1%}  <= 10 %: {'met' if scan_ok else 'MISSED'}"
+    )
+    return 0 if scan_ok and staged_ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

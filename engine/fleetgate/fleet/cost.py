@@ -1,0 +1,363 @@
+"""What one manifest change costs across the fleet (SPEC §11). Pure: no I/O, exact decimals.
+
+1. A segment is eligible when it matches ``targetDevices``: iOS segments by ``minOSVersion``,
+   Android segments by ``minAPILevel``, then ``minMemoryMB`` and ``regions``. A constraint the
+   manifest does not give does not narrow the fleet (an estimate errs toward the larger bill).
+2. reached = floor(devices * rolloutPercentage / 100), for the head and for the base manifest
+   (``immediate`` is 100 %).
+3. new downloads = reached_head - (reached_base if the artifact digest is unchanged, else 0),
+   never below 0. The digest is the measured one when known, else ``spec.checksum``.
+4. egress = sum of new downloads * bytes / 10^9 * (egressPerGB[region] + cellular share), the
+   cellular share being (1 - wifiShare) * cellularSurchargePerGB for ``networkConstraint: ANY``
+   (or none given). Bytes are the measured artifact size when known, else ``spec.sizeBytes``.
+5. storage = bytes / 10^9 * storagePerGBMonth, for a new artifact.
+6. fallback = sum of reached * inferencesPerDay * 30 / 1000 * cloudFallbackPer1kInferences over the
+   segments whose memory the model's measured peak exceeds (peak > headroom * memoryMB).
+
+Amounts stay exact: they are written to the fact as decimal strings and only rounded for display.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import ROUND_FLOOR, Decimal
+from typing import Any
+
+from fleetgate.fleet import display
+from fleetgate.fleet.display import exact
+from fleetgate.fleet.model import Fleet, Segment
+
+__all__ = ["Measured", "project_cost"]
+
+GB = Decimal(10**9)
+DAYS_PER_MONTH = 30
+_IOS = re.compile(r"^iOS(\d+)(?:\.(\d+))?(?:\.(\d+))?$")
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What the evidence knows about the artifacts, when it was reachable."""
+
+    size: int | None = None
+    digest: str | None = None
+    base_digest: str | None = None
+    peak_memory_mb: Decimal | None = None
+    memory_headroom: Decimal | None = None
+
+
+def project_cost(
+    manifest: Mapping[str, Any],
+    previous: Mapping[str, Any] | None,
+    fleet: Fleet,
+    measured: Measured,
+    segments: bool = False,
+) -> dict[str, Any]:
+    """The ``cost`` fact of one change: every figure with the inputs that produced it.
+
+    With ``segments`` the fact also lists every eligible segment (``bySegment``); without, the
+    breakdown stops at regions and device classes, whose size does not grow with the inventory.
+    """
+    spec = _spec(manifest)
+    base_spec = _spec(previous) if previous is not None else None
+    size, size_source = _bytes(spec, measured)
+    unchanged = base_spec is not None and _digest(spec, measured.digest) == _digest(
+        base_spec, measured.base_digest
+    )
+    percent = _percent(spec)
+    percent_before = _percent(base_spec) if base_spec is not None else Decimal(0)
+    tally = _Tally(fleet, size, _network(spec) == "ANY", segments, measured)
+    head, base = _Targets.of(spec), _Targets.of(base_spec) if base_spec is not None else None
+    for index, segment in enumerate(fleet.segments):
+        if not head.match(segment):
+            continue
+        before = _reached(segment.devices, percent_before) if base and base.match(segment) else 0
+        tally.add(index, segment, _reached(segment.devices, percent), before, unchanged)
+    return _fact(fleet, spec, tally, size, size_source, unchanged, (percent_before, percent))
+
+
+@dataclass(frozen=True)
+class _Targets:
+    """A manifest's targetDevices as plain values, compared with every segment."""
+
+    ios: tuple[int, ...] | None  # padded minimum iOS version; () refuses every iOS segment
+    api: int | None
+    memory: int | None
+    regions: frozenset[str] | None
+
+    @classmethod
+    def of(cls, spec: Mapping[str, Any]) -> _Targets:
+        target = spec.get("targetDevices")
+        target = target if isinstance(target, Mapping) else {}
+        ios = None
+        if "minOSVersion" in target:
+            wanted = _ios_version(target["minOSVersion"])
+            ios = _padded(wanted) if wanted is not None else ()
+        api, memory, regions = target.get("minAPILevel"), target.get("minMemoryMB"), target.get("regions")
+        return cls(
+            ios,
+            api if isinstance(api, int) else None,
+            memory if isinstance(memory, int) else None,
+            frozenset(r for r in regions if isinstance(r, str)) if isinstance(regions, list) else None,
+        )
+
+    def match(self, segment: Segment) -> bool:
+        if self.memory is not None and segment.memory_mb < self.memory:
+            return False
+        if self.regions is not None and segment.region not in self.regions:
+            return False
+        if segment.platform == "ios":
+            if self.ios is None:
+                return True
+            return bool(self.ios) and segment.os_version is not None and segment.os_version >= self.ios
+        return self.api is None or (segment.api_level is not None and segment.api_level >= self.api)
+
+
+class _Tally:
+    """The sums of one change over its eligible segments, grouped by region and device class."""
+
+    def __init__(
+        self, fleet: Fleet, size: int | None, cellular: bool, detail: bool, measured: Measured
+    ) -> None:
+        self.fleet, self.size, self.cellular, self.detail = fleet, size, cellular, detail
+        self.rows: list[dict[str, Any]] = []
+        self.devices = self.reached = self.before = self.downloads = 0
+        # region -> price per GB -> new downloads at that price (None: the region has no price)
+        self.regions: dict[str, dict[Decimal | None, int]] = {}
+        self.classes: dict[str, dict[str, int]] = {}
+        self.fallback = _FallbackTally(fleet, measured)
+
+    def add(self, index: int, segment: Segment, reached: int, before: int, unchanged: bool) -> None:
+        downloads = max(0, reached - (before if unchanged else 0))
+        price = self.fleet.prices_per_gb[index][1 if self.cellular else 0]
+        self.devices += segment.devices
+        self.reached += reached
+        self.before += before
+        self.downloads += downloads
+        by_price = self.regions.setdefault(segment.region, {})
+        by_price[price] = by_price.get(price, 0) + downloads
+        klass = self.classes.setdefault(
+            segment.device_class,
+            {"segments": 0, "devices": 0, "reached": 0, "minMemoryMB": segment.memory_mb},
+        )
+        klass["segments"] += 1
+        klass["devices"] += segment.devices
+        klass["reached"] += reached
+        klass["minMemoryMB"] = min(klass["minMemoryMB"], segment.memory_mb)
+        if self.fallback.enabled:
+            self.fallback.add(segment, reached)
+        if self.detail:
+            self.rows.append(_segment_row(segment, reached, before, downloads, price, self.size))
+
+    def egress(self, prices: Mapping[Decimal | None, int]) -> Decimal | None:
+        if self.size is None or None in prices:
+            return None
+        return sum((price * count for price, count in prices.items() if price is not None), Decimal(0)) * (
+            Decimal(self.size) / GB
+        )
+
+
+class _FallbackTally:
+    """Devices reached that the model's measured peak memory does not fit, and their cloud bill."""
+
+    def __init__(self, fleet: Fleet, measured: Measured) -> None:
+        self.price = fleet.sheet.fallback_per_1k_inferences
+        self.peak, self.headroom = measured.peak_memory_mb, measured.memory_headroom
+        self.devices, self.amount = 0, Decimal(0)
+        self.enabled = self.price is not None and self.peak is not None and self.headroom is not None
+
+    def add(self, segment: Segment, reached: int) -> None:
+        assert self.price is not None and self.peak is not None and self.headroom is not None
+        daily = segment.inferences_per_day
+        if daily is None or self.peak <= self.headroom * segment.memory_mb:
+            return
+        self.devices += reached
+        self.amount += Decimal(reached) * daily * DAYS_PER_MONTH / 1000 * self.price
+
+    def fact(self) -> dict[str, Any] | None:
+        if not self.enabled:
+            return None
+        assert self.peak is not None and self.headroom is not None
+        return {
+            "devices": self.devices,
+            "amount": exact(self.amount),
+            "peakMemoryMB": _number(self.peak),
+            "headroom": _number(self.headroom),
+        }
+
+
+def _segment_row(
+    segment: Segment, reached: int, before: int, downloads: int, price: Decimal | None, size: int | None
+) -> dict[str, Any]:
+    egress = None if price is None or size is None else Decimal(downloads) * Decimal(size) / GB * price
+    return {
+        "segment": segment.name,
+        "platform": segment.platform,
+        "region": segment.region,
+        "deviceClass": segment.device_class,
+        "memoryMB": segment.memory_mb,
+        "devices": segment.devices,
+        "reachedBefore": before,
+        "reached": reached,
+        "newDownloads": downloads,
+        "pricePerGB": None if price is None else exact(price),
+        "egress": None if egress is None else exact(egress),
+    }
+
+
+def _fact(
+    fleet: Fleet,
+    spec: Mapping[str, Any],
+    tally: _Tally,
+    size: int | None,
+    size_source: str | None,
+    unchanged: bool,
+    percents: tuple[Decimal, Decimal],
+) -> dict[str, Any]:
+    """The figures the policies read, and under ``report`` the breakdown for people and the log.
+
+    The embedded engine's time grows with the size of its input, whether a rule reads it or not,
+    so the breakdowns (by region, by segment, the unpriced inputs) stay out of the policy input.
+    """
+    by_region = {region: _region(tally, prices) for region, prices in sorted(tally.regions.items())}
+    priced = [Decimal(r["egress"]) for r in by_region.values() if r["egress"] is not None]
+    egress = exact(sum(priced, Decimal(0))) if size is not None else None
+    delivered = tally.downloads * size if size is not None else None
+    fallback = tally.fallback.fact()
+    report: dict[str, Any] = {
+        "inventory": fleet.inventory,
+        "prices": fleet.prices,
+        "asOf": fleet.as_of,
+        "rolloutPercentage": {"before": _number(percents[0]), "after": _number(percents[1])},
+        "digestUnchanged": unchanged,
+        "devicesEligible": tally.devices,
+        "bytesSource": size_source,
+        "bytesDelivered": delivered,
+        "networkConstraint": _network(spec),
+        "unpriced": _unpriced(tally, size),
+        "byRegion": by_region,
+        "storagePerMonth": _storage(fleet, size, unchanged),
+    }
+    if tally.detail:
+        report["bySegment"] = tally.rows
+    fact: dict[str, Any] = {
+        "currency": fleet.sheet.currency,
+        "devicesReachedBefore": tally.before,
+        "devicesReached": tally.reached,
+        "newDownloads": tally.downloads,
+        "bytesPerDownload": size,
+        "egress": egress,
+        "byClass": {
+            name: {"devices": c["devices"], "segments": c["segments"], "minMemoryMB": c["minMemoryMB"]}
+            for name, c in sorted(tally.classes.items())
+        },
+        "display": _display(fleet.sheet.currency, tally.downloads, size, delivered, egress, fallback),
+        "report": report,
+    }
+    if fallback is not None:
+        fact["fallbackPerMonth"] = fallback
+    return fact
+
+
+def _region(tally: _Tally, prices: Mapping[Decimal | None, int]) -> dict[str, Any]:
+    egress = tally.egress(prices)
+    # One price per GB when every segment of the region pays the same (always over Wi-Fi only).
+    price = next(iter(prices)) if len(prices) == 1 else None
+    return {
+        "newDownloads": sum(prices.values()),
+        "pricePerGB": exact(price) if price is not None else None,
+        "egress": exact(egress) if egress is not None else None,
+        "priced": None not in prices,
+    }
+
+
+def _display(
+    currency: str,
+    downloads: int,
+    size: int | None,
+    delivered: int | None,
+    egress: str | None,
+    fallback: Mapping[str, Any] | None,
+) -> dict[str, str]:
+    """The figures the rule messages show, rounded (the exact ones stay beside them)."""
+    shown = {"newDownloads": display.count(downloads)}
+    if size is not None and delivered is not None:
+        shown["bytesPerDownload"] = display.size(size)
+        shown["bytesDelivered"] = display.size(delivered)
+    if egress is not None:
+        shown["egress"] = display.money(egress, currency)
+    if fallback is not None:
+        shown["fallbackPerMonth"] = display.money(fallback["amount"], currency)
+    return shown
+
+
+def _unpriced(tally: _Tally, size: int | None) -> list[dict[str, Any]]:
+    """Inputs that could not be priced: a region with no price, an unknown size."""
+    found = [
+        {"input": f"egressPerGB.{region}", "newDownloads": prices[None]}
+        for region, prices in sorted(tally.regions.items())
+        if None in prices
+    ]
+    if size is None:
+        found.insert(0, {"input": "sizeBytes", "newDownloads": tally.downloads})
+    return found
+
+
+def _storage(fleet: Fleet, size: int | None, unchanged: bool) -> str | None:
+    price = fleet.sheet.storage_per_gb_month
+    if price is None or size is None:
+        return None
+    return exact(Decimal(0) if unchanged else Decimal(size) / GB * price)
+
+
+def _ios_version(text: Any) -> tuple[int, ...] | None:
+    found = _IOS.match(text) if isinstance(text, str) else None
+    return tuple(int(p) for p in found.groups() if p is not None) if found else None
+
+
+def _padded(version: tuple[int, ...]) -> tuple[int, ...]:
+    return (*version, 0, 0, 0)[:3]
+
+
+def _reached(devices: int, percent: Decimal) -> int:
+    """floor(devices x percent / 100), in integers when the percentage is whole (the usual rung)."""
+    whole = int(percent)
+    if whole == percent:
+        return devices * whole // 100
+    return int((Decimal(devices) * percent / 100).to_integral_value(ROUND_FLOOR))
+
+
+def _percent(spec: Mapping[str, Any]) -> Decimal:
+    strategy = spec.get("updateStrategy")
+    strategy = strategy if isinstance(strategy, Mapping) else {}
+    value = strategy.get("rolloutPercentage")
+    if strategy.get("type") == "immediate" or not isinstance(value, int | float):
+        return Decimal(100)  # no staged percentage: every eligible device
+    return Decimal(str(value))
+
+
+def _network(spec: Mapping[str, Any]) -> str:
+    strategy = spec.get("updateStrategy")
+    found = strategy.get("networkConstraint") if isinstance(strategy, Mapping) else None
+    return found if found in ("WIFI", "ANY") else "ANY"
+
+
+def _bytes(spec: Mapping[str, Any], measured: Measured) -> tuple[int | None, str | None]:
+    if measured.size is not None:
+        return measured.size, "measured"
+    declared = spec.get("sizeBytes")
+    return (declared, "declared") if isinstance(declared, int) else (None, None)
+
+
+def _digest(spec: Mapping[str, Any], measured: str | None) -> Any:
+    return measured if measured is not None else spec.get("checksum")
+
+
+def _spec(document: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    spec = document.get("spec") if document is not None else None
+    return spec if isinstance(spec, Mapping) else {}
+
+
+def _number(value: Decimal) -> int | float:
+    return int(value) if value == value.to_integral_value() else float(value)

@@ -1,0 +1,81 @@
+"""The fleet as the cost arithmetic sees it: device segments and one price sheet.
+
+Amounts are :class:`~decimal.Decimal` read from the YAML text of the number, never through a
+binary float, so ``0.085`` per GB is exactly 0.085.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from types import MappingProxyType
+
+__all__ = ["DEVICE_CLASSES", "Fleet", "FleetMissing", "PriceSheet", "Segment"]
+
+# Device classes from the least to the most capable.
+DEVICE_CLASSES = ("low", "mid", "high")
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One bucket of the inventory: devices of one platform, OS, memory, region and class."""
+
+    name: str
+    platform: str  # "android" | "ios"
+    memory_mb: int
+    region: str
+    device_class: str
+    devices: int
+    api_level: int | None = None  # android
+    os_version: tuple[int, int, int] | None = None  # ios, padded: "17.4" is (17, 4, 0)
+    wifi_share: Decimal = Decimal(1)
+    inferences_per_day: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class PriceSheet:
+    """What delivering and keeping a model costs, in one ISO 4217 currency (GB = 10^9 bytes)."""
+
+    currency: str
+    egress_per_gb: Mapping[str, Decimal]
+    cellular_surcharge_per_gb: Decimal = Decimal(0)
+    storage_per_gb_month: Decimal | None = None
+    fallback_per_1k_inferences: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "egress_per_gb", MappingProxyType(dict(self.egress_per_gb)))
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """The inventory and the price sheet of the trusted revision, with the paths they came from."""
+
+    inventory: str
+    prices: str
+    segments: tuple[Segment, ...]
+    sheet: PriceSheet
+    as_of: str | None = None
+    # Per segment, the price per GB over Wi-Fi and with the cellular share (None: region not
+    # priced): computed once, because every change of a scan is priced against every segment.
+    prices_per_gb: tuple[tuple[Decimal | None, Decimal | None], ...] = field(
+        init=False, compare=False, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        sheet = self.sheet
+        prices = []
+        for segment in self.segments:
+            price = sheet.egress_per_gb.get(segment.region)
+            cellular = (
+                None if price is None else price + (1 - segment.wifi_share) * sheet.cellular_surcharge_per_gb
+            )
+            prices.append((price, cellular))
+        object.__setattr__(self, "prices_per_gb", tuple(prices))
+
+
+@dataclass(frozen=True)
+class FleetMissing:
+    """``fleet:`` names a file the trusted revision does not have: the cost fact is absent."""
+
+    reason: str

@@ -1,0 +1,82 @@
+"""The namespace window of the envelope rules: what was admitted, plus this change. Pure.
+
+The sum of earlier admissions comes from the decision log (:mod:`fleetgate.audit.ledger`); this
+module says which namespaces need one and adds it, with the other changes of the same check in
+that namespace, to each change's ``cost`` fact, so the ``cost.envelope-window`` rule judges
+exact figures it did not have to compute.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from fleetgate.fleet import display
+from fleetgate.fleet.display import exact
+
+if TYPE_CHECKING:
+    from fleetgate.audit.ledger import LedgerSum
+
+__all__ = ["envelope_of", "window_days", "window_start", "with_window"]
+
+
+def envelope_of(data: Mapping[str, Any], namespace: str) -> Mapping[str, Any]:
+    """``cost.envelopes.<namespace>`` of the policy data (empty when the namespace has none)."""
+    cost = data.get("cost")
+    envelopes = cost.get("envelopes") if isinstance(cost, Mapping) else None
+    envelope = envelopes.get(namespace) if isinstance(envelopes, Mapping) else None
+    return envelope if isinstance(envelope, Mapping) else {}
+
+
+def window_days(data: Mapping[str, Any], namespace: str) -> int | None:
+    """The trailing window of ``namespace``'s envelope, when it has a per-window limit."""
+    envelope = envelope_of(data, namespace)
+    if "maxEgressPerWindow" not in envelope:
+        return None
+    days = envelope.get("windowDays", 30)
+    return days if isinstance(days, int) and not isinstance(days, bool) and days > 0 else None
+
+
+def window_start(now: dt.datetime, days: int) -> str:
+    """The RFC 3339 moment ``days`` before ``now``, in the log's fixed-width form."""
+    moment = now.astimezone(dt.UTC) - dt.timedelta(days=days)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def with_window(
+    fact: Mapping[str, Any],
+    envelope: Mapping[str, Any],
+    days: int,
+    spent: LedgerSum,
+    others: Decimal = Decimal(0),
+    other_changes: int = 0,
+) -> dict[str, Any]:
+    """``fact`` with ``window``: what the ledger holds, this check's other changes of the
+    namespace (they are admitted together with this one), this change, and the total."""
+    egress = Decimal(fact["egress"]) if isinstance(fact.get("egress"), str) else Decimal(0)
+    total = spent.amount + others + egress
+    currency = str(fact.get("currency"))
+    window = {
+        "days": days,
+        "since": spent.since,
+        "admitted": exact(spent.amount),
+        "otherChanges": other_changes,
+        "others": exact(others),
+        "total": exact(total),
+        "display": {
+            "admitted": display.money(spent.amount, currency),
+            "others": display.money(others, currency),
+            "total": display.money(total, currency),
+        },
+    }
+    # For reports: how many records the sum read, and the limit it is judged against (the
+    # policy reads its own copy from the policy data).
+    counted = {
+        "admittedRecords": spent.records,
+        "otherCurrencyRecords": spent.other_currency,
+        "envelope": envelope.get("maxEgressPerWindow"),
+    }
+    report = {**fact.get("report", {}), "window": counted}
+    return {**fact, "window": window, "report": report}

@@ -1,0 +1,89 @@
+# Cost envelopes: what a namespace may spend delivering models to its fleet. The figures come
+# from the cost fact (engine: fleetgate/fleet/cost.py), exact decimal amounts written as text
+# in the price sheet's currency, with display strings beside them; the limits are policy data
+# (data.fleetgate.config.cost.envelopes.<namespace>), in the same currency.
+package fleetgate.cost
+
+import rego.v1
+
+import data.fleetgate.lib
+
+spend := input.facts.cost
+
+namespace := input.manifest.metadata.namespace
+
+envelope := cfg.envelopes[namespace]
+
+# cost.envelope-change: one change may not deliver more egress than the per-change envelope.
+deny contains lib.finding("cost.envelope-change", msg, lib.field_at(rollout_path)) if {
+	limit := envelope.maxEgressPerChange
+	is_number(limit)
+	is_string(spend.egress)
+	to_number(spend.egress) > limit
+	msg := concat("", [
+		"this step delivers ", spend.display.bytesPerDownload, " to ", spend.display.newDownloads,
+		" devices (", spend.display.bytesDelivered, "): ", spend.display.egress,
+		" of egress, above the ", money(limit), " per-change envelope of ", namespace,
+	])
+}
+
+# cost.envelope-window: this change, the other changes of the same check in the namespace and
+# every change admitted at pre-deploy in the trailing window (summed from the decision log by
+# the engine) may not exceed the window envelope.
+deny contains lib.finding("cost.envelope-window", msg, lib.field_at(rollout_path)) if {
+	limit := envelope.maxEgressPerWindow
+	is_number(limit)
+	window := spend.window
+	to_number(window.total) > limit
+	msg := concat("", [
+		"with this step (", spend.display.egress, ")", other_changes(window), ", ", namespace, " reaches ",
+		window.display.total, " of egress in ", sprintf("%v", [window.days]), " days (",
+		window.display.admitted, " admitted at pre-deploy since ", window.since, "), above its ",
+		money(limit), " window envelope",
+	])
+}
+
+# The other changes of the same check in the namespace are admitted together with this one.
+other_changes(window) := concat("", [
+	" and ", sprintf("%v", [window.otherChanges]), " other change(s) of this check (", window.display.others, ")",
+]) if {
+	window.otherChanges > 0
+} else := ""
+
+# cost.fallback-budget: devices the model does not fit (memory headroom) fall back to cloud
+# inference; warn when that monthly bill rises above the namespace's budget.
+warn contains lib.finding("cost.fallback-budget", msg, lib.field_at(memory_path)) if {
+	limit := envelope.maxFallbackPerMonth
+	is_number(limit)
+	fallback := spend.fallbackPerMonth
+	to_number(fallback.amount) > limit
+	msg := concat("", [
+		sprintf("%v", [fallback.devices]), " reached devices lack the memory for this model (peak ",
+		sprintf("%v MB", [fallback.peakMemoryMB]), ") and fall back to cloud inference: ",
+		spend.display.fallbackPerMonth, " a month, above the ", money(limit),
+		" fallback budget of ", namespace,
+	])
+}
+
+rollout_path := ["spec", "updateStrategy", "rolloutPercentage"]
+
+memory_path := ["spec", "targetDevices", "minMemoryMB"]
+
+# money renders an envelope like the engine renders amounts: "$1,000.00", "1,000.00 CHF".
+money(amount) := concat("", [symbols[spend.currency], grouped(amount)]) if {
+	symbols[spend.currency]
+} else := concat("", [grouped(amount), " ", spend.currency])
+
+symbols := {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
+
+# grouped writes a non-negative amount with two decimals and thousands separators.
+grouped(amount) := concat(".", [thousands(parts[0]), parts[1]]) if {
+	parts := split(sprintf("%.2f", [amount]), ".")
+}
+
+thousands(digits) := digits if {
+	count(digits) <= 3
+} else := concat(",", array.concat([substring(digits, 0, head)], rest)) if {
+	head := count(digits) - (3 * floor((count(digits) - 1) / 3))
+	rest := [substring(digits, head + (3 * i), 3) | some i in numbers.range(0, ((count(digits) - head) / 3) - 1)]
+}

@@ -1,0 +1,118 @@
+package fleetgate.cost
+
+import rego.v1
+
+import data.fleetgate.fixtures as fx
+
+envelopes := {"production": {"maxEgressPerChange": 1000, "maxEgressPerWindow": 15000, "windowDays": 30, "maxFallbackPerMonth": 500}}
+
+# spent is a cost fact: egress (exact text) with the display strings the engine writes.
+spent(egress, shown) := {"cost": {
+	"currency": "USD",
+	"egress": egress,
+	"display": {"bytesPerDownload": "42.0 MB", "newDownloads": "310,000", "bytesDelivered": "13.0 TB", "egress": shown},
+}}
+
+windowed(egress, shown, total, total_shown) := {"cost": object.union(spent(egress, shown).cost, {"window": {
+	"days": 30,
+	"since": "2026-11-02T00:00:00.000000Z",
+	"otherChanges": 0,
+	"total": total,
+	"display": {"admitted": "$13,895.00", "others": "$0.00", "total": total_shown},
+}})}
+
+falling_back(amount, shown) := {"cost": {
+	"currency": "USD",
+	"fallbackPerMonth": {"amount": amount, "devices": 12000, "peakMemoryMB": 900},
+	"display": {"fallbackPerMonth": shown},
+}}
+
+# A rule constant given to `with` is ignored by the embedded engine: bind it to a variable.
+enveloped(rule, facts) := found if {
+	limits := envelopes
+	found := measured(rule, fx.manifest, facts) with data.fleetgate.config.cost.envelopes as limits
+}
+
+warned(rule, facts) := found if {
+	manifest := fx.manifest
+	limits := envelopes
+	found := fx.only(warn, rule) with input.manifest as manifest
+		with input.change as "added"
+		with input.previous as null
+		with input.stage as "pre-merge"
+		with input.facts as facts
+		with data.fleetgate.config.cost.envelopes as limits
+}
+
+# cost.envelope-change
+
+test_envelope_change_admits_exactly_the_envelope if {
+	count(enveloped("cost.envelope-change", spent("1000", "$1,000.00"))) == 0
+}
+
+test_envelope_change_denies_a_cent_above_with_the_numbers if {
+	found := enveloped("cost.envelope-change", spent("1000.01", "$1,000.01"))
+	count(found) == 1
+	some f in found
+	f.field == "spec.updateStrategy.rolloutPercentage"
+	f.msg == "this step delivers 42.0 MB to 310,000 devices (13.0 TB): $1,000.01 of egress, above the $1,000.00 per-change envelope of production"
+}
+
+test_envelope_change_needs_an_envelope_for_the_namespace if {
+	count(measured("cost.envelope-change", fx.manifest, spent("99999", "$99,999.00"))) == 0
+}
+
+test_envelope_change_is_silent_when_egress_is_unknown if {
+	count(enveloped("cost.envelope-change", {"cost": {"currency": "USD", "egress": null}})) == 0
+}
+
+test_envelope_change_writes_large_envelopes_and_other_currencies if {
+	facts := {"cost": {"currency": "CHF", "egress": "2000000", "display": {"bytesPerDownload": "1 GB", "newDownloads": "2", "bytesDelivered": "2 GB", "egress": "2,000,000.00 CHF"}}}
+	found := measured("cost.envelope-change", fx.manifest, facts) with data.fleetgate.config.cost.envelopes as {"production": {"maxEgressPerChange": 1234567.5}}
+	some f in found
+	endswith(f.msg, "above the 1,234,567.50 CHF per-change envelope of production")
+}
+
+# cost.envelope-window
+
+test_envelope_window_admits_exactly_the_envelope if {
+	count(enveloped("cost.envelope-window", windowed("1105", "$1,105.00", "15000", "$15,000.00"))) == 0
+}
+
+test_envelope_window_denies_above_with_the_numbers if {
+	found := enveloped("cost.envelope-window", windowed("1105", "$1,105.00", "15000.5", "$15,000.50"))
+	count(found) == 1
+	some f in found
+	f.msg == "with this step ($1,105.00), production reaches $15,000.50 of egress in 30 days ($13,895.00 admitted at pre-deploy since 2026-11-02T00:00:00.000000Z), above its $15,000.00 window envelope"
+}
+
+test_envelope_window_names_the_other_changes_of_the_check if {
+	facts := json.patch(windowed("1105", "$1,105.00", "15500", "$15,500.00"), [
+		{"op": "replace", "path": ["cost", "window", "otherChanges"], "value": 2},
+		{"op": "replace", "path": ["cost", "window", "display", "others"], "value": "$500.00"},
+	])
+	some f in enveloped("cost.envelope-window", facts)
+	startswith(f.msg, "with this step ($1,105.00) and 2 other change(s) of this check ($500.00), production reaches $15,500.00")
+}
+
+test_envelope_window_needs_the_window_sum if {
+	count(enveloped("cost.envelope-window", spent("1105", "$1,105.00"))) == 0
+}
+
+# cost.fallback-budget
+
+test_fallback_budget_admits_exactly_the_budget if {
+	count(warned("cost.fallback-budget", falling_back("500", "$500.00"))) == 0
+}
+
+test_fallback_budget_warns_above_the_budget if {
+	found := warned("cost.fallback-budget", falling_back("500.01", "$500.01"))
+	count(found) == 1
+	some f in found
+	f.field == "spec.targetDevices.minMemoryMB"
+	f.msg == "12000 reached devices lack the memory for this model (peak 900 MB) and fall back to cloud inference: $500.01 a month, above the $500.00 fallback budget of production"
+}
+
+test_fallback_budget_is_silent_without_a_fallback_estimate if {
+	count(warned("cost.fallback-budget", spent("1", "$1.00"))) == 0
+}

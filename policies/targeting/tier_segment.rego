@@ -1,0 +1,58 @@
+# targeting.tier-segment: a tier is made for device classes. The cost fact lists, per device
+# class of the fleet inventory, the eligible segments a manifest targets (byClass); the tier
+# mapping is policy data (data.fleetgate.config.cost.tierClasses).
+package fleetgate.targeting
+
+import rego.v1
+
+import data.fleetgate.lib
+
+tier_cfg := data.fleetgate.config.cost
+
+model_tier := object.get(input.manifest.spec, "tier", tier_cfg.defaultTier)
+
+classes := input.facts.cost.byClass
+
+# Device classes from the least to the most capable (the inventory schema's enumeration).
+class_rank := {"low": 0, "mid": 1, "high": 2}
+
+# A model may not target device classes its tier is not made for (a premium model on
+# low-class phones).
+deny contains lib.finding("targeting.tier-segment", msg, lib.field_at(["spec", "targetDevices"])) if {
+	some class, seen in classes
+	not class in tier_cfg.tierClasses[model_tier]
+	seen.devices > 0
+	allowed := tier_cfg.tierClasses[model_tier]
+	msg := sprintf(
+		"the %v model targets %v %v-class devices (%v segments of the fleet inventory); tier %v is made for classes %v",
+		[model_tier, seen.devices, class, seen.segments, model_tier, allowed],
+	)
+}
+
+# A lite model must fit the memory of the lowest class it targets: its measured peak memory
+# (else its size) within the memory headroom of that class's smallest segment.
+deny contains lib.finding("targeting.tier-segment", msg, "spec.tier") if {
+	model_tier == "lite"
+	some class, seen in classes
+	seen.devices > 0
+	not lower_class_targeted(class)
+	budget := data.fleetgate.config.targeting.memoryHeadroom * seen.minMemoryMB
+	needed := lite_memory
+	needed.mb > budget
+	msg := sprintf(
+		"the lite model needs %.1f MB of memory (%v), above %v of the %v MB of the smallest %v-class segment it targets (%.1f MB)",
+		[needed.mb, needed.source, data.fleetgate.config.targeting.memoryHeadroom, seen.minMemoryMB, class, budget],
+	)
+}
+
+lower_class_targeted(class) if {
+	some other, seen in classes
+	seen.devices > 0
+	class_rank[other] < class_rank[class]
+}
+
+lite_memory := {"mb": input.facts.model.peak_memory_mb, "source": "measured peak"} if {
+	is_number(input.facts.model.peak_memory_mb)
+} else := {"mb": lib.model_size / 1048576, "source": "model size, no measured peak"} if {
+	is_number(lib.model_size)
+}

@@ -1,0 +1,264 @@
+"""The cost arithmetic (SPEC §11), checked against figures computed by hand in the test."""
+
+from __future__ import annotations
+
+import copy
+from decimal import Decimal
+from typing import Any
+
+import yaml
+
+from fleetgate.fleet import Fleet, Measured, project_cost, read_inventory, read_prices
+
+from support import manifest
+
+PRICES = {
+    "apiVersion": "fleetgate.dev/v1",
+    "kind": "PriceSheet",
+    "currency": "USD",
+    "egressPerGB": {"US": 0.085, "EU": 0.090, "JP": 0.114},  # IN is deliberately not priced
+    "cellularSurchargePerGB": 0.02,
+    "storagePerGBMonth": 0.023,
+    "cloudFallbackPer1kInferences": 0.40,
+}
+# Prices in units of 10^-5 dollars per GB, for the hand arithmetic.
+PRICE_UNITS = {"US": 8500, "EU": 9000, "JP": 11400}
+CELLULAR_UNITS = 2000
+
+# 40 segments: 2 platforms x 4 regions x 5 buckets of OS level, memory and class.
+BUCKETS = [  # (android API, iOS version, memory MB, class)
+    (26, "15.8", 2048, "low"),
+    (29, "16.0", 3072, "low"),
+    (31, "16.4", 4096, "mid"),
+    (33, "17.2", 6144, "mid"),
+    (34, "17.4", 8192, "high"),
+]
+REGIONS = ["US", "EU", "JP", "IN"]
+
+
+def forty_segments() -> list[dict[str, Any]]:
+    rows = []
+    for platform in ("android", "ios"):
+        for r, region in enumerate(REGIONS):
+            for b, (api, ios, memory, klass) in enumerate(BUCKETS):
+                n = len(rows)
+                row: dict[str, Any] = {
+                    "name": f"{platform}-{region.lower()}-{b}",
+                    "platform": platform,
+                    "memoryMB": memory,
+                    "region": region,
+                    "deviceClass": klass,
+                    "devices": 37_000 + 104_729 * n + 13 * r,
+                    "wifiShare": (40 + (7 * n) % 60) / 100 if n % 4 else 1,
+                }
+                row["apiLevel" if platform == "android" else "osVersion"] = (
+                    api if platform == "android" else ios
+                )
+                rows.append(row)
+    return rows
+
+
+def fleet_of(segments: list[dict[str, Any]], prices: dict[str, Any] = PRICES) -> Fleet:
+    inventory = {"apiVersion": "fleetgate.dev/v1", "kind": "FleetInventory", "segments": segments}
+    parsed, as_of = read_inventory(yaml.safe_dump(inventory).encode(), "fleet/inventory.yaml")
+    return Fleet(
+        "fleet/inventory.yaml",
+        "fleet/prices.yaml",
+        parsed,
+        read_prices(yaml.safe_dump(prices).encode(), "fleet/prices.yaml"),
+        as_of,
+    )
+
+
+def rollout(percent: int, **spec: Any) -> dict[str, Any]:
+    return manifest(
+        sizeBytes=48_123_457,
+        targetDevices={
+            "minAPILevel": 30,
+            "minOSVersion": "iOS16",
+            "minMemoryMB": 4096,
+            "regions": ["US", "EU", "JP", "IN"],
+        },
+        updateStrategy={"rolloutPercentage": percent, "networkConstraint": "ANY"},
+        **spec,
+    )
+
+
+def test_a_forty_segment_fleet_matches_hand_arithmetic_to_the_cent() -> None:
+    segments = forty_segments()
+    size = 48_123_457
+    # By hand: eligible = API >= 30 (android) or iOS >= 16.0 (ios), memory >= 4096 MB.
+    numerator = 0  # egress in 10^-5 dollars x 10^9 (bytes x price units)
+    eligible = reached = before = downloads = unpriced = 0
+    for row in segments:
+        level_ok = row["apiLevel"] >= 30 if row["platform"] == "android" else row["osVersion"] >= "16"
+        if not (level_ok and row["memoryMB"] >= 4096):
+            continue
+        head, base = row["devices"] * 25 // 100, row["devices"] * 10 // 100
+        eligible, reached, before = eligible + row["devices"], reached + head, before + base
+        downloads += head - base  # same checksum: only devices the step adds download
+        if row["region"] not in PRICE_UNITS:
+            unpriced += head - base
+            continue
+        wifi_percent = round(row["wifiShare"] * 100)
+        per_gb = PRICE_UNITS[row["region"]] + (100 - wifi_percent) * CELLULAR_UNITS // 100
+        numerator += (head - base) * size * per_gb
+    fact = project_cost(rollout(25), rollout(10), fleet_of(segments), Measured(), segments=True)
+    assert Decimal(fact["egress"]) * 10**14 == numerator  # exact, not just to the cent
+    cents = (Decimal(numerator) / 10**12).quantize(Decimal(1))
+    dollars, rest = divmod(int(cents), 100)
+    assert fact["display"]["egress"] == f"${dollars:,}.{rest:02d}"
+    assert (fact["report"]["devicesEligible"], fact["devicesReached"], fact["devicesReachedBefore"]) == (
+        eligible,
+        reached,
+        before,
+    )
+    assert fact["newDownloads"] == downloads and fact["report"]["digestUnchanged"] is True
+    assert (
+        fact["report"]["bytesDelivered"] == downloads * size and fact["report"]["bytesSource"] == "declared"
+    )
+    assert fact["report"]["unpriced"] == [{"input": "egressPerGB.IN", "newDownloads": unpriced}]
+    assert len(fact["report"]["bySegment"]) == 24
+    assert sum(Decimal(r["egress"]) for r in fact["report"]["bySegment"] if r["egress"]) == Decimal(
+        fact["egress"]
+    )
+    # Without the segment detail (a check) the figures are the same and the breakdown stays bounded.
+    brief = project_cost(rollout(25), rollout(10), fleet_of(segments), Measured())
+    assert "bySegment" not in brief["report"] and brief["egress"] == fact["egress"]
+    assert sum(Decimal(v["egress"]) for v in fact["report"]["byRegion"].values() if v["egress"]) == Decimal(
+        fact["egress"]
+    )
+    assert fact["report"]["byRegion"]["IN"]["egress"] is None
+
+
+def test_a_new_artifact_is_downloaded_again_by_every_device_reached() -> None:
+    fleet = fleet_of(forty_segments())
+    new = rollout(25, checksum="sha256:" + "cd" * 32)
+    fact = project_cost(new, rollout(10), fleet, Measured())
+    assert fact["report"]["digestUnchanged"] is False and fact["newDownloads"] == fact["devicesReached"]
+    # The measured digest wins over spec.checksum: same bytes, so only the added devices download.
+    same = project_cost(new, rollout(10), fleet, Measured(digest="sha256:" + "ab" * 32))
+    assert (
+        same["report"]["digestUnchanged"] is True
+        and same["newDownloads"] == same["devicesReached"] - same["devicesReachedBefore"]
+    )
+
+
+def test_narrowing_a_rollout_downloads_nothing() -> None:
+    fact = project_cost(rollout(10), rollout(25), fleet_of(forty_segments()), Measured())
+    assert fact["newDownloads"] == 0 and Decimal(fact["egress"]) == 0
+
+
+def test_the_measured_size_wins_and_wifi_only_pays_no_cellular_surcharge() -> None:
+    segments = [
+        {
+            "name": "s",
+            "platform": "android",
+            "apiLevel": 34,
+            "memoryMB": 8192,
+            "region": "US",
+            "deviceClass": "high",
+            "devices": 1000,
+            "wifiShare": 0.5,
+        }
+    ]
+    wifi = manifest(
+        sizeBytes=1,
+        targetDevices={"regions": ["US"]},
+        updateStrategy={"rolloutPercentage": 100, "networkConstraint": "WIFI"},
+    )
+    fact = project_cost(wifi, None, fleet_of(segments), Measured(size=2_000_000_000))
+    assert (fact["bytesPerDownload"], fact["report"]["bytesSource"]) == (2_000_000_000, "measured")
+    assert Decimal(fact["egress"]) == Decimal("170")  # 1000 x 2 GB x 0.085
+    anywhere = copy.deepcopy(wifi)
+    anywhere["spec"]["updateStrategy"]["networkConstraint"] = "ANY"
+    assert Decimal(
+        project_cost(anywhere, None, fleet_of(segments), Measured(size=2_000_000_000))["egress"]
+    ) == Decimal("190")
+
+
+def test_ten_million_devices_neither_overflow_nor_lose_a_cent() -> None:
+    segments = [
+        {
+            "name": f"s{n}",
+            "platform": "android",
+            "apiLevel": 34,
+            "memoryMB": 8192,
+            "region": "JP",
+            "deviceClass": "high",
+            "devices": 9_999_999,
+            "wifiShare": 0.33,
+        }
+        for n in range(8)
+    ]
+    big = manifest(
+        sizeBytes=209_715_199,
+        targetDevices={"regions": ["JP"]},
+        updateStrategy={"type": "immediate", "rolloutPercentage": None, "networkConstraint": "ANY"},
+    )
+    fact = project_cost(big, None, fleet_of(segments), Measured())
+    # 8 x 9,999,999 devices x 209,715,199 bytes x (11400 + 67 x 20) units / 10^14
+    assert Decimal(fact["egress"]) * 10**14 == 8 * 9_999_999 * 209_715_199 * (11400 + 67 * 20)
+    assert fact["devicesReached"] == 79_999_992
+
+
+def test_storage_and_cloud_fallback_for_devices_the_model_does_not_fit() -> None:
+    segments = [
+        {
+            "name": "small",
+            "platform": "android",
+            "apiLevel": 34,
+            "memoryMB": 2048,
+            "region": "US",
+            "deviceClass": "low",
+            "devices": 10_000,
+            "inferencesPerDay": 40,
+        },
+        {
+            "name": "large",
+            "platform": "android",
+            "apiLevel": 34,
+            "memoryMB": 8192,
+            "region": "US",
+            "deviceClass": "high",
+            "devices": 10_000,
+            "inferencesPerDay": 40,
+        },
+    ]
+    doc = manifest(
+        sizeBytes=500_000_000,
+        targetDevices={"regions": ["US"], "minMemoryMB": None},
+        updateStrategy={"rolloutPercentage": 50},
+    )
+    measured = Measured(peak_memory_mb=Decimal(600), memory_headroom=Decimal("0.25"))
+    fact = project_cost(doc, None, fleet_of(segments), measured)
+    assert fact["report"]["storagePerMonth"] == "0.0115"  # 0.5 GB x 0.023
+    # 600 MB > 0.25 x 2048 MB: the 5,000 small devices reached fall back; 5,000 x 40 x 30 / 1000 x 0.40
+    assert fact["fallbackPerMonth"] == {
+        "devices": 5000,
+        "amount": "2400",
+        "peakMemoryMB": 600,
+        "headroom": 0.25,
+    }
+    assert fact["display"]["fallbackPerMonth"] == "$2,400.00"
+    assert "fallbackPerMonth" not in project_cost(doc, None, fleet_of(segments), Measured())
+
+
+def test_an_unknown_size_leaves_egress_unpriced() -> None:
+    fact = project_cost(manifest(sizeBytes=None), None, fleet_of(forty_segments()), Measured())
+    assert fact["egress"] is None and fact["report"]["unpriced"][0]["input"] == "sizeBytes"
+    assert "egress" not in fact["display"]
+
+
+def test_the_policies_see_the_figures_and_not_the_breakdown() -> None:
+    from fleetgate.inputs import for_policies
+
+    fact = project_cost(rollout(25), rollout(10), fleet_of(forty_segments()), Measured(), segments=True)
+    seen = for_policies({"cost": fact, "artifact": {"size": 1}})
+    assert seen["artifact"] == {"size": 1} and "report" not in seen["cost"]
+    assert {"egress", "display", "byClass", "devicesReached", "currency"} <= set(seen["cost"])
+    assert seen["cost"]["byClass"]["high"] == {
+        "devices": sum(r["devices"] for r in fact["report"]["bySegment"] if r["deviceClass"] == "high"),
+        "segments": 8,
+        "minMemoryMB": 8192,
+    }

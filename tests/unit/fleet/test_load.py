@@ -1,0 +1,231 @@
+"""The inventory and the price sheet are checked as they are loaded: located errors, exit 2."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fleetgate.errors import ConfigError
+from fleetgate.files import GateFiles
+from fleetgate.fleet import FleetMissing, load, load_fleet, read_inventory, read_prices
+
+INVENTORY = """\
+apiVersion: fleetgate.dev/v1
+kind: FleetInventory
+asOf: "2026-11-30"
+segments:
+  - name: android-34-8g-us-high
+    platform: android
+    apiLevel: 34
+    memoryMB: 8192
+    region: US
+    deviceClass: high
+    devices: 1200000
+    wifiShare: 0.7
+    inferencesPerDay: 40
+  - name: ios-17-6g-eu-mid
+    platform: ios
+    osVersion: "17.4"
+    memoryMB: 6144
+    region: EU
+    deviceClass: mid
+    devices: 800000
+"""
+
+PRICES = """\
+apiVersion: fleetgate.dev/v1
+kind: PriceSheet
+currency: USD
+egressPerGB: {US: 0.085, EU: 0.090, JP: 0.114}
+cellularSurchargePerGB: 0.02
+storagePerGBMonth: 0.023
+cloudFallbackPer1kInferences: 0.40
+"""
+
+
+def test_a_valid_inventory_reads_as_exact_segments() -> None:
+    segments, as_of = read_inventory(INVENTORY.encode(), "fleet/inventory.yaml")
+    assert as_of == "2026-11-30"
+    android, ios = segments
+    assert (android.platform, android.api_level, android.os_version) == ("android", 34, None)
+    assert android.wifi_share == Decimal("0.7") and android.inferences_per_day == Decimal(40)
+    assert (ios.os_version, ios.wifi_share, ios.inferences_per_day) == ((17, 4, 0), Decimal(1), None)
+
+
+def test_a_valid_price_sheet_reads_as_exact_decimals() -> None:
+    sheet = read_prices(PRICES.encode(), "fleet/prices.yaml")
+    assert sheet.currency == "USD"
+    assert dict(sheet.egress_per_gb) == {
+        "US": Decimal("0.085"),
+        "EU": Decimal("0.09"),
+        "JP": Decimal("0.114"),
+    }
+    assert sheet.cellular_surcharge_per_gb == Decimal("0.02")
+    assert (sheet.storage_per_gb_month, sheet.fallback_per_1k_inferences) == (
+        Decimal("0.023"),
+        Decimal("0.4"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "devices: 1200000",
+            "devices: -1",
+            "fleet/inventory.yaml:11: segments[0].devices: -1 is less than the minimum of 0",
+        ),
+        (
+            "wifiShare: 0.7",
+            "wifiShare: 1.2",
+            "fleet/inventory.yaml:12: segments[0].wifiShare: 1.2 is greater than the maximum of 1",
+        ),
+        (
+            "wifiShare: 0.7",
+            "wifiShare: -0.1",
+            "fleet/inventory.yaml:12: segments[0].wifiShare: -0.1 is less than the minimum of 0",
+        ),
+        ("inferencesPerDay: 40", "inferencesPerDay: -4", "fleet/inventory.yaml:13:"),
+        (
+            "    apiLevel: 34\n",
+            "    apiLevel: 34\n    osVersion: '14'\n",
+            "fleet/inventory.yaml:8: segment 'android-34-8g-us-high' is android but gives osVersion "
+            "(android segments give apiLevel)",
+        ),
+        (
+            '    osVersion: "17.4"\n',
+            "    apiLevel: 30\n",
+            "fleet/inventory.yaml:16: segment 'ios-17-6g-eu-mid' is ios but gives apiLevel "
+            "(ios segments give osVersion)",
+        ),
+        (
+            "    apiLevel: 34\n",
+            "",
+            "fleet/inventory.yaml:6: segment 'android-34-8g-us-high' is android but gives no apiLevel",
+        ),
+        (
+            "name: ios-17-6g-eu-mid",
+            "name: android-34-8g-us-high",
+            "fleet/inventory.yaml:14: segment 'android-34-8g-us-high' is listed twice (first at line 5)",
+        ),
+        (
+            "deviceClass: mid",
+            "deviceClass: flagship",
+            "fleet/inventory.yaml:19: segments[1].deviceClass: 'flagship' is not one of",
+        ),
+        (
+            "region: EU",
+            "region: Europe",
+            "fleet/inventory.yaml:18: segments[1].region: 'Europe' does not match",
+        ),
+        (
+            "kind: FleetInventory",
+            "kind: Inventory",
+            "fleet/inventory.yaml:2: kind: 'FleetInventory' was expected",
+        ),
+    ],
+)
+def test_a_bad_inventory_is_refused_at_its_line(old: str, new: str, expected: str) -> None:
+    assert old in INVENTORY
+    with pytest.raises(ConfigError) as raised:
+        read_inventory(INVENTORY.replace(old, new, 1).encode(), "fleet/inventory.yaml")
+    assert raised.value.message.startswith(expected), raised.value.message
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "{US: 0.085, EU: 0.090, JP: 0.114}",
+            "{US: 0.085, EU: 0.090, US: 0.114}",
+            "fleet/prices.yaml:4: duplicate key 'US'",
+        ),
+        (
+            "currency: USD",
+            "currency: USX",
+            "fleet/prices.yaml:3: currency 'USX' is not an ISO 4217 currency code",
+        ),
+        ("currency: USD", "currency: usd", "fleet/prices.yaml:3: currency: 'usd' does not match"),
+        (
+            "EU: 0.090",
+            "EU: -0.090",
+            "fleet/prices.yaml:4: egressPerGB.EU: -0.09 is less than the minimum of 0",
+        ),
+        (
+            "cellularSurchargePerGB: 0.02",
+            "cellularSurchargePerGB: cheap",
+            "fleet/prices.yaml:5: cellularSurchargePerGB: 'cheap' is not of type 'number'",
+        ),
+        (
+            "storagePerGBMonth",
+            "storagePerGBMonths",
+            "fleet/prices.yaml:1: document: Additional properties are not allowed",
+        ),
+    ],
+)
+def test_a_bad_price_sheet_is_refused_at_its_line(old: str, new: str, expected: str) -> None:
+    assert old in PRICES
+    with pytest.raises(ConfigError) as raised:
+        read_prices(PRICES.replace(old, new, 1).encode(), "fleet/prices.yaml")
+    assert raised.value.message.startswith(expected), raised.value.message
+
+
+def test_a_region_priced_twice_in_block_style_is_refused_at_the_second(tmp_path: Path) -> None:
+    text = PRICES.replace(
+        "egressPerGB: {US: 0.085, EU: 0.090, JP: 0.114}", "egressPerGB:\n  US: 0.085\n  US: 0.09"
+    )
+    with pytest.raises(ConfigError, match=r"^fleet/prices.yaml:6: duplicate key 'US'"):
+        read_prices(text.encode(), "fleet/prices.yaml")
+
+
+def test_a_missing_fleet_file_is_named_not_an_error(tmp_path: Path) -> None:
+    (tmp_path / "fleet").mkdir()
+    (tmp_path / "fleet" / "prices.yaml").write_text(PRICES)
+    found = load_fleet(GateFiles.on_disk(tmp_path), "fleet/inventory.yaml", "fleet/prices.yaml")
+    assert found == FleetMissing("the fleet inventory fleet/inventory.yaml is not in the working tree")
+
+
+def test_the_fleet_files_are_read_through_the_gate_file_door(tmp_path: Path) -> None:
+    (tmp_path / "fleet").mkdir()
+    (tmp_path / "fleet" / "inventory.yaml").write_text(INVENTORY)
+    (tmp_path / "fleet" / "prices.yaml").write_text(PRICES)
+    files = GateFiles.on_disk(tmp_path)
+    fleet = load_fleet(files, "fleet/inventory.yaml", "fleet/prices.yaml")
+    assert not isinstance(fleet, FleetMissing) and len(fleet.segments) == 2
+    assert set(files.consulted) == {"fleet/inventory.yaml", "fleet/prices.yaml"}
+
+
+class DictCache:
+    def __init__(self) -> None:
+        self.entries: dict[str, dict[str, Any]] = {}
+
+    def get(self, collector: str, key: Mapping[str, Any]) -> dict[str, Any] | None:
+        return self.entries.get(json.dumps([collector, key], sort_keys=True))
+
+    def put(self, collector: str, key: Mapping[str, Any], fact: Mapping[str, Any]) -> None:
+        self.entries[json.dumps([collector, key], sort_keys=True)] = json.loads(json.dumps(fact))
+
+
+def test_parsed_fleet_files_are_kept_by_digest_and_read_back_identically(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "fleet").mkdir()
+    (tmp_path / "fleet" / "inventory.yaml").write_text(INVENTORY)
+    (tmp_path / "fleet" / "prices.yaml").write_text(PRICES)
+    cache = DictCache()
+    first = load_fleet(GateFiles.on_disk(tmp_path), "fleet/inventory.yaml", "fleet/prices.yaml", cache)
+    monkeypatch.setattr(load, "read_inventory", lambda *a: pytest.fail("parsed again"))
+    files = GateFiles.on_disk(tmp_path)
+    again = load_fleet(files, "fleet/inventory.yaml", "fleet/prices.yaml", cache)
+    assert again == first and again.prices_per_gb == first.prices_per_gb  # type: ignore[union-attr]
+    assert set(files.consulted) == {"fleet/inventory.yaml", "fleet/prices.yaml"}  # still read and recorded
+    # Other bytes are another key: a changed inventory is parsed (and checked) afresh.
+    (tmp_path / "fleet" / "inventory.yaml").write_text(INVENTORY.replace("devices: 800000", "devices: -1"))
+    monkeypatch.undo()
+    with pytest.raises(ConfigError, match="less than the minimum of 0"):
+        load_fleet(GateFiles.on_disk(tmp_path), "fleet/inventory.yaml", "fleet/prices.yaml", cache)
