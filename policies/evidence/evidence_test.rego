@@ -247,6 +247,7 @@ test_an_absent_optional_fact_is_missing_and_names_the_file if {
 	result := outcome("pre-deploy", facts)
 	count(result.deny) == 1
 	some f in result.deny
+	f.rule == "evidence.missing.cost"
 	f.field == "spec.updateStrategy"
 	startswith(f.msg, "the cost evidence is absent (the fleet inventory fleet/inventory.yaml is not in commit 0123456789ab), so cost.envelope-change")
 }

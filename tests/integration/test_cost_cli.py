@@ -147,7 +147,9 @@ def test_a_missing_inventory_is_named_warned_at_pre_merge_and_denied_at_pre_depl
     expected = "the cost evidence is absent (the fleet inventory fleet/inventory.yaml is not in commit "
     for stage, severity, exit_code in (("pre-merge", "warn", 0), ("pre-deploy", "deny", 1)):
         code, decision = repo.decision("--no-audit", "--evidence", "cost", "--stage", stage)
-        found = [v for v in violations(decision, "evidence.missing") if v["message"].startswith(expected)]
+        found = [
+            v for v in violations(decision, "evidence.missing.cost") if v["message"].startswith(expected)
+        ]
         assert code == exit_code and [v["severity"] for v in found] == [severity]
 
 
@@ -189,7 +191,7 @@ def test_without_a_fleet_nothing_is_priced_or_missing(repo: GitRepo) -> None:
     repo.write("models/img.yaml", to_yaml(deployment(100)))
     _, decision = repo.decision("--no-audit", "--evidence", "cost")
     assert not any(
-        v["message"].startswith("the cost evidence") for v in violations(decision, "evidence.missing")
+        v["message"].startswith("the cost evidence") for v in violations(decision, "evidence.missing.cost")
     )
     assert "finops" not in decision
 

@@ -62,7 +62,10 @@ def _check_overrides(
             )
         default = defaults[key]
         if isinstance(default, Mapping) and isinstance(value, Mapping):
-            _check_overrides(default, value, here, origin)
+            # An empty default mapping is a table the user fills (cost.envelopes: one entry per
+            # namespace): its keys are the user's own, and the policies check its entries.
+            if default:
+                _check_overrides(default, value, here, origin)
             continue
         if _kind(value) != _kind(default):
             raise _override_error(
