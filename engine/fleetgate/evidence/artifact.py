@@ -29,6 +29,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from fleetgate.errors import ConfigError, EvidenceError
+from fleetgate.evidence._format import with_format
 from fleetgate.evidence._kit import contained
 from fleetgate.evidence._multifile import (
     external_names,
@@ -101,7 +102,15 @@ def may_resolve(uri: str, source: ArtifactSource) -> bool:
 
 
 def resolve_artifact(uri: str, source: ArtifactSource) -> Artifact | None:
-    """The local, hashed artifact for ``uri``, or ``None`` when it is not reachable here."""
+    """The local, hashed artifact for ``uri`` with its format, or ``None`` when it is not reachable.
+
+    EvidenceError when it is refused, also when its name contradicts its bytes.
+    """
+    found = _resolved(uri, source)
+    return None if found is None else with_format(found)
+
+
+def _resolved(uri: str, source: ArtifactSource) -> Artifact | None:
     if uri.startswith(_MIRRORED):
         local = _mirrored(uri, source)
         if local is not None:

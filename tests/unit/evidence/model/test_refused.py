@@ -50,9 +50,15 @@ def test_shape_error_fails_the_checker(measure: Measure, tmp_path: Path) -> None
 TFLITE_LIKE = b"\x1c\x00\x00\x00TFL3" + bytes(range(256)) * 8
 
 
-def test_a_non_onnx_file_named_onnx_is_refused(measure: Measure, tmp_path: Path) -> None:
+def test_a_tflite_file_named_onnx_is_refused_naming_both(measure: Measure, tmp_path: Path) -> None:
     path = tmp_path / "model.onnx"
     path.write_bytes(TFLITE_LIKE)
+    assert refused(measure, path).endswith("model.onnx: the name says onnx (.onnx) but the content is tflite")
+
+
+def test_garbage_named_onnx_is_refused(measure: Measure, tmp_path: Path) -> None:
+    path = tmp_path / "model.onnx"
+    path.write_bytes(b"\xff\xfe garbage" * 64)
     assert refused(measure, path).startswith("model.onnx: not a valid ONNX model: ")
 
 
