@@ -52,7 +52,7 @@ def model_fact(artifact: Artifact, root: Path, settings: ModelSettings) -> dict[
         "quantization": quantization.label,
         "fake_quantized": quantization.fake_quantized,
         "external_data": [{"location": item.location, "size": item.size} for item in loaded.external],
-        "runtime": _runtime(artifact.path, settings, uses).to_fact(),
+        "runtime": _runtime(artifact.path, shown, settings, uses).to_fact(),
     }
 
 
@@ -71,8 +71,8 @@ def _named_onnx(name: str) -> bool:
     return name.split("?", 1)[0].split("#", 1)[0].lower().endswith(".onnx")
 
 
-def _runtime(path: Path, settings: ModelSettings, uses: list[NodeUse]) -> RuntimeCheck:
+def _runtime(path: Path, shown: str, settings: ModelSettings, uses: list[NodeUse]) -> RuntimeCheck:
     if settings.allowed_operators is not None and settings.allowed_operators_shown is not None:
         allowed = load_allowed_operators(settings.allowed_operators, settings.allowed_operators_shown)
         return check_allowed(uses, allowed)
-    return check_cpu(uses, path)
+    return check_cpu(uses, path, shown)

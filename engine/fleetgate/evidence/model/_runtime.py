@@ -3,7 +3,7 @@
 Two targets. By default, the installed onnxruntime on CPU: its registered CPU kernels are
 matched by domain, operator and opset range, operators ONNX defines as functions count as
 supported (the runtime inlines them), and then an ``InferenceSession`` with graph optimizations
-off is created, which catches what the kernel table cannot see (an opset newer than the
+off is created in a bounded child process, which catches what the kernel table cannot see (an opset newer than the
 runtime, a type without a kernel). With ``allowedOperators`` set, the reduced-build config is
 the target and no session is created.
 """
@@ -25,8 +25,6 @@ from fleetgate.evidence.model._graph import NodeUse, shown_domain
 __all__ = ["RuntimeCheck", "check_allowed", "check_cpu"]
 
 _CPU = "CPUExecutionProvider"
-_ORT_PREFIX = re.compile(r"^\[ONNXRuntimeError\] : \d+ : \w+ : ")
-_SOURCE_PREFIX = re.compile(r"^/\S+:\d+ .*?\) (?=[A-Z])")
 _NEW_OPSET = re.compile(r"Opset (\d+) is under development.*domain (\S+) is till opset (\d+)")
 _NOT_REGISTERED = re.compile(r"(\S*):(\w+)\(-?\d+\) is not a registered function/op")
 _NO_KERNEL = re.compile(r"Could not find an implementation for (\w+)\((\d+)\)")
@@ -59,7 +57,7 @@ def check_allowed(uses: list[NodeUse], allowed: AllowedOperators) -> RuntimeChec
     return RuntimeCheck(target, missing)
 
 
-def check_cpu(uses: list[NodeUse], model: Path) -> RuntimeCheck:
+def check_cpu(uses: list[NodeUse], model: Path, shown: str) -> RuntimeCheck:
     """Every used operator the installed onnxruntime's CPU provider cannot run."""
     import onnxruntime
 
@@ -70,7 +68,7 @@ def check_cpu(uses: list[NodeUse], model: Path) -> RuntimeCheck:
         for domain, op, opset in _distinct(uses)
         if not _has_kernel(domain, op, opset, kernels)
     ]
-    failure = _session_failure(model)
+    failure = _session_failure(model, shown)
     if failure is not None:
         missing.extend(_session_entries(failure, missing))
     return RuntimeCheck(target, missing)
@@ -139,27 +137,11 @@ def _kernel_reason(ranges: tuple[tuple[int, int], ...] | None) -> str:
     return f"no CPU kernel for this opset (kernels cover opsets {shown})"
 
 
-def _session_failure(model: Path) -> str | None:
-    import onnxruntime
+def _session_failure(model: Path, shown: str) -> str | None:
+    from fleetgate.evidence._child import Limits, run_probe
 
-    options = onnxruntime.SessionOptions()
-    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
-    options.log_severity_level = 3  # the failure is reported in the fact, not on stderr
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    try:
-        # From the path, so the runtime finds external data beside the model.
-        onnxruntime.InferenceSession(str(model), options, providers=[_CPU])
-    except Exception as exc:  # Fail, InvalidGraph, NotImplemented, RuntimeError...
-        return _runtime_message(exc)
-    return None
-
-
-def _runtime_message(exc: BaseException) -> str:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    text = lines[0] if lines else type(exc).__name__
-    text = _ORT_PREFIX.sub("", text)
-    return _SOURCE_PREFIX.sub("", text)
+    answer = run_probe("onnx-session", [str(model)], shown, "creating an onnxruntime session", Limits())
+    return answer if isinstance(answer, str) else None
 
 
 def _session_entries(message: str, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
