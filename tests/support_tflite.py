@@ -72,6 +72,11 @@ def _operator(code: int, inputs: Sequence[int], outputs: Sequence[int], options=
     return op
 
 
+def _dense(code: int, inputs: Sequence[int], output: int):  # type: ignore[no-untyped-def]
+    options = schema.FullyConnectedOptionsT()
+    return _operator(code, inputs, [output], options, schema.BuiltinOptions.FullyConnectedOptions)
+
+
 def classifier(
     weights: Sequence[float] = (2.0, -1.0, 0.5),
     bias: float = 0.0,

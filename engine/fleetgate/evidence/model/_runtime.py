@@ -3,9 +3,9 @@
 Two targets. By default, the installed onnxruntime on CPU: its registered CPU kernels are
 matched by domain, operator and opset range, operators ONNX defines as functions count as
 supported (the runtime inlines them), and then an ``InferenceSession`` with graph optimizations
-off is created in a bounded child process, which catches what the kernel table cannot see (an opset newer than the
-runtime, a type without a kernel). With ``allowedOperators`` set, the reduced-build config is
-the target and no session is created.
+off is created in a bounded child process, which catches what the kernel table cannot see (an
+opset newer than the runtime, a type without a kernel). With ``allowedOperators`` set, the
+reduced-build config is the target and no session is created.
 """
 
 from __future__ import annotations
