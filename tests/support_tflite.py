@@ -119,10 +119,8 @@ def classifier(
         scale = per_row if storage == "per-channel" else np.full(outputs, per_row.max())
         stored = np.round(matrix / scale[:, None]).astype(np.int8)
         buffers.append(_buffer(stored.tobytes()))
-        quant = _quant(
-            scale if storage == "per-channel" else scale[:1],
-            [0] * len(scale if storage == "per-channel" else scale[:1]),
-        )
+        scales = scale if storage == "per-channel" else scale[:1]
+        quant = _quant(scales, [0] * len(scales))
         tensors.append(_tensor("weights", matrix.shape, TYPE.INT8, len(buffers) - 1, quant))
     b_index = len(tensors)
     if integer:
@@ -138,15 +136,7 @@ def classifier(
     prob_q = _quant([1 / 256], [-128]) if integer else None
     tensors.append(_tensor("probability", [1, outputs], act, quant=prob_q, dynamic=True))
     logit, probability = len(tensors) - 2, len(tensors) - 1
-    ops.append(
-        _operator(
-            0,
-            [0, w_index, b_index],
-            [logit],
-            schema.FullyConnectedOptionsT(),
-            schema.BuiltinOptions.FullyConnectedOptions,
-        )
-    )
+    ops.append(_dense(0, [0, w_index, b_index], logit))
     ops.append(_operator(1, [logit], [probability]))
     result = probability
     if custom_op is not None:
@@ -219,13 +209,5 @@ def cnn(channels: int = 96, image: int = 64, classes: int = 10, seed: int = 0) -
     fc_w = constant("fc.w", rng.standard_normal((classes, channels)) / np.sqrt(channels))
     fc_b = constant("fc.b", np.zeros(classes))
     logits = activation("logits", [1, classes])
-    ops.append(
-        _operator(
-            2,
-            [pooled, fc_w, fc_b],
-            [logits],
-            schema.FullyConnectedOptionsT(),
-            schema.BuiltinOptions.FullyConnectedOptions,
-        )
-    )
+    ops.append(_dense(2, [pooled, fc_w, fc_b], logits))
     return _finish(tensors, ops, codes, buffers, [0], [logits])
