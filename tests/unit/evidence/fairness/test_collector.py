@@ -160,7 +160,7 @@ def test_cache_key_follows_models_dataset_and_settings(context: ContextFactory, 
     key = COLLECTOR.cache_key(context("fair"))
     assert key is not None
     assert key == COLLECTOR.cache_key(context("fair"))
-    assert key["fairlearn"] and key["onnxruntime"]
+    assert key["fairlearn"] and key["runtime"] and key["format"] == "onnx"
     assert key != COLLECTOR.cache_key(context("biased"))
     assert key != COLLECTOR.cache_key(context("fair", base="biased"))
     assert key != COLLECTOR.cache_key(context("fair", settings={"threshold": 0.6}))
