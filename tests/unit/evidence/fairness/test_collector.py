@@ -175,7 +175,16 @@ def test_cache_key_leaves_problems_to_collect(context: ContextFactory) -> None:
 
 
 def test_importing_the_collector_loads_no_heavy_library() -> None:
-    heavy = ["pandas", "numpy", "fairlearn", "onnxruntime", "sklearn", "onnx"]
+    heavy = [
+        "pandas",
+        "numpy",
+        "fairlearn",
+        "onnxruntime",
+        "sklearn",
+        "onnx",
+        "ai_edge_litert",
+        "coremltools",
+    ]
     code = (
         "import sys, fleetgate.evidence.fairness as f; f.COLLECTOR.fact; "
         f"print([m for m in {heavy!r} if m in sys.modules])"

@@ -25,7 +25,8 @@ Context = Callable[..., CollectorContext]
 def test_importing_the_package_loads_no_heavy_library() -> None:
     code = (
         "import sys, fleetgate.evidence.model as m; "
-        "heavy = {'onnx', 'onnxruntime', 'numpy', 'pandas', 'google.protobuf'} & set(sys.modules); "
+        "heavy = {'onnx', 'onnxruntime', 'numpy', 'pandas', 'google.protobuf', 'ai_edge_litert', "
+        "'coremltools', 'flatbuffers'} & set(sys.modules); "
         "assert m.COLLECTOR.fact == 'model'; print(sorted(heavy))"
     )
     engine = Path(__file__).resolve().parents[4] / "engine"
