@@ -27,8 +27,8 @@ from fleetgate.evidence.model import COLLECTOR
 
 pytest.importorskip("ai_edge_litert")
 pytest.importorskip("coremltools")
-import support_coreml  # noqa: E402  (needs coremltools)
-import support_tflite  # noqa: E402
+import support_coreml  # (needs coremltools)
+import support_tflite
 
 TFLITE_FILES = 500
 COREML_FILES = 200
@@ -89,10 +89,9 @@ def run_batches(module: str, function: str, paths: list[Path]) -> tuple[dict[str
         assert remaining > 0, "the fuzz run exceeded its time bound"
         program = _BATCH.format(module=module, function=function)
         try:
-            done = subprocess.run(
-                [sys.executable, "-c", program, *map(str, paths[next_index:])],
-                capture_output=True, text=True, timeout=remaining, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-            )  # fmt: skip
+            arguments = [sys.executable, "-c", program, *map(str, paths[next_index:])]
+            env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+            done = subprocess.run(arguments, capture_output=True, text=True, timeout=remaining, env=env)
         except subprocess.TimeoutExpired:
             pytest.fail("a mutated model hung the reader")
         last_started, finished = None, -1
