@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["read_tflite"]
@@ -23,6 +24,7 @@ _BITS = {
     "INT2": 2, "UINT4": 4, "COMPLEX64": 64, "COMPLEX128": 128,
 }  # fmt: skip
 QUANTIZED_STORAGE = ("int8", "uint8", "int16", "int4", "uint4", "int2")
+QUANTIZED_BIAS = "int32-quantized"
 _HALF = ("float16", "bfloat16")
 # Operators that carry a model's multiply-accumulate work; quantized when their weight is.
 _COMPUTE = frozenset(
@@ -57,84 +59,112 @@ def read_tflite(path: str) -> dict[str, Any]:
     return fact
 
 
-def _names(schema: Any, enum: Any) -> dict[int, str]:
+def _names(enum: Any) -> dict[int, str]:
     return {value: name for name, value in vars(enum).items() if not name.startswith("_")}
 
 
-def _length(n: int, data: bytes, what: str) -> int:
-    # A vector of n entries takes at least 4n bytes: a longer count is an offset gone astray.
-    if n < 0 or n * 4 > len(data):
+def _length(n: int, data: bytes, what: str, width: int = 4) -> int:
+    # A vector of n entries takes at least n * width bytes: a longer count is an offset gone astray.
+    if n < 0 or n * width > len(data):
         raise MalformedModel(f"{what} claims {n} entries, more than the file can hold")
     return n
 
 
+@dataclass
+class _Tally:
+    """What the walk over every subgraph adds up."""
+
+    weights: Counter[str] = field(default_factory=Counter)  # stored bytes by storage type
+    granularity: Counter[str] = field(default_factory=Counter)  # quantized weight tensors
+    used: Counter[tuple[str, int]] = field(default_factory=Counter)  # (operator, version)
+    tensors: int = 0
+    compute: int = 0
+    quantized_compute: int = 0
+
+
 def _structure(schema: Any, data: bytes) -> dict[str, Any]:
     model = schema.Model.GetRootAs(data, 0)
-    ops_by_code = _names(schema, schema.BuiltinOperator)
-    types = _names(schema, schema.TensorType)
-    codes = []
-    for i in range(_length(model.OperatorCodesLength(), data, "operator_codes")):
-        code = model.OperatorCodes(i)
-        builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
-        custom = code.CustomCode()
-        name = (
-            custom.decode("utf-8", "replace") if builtin == schema.BuiltinOperator.CUSTOM and custom else None
-        )
-        codes.append((name or ops_by_code.get(builtin, f"OP_{builtin}"), code.Version(), name is not None))
-    buffers = model.BuffersLength()
-    _length(buffers, data, "buffers")
+    codes = _operator_codes(schema, model, data)
     subgraphs = _length(model.SubgraphsLength(), data, "subgraphs")
     if subgraphs == 0:
         raise MalformedModel("the model has no subgraph")
-    used: Counter[tuple[str, int]] = Counter()
-    weights: dict[str, int] = {}
-    granularity: Counter[str] = Counter()
-    compute = quantized_compute = tensor_count = 0
+    tally = _Tally()
     io_types: dict[str, list[str]] = {}
     for s in range(subgraphs):
         graph = model.Subgraphs(s)
-        tensor_total = _length(graph.TensorsLength(), data, "tensors")
-        tensor_count += tensor_total
-        tensor_types: list[str] = []
-        for t in range(tensor_total):
-            tensor = graph.Tensors(t)
-            dtype = types.get(tensor.Type(), f"type{tensor.Type()}").lower()
-            tensor_types.append(dtype)
-            stored = _stored_bytes(model, tensor.Buffer(), buffers, data)
-            if stored:
-                weights[dtype] = weights.get(dtype, 0) + stored
-                if dtype in QUANTIZED_STORAGE:
-                    granularity[_granularity(tensor)] += 1
+        types = _tensors(schema, model, graph, data, tally)
         if s == 0:
             io_types = {
-                "inputs": [tensor_types[i] for i in _indices(graph.InputsAsNumpy(), tensor_total)],
-                "outputs": [tensor_types[i] for i in _indices(graph.OutputsAsNumpy(), tensor_total)],
+                "inputs": [types[i] for i in _indices(graph.InputsAsNumpy(), len(types))],
+                "outputs": [types[i] for i in _indices(graph.OutputsAsNumpy(), len(types))],
             }
-        for o in range(_length(graph.OperatorsLength(), data, "operators")):
-            op = graph.Operators(o)
-            index = op.OpcodeIndex()
-            if not 0 <= index < len(codes):
-                raise MalformedModel(f"operator {o} of subgraph {s} names opcode {index}, not in the table")
-            name, version, _ = codes[index]
-            used[(name, version)] += 1
-            if name in _COMPUTE:
-                compute += 1
-                inputs = _indices(op.InputsAsNumpy(), tensor_total)
-                if len(inputs) > 1 and tensor_types[inputs[1]] in QUANTIZED_STORAGE:
-                    quantized_compute += 1
+        _operators(graph, s, codes, types, data, tally)
     custom = sorted({name for name, _, is_custom in codes if is_custom and not name.startswith("Flex")})
     flex = sorted({name for name, _, is_custom in codes if is_custom and name.startswith("Flex")})
     return {
         "schema_version": model.Version(),
         "subgraphs": subgraphs,
-        "tensors": tensor_count,
-        "nodes": sum(used.values()),
-        "operators": [{"op": n, "version": v, "count": c} for (n, v), c in sorted(used.items())],
+        "tensors": tally.tensors,
+        "nodes": sum(tally.used.values()),
+        "operators": [{"op": n, "version": v, "count": c} for (n, v), c in sorted(tally.used.items())],
         "io_types": io_types,
-        **_quantization(weights, granularity, io_types, compute, quantized_compute),
+        **_quantization(tally, io_types),
         "custom_ops": custom,
         "flex_ops": flex,
     }
+
+
+def _operator_codes(schema: Any, model: Any, data: bytes) -> list[tuple[str, int, bool]]:
+    """``(name, version, is_custom)`` per operator code; a custom op goes by its custom code."""
+    names = _names(schema.BuiltinOperator)
+    codes = []
+    for i in range(_length(model.OperatorCodesLength(), data, "operator_codes")):
+        code = model.OperatorCodes(i)
+        builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+        custom = code.CustomCode()
+        is_custom = builtin == schema.BuiltinOperator.CUSTOM and bool(custom)
+        name = custom.decode("utf-8", "replace") if is_custom else names.get(builtin, f"OP_{builtin}")
+        codes.append((name, code.Version(), is_custom))
+    return codes
+
+
+def _tensors(schema: Any, model: Any, graph: Any, data: bytes, tally: _Tally) -> list[str]:
+    """Each tensor's storage type; stored (weight) bytes are added to the tally."""
+    names = _names(schema.TensorType)
+    buffers = _length(model.BuffersLength(), data, "buffers")
+    types: list[str] = []
+    for t in range(_length(graph.TensorsLength(), data, "tensors")):
+        tensor = graph.Tensors(t)
+        dtype = names.get(tensor.Type(), f"type{tensor.Type()}").lower()
+        types.append(dtype)
+        stored = _stored_bytes(model, tensor.Buffer(), buffers, data)
+        if not stored:
+            continue
+        scales = _scales(tensor)
+        # A full-integer model keeps its biases as int32 with a scale: quantized storage too.
+        kind = QUANTIZED_BIAS if dtype == "int32" and scales else dtype
+        tally.weights[kind] += stored
+        if kind in QUANTIZED_STORAGE:
+            tally.granularity["per-channel" if scales > 1 else "per-tensor"] += 1
+    tally.tensors += len(types)
+    return types
+
+
+def _operators(
+    graph: Any, s: int, codes: list[tuple[str, int, bool]], types: list[str], data: bytes, tally: _Tally
+) -> None:
+    for o in range(_length(graph.OperatorsLength(), data, "operators")):
+        op = graph.Operators(o)
+        index = op.OpcodeIndex()
+        if not 0 <= index < len(codes):
+            raise MalformedModel(f"operator {o} of subgraph {s} names opcode {index}, not in the table")
+        name, version, _ = codes[index]
+        tally.used[(name, version)] += 1
+        if name in _COMPUTE:
+            tally.compute += 1
+            inputs = _indices(op.InputsAsNumpy(), len(types))
+            if len(inputs) > 1 and types[inputs[1]] in QUANTIZED_STORAGE:
+                tally.quantized_compute += 1
 
 
 def _indices(array: Any, total: int) -> list[int]:
@@ -155,20 +185,19 @@ def _stored_bytes(model: Any, index: int, buffers: int, data: bytes) -> int:
         if buffer.Offset() + buffer.Size() > len(data):
             raise MalformedModel(f"buffer {index} lies outside the file")
         return int(buffer.Size())
-    return _length(buffer.DataLength(), data, f"buffer {index}") and int(buffer.DataLength())
+    return _length(buffer.DataLength(), data, f"buffer {index}", width=1)
 
 
-def _granularity(tensor: Any) -> str:
+def _scales(tensor: Any) -> int:
     quantization = tensor.Quantization()
-    scales = 0 if quantization is None else quantization.ScaleLength()
-    return "per-channel" if scales > 1 else "per-tensor"
+    return 0 if quantization is None else int(quantization.ScaleLength())
 
 
-def _quantization(
-    weights: dict[str, int], granularity: Counter[str], io: dict[str, list[str]], compute: int, quantized: int
-) -> dict[str, Any]:
+def _quantization(tally: _Tally, io: dict[str, list[str]]) -> dict[str, Any]:
+    weights, granularity = tally.weights, tally.granularity
+    compute, quantized = tally.compute, tally.quantized_compute
     total = sum(weights.values())
-    integer = sum(size for name, size in weights.items() if name in QUANTIZED_STORAGE)
+    integer = sum(size for name, size in weights.items() if name in (*QUANTIZED_STORAGE, QUANTIZED_BIAS))
     half = sum(size for name, size in weights.items() if name in _HALF)
     share = integer / total if total else 0.0
     if total and share >= 0.5:

@@ -47,7 +47,9 @@ def test_a_full_integer_model_has_integer_inputs_and_outputs(context: Any, tmp_p
     fact = fact_of(context, tmp_path, support_tflite.classifier([2.0, -1.0, 0.5, 1.0] * 4, storage="int8"))
     assert (fact["quantization"], fact["quantization_mode"]) == ("int8", "full-integer")
     assert fact["io_types"] == {"inputs": ["int8"], "outputs": ["int8"]}
-    assert fact["quantized_weight_share"] == 0.8  # 16 int8 weight bytes, 4 int32 bias bytes
+    # The int32 bias carries a scale: quantized storage as much as the int8 weights.
+    assert fact["weight_types"] == {"int32-quantized": 4, "int8": 16}
+    assert fact["quantized_weight_share"] == 1.0
 
 
 def test_per_channel_scales_are_told_from_per_tensor(context: Any, tmp_path: Path) -> None:
@@ -96,3 +98,11 @@ def test_a_truncated_flatbuffer_is_refused_with_a_located_reason(context: Any, t
 def test_a_model_over_the_size_cap_is_refused_before_it_is_parsed(context: Any, tmp_path: Path) -> None:
     with pytest.raises(EvidenceError, match=r"over the 100-byte cap \(evidence.model.maxBytes\)"):
         fact_of(context, tmp_path, support_tflite.classifier(), maxBytes=100)
+
+
+def test_a_model_larger_than_four_times_its_weight_count_reads_its_buffers(
+    context: Any, tmp_path: Path
+) -> None:
+    # Buffers are byte vectors: a bound of four bytes per entry once refused every real CNN.
+    fact = fact_of(context, tmp_path, support_tflite.cnn(channels=32, image=16))
+    assert fact["weight_types"]["float32"] > 30_000 and fact["quantization"] == "fp32"
