@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 import yaml
 
-import support_tflite
 from fleetgate.errors import EvidenceError
 from fleetgate.evidence.artifact import ArtifactSource, resolve_artifact
 
 import support_onnx
+import support_tflite
 from support import GitRepo, manifest, to_yaml
 from support_fairness import EVALUATION, FAIR_WEIGHTS, biased_dataset
 from support_release import by_name, denied_rules, digest_of, run_cli

@@ -46,7 +46,8 @@ class FairnessCollector:
         ``None`` (never cache) when the fact is not gathered or the dataset cannot be hashed:
         :meth:`collect` then reports the problem.
         """
-        if not _scored(context.artifact):
+        artifact = context.artifact
+        if artifact is None or not _scored(artifact):
             return None
         try:
             evaluation = _evaluation(context)
@@ -58,14 +59,14 @@ class FairnessCollector:
             return None
         base = context.base_artifact
         return {
-            "artifact": context.artifact.digest,
+            "artifact": artifact.digest,
             "base": base.digest if base is not None else None,
             "dataset_digest": digest,
             "evaluation": evaluation.to_key(),
             "settings": settings.to_key(),
             "fairlearn": library_version("fairlearn"),
-            "format": context.artifact.format,
-            "runtime": library_version(_RUNTIMES[context.artifact.format]),
+            "format": artifact.format,
+            "runtime": library_version(_RUNTIMES[artifact.format]),
             "pandas": library_version("pandas"),
         }
 
@@ -78,21 +79,20 @@ class FairnessCollector:
         """
         settings = parse_settings(context.settings)
         artifact = context.artifact
-        if artifact is None or _evaluation(context) is None:
+        evaluation = _evaluation(context)
+        if artifact is None or evaluation is None:
             return None
         if artifact.format == "coreml":
             return {"status": "absent", "reason": APPLE_ONLY}
         if not _scored(artifact):
             return None  # a format no runtime here can score (an .ort file, unknown bytes)
-        evaluation = _evaluation(context)
-        assert evaluation is not None
         from fleetgate.evidence.fairness._collect import fairness_fact
 
         return fairness_fact(context, artifact, evaluation, settings)
 
 
-def _scored(artifact: Artifact | None) -> bool:
-    return artifact is not None and not artifact.directory and artifact.format in _RUNTIMES
+def _scored(artifact: Artifact) -> bool:
+    return not artifact.directory and artifact.format in _RUNTIMES
 
 
 def _evaluation(context: CollectorContext) -> Evaluation | None:

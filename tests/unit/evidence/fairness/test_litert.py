@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-import support_tflite
 from fleetgate.errors import EvidenceError
 from fleetgate.evidence.fairness import COLLECTOR
 
+import support_tflite
 from .conftest import ContextFactory
 from support_fairness import FAIR_WEIGHTS
 

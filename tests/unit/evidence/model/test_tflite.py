@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-import support_tflite
 from fleetgate.errors import EvidenceError
 from fleetgate.evidence.model import COLLECTOR
+
+import support_tflite
 
 pytest.importorskip("ai_edge_litert")
 
