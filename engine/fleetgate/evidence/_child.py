@@ -30,6 +30,7 @@ from typing import IO, Any
 
 import fleetgate
 from fleetgate.errors import EvidenceError
+from fleetgate.evidence._kit import one_line
 
 __all__ = ["Limits", "child_environment", "drain", "exit_status", "last_line", "run_probe", "stop"]
 
@@ -39,6 +40,7 @@ _MAX_STDOUT = 16 << 20
 _MAX_STDERR = 64 << 10
 _MAX_MESSAGE = 300
 _PROBE_MODULE = "fleetgate.evidence._probe"
+_REFUSED = 3  # the probe's exit status for a reader's own refusal (fleetgate.evidence._probe)
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,7 @@ def run_probe(task: str, arguments: Sequence[str], shown: str, what: str, limits
 
     EvidenceError naming ``shown`` and ``what`` (e.g. "reading the TFLite model") when the child
     times out, is killed by a signal, exits non-zero (its last stderr line is quoted) or
-    answers with something that is not JSON.
+    answers with something that is not JSON; a reader's own refusal keeps its message.
     """
     command = [sys.executable, "-m", _PROBE_MODULE, task, str(limits.max_memory_mb), *arguments]
     stdout = _run(command, shown, what, limits.timeout_seconds)
@@ -81,6 +83,8 @@ def _run(command: list[str], shown: str, what: str, timeout: float) -> bytes:
         stop(child)
     if not finished:
         raise EvidenceError(f"{shown}: {what} exceeded {timeout:g} s and was killed")
+    if child.returncode == _REFUSED:
+        raise EvidenceError(one_line(stderr.decode("utf-8", "replace")))
     if child.returncode != 0:
         status = exit_status(child.returncode)
         raise EvidenceError(f"{shown}: {what} failed ({status}): {last_line(stderr)}")

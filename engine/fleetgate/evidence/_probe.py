@@ -2,7 +2,8 @@
 
 Run as ``python -m fleetgate.evidence._probe TASK MAX_MEMORY_MB ARG...``, never imported by the
 gate. It caps its own address space first, then imports the one reader the task needs, prints
-that reader's JSON answer on stdout and exits 0; any failure is one line on stderr and exit 1.
+that reader's JSON answer on stdout and exits 0. A reader's own refusal (EvidenceError) is its
+message on stderr and exit 3; any other failure is one line on stderr and exit 1.
 A native crash kills the process instead, and the parent reports the signal.
 """
 
@@ -13,11 +14,16 @@ import json
 import resource
 import sys
 
+from fleetgate.errors import EvidenceError
+
+# The exit status of a reader that refused the model with its own located message.
+REFUSED = 3
+
 # task -> (module, function); each function takes the string arguments and returns JSON data.
 _TASKS = {
     "tflite-model": ("fleetgate.evidence.model._tflite", "read_tflite"),
     "coreml-model": ("fleetgate.evidence.model._coreml", "read_coreml"),
-    "onnx-session": ("fleetgate.evidence.model._session", "session_failure"),
+    "onnx-model": ("fleetgate.evidence.model._collect", "model_fact_of"),
     "tflite-predict": ("fleetgate.evidence.fairness._litert", "predict_file"),
 }
 
@@ -31,6 +37,9 @@ def main(argv: list[str]) -> int:
         module, function = _TASKS[task]
         answer = getattr(importlib.import_module(module), function)(*arguments)
         text = json.dumps(answer)
+    except EvidenceError as refusal:  # a reader's own located message, passed on as it is
+        print(refusal.message, file=sys.stderr)
+        return REFUSED
     except MemoryError:
         print(f"out of memory under the {max_memory_mb} MB cap", file=sys.stderr)
         return 1

@@ -75,11 +75,7 @@ class ModelCollector:
         artifact = context.artifact
         if artifact is None or not _measured(artifact):
             return None
-        if artifact.format != "onnx":
-            from fleetgate.evidence.model._formats import format_fact
-
-            return format_fact(artifact, context.root, settings)
-        from fleetgate.evidence.model._collect import model_fact
+        from fleetgate.evidence.model._formats import model_fact
 
         return model_fact(artifact, context.root, settings)
 

@@ -1,12 +1,13 @@
-"""Assemble the model fact. Imported only when the fact is gathered: it imports onnx."""
+"""Assemble the ONNX model fact. Runs only in the bounded probe child: it imports onnx."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 from fleetgate.errors import EvidenceError
-from fleetgate.evidence.interface import Artifact
+from fleetgate.evidence.interface import Artifact, ArtifactFile
 from fleetgate.evidence.model._allowed import load_allowed_operators
 from fleetgate.evidence.model._graph import NodeUse, node_uses, shown_domain
 from fleetgate.evidence.model._load import LoadedModel, load_model
@@ -14,7 +15,18 @@ from fleetgate.evidence.model._quantization import measure_quantization
 from fleetgate.evidence.model._runtime import RuntimeCheck, check_allowed, check_cpu
 from fleetgate.evidence.model._settings import ModelSettings
 
-__all__ = ["model_fact"]
+__all__ = ["model_fact", "model_fact_of"]
+
+
+def model_fact_of(request: str) -> dict[str, Any] | None:
+    """Child side (:mod:`fleetgate.evidence._probe`): the model fact for a JSON ``request``
+    naming the artifact, the repository root and the settings (see ``model._formats``)."""
+    asked = json.loads(request)
+    files = tuple(ArtifactFile(**item) for item in asked["artifact"].pop("files"))
+    artifact = Artifact(**asked["artifact"], path=Path(asked["path"]), files=files)
+    allowed = asked["allowed_operators"]
+    settings = ModelSettings(asked["max_bytes"], Path(allowed) if allowed else None, asked["allowed_shown"])
+    return model_fact(artifact, Path(asked["root"]), settings)
 
 
 def model_fact(artifact: Artifact, root: Path, settings: ModelSettings) -> dict[str, Any] | None:
@@ -52,7 +64,7 @@ def model_fact(artifact: Artifact, root: Path, settings: ModelSettings) -> dict[
         "quantization": quantization.label,
         "fake_quantized": quantization.fake_quantized,
         "external_data": [{"location": item.location, "size": item.size} for item in loaded.external],
-        "runtime": _runtime(artifact.path, shown, settings, uses).to_fact(),
+        "runtime": _runtime(artifact.path, settings, uses).to_fact(),
     }
 
 
@@ -71,8 +83,8 @@ def _named_onnx(name: str) -> bool:
     return name.split("?", 1)[0].split("#", 1)[0].lower().endswith(".onnx")
 
 
-def _runtime(path: Path, shown: str, settings: ModelSettings, uses: list[NodeUse]) -> RuntimeCheck:
+def _runtime(path: Path, settings: ModelSettings, uses: list[NodeUse]) -> RuntimeCheck:
     if settings.allowed_operators is not None and settings.allowed_operators_shown is not None:
         allowed = load_allowed_operators(settings.allowed_operators, settings.allowed_operators_shown)
         return check_allowed(uses, allowed)
-    return check_cpu(uses, path, shown)
+    return check_cpu(uses, path)

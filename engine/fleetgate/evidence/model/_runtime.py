@@ -2,10 +2,11 @@
 
 Two targets. By default, the installed onnxruntime on CPU: its registered CPU kernels are
 matched by domain, operator and opset range, operators ONNX defines as functions count as
-supported (the runtime inlines them), and then an ``InferenceSession`` with graph optimizations
-off is created in a bounded child process, which catches what the kernel table cannot see (an
-opset newer than the runtime, a type without a kernel). With ``allowedOperators`` set, the
-reduced-build config is the target and no session is created.
+supported (the runtime inlines them), and then an ``InferenceSession`` with graph
+optimizations off is created, which catches what the kernel table cannot see (an opset newer
+than the runtime, a type without a kernel). Like the whole ONNX read, this runs in the bounded
+probe child. With ``allowedOperators`` set, the reduced-build config is the target and no
+session is created.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def check_allowed(uses: list[NodeUse], allowed: AllowedOperators) -> RuntimeChec
     return RuntimeCheck(target, missing)
 
 
-def check_cpu(uses: list[NodeUse], model: Path, shown: str) -> RuntimeCheck:
+def check_cpu(uses: list[NodeUse], model: Path) -> RuntimeCheck:
     """Every used operator the installed onnxruntime's CPU provider cannot run."""
     import onnxruntime
 
@@ -68,7 +69,7 @@ def check_cpu(uses: list[NodeUse], model: Path, shown: str) -> RuntimeCheck:
         for domain, op, opset in _distinct(uses)
         if not _has_kernel(domain, op, opset, kernels)
     ]
-    failure = _session_failure(model, shown)
+    failure = _session_failure(model)
     if failure is not None:
         missing.extend(_session_entries(failure, missing))
     return RuntimeCheck(target, missing)
@@ -137,11 +138,10 @@ def _kernel_reason(ranges: tuple[tuple[int, int], ...] | None) -> str:
     return f"no CPU kernel for this opset (kernels cover opsets {shown})"
 
 
-def _session_failure(model: Path, shown: str) -> str | None:
-    from fleetgate.evidence._child import Limits, run_probe
+def _session_failure(model: Path) -> str | None:
+    from fleetgate.evidence.model._session import session_failure
 
-    answer = run_probe("onnx-session", [str(model)], shown, "creating an onnxruntime session", Limits())
-    return answer if isinstance(answer, str) else None
+    return session_failure(str(model))
 
 
 def _session_entries(message: str, found: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -1,8 +1,8 @@
 """Create an onnxruntime session for a model, in the bounded probe child only.
 
 A session is the runtime's own verdict on the model (an opset newer than it supports, a type
-without a kernel); creating it runs native code over untrusted bytes, so it never runs in the
-gate's process (see :mod:`fleetgate.evidence._child`).
+without a kernel); creating it runs native code over untrusted bytes, so it runs only inside
+the probe child that reads the ONNX model (see :mod:`fleetgate.evidence._child`).
 """
 
 from __future__ import annotations
