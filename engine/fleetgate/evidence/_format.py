@@ -80,9 +80,7 @@ def content_format(path: Path, directory: bool) -> str:
     try:
         with path.open("rb") as handle:
             head = handle.read(8)
-            if len(head) < 8:
-                return UNKNOWN
-            if head[4:8] in _FLATBUFFER_IDENTIFIERS:
+            if len(head) == 8 and head[4:8] in _FLATBUFFER_IDENTIFIERS:
                 return _FLATBUFFER_IDENTIFIERS[head[4:8]]
             with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
                 return _protobuf_format(data)
