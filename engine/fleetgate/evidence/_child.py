@@ -30,7 +30,7 @@ from typing import IO, Any
 
 import fleetgate
 from fleetgate.errors import EvidenceError
-from fleetgate.evidence._kit import one_line
+from fleetgate.evidence._kit import MAX_REASON
 
 __all__ = ["Limits", "child_environment", "drain", "exit_status", "last_line", "run_probe", "stop"]
 
@@ -83,8 +83,8 @@ def _run(command: list[str], shown: str, what: str, timeout: float) -> bytes:
         stop(child)
     if not finished:
         raise EvidenceError(f"{shown}: {what} exceeded {timeout:g} s and was killed")
-    if child.returncode == _REFUSED:
-        raise EvidenceError(one_line(stderr.decode("utf-8", "replace")))
+    if child.returncode == _REFUSED:  # the last line: a native library may have logged before it
+        raise EvidenceError(last_line(stderr, MAX_REASON))
     if child.returncode != 0:
         status = exit_status(child.returncode)
         raise EvidenceError(f"{shown}: {what} failed ({status}): {last_line(stderr)}")
@@ -164,7 +164,7 @@ def exit_status(returncode: int) -> str:
     return f"killed by signal {-returncode} ({name})"
 
 
-def last_line(stderr: bytes) -> str:
+def last_line(stderr: bytes, cap: int = _MAX_MESSAGE) -> str:
     """The child's last non-empty stderr line, capped."""
     lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
-    return lines[-1][:_MAX_MESSAGE] if lines else "no message"
+    return lines[-1][:cap] if lines else "no message"

@@ -59,3 +59,12 @@ def test_the_real_probe_caps_its_memory(tmp_path: Path) -> None:
     with pytest.raises(EvidenceError, match=r"^m.tflite: reading failed \(exit status 1\)"):
         run_probe("tflite-model", [str(path)], "m.tflite", "reading", tight)
     assert run_probe("tflite-model", [str(path)], "m.tflite", "reading", Limits())["schema_version"] == 3
+
+
+def test_a_refusal_is_the_last_line_after_a_native_library_logged(stand_in: Path) -> None:
+    stand_in.write_text(
+        "import sys\nprint('W0000 some runtime warning', file=sys.stderr)\n"
+        "print('m.onnx: refused', file=sys.stderr)\nsys.exit(3)\n"
+    )
+    with pytest.raises(EvidenceError, match=r"^m.onnx: refused$"):
+        run_probe("onnx-model", [], "m.onnx", "reading", FAST)
