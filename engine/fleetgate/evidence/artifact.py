@@ -106,11 +106,6 @@ def resolve_artifact(uri: str, source: ArtifactSource) -> Artifact | None:
 
     EvidenceError when it is refused, also when its name contradicts its bytes.
     """
-    found = _resolved(uri, source)
-    return None if found is None else with_format(found)
-
-
-def _resolved(uri: str, source: ArtifactSource) -> Artifact | None:
     if uri.startswith(_MIRRORED):
         local = _mirrored(uri, source)
         if local is not None:
@@ -127,8 +122,13 @@ def _resolved(uri: str, source: ArtifactSource) -> Artifact | None:
 
 
 def hashed_artifact(uri: str, path: Path, how: str) -> Artifact:
-    """The artifact at the local ``path``: one file, or every file of a model with external data
-    or of a model directory. EvidenceError naming what cannot be read or is refused."""
+    """The artifact at the local ``path`` with its format: one file, or every file of a model with
+    external data or of a model directory. EvidenceError naming what cannot be read or is
+    refused, also when its name contradicts its bytes."""
+    return with_format(_hashed(uri, path, how))
+
+
+def _hashed(uri: str, path: Path, how: str) -> Artifact:
     if path.is_dir():
         return multi_file(uri, path, how, read_directory(uri, path), directory=True)
     try:
@@ -256,7 +256,7 @@ def _downloaded(uri: str, source: ArtifactSource) -> Artifact:
     hexdigest = digest.hexdigest()
     final = folder / f"sha256-{hexdigest}"
     os.replace(part.name, final)
-    return Artifact(uri=uri, path=final, digest="sha256:" + hexdigest, size=size, source="https")
+    return with_format(Artifact(uri=uri, path=final, digest="sha256:" + hexdigest, size=size, source="https"))
 
 
 def _downloads_folder(uri: str, source: ArtifactSource) -> Path:
