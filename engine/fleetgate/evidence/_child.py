@@ -32,7 +32,7 @@ import fleetgate
 from fleetgate.errors import EvidenceError
 from fleetgate.evidence._kit import MAX_REASON
 
-__all__ = ["Limits", "child_environment", "drain", "exit_status", "last_line", "run_probe", "stop"]
+__all__ = ["Limits", "child_environment", "exit_status", "last_line", "run_child", "run_probe"]
 
 # A probe answers with a fact of a few kilobytes; anything far beyond that is not its answer.
 _MAX_STDOUT = 16 << 20
@@ -59,14 +59,19 @@ def run_probe(task: str, arguments: Sequence[str], shown: str, what: str, limits
     answers with something that is not JSON; a reader's own refusal keeps its message.
     """
     command = [sys.executable, "-m", _PROBE_MODULE, task, str(limits.max_memory_mb), *arguments]
-    stdout = _run(command, shown, what, limits.timeout_seconds)
+    stdout = run_child(command, shown, what, limits.timeout_seconds)
     try:
         return json.loads(stdout.decode("utf-8"))
     except (ValueError, RecursionError):
         raise EvidenceError(f"{shown}: {what} returned malformed output") from None
 
 
-def _run(command: list[str], shown: str, what: str, timeout: float) -> bytes:
+def run_child(command: list[str], shown: str, what: str, timeout: float) -> bytes:
+    """Run ``command`` to its end within ``timeout`` seconds; its stdout.
+
+    EvidenceError naming ``shown`` and ``what`` when it cannot start, times out (it is killed),
+    or ends other than with status 0 (a refusal, status 3, keeps the child's own message).
+    """
     try:
         child = subprocess.Popen(
             command,
@@ -78,9 +83,9 @@ def _run(command: list[str], shown: str, what: str, timeout: float) -> bytes:
     except OSError as error:
         raise EvidenceError(f"{shown}: cannot start a child process for {what}: {error}") from None
     try:
-        stdout, stderr, finished = drain(child, time.monotonic() + timeout)
+        stdout, stderr, finished = _drain(child, time.monotonic() + timeout)
     finally:
-        stop(child)
+        _stop(child)
     if not finished:
         raise EvidenceError(f"{shown}: {what} exceeded {timeout:g} s and was killed")
     if child.returncode == _REFUSED:  # the last line: a native library may have logged before it
@@ -91,7 +96,7 @@ def _run(command: list[str], shown: str, what: str, timeout: float) -> bytes:
     return stdout
 
 
-def stop(child: subprocess.Popen[bytes]) -> None:
+def _stop(child: subprocess.Popen[bytes]) -> None:
     """Whatever happened while reading, no child outlives its caller."""
     if child.poll() is None:
         child.kill()
@@ -116,7 +121,7 @@ def child_environment() -> dict[str, str]:
     return env
 
 
-def drain(child: subprocess.Popen[bytes], deadline: float) -> tuple[bytes, bytes, bool]:
+def _drain(child: subprocess.Popen[bytes], deadline: float) -> tuple[bytes, bytes, bool]:
     """Read both pipes to EOF before ``deadline``; the flag says whether EOF came in time."""
     assert child.stdout is not None and child.stderr is not None
     out, err = child.stdout.fileno(), child.stderr.fileno()

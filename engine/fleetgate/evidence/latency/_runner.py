@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fleetgate.errors import EvidenceError
-from fleetgate.evidence._child import child_environment, drain, exit_status, last_line, stop
+from fleetgate.evidence._child import run_child
 
 __all__ = ["RepeatResult", "RunPlan", "run_repeat"]
 
@@ -53,26 +51,7 @@ def run_repeat(model: Path, shown: str, plan: RunPlan, model_format: str = "onnx
     """
     numbers = (plan.threads, plan.batch, plan.warmup_runs, plan.timed_runs, plan.max_memory_mb)
     command = [sys.executable, "-m", _CHILD_MODULE, str(model), *(str(n) for n in numbers), model_format]
-    try:
-        child = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=child_environment(),
-        )
-    except OSError as error:
-        raise EvidenceError(f"{shown}: cannot start the latency child process: {error}") from None
-    try:
-        stdout, stderr, finished = drain(child, time.monotonic() + plan.timeout_seconds)
-    finally:
-        stop(child)
-    if not finished:
-        limit = f"{plan.timeout_seconds:g} s"
-        raise EvidenceError(f"{shown}: latency measurement exceeded {limit} and was killed")
-    if child.returncode != 0:
-        status = exit_status(child.returncode)
-        raise EvidenceError(f"{shown}: latency measurement failed ({status}): {last_line(stderr)}")
+    stdout = run_child(command, shown, "latency measurement", plan.timeout_seconds)
     return _parse(stdout, shown, plan.timed_runs)
 
 
