@@ -25,6 +25,8 @@ _TASKS = {
     "coreml-model": ("fleetgate.evidence.model._coreml", "read_coreml"),
     "onnx-model": ("fleetgate.evidence.model._collect", "model_fact_of"),
     "tflite-predict": ("fleetgate.evidence.fairness._litert", "predict_file"),
+    "onnx-inputs": ("fleetgate.evidence.fairness._contained", "static_batch"),
+    "onnx-predict": ("fleetgate.evidence.fairness._contained", "predict_file"),
 }
 
 

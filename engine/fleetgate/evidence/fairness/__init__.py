@@ -1,8 +1,8 @@
 """The ``fairness`` fact: accuracy and group fairness of the deployed model on an evaluation set.
 
 The manifest's ``spec.evaluation`` names a CSV in the repository, its binary label column and
-its sensitive columns. The model runs on the CPU, an ONNX model with onnxruntime and a TFLite
-model with the LiteRT interpreter in a bounded child process (and so does the previous
+its sensitive columns. The model runs on the CPU in a bounded child process, an ONNX model with
+onnxruntime and a TFLite model with the LiteRT interpreter (and so does the previous
 version's model, when the change replaced it); fairlearn scores the predictions per group.
 Groups too small, or without positive or negative labels, are listed as ``insufficient``: thin
 evidence is reported, never passed. See ``docs/evidence/fairness.md``.

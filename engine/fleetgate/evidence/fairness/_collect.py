@@ -1,7 +1,8 @@
 """Gather the ``fairness`` fact: run the model (and the base model) on the evaluation set, score it.
 
 Imported only from inside ``FairnessCollector.collect``: it pulls in pandas and fairlearn
-through its siblings, and onnxruntime (ONNX) or the LiteRT child runner (TFLite) per model.
+through its siblings; each model runs in a bounded child process (onnxruntime for ONNX, the
+LiteRT interpreter for TFLite).
 """
 
 from __future__ import annotations
@@ -83,9 +84,9 @@ def _opened(artifact: Artifact, context: CollectorContext, table: EvaluationTabl
         return LiteRTRun(where, artifact.path)
     if artifact.format != "onnx":
         raise EvidenceError(f"{where}: a {artifact.format} model cannot be scored here")
-    from fleetgate.evidence.fairness._inference import open_model
+    from fleetgate.evidence.fairness._contained import open_contained
 
-    return open_model(artifact.path, where, table)
+    return open_contained(artifact.path, where, table)
 
 
 def _predict(

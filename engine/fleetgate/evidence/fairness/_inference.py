@@ -1,7 +1,8 @@
 """Run the deployed ONNX model on the evaluation features and turn its output into 0/1 predictions.
 
-Imported only from inside ``collect`` (onnxruntime and numpy at module level). The output is
-judged by :func:`fleetgate.evidence.fairness._decide.decide`, as a TFLite model's is.
+Imported only inside the bounded probe child (:mod:`fleetgate.evidence.fairness._contained`):
+onnxruntime and numpy at module level. The output is judged by
+:func:`fleetgate.evidence.fairness._decide.decide`, as a TFLite model's is.
 
 Input convention: a model with one input receives every feature column, in CSV order, as
 ``[rows, features]``; a model with one input per feature column receives each by name as
