@@ -15,7 +15,6 @@ located message (``model input 'features' takes 4 features ...``).
 from __future__ import annotations
 
 import json
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,13 +23,11 @@ from typing import Any
 import numpy as np
 
 from fleetgate.errors import EvidenceError
-from fleetgate.evidence._child import Limits, run_probe
+from fleetgate.evidence._child import run_probe
+from fleetgate.evidence.fairness._exchange import LIMITS, run_over
 from fleetgate.evidence.fairness._table import EvaluationTable
 
 __all__ = ["ContainedOnnxRun", "open_contained", "predict_file", "static_batch"]
-
-# Scoring an evaluation set runs the model once per batch: minutes at most.
-_LIMITS = Limits(timeout_seconds=600.0, max_memory_mb=4096)
 
 
 @dataclass(frozen=True)
@@ -48,18 +45,16 @@ class ContainedOnnxRun:
         self, table: EvaluationTable, threshold: float, batch_rows: int, advance: Callable[[], None]
     ) -> Any:
         """0/1 predictions for every row."""
-        with tempfile.TemporaryDirectory(prefix="fleetgate-fairness-") as folder:
-            features, outputs = Path(folder) / "features.npy", Path(folder) / "predictions.npy"
-            np.save(features, np.ascontiguousarray(table.features, dtype=np.float64), allow_pickle=False)
-            names = json.dumps(list(table.feature_names))
-            arguments = [str(self.path), self.shown, names, str(features), str(outputs), repr(threshold)]
-            run_probe("onnx-predict", [*arguments, str(batch_rows)], self.shown, "running the model", _LIMITS)
-            try:
-                predicted = np.load(outputs, allow_pickle=False)
-            except (OSError, ValueError) as exc:
-                raise EvidenceError(
-                    f"{self.shown}: the model run wrote no readable predictions ({exc})"
-                ) from None
+        names = json.dumps(list(table.feature_names))
+        _, predicted = run_over(
+            "onnx-predict",
+            [str(self.path), self.shown, names],
+            [repr(threshold), str(batch_rows)],
+            table.features,
+            np.float64,
+            self.shown,
+            "running the model",
+        )
         if predicted.shape != (table.rows,):
             raise EvidenceError(f"{self.shown}: the model run returned {predicted.shape} predictions")
         for _ in range(self.batches(table.rows, batch_rows)):
@@ -70,7 +65,7 @@ class ContainedOnnxRun:
 def open_contained(path: Path, shown: str, table: EvaluationTable) -> ContainedOnnxRun:
     """Check in a child that the model loads and fits the table's feature columns."""
     names = json.dumps(list(table.feature_names))
-    answer = run_probe("onnx-inputs", [str(path), shown, names], shown, "loading the model", _LIMITS)
+    answer = run_probe("onnx-inputs", [str(path), shown, names], shown, "loading the model", LIMITS)
     batch = answer.get("fixed_batch") if isinstance(answer, dict) else None
     return ContainedOnnxRun(shown, path, batch if isinstance(batch, int) and batch > 0 else None)
 

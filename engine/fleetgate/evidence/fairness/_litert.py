@@ -1,6 +1,6 @@
 """Run a TFLite model over the evaluation features with the LiteRT interpreter, in a bounded child.
 
-The parent (:class:`LiteRTRun`) writes the feature matrix to a private ``.npy`` file and asks the
+The parent (:class:`LiteRTRun`) hands the feature matrix over as a private ``.npy`` file and asks the
 probe child (:mod:`fleetgate.evidence._probe`, task ``tflite-predict``) to run the model over it,
 batch by batch. The child (:func:`predict_file`) quantizes an integer input with the input's
 scale and zero point, dequantizes an integer output with the output's, and writes the raw
@@ -12,7 +12,6 @@ Input convention: one input ``[rows, features]`` that takes every feature column
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,15 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from fleetgate.errors import EvidenceError
-from fleetgate.evidence._child import Limits, run_probe
 from fleetgate.evidence.fairness._decide import decide
+from fleetgate.evidence.fairness._exchange import run_over
 from fleetgate.evidence.fairness._table import EvaluationTable
 
 __all__ = ["LiteRTRun", "predict_file"]
-
-# Scoring an evaluation set runs the model once per batch: minutes at most.
-_LIMITS = Limits(timeout_seconds=600.0, max_memory_mb=4096)
 
 
 @dataclass(frozen=True)
@@ -45,17 +40,15 @@ class LiteRTRun:
         self, table: EvaluationTable, threshold: float, batch_rows: int, advance: Callable[[], None]
     ) -> Any:
         """0/1 predictions for every row."""
-        with tempfile.TemporaryDirectory(prefix="fleetgate-fairness-") as folder:
-            features, outputs = Path(folder) / "features.npy", Path(folder) / "outputs.npy"
-            np.save(features, np.ascontiguousarray(table.features, dtype=np.float32), allow_pickle=False)
-            arguments = [str(self.path), str(features), str(outputs), str(batch_rows)]
-            answer = run_probe("tflite-predict", arguments, self.shown, "running the TFLite model", _LIMITS)
-            try:
-                raw = np.load(outputs, allow_pickle=False)
-            except (OSError, ValueError) as exc:
-                raise EvidenceError(
-                    f"{self.shown}: the TFLite run wrote no readable outputs ({exc})"
-                ) from None
+        answer, raw = run_over(
+            "tflite-predict",
+            [str(self.path)],
+            [str(batch_rows)],
+            table.features,
+            np.float32,
+            self.shown,
+            "running the TFLite model",
+        )
         for _ in range(self.batches(table.rows, batch_rows)):
             advance()
         output = answer.get("output", "output") if isinstance(answer, dict) else "output"
