@@ -91,3 +91,18 @@ def test_garbage_named_mlmodel_is_refused(tmp_path: Path) -> None:
     (tmp_path / "bad.mlmodel").write_bytes(b"\xff\xff\xff garbage")
     with pytest.raises(EvidenceError, match=r"bad.mlmodel: reading the Core ML model failed .*not a Core ML"):
         collect(tmp_path / "bad.mlmodel", tmp_path)
+
+
+def test_a_package_over_the_size_cap_is_refused_before_it_is_parsed(
+    built: dict[str, Path], tmp_path: Path
+) -> None:
+    package = copied(built["program"], tmp_path)
+    artifact = resolve_artifact(package.name, ArtifactSource(root=tmp_path))
+    assert artifact is not None
+    context = CollectorContext(
+        manifest={}, previous=None, root=tmp_path, artifact=artifact, settings={"maxBytes": 100}
+    )
+    with pytest.raises(
+        EvidenceError, match=r"program.mlpackage: the model is \d+ bytes, over the 100-byte cap"
+    ):
+        COLLECTOR.collect(context)
