@@ -107,3 +107,12 @@ def test_a_model_larger_than_four_times_its_weight_count_reads_its_buffers(
     # Buffers are byte vectors: a bound of four bytes per entry once refused every real CNN.
     fact = fact_of(context, tmp_path, support_tflite.cnn(channels=32, image=16))
     assert fact["weight_types"]["float32"] > 30_000 and fact["quantization"] == "fp32"
+
+
+def test_a_root_offset_outside_the_file_is_refused_as_malformed(context: Any, tmp_path: Path) -> None:
+    data = bytearray(support_tflite.classifier())
+    data[0:4] = (len(data) + 4096).to_bytes(4, "little")  # the root table lies past the end
+    with pytest.raises(
+        EvidenceError, match=r"model.tflite: reading the TFLite model failed .*malformed flatbuffer"
+    ):
+        fact_of(context, tmp_path, bytes(data))
