@@ -46,3 +46,39 @@ deny contains lib.finding("targeting.runtime-ops", msg, "spec.modelUri") if {
 unsupported_reason(op) := op.reason if is_string(op.reason) else := no_kernel
 
 no_kernel := "no kernel for it"
+
+# targeting.coreml-os: a Core ML model's specification version fixes the oldest iOS that can
+# load it (Core ML's own table, applied by the model collector as min_ios_major). A deployment
+# whose minOSVersion is older ships the model to phones that cannot open it.
+deny contains lib.finding("targeting.coreml-os", msg, "spec.targetDevices.minOSVersion") if {
+	model.format == "coreml"
+	needed := model.min_ios_major
+	is_number(needed)
+	declared := ios_major(devices.minOSVersion)
+	declared < needed
+	msg := sprintf(
+		"the Core ML model (specification version %v) needs iOS %v or later, but minOSVersion is %v",
+		[model.specification_version, needed, devices.minOSVersion],
+	)
+}
+
+# A specification version newer than any iOS release fleetgate knows cannot be placed.
+deny contains lib.finding("targeting.coreml-os", msg, "spec.modelUri") if {
+	model.format == "coreml"
+	not is_number(model.min_ios_major)
+	msg := sprintf(
+		"the Core ML model's specification version %v maps to no iOS release fleetgate knows, so its minimum iOS cannot be checked",
+		[model.specification_version],
+	)
+}
+
+# Without minOSVersion nothing says which phones the Core ML model reaches.
+deny contains lib.finding("targeting.coreml-os", msg, "spec.targetDevices") if {
+	model.format == "coreml"
+	is_number(model.min_ios_major)
+	not devices.minOSVersion
+	msg := sprintf(
+		"the Core ML model needs iOS %v or later, but targetDevices.minOSVersion is not set, so the devices it reaches cannot be checked",
+		[model.min_ios_major],
+	)
+}

@@ -73,3 +73,38 @@ test_quantization_denies_a_model_declared_int8_that_is_not if {
 	f.field == "spec.inferenceConfig.quantization"
 	f.msg == "inferenceConfig.quantization declares int8 but the model artifact is fp32 (0 percent of weight bytes stored quantized, 0 of 4 compute nodes run quantized)"
 }
+
+# targeting.coreml-os (fixture: minOSVersion iOS16)
+
+coreml(version, needed) := {"model": model_fact({"format": "coreml", "specification_version": version, "min_ios_major": needed})}
+
+test_coreml_os_admits_a_model_the_declared_ios_loads if {
+	count(measured("targeting.coreml-os", ios("iOS16"), coreml(7, 16))) == 0
+	count(measured("targeting.coreml-os", ios("iOS17"), coreml(7, 16))) == 0
+}
+
+test_coreml_os_denies_a_model_newer_than_the_declared_ios if {
+	found := measured("targeting.coreml-os", ios("iOS16"), coreml(8, 17))
+	count(found) == 1
+	some f in found
+	f.field == "spec.targetDevices.minOSVersion"
+	f.msg == "the Core ML model (specification version 8) needs iOS 17 or later, but minOSVersion is iOS16"
+}
+
+test_coreml_os_denies_an_unknown_specification_version if {
+	some f in measured("targeting.coreml-os", ios("iOS26"), coreml(11, null))
+	f.field == "spec.modelUri"
+	contains(f.msg, "specification version 11 maps to no iOS release fleetgate knows")
+}
+
+test_coreml_os_denies_when_no_minimum_os_is_declared if {
+	some f in measured("targeting.coreml-os", fx.drop_field(["spec", "targetDevices", "minOSVersion"]), coreml(7, 16))
+	f.field == "spec.targetDevices"
+	contains(f.msg, "minOSVersion is not set")
+}
+
+test_coreml_os_leaves_other_formats_and_malformed_versions_to_other_rules if {
+	tflite := {"model": model_fact({"format": "tflite", "min_ios_major": 99})}
+	count(measured("targeting.coreml-os", ios("iOS15"), tflite)) == 0
+	count(measured("targeting.coreml-os", ios("ios16"), coreml(7, 16))) == 0
+}

@@ -31,7 +31,10 @@ from support_release import (
 )
 
 FACTS = ["artifact", "fairness", "latency", "model", "provenance", "signature"]
-HEAVY = ["fairlearn", "in_toto", "model_signing", "onnx", "onnxruntime", "pandas", "sigstore"]
+HEAVY = [
+    "ai_edge_litert", "coremltools", "fairlearn", "in_toto", "model_signing", "onnx", "onnxruntime", "pandas",
+    "sigstore",
+]  # fmt: skip
 
 
 class Checked:

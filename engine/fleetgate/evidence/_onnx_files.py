@@ -16,7 +16,7 @@ from __future__ import annotations
 import mmap
 from collections.abc import Iterator
 
-__all__ = ["external_locations"]
+__all__ = ["external_locations", "top_level_fields"]
 
 # Field numbers from onnx.proto (ModelProto, GraphProto, NodeProto, AttributeProto, ...).
 _MODEL = {7: "graph", 20: "training", 25: "function"}
@@ -45,6 +45,15 @@ def external_locations(data: bytes | memoryview | mmap.mmap) -> set[str]:
     with memoryview(data) as view:
         _visit(view, "model", 0, found)
     return found
+
+
+def top_level_fields(data: bytes | memoryview | mmap.mmap) -> set[tuple[int, int]]:
+    """The ``(field number, wire type)`` pairs of a protobuf message's top level (0 varint, 2 bytes).
+
+    ValueError when the bytes are not one well-formed message.
+    """
+    with memoryview(data) as view:
+        return {(number, 2 if isinstance(value, memoryview) else 0) for number, value in _fields(view)}
 
 
 def _visit(data: memoryview, kind: str, depth: int, found: set[str]) -> None:

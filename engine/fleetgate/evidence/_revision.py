@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from fleetgate.errors import EvidenceError, FleetgateError
+from fleetgate.evidence._format import with_format
 from fleetgate.evidence._multifile import IGNORED, external_names, is_onnx_name, multi_file
 from fleetgate.evidence.interface import Artifact, ArtifactFile
 from fleetgate.git import Git
@@ -114,7 +115,12 @@ def export_verified(git: Git, commit: str, entry: CommitFile, target: Path) -> t
 
 
 def export_artifact(git: Git, commit: str, uri: str, relative: str, folder: Path) -> Artifact:
-    """The artifact ``relative`` names in ``commit``, every file of it written under ``folder``."""
+    """The artifact ``relative`` names in ``commit``, every file of it written under ``folder``,
+    with its format (EvidenceError when its name contradicts its bytes)."""
+    return with_format(_exported(git, commit, uri, relative, folder))
+
+
+def _exported(git: Git, commit: str, uri: str, relative: str, folder: Path) -> Artifact:
     entry = resolve_in_commit(git, commit, relative)
     if entry is None:
         raise EvidenceError(f"{uri}: {relative} is not in the base commit {commit[:12]}")

@@ -29,6 +29,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from fleetgate.errors import ConfigError, EvidenceError
+from fleetgate.evidence._format import with_format
 from fleetgate.evidence._kit import contained
 from fleetgate.evidence._multifile import (
     external_names,
@@ -113,7 +114,10 @@ def unreachable_reason(uri: str, source: ArtifactSource) -> str:
 
 
 def resolve_artifact(uri: str, source: ArtifactSource) -> Artifact | None:
-    """The local, hashed artifact for ``uri``, or ``None`` when it is not reachable here."""
+    """The local, hashed artifact for ``uri`` with its format, or ``None`` when it is not reachable.
+
+    EvidenceError when it is refused, also when its name contradicts its bytes.
+    """
     if uri.startswith(_MIRRORED):
         local = _mirrored(uri, source)
         if local is not None:
@@ -130,8 +134,13 @@ def resolve_artifact(uri: str, source: ArtifactSource) -> Artifact | None:
 
 
 def hashed_artifact(uri: str, path: Path, how: str) -> Artifact:
-    """The artifact at the local ``path``: one file, or every file of a model with external data
-    or of a model directory. EvidenceError naming what cannot be read or is refused."""
+    """The artifact at the local ``path`` with its format: one file, or every file of a model with
+    external data or of a model directory. EvidenceError naming what cannot be read or is
+    refused, also when its name contradicts its bytes."""
+    return with_format(_hashed(uri, path, how))
+
+
+def _hashed(uri: str, path: Path, how: str) -> Artifact:
     if path.is_dir():
         return multi_file(uri, path, how, read_directory(uri, path), directory=True)
     try:
@@ -259,7 +268,7 @@ def _downloaded(uri: str, source: ArtifactSource) -> Artifact:
     hexdigest = digest.hexdigest()
     final = folder / f"sha256-{hexdigest}"
     os.replace(part.name, final)
-    return Artifact(uri=uri, path=final, digest="sha256:" + hexdigest, size=size, source="https")
+    return with_format(Artifact(uri=uri, path=final, digest="sha256:" + hexdigest, size=size, source="https"))
 
 
 def _downloads_folder(uri: str, source: ArtifactSource) -> Path:

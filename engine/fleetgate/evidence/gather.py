@@ -278,9 +278,10 @@ def _mark_uncompared(facts: dict[str, Any], reason: str) -> None:
 
 
 def _collect(name: str, context: CollectorContext, run: EvidenceRun) -> Mapping[str, Any] | None:
-    missing = _missing_library(name)
+    model_format = context.artifact.format if context is not None and context.artifact is not None else ""
+    missing = _missing_library(name, model_format)
     if missing is not None:
-        extra = collector_spec(name).extra
+        extra = collector_spec(name).requirements(model_format)[0]
         return {
             "status": "absent",
             "reason": f"{missing} is not installed here (pip install 'fleetgate[{extra}]')",
@@ -332,11 +333,12 @@ def _guarded(
         return {"error": f"the {name} collector failed unexpectedly: {type(exc).__name__}: {exc}"}
 
 
-def _missing_library(name: str) -> str | None:
-    """The first library ``name`` needs that is not installed (found without importing it)."""
+def _missing_library(name: str, model_format: str = "") -> str | None:
+    """The first library ``name`` needs for ``model_format`` that is not installed (found
+    without importing it)."""
     # A light install (the pre-commit hook's own environment) gathers what it can; a collector
     # whose libraries are missing leaves its fact absent, never an error.
-    for module in collector_spec(name).libraries:
+    for module in collector_spec(name).requirements(model_format)[1]:
         try:
             found = importlib.util.find_spec(module)
         except (ImportError, ValueError):

@@ -59,6 +59,8 @@ class Artifact:
     source: str  # "file" | "mirror" | "https" | "git"
     files: tuple[ArtifactFile, ...] = ()
     directory: bool = False
+    # "onnx" | "ort" | "tflite" | "coreml" | "unknown", from the bytes (fleetgate.evidence._format)
+    format: str = "unknown"
 
     def to_fact(self, root: Path) -> dict[str, Any]:
         """The ``artifact`` fact; the path is shown relative to the repository when inside it."""
@@ -68,6 +70,7 @@ class Artifact:
             "digest": self.digest,
             "size": self.size,
             "source": self.source,
+            "format": self.format,
         }
         if self.files:
             fact["files"] = [{"name": f.name, "digest": f.digest, "size": f.size} for f in self.files]

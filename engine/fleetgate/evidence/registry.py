@@ -34,10 +34,16 @@ class CollectorSpec:
     # Gathered for every added or modified change, reachable artifact or not (evidence/gather.py).
     deployment_scope: bool = False
     settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # Artifact formats read with other libraries: format -> (extra, libraries).
+    formats: Mapping[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
 
     @property
     def module(self) -> str:
         return f"fleetgate.evidence.{self.name}"
+
+    def requirements(self, model_format: str = "") -> tuple[str, tuple[str, ...]]:
+        """The extra and the libraries this collector needs for an artifact of ``model_format``."""
+        return self.formats.get(model_format, (self.extra, self.libraries))
 
 
 COLLECTORS: tuple[CollectorSpec, ...] = (
@@ -62,6 +68,7 @@ COLLECTORS: tuple[CollectorSpec, ...] = (
         "model",
         ("onnx", "onnxruntime"),
         settings={"allowedOperators": {"type": "string", "minLength": 1}, "maxBytes": _integer(1, 1 << 40)},
+        formats={"tflite": ("formats", ("ai_edge_litert",)), "coreml": ("formats", ("coremltools",))},
     ),
     CollectorSpec(
         "latency",
@@ -74,6 +81,8 @@ COLLECTORS: tuple[CollectorSpec, ...] = (
             "timeoutSeconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 3600},
             "maxMemoryMB": _integer(256, 1 << 20),
         },
+        # Core ML is never timed here (Apple platforms only): nothing to install for it.
+        formats={"tflite": ("formats", ("ai_edge_litert", "numpy")), "coreml": ("formats", ())},
     ),
     CollectorSpec(
         "fairness",
@@ -84,6 +93,10 @@ COLLECTORS: tuple[CollectorSpec, ...] = (
             "minGroupRows": _integer(1, 1 << 31),
             "maxBytes": _integer(1, 1 << 40),
             "batchRows": _integer(1, 1 << 20),
+        },
+        formats={
+            "tflite": ("model,formats", ("ai_edge_litert", "numpy", "pandas", "fairlearn")),
+            "coreml": ("formats", ()),
         },
     ),
     # Deployment scope: what the rollout costs across the fleet (the inventory and price sheet

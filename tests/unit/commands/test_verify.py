@@ -80,6 +80,7 @@ def test_a_signed_artifact_from_the_release_chain_is_proven(release: Release) ->
         "digest": DIGEST,
         "size": len(MODEL),
         "source": "file",
+        "format": "onnx",
     }
     signature, provenance = verified.facts["signature"], verified.facts["provenance"]
     assert (signature["status"], signature["method"], signature["bundle"]) == (

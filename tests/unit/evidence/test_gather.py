@@ -109,6 +109,7 @@ def test_the_artifact_fact(repo: GitRepo) -> None:
                 "digest": digest(b"model a"),
                 "size": 7,
                 "source": "file",
+                "format": "onnx",  # bytes of no known format take the format their name says
             }
         }
     }

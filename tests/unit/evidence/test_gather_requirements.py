@@ -31,3 +31,19 @@ def test_the_fact_is_absent_and_names_the_extra(monkeypatch: pytest.MonkeyPatch)
         "status": "absent",
         "reason": "fleetgate_no_such_library is not installed here (pip install 'fleetgate[model]')",
     }
+
+
+def test_a_tflite_artifact_needs_litert_not_onnx(monkeypatch: pytest.MonkeyPatch) -> None:
+    changed = replace(
+        registry.spec("model"),
+        libraries=("fleetgate_no_onnx",),
+        formats={"tflite": ("formats", ("fleetgate_no_litert",))},
+    )
+    monkeypatch.setattr(gather, "spec", lambda n: changed if n == "model" else registry.spec(n))
+    assert gather._missing_library("model", "onnx") == "fleetgate_no_onnx"
+    assert gather._missing_library("model", "tflite") == "fleetgate_no_litert"
+
+
+def test_core_ml_latency_and_fairness_need_nothing_installed() -> None:
+    for name in ("latency", "fairness"):
+        assert registry.spec(name).requirements("coreml")[1] == ()

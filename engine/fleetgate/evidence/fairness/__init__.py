@@ -1,7 +1,8 @@
 """The ``fairness`` fact: accuracy and group fairness of the deployed model on an evaluation set.
 
 The manifest's ``spec.evaluation`` names a CSV in the repository, its binary label column and
-its sensitive columns. The model runs on the CPU with onnxruntime (and so does the previous
+its sensitive columns. The model runs on the CPU in a bounded child process, an ONNX model with
+onnxruntime and a TFLite model with the LiteRT interpreter (and so does the previous
 version's model, when the change replaced it); fairlearn scores the predictions per group.
 Groups too small, or without positive or negative labels, are listed as ``insufficient``: thin
 evidence is reported, never passed. See ``docs/evidence/fairness.md``.
@@ -23,7 +24,11 @@ from fleetgate.evidence.fairness._settings import (
     parse_settings,
 )
 from fleetgate.evidence.fairness._source import dataset_digest
-from fleetgate.evidence.interface import CollectorContext
+from fleetgate.evidence.interface import Artifact, CollectorContext
+
+# The distribution that runs each format this collector scores, recorded in the cache key.
+_RUNTIMES = {"onnx": "onnxruntime", "tflite": "ai-edge-litert"}
+APPLE_ONLY = "Core ML runs only on Apple platforms"
 
 __all__ = ["COLLECTOR", "FairnessCollector", "FairnessSettings", "parse_settings"]
 
@@ -41,7 +46,8 @@ class FairnessCollector:
         ``None`` (never cache) when the fact is not gathered or the dataset cannot be hashed:
         :meth:`collect` then reports the problem.
         """
-        if context.artifact is None or context.artifact.directory:
+        artifact = context.artifact
+        if artifact is None or not _scored(artifact):
             return None
         try:
             evaluation = _evaluation(context)
@@ -53,13 +59,14 @@ class FairnessCollector:
             return None
         base = context.base_artifact
         return {
-            "artifact": context.artifact.digest,
+            "artifact": artifact.digest,
             "base": base.digest if base is not None else None,
             "dataset_digest": digest,
             "evaluation": evaluation.to_key(),
             "settings": settings.to_key(),
             "fairlearn": library_version("fairlearn"),
-            "onnxruntime": library_version("onnxruntime"),
+            "format": artifact.format,
+            "runtime": library_version(_RUNTIMES[artifact.format]),
             "pandas": library_version("pandas"),
         }
 
@@ -71,14 +78,21 @@ class FairnessCollector:
         or fails to run, or a base model that cannot be scored on the same data.
         """
         settings = parse_settings(context.settings)
-        if context.artifact is None or context.artifact.directory:
-            return None  # a model directory is not something onnxruntime can score
+        artifact = context.artifact
         evaluation = _evaluation(context)
-        if evaluation is None:
+        if artifact is None or evaluation is None:
             return None
+        if artifact.format == "coreml":
+            return {"status": "absent", "reason": APPLE_ONLY}
+        if not _scored(artifact):
+            return None  # a format no runtime here can score (an .ort file, unknown bytes)
         from fleetgate.evidence.fairness._collect import fairness_fact
 
-        return fairness_fact(context, context.artifact, evaluation, settings)
+        return fairness_fact(context, artifact, evaluation, settings)
+
+
+def _scored(artifact: Artifact) -> bool:
+    return not artifact.directory and artifact.format in _RUNTIMES
 
 
 def _evaluation(context: CollectorContext) -> Evaluation | None:

@@ -1,7 +1,8 @@
 """Gather the ``fairness`` fact: run the model (and the base model) on the evaluation set, score it.
 
-Imported only from inside ``FairnessCollector.collect``: it pulls in pandas, onnxruntime and
-fairlearn through its siblings.
+Imported only from inside ``FairnessCollector.collect``: it pulls in pandas and fairlearn
+through its siblings; each model runs in a bounded child process (onnxruntime for ONNX, the
+LiteRT interpreter for TFLite).
 """
 
 from __future__ import annotations
@@ -9,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from fleetgate.errors import EvidenceError
 from fleetgate.evidence._kit import shown
-from fleetgate.evidence.fairness._inference import ModelRun, open_model
 from fleetgate.evidence.fairness._metrics import count_cells, group_report, scores
 from fleetgate.evidence.fairness._settings import Evaluation, FairnessSettings
 from fleetgate.evidence.fairness._source import read_dataset
@@ -37,9 +38,9 @@ def fairness_fact(
     source = read_dataset(context.root, evaluation.dataset, settings.max_bytes, context.trusted)
     table = parse_table(source, evaluation)
     base_artifact = context.base_artifact
-    models = [open_model(artifact.path, shown(artifact.path, context.root), table)]
+    models = [_opened(artifact, context, table)]
     if base_artifact is not None:
-        models.append(open_model(base_artifact.path, shown(base_artifact.path, context.root), table))
+        models.append(_opened(base_artifact, context, table))
     progress = context.progress
     total = sum(model.batches(table.rows, settings.batch_rows) for model in models)
     progress.start(f"fairness {source.shown}", total)
@@ -74,8 +75,22 @@ def fairness_fact(
     return fact
 
 
+def _opened(artifact: Artifact, context: CollectorContext, table: EvaluationTable) -> Any:
+    """The model bound to the table, run by its format's runtime (imported only when needed)."""
+    where = shown(artifact.path, context.root)
+    if artifact.format == "tflite":
+        from fleetgate.evidence.fairness._litert import LiteRTRun
+
+        return LiteRTRun(where, artifact.path)
+    if artifact.format != "onnx":
+        raise EvidenceError(f"{where}: a {artifact.format} model cannot be scored here")
+    from fleetgate.evidence.fairness._contained import open_contained
+
+    return open_contained(artifact.path, where, table)
+
+
 def _predict(
-    model: ModelRun, table: EvaluationTable, settings: FairnessSettings, advance: Callable[[], None]
+    model: Any, table: EvaluationTable, settings: FairnessSettings, advance: Callable[[], None]
 ) -> Any:
     return model.predict(table, settings.threshold, settings.batch_rows, advance)
 

@@ -1,6 +1,8 @@
 """Run the deployed ONNX model on the evaluation features and turn its output into 0/1 predictions.
 
-Imported only from inside ``collect`` (onnxruntime and numpy at module level).
+Imported only inside the bounded probe child (:mod:`fleetgate.evidence.fairness._contained`):
+onnxruntime and numpy at module level. The output is judged by
+:func:`fleetgate.evidence.fairness._decide.decide`, as a TFLite model's is.
 
 Input convention: a model with one input receives every feature column, in CSV order, as
 ``[rows, features]``; a model with one input per feature column receives each by name as
@@ -22,7 +24,8 @@ import onnxruntime as ort
 
 from fleetgate.errors import EvidenceError
 from fleetgate.evidence._kit import first_line
-from fleetgate.evidence.fairness._table import EvaluationTable, binary_values
+from fleetgate.evidence.fairness._decide import decide
+from fleetgate.evidence.fairness._table import EvaluationTable
 
 __all__ = ["ModelRun", "open_model"]
 
@@ -62,7 +65,7 @@ class ModelRun:
         for start in range(0, table.rows, size):
             chunk = table.features[start : start + size]
             raw = self._run(chunk, size, start)
-            parts.append(self._decide(raw, len(chunk), threshold, start))
+            parts.append(decide(raw, len(chunk), threshold, start, f"{self.shown}: output {self.output!r}"))
             advance()
         return np.concatenate(parts)
 
@@ -85,33 +88,6 @@ class ModelRun:
             ) from exc
         output = np.asarray(result)
         return output[:count] if output.ndim else output
-
-    def _decide(self, raw: Any, count: int, threshold: float, start: int) -> Any:
-        where = f"{self.shown}: output {self.output!r}"
-        if raw.shape[:1] != (count,):
-            raise EvidenceError(f"{where} has shape {list(raw.shape)}, expected one prediction per row")
-        if raw.dtype.kind in "iub" or raw.dtype.kind in "OSU":
-            if raw.ndim == 2 and raw.shape[1] == 1:
-                raw = raw[:, 0]
-            if raw.ndim != 1:
-                raise EvidenceError(f"{where} has shape {list(raw.shape)}, expected [rows] labels")
-            return binary_values(raw, f"{where} (predicted label)", offset=start)
-        if raw.dtype.kind != "f":
-            raise EvidenceError(f"{where} has unsupported type {raw.dtype}")
-        return _threshold(raw, threshold, where, start)
-
-
-def _threshold(raw: Any, threshold: float, where: str, start: int) -> Any:
-    if raw.ndim == 2 and raw.shape[1] in (1, 2):
-        raw = raw[:, raw.shape[1] - 1]
-    if raw.ndim != 1:
-        raise EvidenceError(f"{where} has shape {list(raw.shape)}; expected [rows], [rows, 1] or [rows, 2]")
-    # A logit or score read as a probability would give meaningless predictions: refuse it.
-    bad = np.flatnonzero(~np.isfinite(raw) | (raw < 0) | (raw > 1))
-    if bad.size:
-        row = int(bad[0])
-        raise EvidenceError(f"{where} is not a probability at row {start + row + 1}: {float(raw[row])!r}")
-    return (raw >= threshold).astype(np.int8)
 
 
 def open_model(path: Path, shown: str, table: EvaluationTable) -> ModelRun:

@@ -1,14 +1,15 @@
-"""Time one ONNX model in this fresh process and print the timings as JSON on stdout.
+"""Time one model in this fresh process and print the timings as JSON on stdout.
 
 Run by the latency collector, never imported by it::
 
-    python -m fleetgate.evidence.latency._child MODEL THREADS BATCH WARMUP RUNS MAX_MEMORY_MB
+    python -m fleetgate.evidence.latency._child MODEL THREADS BATCH WARMUP RUNS MAX_MEMORY_MB FORMAT
 
-The module is self-contained (stdlib, numpy, onnxruntime) so the process starts fast. It caps
-its own address space before importing anything heavy, so a hostile model fails here instead
-of eating the machine. On success it prints ``{"timings_ms": [...], "peak_rss_kib": int,
-"runtime": "<onnxruntime version>"}`` and exits 0; on failure it prints one line on stderr
-and exits 1.
+``FORMAT`` is ``onnx`` or ``ort`` (onnxruntime) or ``tflite`` (the LiteRT interpreter). The
+module is self-contained (stdlib, numpy, the runtime) so the process starts fast. It caps its
+own address space before importing anything heavy, so a hostile model fails here instead of
+eating the machine. On success it prints ``{"timings_ms": [...], "peak_rss_kib": int,
+"runtime": "<runtime version>"}`` and exits 0; on failure it prints one line on stderr and
+exits 1.
 """
 
 from __future__ import annotations
@@ -131,6 +132,66 @@ def _measure(model: str, threads: int, batch: int, warmup: int, runs: int, max_b
     return {"timings_ms": timings, "peak_rss_kib": _peak_rss_kib(), "runtime": ort.__version__}
 
 
+def _tflite_interpreter(model: str, threads: int, batch: int) -> Any:
+    """The LiteRT interpreter with a dynamic batch dimension resized to ``batch``."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=model, num_threads=threads)
+    for detail in interpreter.get_input_details():
+        signature = [int(d) for d in detail.get("shape_signature", detail["shape"])]
+        if any(d < 0 for d in signature):
+            shape = _concrete_shape(detail["name"], signature, batch)
+            interpreter.resize_tensor_input(detail["index"], list(shape))
+    interpreter.allocate_tensors()
+    return interpreter
+
+
+def _tflite_feeds(interpreter: Any, max_bytes: int) -> list[tuple[int, Any]]:
+    import numpy as np
+
+    rng = np.random.default_rng(_SEED)
+    details = interpreter.get_input_details()
+    if not details:
+        raise _Refused("the graph has no inputs")
+    feeds = []
+    for detail in details:
+        dtype = np.dtype(detail["dtype"])
+        shape = tuple(int(d) for d in detail["shape"])
+        if int(np.prod(shape, dtype=np.float64)) * dtype.itemsize > max_bytes:
+            raise _Refused(f"input {detail['name']!r} of shape {list(shape)} needs more than the memory cap")
+        if dtype.kind == "f":
+            value = rng.standard_normal(shape).astype(dtype)
+        elif dtype.kind in "iub":
+            value = rng.integers(0, 2 if dtype.kind == "b" else _INT_HIGH, shape).astype(dtype)
+        else:
+            raise _Refused(f"input {detail['name']!r} has unsupported type {dtype}")
+        feeds.append((detail["index"], value))
+    return feeds
+
+
+def _measure_tflite(
+    model: str, threads: int, batch: int, warmup: int, runs: int, max_bytes: int
+) -> dict[str, Any]:
+    import ai_edge_litert
+
+    interpreter = _tflite_interpreter(model, threads, batch)
+    feeds = _tflite_feeds(interpreter, max_bytes)
+
+    def run() -> None:
+        for index, value in feeds:
+            interpreter.set_tensor(index, value)
+        interpreter.invoke()
+
+    for _ in range(warmup):
+        run()
+    timings: list[float] = []
+    for _ in range(runs):
+        started = time.perf_counter_ns()
+        run()
+        timings.append((time.perf_counter_ns() - started) / 1e6)
+    return {"timings_ms": timings, "peak_rss_kib": _peak_rss_kib(), "runtime": ai_edge_litert.__version__}
+
+
 def _describe(error: Exception, max_memory_mb: int) -> str:
     message = " ".join(str(error).split())
     text = message if isinstance(error, _Refused) else f"{type(error).__name__}: {message}"
@@ -144,10 +205,11 @@ def main(argv: list[str]) -> int:
     """Time the model named in ``argv``; return the exit status."""
     max_memory_mb = 0
     try:
-        model, *numbers = argv
+        model, *numbers, model_format = argv
         threads, batch, warmup, runs, max_memory_mb = (int(n) for n in numbers)
         _cap_memory(max_memory_mb)
-        result = _measure(model, threads, batch, warmup, runs, max_memory_mb * 1024 * 1024)
+        measure = _measure_tflite if model_format == "tflite" else _measure
+        result = measure(model, threads, batch, warmup, runs, max_memory_mb * 1024 * 1024)
     except Exception as error:  # every failure becomes one line for the collector to report
         print(_describe(error, max_memory_mb)[:500], file=sys.stderr)
         return 1

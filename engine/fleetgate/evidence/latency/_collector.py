@@ -1,4 +1,8 @@
-"""The latency collector: CPU latency and peak memory of the artifact under onnxruntime.
+"""The latency collector: CPU latency and peak memory of the artifact under its runtime.
+
+ONNX (and ONNX Runtime's ``.ort`` format) is timed under onnxruntime, TFLite under the LiteRT
+interpreter. A Core ML model runs only on Apple platforms: its fact is absent with that reason.
+Any other format is not this collector's (no fact).
 
 Steps of :meth:`LatencyCollector.collect`:
 
@@ -18,7 +22,6 @@ import platform
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from fleetgate.errors import EvidenceError
 from fleetgate.evidence._kit import library_version, shown
@@ -29,8 +32,9 @@ from fleetgate.evidence.latency._summary import summarize
 
 __all__ = ["LatencyCollector", "cpu_model", "runtime_version"]
 
-# The formats onnxruntime loads. Other artifacts (TFLite, Core ML) cannot be timed here.
-_ONNX_SUFFIXES = (".onnx", ".ort")
+# The runtime that times each format, as the fact names it.
+_RUNTIMES = {"onnx": "onnxruntime", "ort": "onnxruntime", "tflite": "LiteRT"}
+APPLE_ONLY = "Core ML runs only on Apple platforms"
 _CPUINFO = Path("/proc/cpuinfo")
 
 
@@ -48,8 +52,11 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown"
 
 
-def runtime_version() -> str | None:
-    """The installed onnxruntime version, read without importing it; None when not installed."""
+def runtime_version(model_format: str = "onnx") -> str | None:
+    """The installed version of the runtime that times ``model_format``, read without importing
+    it; None when not installed."""
+    if model_format == "tflite":
+        return library_version("ai-edge-litert")
     if importlib.util.find_spec("onnxruntime") is None:
         return None
     for distribution in ("onnxruntime", "onnxruntime-gpu", "onnxruntime-openvino", "onnxruntime-directml"):
@@ -59,11 +66,8 @@ def runtime_version() -> str | None:
     return "unknown"
 
 
-def _is_onnx(artifact: Artifact) -> bool:
-    if artifact.directory:
-        return False  # a model directory (Core ML, say) is not an onnxruntime model
-    uri_path = urlsplit(artifact.uri).path
-    return any(p.lower().endswith(_ONNX_SUFFIXES) for p in (uri_path, artifact.path.name))
+def _timed(artifact: Artifact | None) -> bool:
+    return artifact is not None and not artifact.directory and artifact.format in _RUNTIMES
 
 
 def _shown(artifact: Artifact, root: Path) -> str:
@@ -83,7 +87,7 @@ class LatencyCollector:
         A cached latency is only valid on the same CPU model, so the model name is part of
         the key. None (never cache) when there is nothing to time.
         """
-        if context.artifact is None or not _is_onnx(context.artifact):
+        if context.artifact is None or not _timed(context.artifact):
             return None
         settings = parse_settings(context.settings)
         try:
@@ -97,24 +101,29 @@ class LatencyCollector:
             "threads": shape.threads,
             "batch": shape.batch,
             "settings": settings.to_key(),
-            "onnxruntime": runtime_version(),
+            "format": context.artifact.format,
+            "runtime": runtime_version(context.artifact.format),
             "cpu": cpu_model(),
         }
 
     def collect(self, context: CollectorContext) -> Mapping[str, Any] | None:
         """Time the artifact (and the base artifact) and return the latency fact.
 
-        None when there is no artifact or it is not an ONNX model; EvidenceError naming the
-        file when a child times out, crashes, or the model cannot be loaded or run.
+        None when there is no artifact or no runtime here times its format; absent for Core ML;
+        EvidenceError naming the file when a child times out, crashes, or the model cannot be
+        loaded or run.
         """
         head = context.artifact
-        if head is None or not _is_onnx(head):
+        if head is not None and head.format == "coreml":
+            return {"status": "absent", "reason": APPLE_ONLY}
+        if head is None or not _timed(head):
             return None
         settings = parse_settings(context.settings)
         shape = inference_shape(context.manifest)
         shown = _shown(head, context.root)
-        if runtime_version() is None:
-            raise EvidenceError(f"{shown}: cannot time the model: onnxruntime is not installed")
+        runtime = _RUNTIMES[head.format]
+        if runtime_version(head.format) is None:
+            raise EvidenceError(f"{shown}: cannot time the model: {runtime} is not installed")
         plan = RunPlan(
             threads=shape.threads,
             batch=shape.batch,
@@ -125,7 +134,7 @@ class LatencyCollector:
         )
         subjects = [head] if context.base_artifact is None else [head, context.base_artifact]
         results = _run_interleaved(context, subjects, plan, settings.repeats)
-        fact = _fact(results[0], shape, plan, settings.repeats)
+        fact = _fact(results[0], shape, plan, settings.repeats, runtime)
         if context.base_artifact is not None:
             fact["base"] = {"digest": context.base_artifact.digest, **summarize(results[1])}
         context.progress.finish(_summary_line(shown, fact))
@@ -142,7 +151,8 @@ def _run_interleaved(
     try:
         for _ in range(repeats):
             for index, subject in enumerate(subjects):
-                results[index].append(run_repeat(subject.path, _shown(subject, context.root), plan))
+                shown = _shown(subject, context.root)
+                results[index].append(run_repeat(subject.path, shown, plan, _format_of(subject, subjects[0])))
                 done += 1
                 context.progress.advance(done)
     except EvidenceError as error:
@@ -151,7 +161,15 @@ def _run_interleaved(
     return results
 
 
-def _fact(repeats: list[RepeatResult], shape: InferenceShape, plan: RunPlan, count: int) -> dict[str, Any]:
+def _format_of(subject: Artifact, head: Artifact) -> str:
+    """The base is timed by the head's runtime when it is of no format the runtimes know, so a
+    format change (ONNX to TFLite) still compares both, each under its own runtime."""
+    return subject.format if subject.format in _RUNTIMES else head.format
+
+
+def _fact(
+    repeats: list[RepeatResult], shape: InferenceShape, plan: RunPlan, count: int, runtime: str
+) -> dict[str, Any]:
     return {
         **summarize(repeats),
         "repeats": count,
@@ -162,7 +180,7 @@ def _fact(repeats: list[RepeatResult], shape: InferenceShape, plan: RunPlan, cou
         "batch": shape.batch,
         "cpu": cpu_model(),
         "cpu_count": os.cpu_count() or 1,
-        "runtime": f"onnxruntime {repeats[0].runtime}",
+        "runtime": f"{runtime} {repeats[0].runtime}",
     }
 
 

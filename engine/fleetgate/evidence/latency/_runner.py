@@ -9,27 +9,17 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import selectors
-import site
-import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-import fleetgate
 from fleetgate.errors import EvidenceError
+from fleetgate.evidence._child import run_child
 
 __all__ = ["RepeatResult", "RunPlan", "run_repeat"]
 
 _CHILD_MODULE = "fleetgate.evidence.latency._child"
-# A child prints about 20 bytes per timed run; anything far beyond that is not its answer.
-_MAX_STDOUT = 4 << 20
-# Only the tail of stderr matters: the child's last line says what went wrong.
-_MAX_STDERR = 64 << 10
-_MAX_MESSAGE = 300
 
 
 @dataclass(frozen=True)
@@ -53,103 +43,16 @@ class RepeatResult:
     runtime: str
 
 
-def run_repeat(model: Path, shown: str, plan: RunPlan) -> RepeatResult:
+def run_repeat(model: Path, shown: str, plan: RunPlan, model_format: str = "onnx") -> RepeatResult:
     """Time ``model`` once in a fresh process; raise EvidenceError naming ``shown`` on any failure.
 
     Failures are: the deadline passed (the child is killed), the child exited non-zero or
     was killed (its last stderr line is quoted), or its answer was not the expected JSON.
     """
-    command = [
-        sys.executable,
-        "-m",
-        _CHILD_MODULE,
-        str(model),
-        *(str(n) for n in (plan.threads, plan.batch, plan.warmup_runs, plan.timed_runs, plan.max_memory_mb)),
-    ]
-    try:
-        child = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=_child_environment(),
-        )
-    except OSError as error:
-        raise EvidenceError(f"{shown}: cannot start the latency child process: {error}") from None
-    try:
-        stdout, stderr, finished = _drain(child, time.monotonic() + plan.timeout_seconds)
-    finally:
-        # Whatever happened while reading, no child outlives this call.
-        if child.poll() is None:
-            child.kill()
-        child.wait()
-        _close(child.stdout, child.stderr)
-    if not finished:
-        limit = f"{plan.timeout_seconds:g} s"
-        raise EvidenceError(f"{shown}: latency measurement exceeded {limit} and was killed")
-    if child.returncode != 0:
-        status = _exit(child.returncode)
-        raise EvidenceError(f"{shown}: latency measurement failed ({status}): {_last(stderr)}")
+    numbers = (plan.threads, plan.batch, plan.warmup_runs, plan.timed_runs, plan.max_memory_mb)
+    command = [sys.executable, "-m", _CHILD_MODULE, str(model), *(str(n) for n in numbers), model_format]
+    stdout = run_child(command, shown, "latency measurement", plan.timeout_seconds)
     return _parse(stdout, shown, plan.timed_runs)
-
-
-def _child_environment() -> dict[str, str]:
-    env = dict(os.environ)
-    # The child must import this very fleetgate. An installed one is found anyway; a checkout
-    # put on sys.path by hand is not, so its folder goes first on the child's PYTHONPATH.
-    # Site folders are never added there, where they would shadow the standard library.
-    source_root = str(Path(fleetgate.__file__).resolve().parent.parent)
-    if source_root not in {*site.getsitepackages(), site.getusersitepackages()}:
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (source_root, env.get("PYTHONPATH", "")) if p)
-    # numpy's BLAS only generates the inputs: one thread keeps it from reserving memory per core.
-    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        env[name] = "1"
-    return env
-
-
-def _drain(child: subprocess.Popen[bytes], deadline: float) -> tuple[bytes, bytes, bool]:
-    """Read both pipes to EOF before ``deadline``; the flag says whether EOF came in time."""
-    assert child.stdout is not None and child.stderr is not None
-    buffers = {child.stdout.fileno(): bytearray(), child.stderr.fileno(): bytearray()}
-    with selectors.DefaultSelector() as selector:
-        for stream in (child.stdout, child.stderr):
-            selector.register(stream.fileno(), selectors.EVENT_READ)
-        while selector.get_map():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return bytes(buffers[child.stdout.fileno()]), bytes(buffers[child.stderr.fileno()]), False
-            for key, _ in selector.select(remaining):
-                fd = int(key.fd)
-                chunk = os.read(fd, 65536)
-                if not chunk:
-                    selector.unregister(fd)
-                    continue
-                buffers[fd] += chunk
-                if fd == child.stderr.fileno() and len(buffers[fd]) > _MAX_STDERR:
-                    del buffers[fd][:-_MAX_STDERR]
-                elif fd == child.stdout.fileno() and len(buffers[fd]) > _MAX_STDOUT:
-                    selector.unregister(fd)
-    # EOF on both pipes: the child is exiting; give it the rest of the deadline to do so.
-    try:
-        child.wait(timeout=max(deadline - time.monotonic(), 0.01))
-    except subprocess.TimeoutExpired:
-        return bytes(buffers[child.stdout.fileno()]), bytes(buffers[child.stderr.fileno()]), False
-    return bytes(buffers[child.stdout.fileno()]), bytes(buffers[child.stderr.fileno()]), True
-
-
-def _close(*streams: IO[bytes] | None) -> None:
-    for stream in streams:
-        if stream is not None:
-            stream.close()
-
-
-def _exit(returncode: int) -> str:
-    return f"killed by signal {-returncode}" if returncode < 0 else f"exit status {returncode}"
-
-
-def _last(stderr: bytes) -> str:
-    lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
-    return lines[-1][:_MAX_MESSAGE] if lines else "no message"
 
 
 def _parse(stdout: bytes, shown: str, timed_runs: int) -> RepeatResult:

@@ -1,12 +1,13 @@
-"""Assemble the model fact. Imported only when the fact is gathered: it imports onnx."""
+"""Assemble the ONNX model fact. Runs only in the bounded probe child: it imports onnx."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 from fleetgate.errors import EvidenceError
-from fleetgate.evidence.interface import Artifact
+from fleetgate.evidence.interface import Artifact, ArtifactFile
 from fleetgate.evidence.model._allowed import load_allowed_operators
 from fleetgate.evidence.model._graph import NodeUse, node_uses, shown_domain
 from fleetgate.evidence.model._load import LoadedModel, load_model
@@ -14,7 +15,18 @@ from fleetgate.evidence.model._quantization import measure_quantization
 from fleetgate.evidence.model._runtime import RuntimeCheck, check_allowed, check_cpu
 from fleetgate.evidence.model._settings import ModelSettings
 
-__all__ = ["model_fact"]
+__all__ = ["model_fact", "model_fact_of"]
+
+
+def model_fact_of(request: str) -> dict[str, Any] | None:
+    """Child side (:mod:`fleetgate.evidence._probe`): the model fact for a JSON ``request``
+    naming the artifact, the repository root and the settings (see ``model._formats``)."""
+    asked = json.loads(request)
+    files = tuple(ArtifactFile(**item) for item in asked["artifact"].pop("files"))
+    artifact = Artifact(**asked["artifact"], path=Path(asked["path"]), files=files)
+    allowed = asked["allowed_operators"]
+    settings = ModelSettings(asked["max_bytes"], Path(allowed) if allowed else None, asked["allowed_shown"])
+    return model_fact(artifact, Path(asked["root"]), settings)
 
 
 def model_fact(artifact: Artifact, root: Path, settings: ModelSettings) -> dict[str, Any] | None:

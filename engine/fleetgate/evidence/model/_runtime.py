@@ -2,10 +2,11 @@
 
 Two targets. By default, the installed onnxruntime on CPU: its registered CPU kernels are
 matched by domain, operator and opset range, operators ONNX defines as functions count as
-supported (the runtime inlines them), and then an ``InferenceSession`` with graph optimizations
-off is created, which catches what the kernel table cannot see (an opset newer than the
-runtime, a type without a kernel). With ``allowedOperators`` set, the reduced-build config is
-the target and no session is created.
+supported (the runtime inlines them), and then an ``InferenceSession`` with graph
+optimizations off is created, which catches what the kernel table cannot see (an opset newer
+than the runtime, a type without a kernel). Like the whole ONNX read, this runs in the bounded
+probe child. With ``allowedOperators`` set, the reduced-build config is the target and no
+session is created.
 """
 
 from __future__ import annotations
@@ -25,8 +26,6 @@ from fleetgate.evidence.model._graph import NodeUse, shown_domain
 __all__ = ["RuntimeCheck", "check_allowed", "check_cpu"]
 
 _CPU = "CPUExecutionProvider"
-_ORT_PREFIX = re.compile(r"^\[ONNXRuntimeError\] : \d+ : \w+ : ")
-_SOURCE_PREFIX = re.compile(r"^/\S+:\d+ .*?\) (?=[A-Z])")
 _NEW_OPSET = re.compile(r"Opset (\d+) is under development.*domain (\S+) is till opset (\d+)")
 _NOT_REGISTERED = re.compile(r"(\S*):(\w+)\(-?\d+\) is not a registered function/op")
 _NO_KERNEL = re.compile(r"Could not find an implementation for (\w+)\((\d+)\)")
@@ -140,26 +139,9 @@ def _kernel_reason(ranges: tuple[tuple[int, int], ...] | None) -> str:
 
 
 def _session_failure(model: Path) -> str | None:
-    import onnxruntime
+    from fleetgate.evidence.model._session import session_failure
 
-    options = onnxruntime.SessionOptions()
-    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
-    options.log_severity_level = 3  # the failure is reported in the fact, not on stderr
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    try:
-        # From the path, so the runtime finds external data beside the model.
-        onnxruntime.InferenceSession(str(model), options, providers=[_CPU])
-    except Exception as exc:  # Fail, InvalidGraph, NotImplemented, RuntimeError...
-        return _runtime_message(exc)
-    return None
-
-
-def _runtime_message(exc: BaseException) -> str:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    text = lines[0] if lines else type(exc).__name__
-    text = _ORT_PREFIX.sub("", text)
-    return _SOURCE_PREFIX.sub("", text)
+    return session_failure(str(model))
 
 
 def _session_entries(message: str, found: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from fleetgate.evidence._format import detect_format
 from fleetgate.evidence.interface import Artifact, CollectorContext
 
 import support_fairness
@@ -45,6 +46,7 @@ def artifact(path: Path) -> Artifact:
         digest="sha256:" + hashlib.sha256(data).hexdigest(),
         size=len(data),
         source="file",
+        format=detect_format(f"file:{path.name}", path, path.is_dir()),
     )
 
 

@@ -160,7 +160,7 @@ def test_cache_key_follows_models_dataset_and_settings(context: ContextFactory, 
     key = COLLECTOR.cache_key(context("fair"))
     assert key is not None
     assert key == COLLECTOR.cache_key(context("fair"))
-    assert key["fairlearn"] and key["onnxruntime"]
+    assert key["fairlearn"] and key["runtime"] and key["format"] == "onnx"
     assert key != COLLECTOR.cache_key(context("biased"))
     assert key != COLLECTOR.cache_key(context("fair", base="biased"))
     assert key != COLLECTOR.cache_key(context("fair", settings={"threshold": 0.6}))
@@ -175,7 +175,16 @@ def test_cache_key_leaves_problems_to_collect(context: ContextFactory) -> None:
 
 
 def test_importing_the_collector_loads_no_heavy_library() -> None:
-    heavy = ["pandas", "numpy", "fairlearn", "onnxruntime", "sklearn", "onnx"]
+    heavy = [
+        "pandas",
+        "numpy",
+        "fairlearn",
+        "onnxruntime",
+        "sklearn",
+        "onnx",
+        "ai_edge_litert",
+        "coremltools",
+    ]
     code = (
         "import sys, fleetgate.evidence.fairness as f; f.COLLECTOR.fact; "
         f"print([m for m in {heavy!r} if m in sys.modules])"

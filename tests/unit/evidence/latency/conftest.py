@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from fleetgate.evidence._format import detect_format
 from fleetgate.evidence.interface import Artifact, CollectorContext, Progress
 
 import support_onnx
@@ -49,6 +50,7 @@ def artifact(path: Path, digest_byte: str = "a") -> Artifact:
         digest="sha256:" + digest_byte * 64,
         size=path.stat().st_size,
         source="file",
+        format=detect_format(f"file:{path.name}", path, path.is_dir()),
     )
 
 

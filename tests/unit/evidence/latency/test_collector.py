@@ -79,15 +79,23 @@ def test_progress_reports_start_advance_and_a_one_line_summary(
     assert str(fact["p50_ms"]) in summary
 
 
-def test_no_artifact_or_non_onnx_artifact_gives_no_fact(
+def test_no_artifact_or_an_artifact_of_no_known_format_gives_no_fact(
     models: Path, make_context: Any, tmp_path: Path
 ) -> None:
+    unknown = tmp_path / "model.bin"
+    unknown.write_bytes(b"neither flatbuffer nor protobuf")
+
+    assert COLLECTOR.collect(make_context(models, None)) is None
+    assert COLLECTOR.collect(make_context(tmp_path, unknown)) is None
+    assert COLLECTOR.cache_key(make_context(models, None)) is None
+
+
+def test_a_garbage_tflite_file_fails_under_the_litert_interpreter(make_context: Any, tmp_path: Path) -> None:
     tflite = tmp_path / "model.tflite"
     tflite.write_bytes(b"TFL3")
 
-    assert COLLECTOR.collect(make_context(models, None)) is None
-    assert COLLECTOR.collect(make_context(tmp_path, tflite)) is None
-    assert COLLECTOR.cache_key(make_context(models, None)) is None
+    with pytest.raises(EvidenceError, match=r"model.tflite: latency measurement failed .*Flatbuffer"):
+        COLLECTOR.collect(make_context(tmp_path, tflite))
 
 
 def test_a_model_that_outlives_the_timeout_is_killed(models: Path, make_context: Any, progress: Any) -> None:
@@ -190,7 +198,8 @@ def test_cache_key_names_everything_the_numbers_depend_on(models: Path, make_con
             "timeoutSeconds": 120.0,
             "maxMemoryMB": 4096,
         },
-        "onnxruntime": runtime_version(),
+        "format": "onnx",
+        "runtime": runtime_version(),
         "cpu": cpu_model(),
     }
     with_base = COLLECTOR.cache_key(make_context(models, small, base=large, spec=spec(threads=2, batch=4)))

@@ -5,7 +5,18 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = ("onnxruntime", "numpy", "onnx", "pandas", "fairlearn", "sklearn", "sigstore", "in_toto")
+HEAVY = (
+    "onnxruntime",
+    "numpy",
+    "onnx",
+    "pandas",
+    "fairlearn",
+    "sklearn",
+    "sigstore",
+    "in_toto",
+    "ai_edge_litert",
+    "coremltools",
+)
 
 
 def test_importing_the_package_loads_no_heavy_library() -> None:

@@ -9,8 +9,11 @@ import sys
 import pytest
 
 from fleetgate.errors import EvidenceError
+from fleetgate.evidence._child import child_environment as _child_environment
+from fleetgate.evidence._child import exit_status as _exit
+from fleetgate.evidence._child import last_line as _last
 from fleetgate.evidence.latency._child import _concrete_shape, _Refused
-from fleetgate.evidence.latency._runner import RepeatResult, _child_environment, _exit, _last, _parse
+from fleetgate.evidence.latency._runner import RepeatResult, _parse
 
 GOOD = {"timings_ms": [1.5, 2.0], "peak_rss_kib": 102400, "runtime": "1.32.0"}
 
@@ -50,7 +53,7 @@ def test_the_last_stderr_line_is_quoted_and_bounded() -> None:
     assert _last(b"warning\n  RuntimeError: boom  \n\n") == "RuntimeError: boom"
     assert _last(b"") == "no message"
     assert _last(b"\xff" * 1000) == "\ufffd" * 300
-    assert _exit(-9) == "killed by signal 9" and _exit(1) == "exit status 1"
+    assert _exit(-9) == "killed by signal 9 (SIGKILL)" and _exit(1) == "exit status 1"
 
 
 def test_symbolic_dimensions_take_the_batch_first_and_one_elsewhere() -> None:

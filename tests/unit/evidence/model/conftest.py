@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from fleetgate.errors import EvidenceError
+from fleetgate.evidence._format import detect_format
 from fleetgate.evidence.artifact import ArtifactSource, resolve_artifact
 from fleetgate.evidence.interface import Artifact, CollectorContext
 from fleetgate.evidence.model import COLLECTOR
@@ -30,7 +32,8 @@ def context_for(path: Path, root: Path, settings: Mapping[str, Any] | None = Non
     if artifact is None:
         data = path.read_bytes()
         digest = "sha256:" + hashlib.sha256(data).hexdigest()
-        artifact = Artifact(uri=path.as_uri(), path=path, digest=digest, size=len(data), source="file")
+        bare = Artifact(uri=path.as_uri(), path=path, digest=digest, size=len(data), source="file")
+        artifact = replace(bare, format=detect_format(bare.uri, path, False))
     return CollectorContext(
         manifest={}, previous=None, root=root, artifact=artifact, settings=dict(settings or {})
     )

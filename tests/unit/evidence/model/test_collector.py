@@ -25,7 +25,8 @@ Context = Callable[..., CollectorContext]
 def test_importing_the_package_loads_no_heavy_library() -> None:
     code = (
         "import sys, fleetgate.evidence.model as m; "
-        "heavy = {'onnx', 'onnxruntime', 'numpy', 'pandas', 'google.protobuf'} & set(sys.modules); "
+        "heavy = {'onnx', 'onnxruntime', 'numpy', 'pandas', 'google.protobuf', 'ai_edge_litert', "
+        "'coremltools', 'flatbuffers'} & set(sys.modules); "
         "assert m.COLLECTOR.fact == 'model'; print(sorted(heavy))"
     )
     engine = Path(__file__).resolve().parents[4] / "engine"
@@ -111,10 +112,10 @@ def test_cache_key_follows_external_data_files(context: Context, tmp_path: Path)
     assert second is not None and second["digest"] != first["digest"]
 
 
-def test_a_model_directory_is_not_measured(tmp_path: Path) -> None:
-    folder = tmp_path / "bundle.mlpackage"
+def test_a_model_directory_of_no_known_format_is_not_measured(tmp_path: Path) -> None:
+    folder = tmp_path / "bundle"
     folder.mkdir()
-    (folder / "Manifest.json").write_bytes(b"{}")
+    (folder / "weights.bin").write_bytes(b"{}")
     artifact = resolve_artifact(folder.as_uri(), ArtifactSource(root=tmp_path))
     assert artifact is not None and artifact.directory
     ctx = CollectorContext(manifest={}, previous=None, root=tmp_path, artifact=artifact)
@@ -126,7 +127,9 @@ def test_external_data_the_artifact_did_not_hash_is_refused(tmp_path: Path) -> N
     path = support_onnx.save_external(support_onnx.mlp(inputs=3, classes=1), tmp_path / "m.onnx")
     data = path.read_bytes()
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
-    alone = Artifact(uri=path.as_uri(), path=path, digest=digest, size=len(data), source="file")
+    alone = Artifact(
+        uri=path.as_uri(), path=path, digest=digest, size=len(data), source="file", format="onnx"
+    )
     ctx = CollectorContext(manifest={}, previous=None, root=tmp_path, artifact=alone)
     with pytest.raises(
         EvidenceError, match="external data file weights.bin is not part of the artifact's digest"

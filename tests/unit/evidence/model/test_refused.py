@@ -14,6 +14,7 @@ import onnx
 import pytest
 
 from fleetgate.errors import EvidenceError
+from fleetgate.evidence._format import with_format
 from fleetgate.evidence.interface import CollectorContext
 from fleetgate.evidence.model import COLLECTOR
 
@@ -50,10 +51,10 @@ def test_shape_error_fails_the_checker(measure: Measure, tmp_path: Path) -> None
 TFLITE_LIKE = b"\x1c\x00\x00\x00TFL3" + bytes(range(256)) * 8
 
 
-def test_a_non_onnx_file_named_onnx_is_refused(measure: Measure, tmp_path: Path) -> None:
+def test_a_tflite_file_named_onnx_is_refused_naming_both(measure: Measure, tmp_path: Path) -> None:
     path = tmp_path / "model.onnx"
     path.write_bytes(TFLITE_LIKE)
-    assert refused(measure, path).startswith("model.onnx: not a valid ONNX model: ")
+    assert refused(measure, path).endswith("model.onnx: the name says onnx (.onnx) but the content is tflite")
 
 
 def test_a_non_onnx_file_whose_uri_names_onnx_is_refused(context: Context, tmp_path: Path) -> None:
@@ -61,13 +62,14 @@ def test_a_non_onnx_file_whose_uri_names_onnx_is_refused(context: Context, tmp_p
     path.parent.mkdir()
     path.write_bytes(TFLITE_LIKE)
     ctx = replace_uri(context(path), "https://models.example/v3/model.onnx?X-Signature=abc")
-    with pytest.raises(EvidenceError, match="not a valid ONNX model"):
-        COLLECTOR.collect(ctx)
+    assert ctx.artifact is not None
+    with pytest.raises(EvidenceError, match=r"the name says onnx \(\.onnx\) but the content is tflite"):
+        with_format(ctx.artifact)
 
 
-def test_another_model_format_gets_no_fact(context: Context, tmp_path: Path) -> None:
-    path = tmp_path / "model.tflite"
-    path.write_bytes(TFLITE_LIKE)
+def test_a_format_no_reader_measures_gets_no_fact(context: Context, tmp_path: Path) -> None:
+    path = tmp_path / "model.ort"  # ONNX Runtime's own flatbuffer format: timed, not read
+    path.write_bytes(b"\x1c\x00\x00\x00ORTM" + bytes(64))
     assert COLLECTOR.collect(context(path)) is None
 
 
