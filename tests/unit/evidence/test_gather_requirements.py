@@ -39,7 +39,7 @@ def test_a_tflite_artifact_needs_litert_not_onnx(monkeypatch: pytest.MonkeyPatch
         libraries=("fleetgate_no_onnx",),
         formats={"tflite": ("formats", ("fleetgate_no_litert",))},
     )
-    monkeypatch.setattr(gather, "spec", lambda n: changed if n == "model" else registry.spec(n))
+    monkeypatch.setattr(gather, "collector_spec", lambda n: changed if n == "model" else registry.spec(n))
     assert gather._missing_library("model", "onnx") == "fleetgate_no_onnx"
     assert gather._missing_library("model", "tflite") == "fleetgate_no_litert"
 
