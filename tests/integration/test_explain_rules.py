@@ -25,7 +25,7 @@ def test_every_rule_a_decision_can_name_is_listed(repo: GitRepo) -> None:
 def test_the_former_evidence_missing_rule_names_its_per_fact_rules(repo: GitRepo) -> None:
     done = repo.fleetgate("explain", "evidence.missing")
     assert done.returncode == 2
-    assert "it is split into evidence.missing.artifact, evidence.missing.fairness" in done.stderr
+    assert "it is split into evidence.missing.artifact, evidence.missing.cost" in done.stderr
 
 
 def test_a_per_fact_rule_shows_the_waiver_for_that_fact_only(repo: GitRepo) -> None:
