@@ -11,7 +11,7 @@ import contextlib
 import datetime as dt
 import os
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +25,6 @@ from fleetgate.changes import (
     submodules_under_globs,
     with_dependents,
 )
-from fleetgate.commands._fleet import cost_windows, with_fleet
 from fleetgate.config import (
     CONFIG_FILE,
     DEFAULT_CACHE,
@@ -191,10 +190,8 @@ def _checked(
         trusted if git is not None else None,
         changes.context.base_commit,
     )
-    fleet = with_fleet(run.settings, config, library.data, options.cost_segments, run.cache)
-    run = replace(run, settings=fleet)
     moment = now or dt.datetime.now(dt.UTC)
-    facts = cost_windows(gather_facts(changes, run), changes, library.data, options, config, moment)
+    facts = _priced(gather_facts, changes, run, library.data, options, config, moment)
     header = DecisionHeader(
         decision_id=str(uuid.uuid4()),
         timestamp=moment,
@@ -232,6 +229,24 @@ def _submodules(options: CheckOptions, git: Git, changes: ChangeSet, config: Con
         )
         for path in submodules_under_globs(links, config.selector)
     ]
+
+
+def _priced(
+    gather: Callable[[ChangeSet, EvidenceRun], dict[str, dict[str, Any]]],
+    changes: ChangeSet,
+    run: EvidenceRun,
+    data: Mapping[str, Any],
+    options: CheckOptions,
+    config: Config,
+    now: dt.datetime,
+) -> dict[str, dict[str, Any]]:
+    """The facts, with the cost of each rollout when ``fleet:`` names a fleet (FinOps loads only then)."""
+    if config.fleet is None:
+        return gather(changes, run)
+    from fleetgate.commands._fleet import cost_windows, with_fleet
+
+    fleet = with_fleet(run.settings, config, data, options.cost_segments, run.cache)
+    return cost_windows(gather(changes, replace(run, settings=fleet)), changes, data, options, config, now)
 
 
 def _extra_subjects(gate: list[Finding], layout: list[Finding]) -> list[Subject]:

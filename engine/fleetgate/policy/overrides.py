@@ -6,7 +6,6 @@ would make the rules that read it fail or never fire: both are located errors in
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -91,6 +90,8 @@ def _override_error(origin: DataOrigin, path: tuple[str | int, ...], problem: st
 
 
 def _suggestion(defaults: Mapping[str, Any], path: tuple[str, ...], origin: DataOrigin) -> str:
+    import difflib
+
     close = difflib.get_close_matches(path[-1], [str(k) for k in defaults], n=1)
     if close:
         return f"; did you mean {format_path((*origin.at, *path[:-1], close[0]))!r}?"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 import pytest
 
@@ -98,3 +99,14 @@ def test_the_engine_never_sees_the_environment(monkeypatch: pytest.MonkeyPatch, 
 
 def load_library_of(modules: list[PolicyModule]) -> PolicyLibrary:
     return PolicyLibrary(tuple(modules), {}, {}, "sha256:test")
+
+
+def test_the_built_in_library_uses_no_refused_builtin() -> None:
+    # compile_modules skips the built-in library on each run; this holds it to the rule instead.
+    from fleetgate.policy import builtin_policy_dir, load_library
+    from fleetgate.policy._rego import _refuse_nondeterministic_builtins
+
+    library = load_library([builtin_policy_dir()])
+    modules = [replace(m, path=m.path.replace("builtin:", "shipped:", 1)) for m in library.modules]
+    _refuse_nondeterministic_builtins(modules)  # raises PolicyError naming file:line otherwise
+    assert len(modules) > 20
