@@ -152,7 +152,14 @@ def _add_check(verbs: Any) -> None:
         type=_facts,
         metavar="FACTS",
         help="comma-separated facts to gather (artifact, signature, provenance, model, latency, "
-        "fairness, cost), or 'none' for a manifest-only check (default: evidence.collect, else all)",
+        "fairness, cost, telemetry), or 'none' for a manifest-only check (default: evidence.collect, "
+        "else all)",
+    )
+    check.add_argument(
+        "--telemetry",
+        type=Path,
+        metavar="FILE",
+        help="a telemetry snapshot (JSON or CSV) to judge promotions by (default: telemetry.source)",
     )
     check.add_argument(
         "--trust", type=Path, metavar="FILE", help="trust file (default: trust in fleetgate.yaml)"
@@ -215,6 +222,7 @@ def _check(args: argparse.Namespace) -> int:
         trust=args.trust,
         progress=StderrProgress(quiet=args.quiet),
         audit_log=args.audit_log,
+        telemetry=args.telemetry,
     )
     checked = run_check(options)
     from fleetgate.commands.audit import audit_settings, record_decision

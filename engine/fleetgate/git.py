@@ -97,6 +97,20 @@ class Git:
         except GitError:
             return None
 
+    def history(self, commit: str, path: str, limit: int) -> list[Commit]:
+        """The first-parent commits up to ``commit`` that touched ``path``, newest first."""
+        out = self.run(
+            "log",
+            "--first-parent",
+            "--no-show-signature",
+            f"--max-count={limit}",
+            "--format=%H%x00%cI",
+            commit,
+            "--",
+            path,
+        )
+        return [Commit(*line.split("\0", 1)) for line in out.decode().splitlines() if "\0" in line]
+
     def changed_paths(self, base: str | None, head: Revision) -> list[str]:
         """Repo-relative paths whose content differs between commit ``base`` and ``head``.
 

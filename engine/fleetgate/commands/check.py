@@ -74,6 +74,7 @@ class CheckOptions:
     trust: Path | None = None  # overrides the config's trust file
     progress: Progress = SILENT
     audit_log: str | None = None  # the decision log (the cost ledger); None: the config's
+    telemetry: Path | None = None  # an operator's telemetry snapshot (overrides telemetry.source)
 
 
 @dataclass(frozen=True)
@@ -128,8 +129,10 @@ def _checked(
         options, config, git, stage == "pre-deploy", trust, trusted if git is not None else None
     )
     run.git, run.base_commit = git, changes.context.base_commit
-    run.settings = with_fleet(run.settings, config, library.data)
     moment = now or dt.datetime.now(dt.UTC)
+    run.settings = with_telemetry(
+        with_fleet(run.settings, config, library.data), config, library.data, options, moment
+    )
     facts = cost_windows(gather_facts(changes, run), changes, library.data, options, config, moment)
     header = DecisionHeader(
         decision_id=str(uuid.uuid4()),
@@ -241,7 +244,15 @@ def guarded_paths(config: Config, trust: TrustConfig | None) -> GatePaths:
     """Every gate file of the configuration (the waiver file aside: it has its own approvals)."""
     files = {config.source or CONFIG_FILE}
     fleet = (config.fleet.inventory, config.fleet.prices) if config.fleet is not None else (None, None)
-    for named in (config.evidence.trust, config.evidence.ca_bundle, config.gate.allowed_signers, *fleet):
+    snapshot = config.telemetry.get("path") if config.telemetry is not None else None
+    named_files = (
+        config.evidence.trust,
+        config.evidence.ca_bundle,
+        config.gate.allowed_signers,
+        *fleet,
+        snapshot,
+    )
+    for named in named_files:
         if named is not None:
             files.add(named)
     operators = config.evidence.collectors.get("model", {}).get("allowedOperators")
@@ -343,6 +354,24 @@ def with_fleet(settings: EvidenceConfig, config: Config, data: Mapping[str, Any]
     headroom = targeting.get("memoryHeadroom") if isinstance(targeting, Mapping) else None
     cost = {"inventory": config.fleet.inventory, "prices": config.fleet.prices, "memoryHeadroom": headroom}
     return replace(settings, collectors={**settings.collectors, "cost": cost})
+
+
+def with_telemetry(
+    settings: EvidenceConfig, config: Config, data: Mapping[str, Any], options: CheckOptions, at: dt.datetime
+) -> EvidenceConfig:
+    """The telemetry collector's settings: the source, the thresholds of
+    ``data.fleetgate.config.telemetry`` and the moment the check judges. None without a source."""
+    if config.telemetry is None and options.telemetry is None:
+        return settings
+    rollout, thresholds = data.get("rollout"), data.get("telemetry")
+    telemetry = {
+        "source": config.telemetry or {"kind": "snapshot"},
+        "operatorSnapshot": str(options.telemetry) if options.telemetry is not None else None,
+        "thresholds": thresholds if isinstance(thresholds, Mapping) else {},
+        "artifactFields": rollout.get("newArtifactFields") if isinstance(rollout, Mapping) else None,
+        "at": at,
+    }
+    return replace(settings, collectors={**settings.collectors, "telemetry": telemetry})
 
 
 def cost_windows(

@@ -191,6 +191,9 @@ def _deployment_facts(change: ManifestChange, facts: Mapping[str, Any], run: Evi
         progress=run.progress,
         trusted=run.trusted,
         facts=facts,
+        git=run.git,
+        base_commit=run.base_commit,
+        previous_file=change.base.file if change.base is not None else None,
     )
     found: dict[str, Any] = {}
     for name in wanted:

@@ -90,6 +90,9 @@ COLLECTORS: tuple[CollectorSpec, ...] = (
     # named by `fleet:`). Needs no artifact and no library; recomputed every run because the
     # base of the comparison changes with every change.
     CollectorSpec("cost", "", (), cacheable=False, deployment_scope=True),
+    # Deployment scope: the health of the current rung, for a promotion (the source named by
+    # `telemetry:`). Never cached: telemetry changes by the minute.
+    CollectorSpec("telemetry", "", (), cacheable=False, deployment_scope=True),
 )
 
 # The facts a check can gather, in the order they are gathered: the artifact first.

@@ -1,0 +1,144 @@
+"""The ``telemetry`` fact: is the current rung healthy enough to step up (SPEC section 12)?
+
+A deployment-scope collector, gathered only for a promotion: ``rolloutPercentage`` rises and
+the artifact (``rollout.newArtifactFields``) is unchanged. For every segment it reports the
+current version's values, the previous version's in the same window as ``baseline``, and an
+outcome (:mod:`fleetgate.telemetry.health`); for the deployment, the hours baked at the current
+rung (:mod:`fleetgate.telemetry.history`) and the queries asked, which the decision log keeps.
+
+* no ``telemetry:`` configured: nothing is read, the fact stays absent;
+* the snapshot the configuration names is missing, or the source cannot answer:
+  ``{"status": "absent" | "unavailable", "reason": ...}`` (the rule warns at pre-merge and
+  denies at pre-deploy);
+* a malformed snapshot: :class:`~fleetgate.errors.ConfigError` (exit 2).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from fleetgate.evidence.interface import CollectorContext
+from fleetgate.telemetry.health import Thresholds, assess, overall
+from fleetgate.telemetry.history import rung_history
+from fleetgate.telemetry.interface import Deployment, TelemetrySource, TelemetryUnavailable
+from fleetgate.telemetry.sources import SourceMissing, open_source
+
+__all__ = ["COLLECTOR", "TelemetryCollector", "is_promotion"]
+
+
+def is_promotion(manifest: Mapping[str, Any], previous: Mapping[str, Any] | None, fields: list[str]) -> bool:
+    """``rolloutPercentage`` rises while every artifact field stays as it was."""
+    if previous is None:
+        return False
+    new, old = _spec(manifest), _spec(previous)
+    if any(new.get(f) != old.get(f) for f in fields):
+        return False
+    before, after = _percentage(old), _percentage(new)
+    return before is not None and after is not None and after > before
+
+
+class TelemetryCollector:
+    fact = "telemetry"
+
+    def __init__(self) -> None:
+        self._sources: dict[tuple[int, str], TelemetrySource | SourceMissing] = {}
+
+    def cache_key(self, context: CollectorContext) -> Mapping[str, Any] | None:
+        return None  # telemetry changes by the minute
+
+    def collect(self, context: CollectorContext) -> Mapping[str, Any] | None:
+        settings = context.settings
+        fields = list(settings.get("artifactFields") or ["version", "modelUri", "checksum"])
+        if "source" not in settings or not is_promotion(context.manifest, context.previous, fields):
+            return None
+        source = self._source(context)
+        if isinstance(source, SourceMissing):
+            return {"status": "absent", "reason": str(source)}
+        at: dt.datetime = settings["at"]
+        fact: dict[str, Any] = {
+            "source": source.description,
+            "evaluatedAt": _iso(at),
+            **_bake(context, fields, at),
+        }
+        current = _deployment(context.manifest)
+        previous_version = fact.pop("previousVersion")
+        try:
+            reading = source.read(current, at)
+            baseline = source.read(_with_version(current, previous_version), at) if previous_version else None
+        except TelemetryUnavailable as exc:
+            return {**fact, "status": "unavailable", "reason": exc.message}
+        segments = assess(reading, baseline, Thresholds.from_data(settings.get("thresholds", {})), at)
+        problems = (*reading.problems, *(baseline.problems if baseline is not None else ()))
+        return {
+            **fact,
+            "version": current.version,
+            "previousVersion": previous_version,
+            "outcome": overall(segments, problems),
+            "reasons": list(problems) or ([] if segments else ["no segment reports this version"]),
+            "segments": segments,
+            "queries": [*reading.queries, *(baseline.queries if baseline is not None else ())],
+        }
+
+    def _source(self, context: CollectorContext) -> TelemetrySource | SourceMissing:
+        operator = context.settings.get("operatorSnapshot")
+        key = (id(context.trusted), str(operator))
+        if key not in self._sources:
+            self._sources = {key: open_source(context.settings["source"], context.trusted, operator)}
+        return self._sources[key]
+
+
+def _bake(context: CollectorContext, fields: list[str], at: dt.datetime) -> dict[str, Any]:
+    """Hours at the current rung and the version before this one, from the base branch's history."""
+    if context.git is None or context.base_commit is None or context.previous_file is None:
+        return {"bakeHours": None, "bakeSince": None, "previousVersion": None}
+    assert context.previous is not None
+    found = rung_history(context.git, context.base_commit, context.previous_file, context.previous, fields)
+    hours = round((at - found.since).total_seconds() / 3600, 2) if found.since is not None else None
+    return {
+        "bakeHours": hours,
+        "bakeSince": _iso(found.since) if found.since is not None else None,
+        "bakeCommit": found.commit,
+        "rung": _percentage(_spec(context.previous)),
+        "previousVersion": found.previous_version,
+    }
+
+
+def _deployment(manifest: Mapping[str, Any]) -> Deployment:
+    metadata = _part(manifest, "metadata")
+    spec = _spec(manifest)
+    return Deployment(
+        namespace=str(metadata.get("namespace") or "default"),
+        name=str(metadata.get("name")),
+        model_id=str(spec.get("modelId", "")),
+        version=str(spec.get("version", "")),
+    )
+
+
+def _with_version(deployment: Deployment, version: str) -> Deployment:
+    return Deployment(deployment.namespace, deployment.name, deployment.model_id, version)
+
+
+def _spec(body: Mapping[str, Any]) -> Mapping[str, Any]:
+    spec = body.get("spec")
+    return spec if isinstance(spec, dict) else {}
+
+
+def _percentage(spec: Mapping[str, Any]) -> int | float | None:
+    strategy = _part(spec, "updateStrategy")
+    value = strategy.get("rolloutPercentage")
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _iso(when: dt.datetime) -> str:
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _part(body: Mapping[str, Any] | None, key: str) -> Mapping[str, Any]:
+    """``body[key]`` when it is a mapping, else an empty one (schema errors are judged elsewhere)."""
+    value = body.get(key) if body is not None else None
+    return value if isinstance(value, dict) else {}
+
+
+COLLECTOR = TelemetryCollector()
