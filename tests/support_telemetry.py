@@ -145,6 +145,7 @@ def prometheus(telemetry: Telemetry, workdir: Path) -> Iterator[str]:
     binaries = shutil.which("prometheus"), shutil.which("promtool")
     if None in binaries:
         pytest.skip("prometheus/promtool are not installed (.ci/run installs Debian's prometheus)")
+    workdir.mkdir(parents=True, exist_ok=True)
     data, source = workdir / "tsdb", workdir / "series.om"
     source.write_text(telemetry.openmetrics())
     subprocess.run(

@@ -153,7 +153,18 @@ _SCHEMA: dict[str, Any] = {
             "type": "object",
             "additionalProperties": False,
             "required": ["source"],
-            "properties": {"source": {"oneOf": [_PROMETHEUS, _SNAPSHOT]}},
+            "properties": {
+                "source": {
+                    "type": "object",
+                    "required": ["kind"],
+                    "properties": {"kind": {"enum": ["prometheus", "snapshot"]}},
+                    # By kind, so a typo is named as an unknown setting of that kind.
+                    "allOf": [
+                        {"if": {"properties": {"kind": {"const": k}}}, "then": schema}
+                        for k, schema in (("prometheus", _PROMETHEUS), ("snapshot", _SNAPSHOT))
+                    ],
+                }
+            },
         },
         # Settings of the audit log are checked by the audit commands.
         "audit": {"type": "object"},
