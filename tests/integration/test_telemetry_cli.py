@@ -187,3 +187,47 @@ def test_a_typo_in_the_telemetry_section_is_an_error_at_load(repo: GitRepo) -> N
     assert done.stderr.startswith(
         "fleetgate: error: fleetgate.yaml:2: unknown setting 'telemetry.source.timeout'"
     )
+
+
+def test_a_configured_decision_log_is_the_bake_clock(repo: GitRepo, tmp_path: Path) -> None:
+    repo.write(
+        "fleetgate.yaml", yaml.safe_dump({"telemetry": {"source": SNAPSHOT}, "policies": {"data": DATA}})
+    )
+    repo.write("telemetry/snapshot.json", telemetry().snapshot_json())
+    repo.write("models/clf.yaml", deployment("3.2.0", 100))
+    commit_at(repo, NOW - dt.timedelta(days=10), "3.2.0 everywhere")
+    repo.write("models/clf.yaml", deployment("3.2.1", 10))
+    base = commit_at(repo, NOW - dt.timedelta(hours=30), "3.2.1 starts at 10 %")
+    repo.write("models/clf.yaml", deployment("3.2.1", 25))
+    log = f"sqlite:///{tmp_path / 'audit.db'}"
+    assert check(repo, base, "pre-merge")[0] == 0  # git alone: 30 hours at 10 %
+    # With the log, 10 % was never admitted to deploy: the bake is unknown, not 30 hours.
+    code, decision = check(repo, base, "pre-merge", "--audit-log", log)
+    assert code == 0
+    assert any("bake time at the current rung is unknown" in v["message"] for v in violations(decision, RULE))
+    deployed = repo.fleetgate(
+        "check",
+        "--evidence",
+        "telemetry",
+        "--stage",
+        "pre-deploy",
+        "--audit-log",
+        log,
+        "--base",
+        f"{base}~1",
+        "--head",
+        base,
+    )
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    code, decision = repo.decision("--evidence", "telemetry", "--base", base, "--audit-log", log)
+    assert code == 1
+    [found] = violations(decision, RULE)
+    assert "from 10 % to 25 % after 0" in found["message"]
+    assert "minimum bake time of 24 hours" in found["message"]
+    # The promotion's inputs are in the decision log with the decision.
+    records = repo.fleetgate("audit", "--log", log, "query", "--format", "json").stdout.splitlines()
+    recorded = json.loads(records[0])
+    shown = json.loads(repo.fleetgate("audit", "--log", log, "show", str(recorded["decision_id"])).stdout)
+    fact = shown["input"]["facts"]["telemetry"]
+    assert fact["bakeSource"] == "decision log"
+    assert fact["queries"] and fact["segments"][0]["values"]["devicesReporting"] == 1200.0

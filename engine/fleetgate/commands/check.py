@@ -370,6 +370,8 @@ def with_telemetry(
         "thresholds": thresholds if isinstance(thresholds, Mapping) else {},
         "artifactFields": rollout.get("newArtifactFields") if isinstance(rollout, Mapping) else None,
         "at": at,
+        # A configured decision log is the bake-time clock; else the base branch's history.
+        "decisionLog": options.audit_log or (config.extra.get("audit") or {}).get("log"),
     }
     return replace(settings, collectors={**settings.collectors, "telemetry": telemetry})
 

@@ -90,19 +90,36 @@ class TelemetryCollector:
 
 
 def _bake(context: CollectorContext, fields: list[str], at: dt.datetime) -> dict[str, Any]:
-    """Hours at the current rung and the version before this one, from the base branch's history."""
+    """Hours at the current rung and the version before this one.
+
+    The previous version always comes from the base branch's history; the bake starts at the
+    first admitted pre-deploy record at this rung when a decision log is configured, else at
+    the base branch's first commit at this rung.
+    """
     if context.git is None or context.base_commit is None or context.previous_file is None:
         return {"bakeHours": None, "bakeSince": None, "previousVersion": None}
     assert context.previous is not None
     found = rung_history(context.git, context.base_commit, context.previous_file, context.previous, fields)
-    hours = round((at - found.since).total_seconds() / 3600, 2) if found.since is not None else None
+    rung = _percentage(_spec(context.previous))
+    since, source = found.since, f"commit {found.commit}" if found.commit is not None else "git history"
+    log_url = context.settings.get("decisionLog")
+    if isinstance(log_url, str):
+        since, source = _admitted(log_url, context.previous, fields, rung), "decision log"
     return {
-        "bakeHours": hours,
-        "bakeSince": _iso(found.since) if found.since is not None else None,
-        "bakeCommit": found.commit,
-        "rung": _percentage(_spec(context.previous)),
+        "bakeHours": round((at - since).total_seconds() / 3600, 2) if since is not None else None,
+        "bakeSince": _iso(since) if since is not None else None,
+        "bakeSource": source,
+        "rung": rung,
         "previousVersion": found.previous_version,
     }
+
+
+def _admitted(url: str, deployed: Mapping[str, Any], fields: list[str], rung: Any) -> dt.datetime | None:
+    from fleetgate.commands.audit import opened
+    from fleetgate.telemetry.admissions import first_admitted
+
+    with opened(url) as log:
+        return first_admitted(log, deployed, fields, rung)
 
 
 def _deployment(manifest: Mapping[str, Any]) -> Deployment:
