@@ -60,6 +60,8 @@ class Telemetry:
     series: list[SeriesSpec] = field(default_factory=list)
     hours: int = 3
     seed: int = 7
+    # The newest sample is the level itself (exact assertions), or noisy like the rest.
+    exact_newest: bool = True
 
     def add(self, namespace: str, name: str, version: str, segment: str, **values: float) -> SeriesSpec:
         spec = SeriesSpec(namespace, name, version, segment, {**HEALTHY, **values})
@@ -73,8 +75,8 @@ class Telemetry:
         for step in range(self.hours * 60, -1, -1):
             noisy = {k: _noisy(k, v, rng) for k, v in spec.values.items()}
             points.append((end - step * 60, noisy))
-        # The newest sample is the level itself, so tests can assert exact values.
-        points[-1] = (end, dict(spec.values))
+        if self.exact_newest:
+            points[-1] = (end, dict(spec.values))
         return points
 
     def openmetrics(self) -> str:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from fleetgate import __version__
 from fleetgate.cli_audit import add_audit_parser
+from fleetgate.cli_watch import add_watch_parser
 from fleetgate.errors import FleetgateError
 
 if TYPE_CHECKING:
@@ -66,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_check(verbs)
     _add_verify(verbs)
     _add_cost(verbs)
+    add_watch_parser(verbs)
 
     explain = verbs.add_parser(
         "explain", help="what a rule asks, why, its thresholds and how to fix or waive it"

@@ -111,6 +111,38 @@ class Git:
         )
         return [Commit(*line.split("\0", 1)) for line in out.decode().splitlines() if "\0" in line]
 
+    def commit_file(self, parent: str, path: str, data: bytes, message: str) -> str:
+        """A new commit on top of ``parent`` whose only change is ``path`` holding ``data``.
+
+        Built with plumbing in a private index: the working tree, the index and HEAD are untouched.
+        """
+        import tempfile
+
+        blob = self.run("hash-object", "-w", "--stdin", stdin=data).decode().strip()
+        entries = self.tree(parent, [path])
+        mode = next((e.mode for e in entries if e.path == path), "100644")
+        with tempfile.TemporaryDirectory(prefix="fleetgate-index-") as folder:
+            index = {"GIT_INDEX_FILE": str(Path(folder) / "index")}
+            git = ["git", "-C", str(self.root)]
+            _run([*git, "read-tree", parent], extra_env=index)
+            _run([*git, "update-index", "--add", "--cacheinfo", f"{mode},{blob},{path}"], extra_env=index)
+            tree = _run([*git, "write-tree"], extra_env=index).decode().strip()
+        identity = self._identity()
+        commit = _run([*git, *identity, "commit-tree", tree, "-p", parent], stdin=message.encode())
+        return commit.decode().strip()
+
+    def create_branch(self, name: str, commit: str) -> None:
+        """Create ``refs/heads/<name>`` at ``commit``; a branch of that name already there is an error."""
+        self.run("update-ref", f"refs/heads/{name}", commit, "0" * 40)
+
+    def _identity(self) -> list[str]:
+        """Committer settings for a machine commit when the repository names nobody."""
+        try:
+            self.run("config", "--get", "user.email")
+            return []
+        except GitError:
+            return ["-c", "user.name=fleetgate watch", "-c", "user.email=fleetgate-watch@localhost"]
+
     def changed_paths(self, base: str | None, head: Revision) -> list[str]:
         """Repo-relative paths whose content differs between commit ``base`` and ``head``.
 
@@ -272,8 +304,8 @@ def read_bounded(full: Path, display: str, max_bytes: int) -> bytes:
     return data
 
 
-def _run(argv: list[str], stdin: bytes | None = None) -> bytes:
-    env = {**os.environ, **_ENV}
+def _run(argv: list[str], stdin: bytes | None = None, extra_env: dict[str, str] | None = None) -> bytes:
+    env = {**os.environ, **_ENV, **(extra_env or {})}
     try:
         done = subprocess.run(argv, input=stdin, capture_output=True, env=env, check=False, timeout=120)
     except FileNotFoundError:

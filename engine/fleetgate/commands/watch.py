@@ -1,0 +1,279 @@
+"""``fleetgate watch``: the closed loop. Read the deployed state and its telemetry, find breaches,
+and write each remediation as a git change on a new branch that ``fleetgate check`` admits.
+
+1. The deployed state is the manifests at ``--ref`` (default: the base branch, ``main``), and
+   the gate files (``fleetgate.yaml``, a snapshot) are read from that same commit.
+2. Every staged deployment above 0 % is judged per segment against the previous version in the
+   same segment (:func:`fleetgate.telemetry.assess`), and across segments by the robust anomaly
+   test (:mod:`fleetgate.telemetry.anomaly`). ``insufficient`` never triggers a remediation.
+3. Each breached deployment is stepped down one rung of the ladder, one commit per deployment
+   on a new branch, with the evidence in the commit message. Lowering a rollout is admitted by
+   rule (``rollout.step-limit``), never waived.
+4. The branch is checked like any change (base: the ref). A remediation the gate would not
+   admit is reported as could-not-decide.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fleetgate.errors import FleetgateError
+from fleetgate.git import Git
+from fleetgate.manifest import Manifest
+from fleetgate.telemetry import Deployment, TelemetrySource, TelemetryUnavailable, Thresholds, assess
+from fleetgate.telemetry.anomaly import AnomalyTest, anomalies
+
+__all__ = ["WatchOptions", "WatchReport", "render_watch", "run_watch"]
+
+_PERCENTAGE = ("spec", "updateStrategy", "rolloutPercentage")
+
+
+@dataclass(frozen=True)
+class WatchOptions:
+    cwd: Path
+    ref: str = "main"
+    config: Path | None = None
+    telemetry: Path | None = None
+    branch: str | None = None  # default: fleetgate/remediate-<UTC time>
+    anomaly: AnomalyTest = field(default_factory=AnomalyTest)
+
+
+@dataclass(frozen=True)
+class Watched:
+    """One deployment's verdict: its breaches and the remediation written for it."""
+
+    target: str
+    version: str
+    percentage: Any
+    outcome: str  # healthy | breach | insufficient | unavailable
+    breaches: tuple[Mapping[str, Any], ...] = ()
+    reasons: tuple[str, ...] = ()
+    remediation: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class WatchReport:
+    ref: str
+    evaluated_at: str
+    deployments: tuple[Watched, ...]
+    branch: str | None = None
+    check: str | None = None  # the gate's decision on the remediation branch
+    problems: tuple[str, ...] = ()
+
+    @property
+    def exit_code(self) -> int:
+        """0 no breach · 1 a breach with its remediation written · 2 could not decide."""
+        if self.problems or any(d.outcome == "unavailable" for d in self.deployments):
+            return 2
+        return 1 if self.branch is not None else 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ref": self.ref,
+            "evaluatedAt": self.evaluated_at,
+            "branch": self.branch,
+            "check": self.check,
+            "problems": list(self.problems),
+            "deployments": [
+                {
+                    "target": d.target,
+                    "version": d.version,
+                    "rolloutPercentage": d.percentage,
+                    "outcome": d.outcome,
+                    "breaches": list(d.breaches),
+                    "reasons": list(d.reasons),
+                    "remediation": d.remediation,
+                }
+                for d in self.deployments
+            ],
+        }
+
+
+def run_watch(options: WatchOptions, now: dt.datetime | None = None) -> WatchReport:
+    from fleetgate.changes import deployed_manifests
+    from fleetgate.commands.check import CheckOptions, _config, load_policies
+    from fleetgate.files import GateFiles
+    from fleetgate.telemetry.sources import SourceMissing, open_source
+
+    git = Git.discover(options.cwd)
+    ref = git.commit(options.ref).sha
+    at = now or dt.datetime.now(dt.UTC)
+    trusted = GateFiles.at_commit(git, ref)
+    try:
+        config = _config(CheckOptions(config=options.config, cwd=options.cwd), trusted, git.root)
+        data = load_policies(config).data
+        if config.telemetry is None and options.telemetry is None:
+            raise FleetgateError(
+                "watch needs telemetry: set telemetry.source in fleetgate.yaml or pass --telemetry"
+            )
+        source = open_source(
+            config.telemetry or {}, trusted, str(options.telemetry) if options.telemetry else None
+        )
+        if isinstance(source, SourceMissing):
+            raise FleetgateError(str(source))
+        manifests = deployed_manifests(git, ref, config.selector, config.limits)
+    finally:
+        trusted.close()
+    judge = _Judge(git, ref, source, data, options.anomaly, at)
+    pairs = [(w, m) for m in manifests if (w := judge.watch(m)) is not None]
+    report = WatchReport(ref, at.strftime("%Y-%m-%dT%H:%M:%SZ"), tuple(w for w, _ in pairs))
+    breached = [(w, m) for w, m in pairs if w.outcome == "breach"]
+    if not breached:
+        return report
+    return _remediate(git, ref, report, breached, data, options, at)
+
+
+def _staged(manifest: Manifest) -> bool:
+    percentage = _get(manifest.body, _PERCENTAGE)
+    return isinstance(percentage, int | float) and not isinstance(percentage, bool) and percentage > 0
+
+
+def _get(body: Mapping[str, Any], path: Sequence[str]) -> Any:
+    node: Any = body
+    for key in path:
+        node = node.get(key) if isinstance(node, Mapping) else None
+    return node
+
+
+@dataclass
+class _Judge:
+    git: Git
+    ref: str
+    source: TelemetrySource
+    data: Mapping[str, Any]
+    test: AnomalyTest
+    at: dt.datetime
+
+    def watch(self, manifest: Manifest) -> Watched | None:
+        from fleetgate.telemetry.history import rung_history
+
+        if not _staged(manifest):
+            return None
+        spec = manifest.body["spec"]
+        current = Deployment(
+            manifest.namespace, manifest.name, str(spec.get("modelId", "")), str(spec.get("version", ""))
+        )
+        fields = self.data.get("rollout", {}).get("newArtifactFields", ["version", "modelUri", "checksum"])
+        previous = rung_history(self.git, self.ref, manifest.file, manifest.body, fields).previous_version
+        percentage = _get(manifest.body, _PERCENTAGE)
+        try:
+            reading = self.source.read(current, self.at)
+            baseline = (
+                self.source.read(
+                    Deployment(current.namespace, current.name, current.model_id, previous), self.at
+                )
+                if previous
+                else None
+            )
+        except TelemetryUnavailable as exc:
+            return Watched(
+                manifest.target, current.version, percentage, "unavailable", reasons=(exc.message,)
+            )
+        segments = assess(reading, baseline, Thresholds.from_data(self.data.get("telemetry", {})), self.at)
+        found, skipped = anomalies(segments, self.test)
+        breaches = [
+            {"segment": s["segment"], "kind": "slo", **b} for s in segments for b in s["breaches"]
+        ] + [{"segment": seg, "kind": "anomaly", **a} for seg, items in sorted(found.items()) for a in items]
+        reasons = [f"{s['segment']}: {r}" for s in segments for r in s["reasons"]]
+        if skipped is not None:
+            reasons.append(f"anomaly test not applied: {skipped}")
+        outcome = (
+            "breach"
+            if breaches
+            else "insufficient"
+            if not segments or any(s["outcome"] == "insufficient" for s in segments)
+            else "healthy"
+        )
+        return Watched(manifest.target, current.version, percentage, outcome, tuple(breaches), tuple(reasons))
+
+
+def _remediate(
+    git: Git,
+    ref: str,
+    report: WatchReport,
+    breached: list[tuple[Watched, Manifest]],
+    data: Mapping[str, Any],
+    options: WatchOptions,
+    at: dt.datetime,
+) -> WatchReport:
+    from dataclasses import replace
+
+    rungs = sorted(data.get("rollout", {}).get("rungs", [1, 5, 10, 25, 50, 100]))
+    files: dict[str, bytes] = {}
+    tip, problems, done = ref, [], {}
+    for watched, manifest in breached:
+        lower = [r for r in rungs if r < watched.percentage]
+        if not lower:
+            problems.append(
+                f"{watched.target} breaches at the lowest rung {watched.percentage} %: it needs a rollback"
+            )
+            continue
+        step = lower[-1]
+        content = files.get(manifest.file) or git.read(ref, [manifest.file], 4 << 20)[manifest.file]
+        files[manifest.file] = _set_percentage(content, manifest, step)
+        tip = git.commit_file(tip, manifest.file, files[manifest.file], _message(watched, step))
+        done[watched.target] = {"action": "step-down", "from": watched.percentage, "to": step, "commit": tip}
+    if not done:
+        return replace(report, problems=tuple(problems))
+    branch = options.branch or f"fleetgate/remediate-{at.strftime('%Y%m%d%H%M%S')}"
+    git.create_branch(branch, tip)
+    verdict = _check(options, ref, tip)
+    if verdict != "admit":
+        problems.append(f"the gate does not admit the remediation branch {branch} ({verdict})")
+    deployments = tuple(replace(d, remediation=done.get(d.target)) for d in report.deployments)
+    return replace(report, deployments=deployments, branch=branch, check=verdict, problems=tuple(problems))
+
+
+def _set_percentage(content: bytes, manifest: Manifest, value: int) -> bytes:
+    """The file with this deployment's rolloutPercentage set to ``value``, everything else as it was."""
+    line = manifest.lines.get(_PERCENTAGE)
+    lines = content.decode("utf-8").splitlines(keepends=True)
+    if line is None or not 0 < line <= len(lines):
+        raise FleetgateError(f"{manifest.file}: cannot find rolloutPercentage of {manifest.target}")
+    edited, count = re.subn(
+        r"(rolloutPercentage[\"']?\s*:\s*)\d+(?:\.\d+)?", rf"\g<1>{value}", lines[line - 1], count=1
+    )
+    if count != 1:
+        raise FleetgateError(f"{manifest.file}:{line}: cannot rewrite rolloutPercentage of {manifest.target}")
+    lines[line - 1] = edited
+    return "".join(lines).encode("utf-8")
+
+
+def _message(watched: Watched, step: int) -> str:
+    subject = f"Step {watched.target} {watched.version} down from {watched.percentage} % to {step} %"
+    evidence = "\n".join(json.dumps(b, sort_keys=True) for b in watched.breaches)
+    return f"{subject}\n\nfleetgate watch found a breach at the current rung:\n{evidence}\n"
+
+
+def _check(options: WatchOptions, base: str, head: str) -> str:
+    from fleetgate.commands.check import CheckOptions, run_check
+
+    checked = run_check(
+        CheckOptions(base=base, head=head, cwd=options.cwd, config=options.config, evidence=())
+    )
+    return "admit" if checked.decision.allowed else "deny"
+
+
+def render_watch(report: WatchReport, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(report.to_json(), indent=2) + "\n"
+    lines = [f"watch {report.ref[:12]} at {report.evaluated_at}"]
+    for d in report.deployments:
+        lines.append(f"  {d.outcome:<12} {d.target} {d.version} at {d.percentage} %")
+        for b in d.breaches:
+            detail = f"ratio {b['ratio']}" if "ratio" in b else f"{b.get('measured')} vs {b.get('threshold')}"
+            lines.append(f"      {b['segment']}: {b['metric']} ({b['kind']}) {detail}")
+        if d.remediation is not None:
+            lines.append(
+                f"      remediation: step down to {d.remediation['to']} % ({d.remediation['commit'][:12]})"
+            )
+    if report.branch is not None:
+        lines.append(f"remediation branch: {report.branch} (check: {report.check})")
+    lines.extend(f"could not decide: {p}" for p in report.problems)
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,117 @@
+"""fleetgate watch end to end: breaches found per segment, remediations written as real git
+branches that fleetgate check admits, quiet on healthy noisy telemetry."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from support_telemetry import Telemetry, prometheus
+
+from support import GitRepo, manifest, to_yaml
+
+NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def fleet(segments: int, regressed: tuple[int, ...] = (), seed: int = 7) -> Telemetry:
+    """production/clf 3.2.1 over 3.2.0 in ``segments`` segments, with noisy newest samples."""
+    data = Telemetry(now=NOW, seed=seed, exact_newest=False)
+    for n in range(segments):
+        segment = f"seg-{n:02d}"
+        data.add("production", "clf", "3.2.0", segment)
+        battery = {"batteryDrainPctPerDay": 0.55} if n in regressed else {}
+        data.add("production", "clf", "3.2.1", segment, **battery)
+    return data
+
+
+def deployed(repo: GitRepo, data: Telemetry, source: dict[str, Any] | None = None) -> str:
+    source = source or {"kind": "snapshot", "path": "telemetry/snapshot.json"}
+    repo.write("fleetgate.yaml", yaml.safe_dump({"telemetry": {"source": source}}))
+    repo.write("telemetry/snapshot.json", data.snapshot_json())
+    repo.write(
+        "models/clf.yaml",
+        to_yaml(manifest("clf", version="3.2.0", updateStrategy={"rolloutPercentage": 100})),
+    )
+    repo.commit("3.2.0 everywhere")
+    repo.write(
+        "models/clf.yaml", to_yaml(manifest("clf", version="3.2.1", updateStrategy={"rolloutPercentage": 25}))
+    )
+    return repo.commit("3.2.1 at 25 %")
+
+
+def watch(repo: GitRepo, *args: str) -> tuple[int, dict[str, Any]]:
+    done = repo.fleetgate("watch", "--format", "json", *args)
+    assert done.returncode in (0, 1, 2), done.stderr
+    return done.returncode, json.loads(done.stdout)
+
+
+def test_a_battery_regression_in_one_segment_of_twenty_is_stepped_down(repo: GitRepo) -> None:
+    base = deployed(repo, fleet(20, regressed=(7,)))
+    code, report = watch(repo, "--branch", "remediate")
+    assert code == 1, report
+    [clf] = report["deployments"]
+    assert clf["outcome"] == "breach"
+    assert {b["segment"] for b in clf["breaches"]} == {"seg-07"}
+    assert {b["kind"] for b in clf["breaches"]} == {"slo", "anomaly"}
+    assert clf["remediation"]["action"] == "step-down" and clf["remediation"]["to"] == 10
+    assert report["check"] == "admit"
+    # A real branch, one commit on the deployed state, with the evidence in its message.
+    assert repo.git("rev-parse", "remediate~1") == base
+    assert repo.git("rev-parse", "HEAD") == base  # the checkout is untouched
+    message = repo.git("log", "-1", "--format=%B", "remediate")
+    assert message.startswith("Step production/clf 3.2.1 down from 25 % to 10 %")
+    assert '"segment": "seg-07"' in message
+    changed = yaml.safe_load(repo.git("show", "remediate:models/clf.yaml"))
+    assert changed["spec"]["updateStrategy"]["rolloutPercentage"] == 10
+    assert repo.git("diff", "--stat", base, "remediate").count("|") == 1
+    check = repo.fleetgate("check", "--no-audit", "--evidence", "none", "--base", base, "--head", "remediate")
+    assert check.returncode == 0, check.stdout
+
+
+def test_fifty_healthy_noisy_segments_raise_nothing(repo: GitRepo) -> None:
+    for seed in (1, 2, 3):
+        data = fleet(50, seed=seed)
+        deployed(repo, data)
+        code, report = watch(repo)
+        assert code == 0, report
+        [clf] = report["deployments"]
+        assert clf["outcome"] == "healthy" and clf["breaches"] == []
+        assert report["branch"] is None
+    assert "fleetgate/" not in repo.git("branch", "--list")
+
+
+def test_too_few_segments_skip_the_anomaly_test_and_say_so(repo: GitRepo) -> None:
+    deployed(repo, fleet(3))
+    code, report = watch(repo)
+    assert code == 0
+    assert any("anomaly test not applied: 3 segments" in r for r in report["deployments"][0]["reasons"])
+
+
+def test_watch_against_a_real_prometheus(repo: GitRepo, tmp_path: Path) -> None:
+    data = fleet(20, regressed=(3,))
+    with prometheus(data, tmp_path / "prometheus") as url:
+        deployed(repo, data, {"kind": "prometheus", "url": url})
+        code, report = watch(repo, "--branch", "fix")
+    assert code == 1
+    assert {b["segment"] for b in report["deployments"][0]["breaches"]} == {"seg-03"}
+
+
+def test_an_unreachable_source_could_not_decide(repo: GitRepo) -> None:
+    deployed(repo, fleet(2), {"kind": "prometheus", "url": "http://127.0.0.1:9", "timeoutSeconds": 1})
+    code, report = watch(repo)
+    assert code == 2
+    assert report["deployments"][0]["outcome"] == "unavailable"
+    assert "is unreachable" in report["deployments"][0]["reasons"][0]
+
+
+def test_the_table_names_the_breach_and_the_branch(repo: GitRepo) -> None:
+    deployed(repo, fleet(20, regressed=(7,)))
+    done = repo.fleetgate("watch", "--branch", "fix")
+    assert done.returncode == 1
+    assert "breach       production/clf 3.2.1 at 25 %" in done.stdout
+    assert "seg-07: batteryDrainPctPerDay (slo) ratio 1.3" in done.stdout
+    assert "remediation branch: fix (check: admit)" in done.stdout
