@@ -23,6 +23,8 @@ def add_watch_parser(verbs: Any) -> None:
     )
     watch.add_argument("--branch", metavar="NAME", help="default: fleetgate/remediate-<UTC time>")
     watch.add_argument("--format", choices=("table", "json"), default="table")
+    watch.add_argument("--audit-log", metavar="URL", help="where remediation events go (default: audit.log)")
+    watch.add_argument("--no-audit", action="store_true", help="do not record remediation events")
     watch.set_defaults(handler=_watch)
 
 
@@ -30,7 +32,13 @@ def _watch(args: argparse.Namespace) -> int:
     from fleetgate.commands.watch import WatchOptions, render_watch, run_watch
 
     options = WatchOptions(
-        cwd=Path.cwd(), ref=args.ref, config=args.config, telemetry=args.telemetry, branch=args.branch
+        cwd=Path.cwd(),
+        ref=args.ref,
+        config=args.config,
+        telemetry=args.telemetry,
+        branch=args.branch,
+        audit_log=args.audit_log,
+        record=not args.no_audit,
     )
     report = run_watch(options)
     sys.stdout.write(render_watch(report, args.format))

@@ -115,3 +115,20 @@ def test_the_table_names_the_breach_and_the_branch(repo: GitRepo) -> None:
     assert "breach       production/clf 3.2.1 at 25 %" in done.stdout
     assert "seg-07: batteryDrainPctPerDay (slo) ratio 1.3" in done.stdout
     assert "remediation branch: fix (check: admit)" in done.stdout
+
+
+def test_each_remediation_is_a_remediation_event_in_the_decision_log(repo: GitRepo, tmp_path: Path) -> None:
+    deployed(repo, fleet(20, regressed=(7,)))
+    log = f"sqlite:///{tmp_path / 'audit.db'}"
+    assert watch(repo, "--branch", "fix", "--audit-log", log)[0] == 1
+    done = repo.fleetgate("audit", "--log", log, "query", "--format", "json")
+    [record] = [json.loads(line) for line in done.stdout.splitlines()]
+    shown = json.loads(repo.fleetgate("audit", "--log", log, "show", str(record["decision_id"])).stdout)
+    assert (shown["kind"], shown["namespace"], shown["name"], shown["branch"]) == (
+        "remediation",
+        "production",
+        "clf",
+        "fix",
+    )
+    assert shown["remediation"]["to"] == 10 and shown["breaches"][0]["segment"] == "seg-07"
+    assert repo.fleetgate("audit", "--log", log, "verify").returncode == 0

@@ -41,6 +41,8 @@ class WatchOptions:
     config: Path | None = None
     telemetry: Path | None = None
     branch: str | None = None  # default: fleetgate/remediate-<UTC time>
+    audit_log: str | None = None  # where remediation events go; None: the config's (or the default)
+    record: bool = True
     anomaly: AnomalyTest = field(default_factory=AnomalyTest)
 
 
@@ -97,7 +99,8 @@ class WatchReport:
 
 def run_watch(options: WatchOptions, now: dt.datetime | None = None) -> WatchReport:
     from fleetgate.changes import deployed_manifests
-    from fleetgate.commands.check import CheckOptions, _config, load_policies
+    from fleetgate.commands.check import load_policies
+    from fleetgate.config import CONFIG_FILE, load_config
     from fleetgate.files import GateFiles
     from fleetgate.telemetry.sources import SourceMissing, open_source
 
@@ -106,7 +109,9 @@ def run_watch(options: WatchOptions, now: dt.datetime | None = None) -> WatchRep
     at = now or dt.datetime.now(dt.UTC)
     trusted = GateFiles.at_commit(git, ref)
     try:
-        config = _config(CheckOptions(config=options.config, cwd=options.cwd), trusted, git.root)
+        # Gate files come from the deployed ref itself, --config included (a repository path).
+        path = options.config.as_posix() if options.config is not None else CONFIG_FILE
+        config = load_config(trusted, path, required=options.config is not None)
         data = load_policies(config).data
         if config.telemetry is None and options.telemetry is None:
             raise FleetgateError(
@@ -126,7 +131,10 @@ def run_watch(options: WatchOptions, now: dt.datetime | None = None) -> WatchRep
     breached = [(w, m) for w, m in pairs if w.outcome == "breach"]
     if not breached:
         return report
-    return _remediate(git, ref, report, breached, data, options, at)
+    remediated = _remediate(git, ref, report, breached, data, options, at)
+    if remediated.branch is not None and options.record:
+        _record(remediated, config.extra.get("audit"), git.root, options.audit_log, at)
+    return remediated
 
 
 def _staged(manifest: Manifest) -> bool:
@@ -228,6 +236,20 @@ def _remediate(
         problems.append(f"the gate does not admit the remediation branch {branch} ({verdict})")
     deployments = tuple(replace(d, remediation=done.get(d.target)) for d in report.deployments)
     return replace(report, deployments=deployments, branch=branch, check=verdict, problems=tuple(problems))
+
+
+def _record(report: WatchReport, audit: Any, root: Path, log_url: str | None, at: dt.datetime) -> None:
+    """One ``remediation`` event per remediated deployment, in the decision log."""
+    from fleetgate.audit.events import remediation_record
+    from fleetgate.audit.record import seal
+    from fleetgate.commands.audit import audit_settings, opened
+    from fleetgate.decision import rfc3339
+
+    assert report.branch is not None
+    entries = [d for d in report.to_json()["deployments"] if d["remediation"] is not None]
+    pending = [remediation_record(d, report.ref, report.branch, rfc3339(at)) for d in entries]
+    with opened(audit_settings(audit, root, log_url).log) as log:
+        log.append(pending, seal)
 
 
 def _set_percentage(content: bytes, manifest: Manifest, value: int) -> bytes:
