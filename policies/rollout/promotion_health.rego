@@ -6,9 +6,13 @@
 #
 #   * too little bake time at the current rung (bakeHours < telemetry.minBakeHours): deny;
 #   * every breached SLO of every segment, with its value, the threshold and the baseline: deny;
-#   * telemetry that cannot decide (absent, unavailable, stale, too few devices, NaN, duplicate
-#     series, unknown bake time): warn at pre-merge, deny at pre-deploy (telemetry.enforce).
-#     Insufficient data is never read as healthy and never counted as a breach.
+#   * telemetry that cannot decide (the snapshot absent, the source unavailable, stale data, too
+#     few devices, NaN, duplicate series, unknown bake time): warn at pre-merge, deny at
+#     pre-deploy (telemetry.enforce). Insufficient data is never read as healthy and never
+#     counted as a breach.
+#
+# Opt-in like the cost envelopes: without a telemetry source (telemetry.source in fleetgate.yaml,
+# or check --telemetry) no telemetry fact is gathered and this rule has nothing to judge.
 package fleetgate.rollout
 
 import rego.v1
@@ -90,12 +94,6 @@ baseline_text(b) := sprintf(" (previous version %v: %v)", [telemetry.previousVer
 } else := no_baseline
 
 no_baseline := " (no previous version to compare with)"
-
-undecided contains lib.finding("rollout.promotion-health", msg, promotion_field) if {
-	promotion
-	not telemetry
-	msg := "the rollout rises but no telemetry was gathered for it (set telemetry.source in fleetgate.yaml or pass --telemetry), so its health is unknown"
-}
 
 undecided contains lib.finding("rollout.promotion-health", msg, promotion_field) if {
 	promotion

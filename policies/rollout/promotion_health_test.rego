@@ -114,11 +114,16 @@ test_promotion_health_insufficient_denies_at_pre_deploy if {
 	count(found.warn) == 0
 }
 
-test_promotion_health_missing_telemetry_warns_then_denies if {
-	count(promotion_without_telemetry("pre-merge").warn) == 1
-	count(promotion_without_telemetry("pre-deploy").deny) == 1
-	some f in promotion_without_telemetry("pre-deploy").deny
-	contains(f.msg, "no telemetry was gathered")
+test_promotion_health_is_silent_without_a_telemetry_source if {
+	count(promotion_without_telemetry("pre-merge").warn) == 0
+	count(promotion_without_telemetry("pre-deploy").deny) == 0
+}
+
+test_promotion_health_absent_snapshot_warns_then_denies if {
+	fact := {"status": "absent", "reason": "telemetry/snapshot.json: no such telemetry snapshot at commit abc"}
+	count(promotion_judged("pre-merge", promotion_head, fact).warn) == 1
+	some f in promotion_judged("pre-deploy", promotion_head, fact).deny
+	contains(f.msg, "the telemetry is absent: telemetry/snapshot.json: no such telemetry snapshot")
 }
 
 test_promotion_health_unavailable_source_names_the_reason if {

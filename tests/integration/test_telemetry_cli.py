@@ -83,7 +83,7 @@ def test_too_little_bake_time_denies_with_the_hours(repo: GitRepo) -> None:
     code, decision = check(repo, base)
     assert code == 1
     [found] = violations(decision, RULE)
-    assert "from 10 % to 25 % after 3 hours at 10 %" in found["message"]
+    assert re.search(r"from 10 % to 25 % after 3(\.\d+)? hours at 10 % \(since ", found["message"])
     assert "minimum bake time of 24 hours" in found["message"]
     assert found["file"] == "models/clf.yaml"
 

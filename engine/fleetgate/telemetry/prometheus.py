@@ -33,9 +33,10 @@ from fleetgate.telemetry.interface import (
 __all__ = ["DEFAULT_QUERIES", "PrometheusSource", "escape_label"]
 
 _SELECTOR = 'namespace="${namespace}",name="${name}",version="${version}"'
-# The window each value is read over: the newest sample of the last day, so a series that
-# stopped reporting shows up as stale (newestSample) rather than vanishing from the answer.
-_WINDOW = "1d"
+# The window each value is read over: the newest sample of the last 6 hours, so a series that
+# stopped reporting shows as stale (newestSample) until it leaves the window, then as missing;
+# both are insufficient. 6 hours is three times the default staleness limit.
+_WINDOW = "6h"
 
 
 def _latest(metric: str) -> str:
@@ -50,8 +51,9 @@ DEFAULT_QUERIES: Mapping[str, str] = {
     "batteryDrainPctPerDay": _latest("fleetgate_battery_drain_pct_per_day"),
     "networkBytesPerDevicePerDay": _latest("fleetgate_network_bytes_per_device_per_day"),
     "loadFailures": _latest("fleetgate_load_failures"),
-    # The sample time of the freshest devicesReporting sample in the window.
-    "newestSample": f"max_over_time(timestamp(fleetgate_devices_reporting{{{_SELECTOR}}})[{_WINDOW}:1m])",
+    # The sample time of the freshest devicesReporting sample in the window (to five minutes, never
+    # fresher than it is: the subquery steps lag the newest sample by less than five minutes).
+    "newestSample": f"max_over_time(timestamp(fleetgate_devices_reporting{{{_SELECTOR}}})[{_WINDOW}:5m])",
 }
 _MAX_RESPONSE = 16 << 20
 
@@ -87,11 +89,9 @@ class PrometheusSource:
         collected: dict[str, dict[str, float]] = {}
         problems: dict[str, list[str]] = {}
         reading_problems: list[str] = []
-        queries = []
-        for metric in (*METRICS, "newestSample"):
-            query = self.query_for(metric, deployment)
-            queries.append(query)
-            samples = self._instant(query, at)
+        metrics = (*METRICS, "newestSample")
+        queries = [self.query_for(m, deployment) for m in metrics]
+        for metric, query, samples in zip(metrics, queries, self._answers(queries, at), strict=True):
             if not samples:
                 reading_problems.append(f"the query for {metric} returned no series: {query}")
             for labels, value in samples:
@@ -107,6 +107,13 @@ class PrometheusSource:
                     seen[metric] = value
         series = {s: _series(s, v, problems.get(s, [])) for s, v in collected.items()}
         return Reading(series, tuple(queries), tuple(dict.fromkeys(reading_problems)))
+
+    def _answers(self, queries: list[str], at: dt.datetime) -> list[list[tuple[Mapping[str, str], float]]]:
+        """Every query's samples, asked concurrently (each instant query is one server thread)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=len(queries)) as pool:
+            return list(pool.map(lambda q: self._instant(q, at), queries))
 
     def _instant(self, query: str, at: dt.datetime) -> list[tuple[Mapping[str, str], float]]:
         import urllib.error

@@ -43,7 +43,7 @@ class TelemetryCollector:
     fact = "telemetry"
 
     def __init__(self) -> None:
-        self._sources: dict[tuple[int, str], TelemetrySource | SourceMissing] = {}
+        self._sources: dict[tuple[int, str, str], TelemetrySource | SourceMissing] = {}
 
     def cache_key(self, context: CollectorContext) -> Mapping[str, Any] | None:
         return None  # telemetry changes by the minute
@@ -82,8 +82,10 @@ class TelemetryCollector:
         }
 
     def _source(self, context: CollectorContext) -> TelemetrySource | SourceMissing:
+        # One source (one snapshot parse) per check: the check's moment and trusted revision
+        # name it, so a later check in the same process never reuses a stale one.
         operator = context.settings.get("operatorSnapshot")
-        key = (id(context.trusted), str(operator))
+        key = (id(context.trusted), str(operator), str(context.settings.get("at")))
         if key not in self._sources:
             self._sources = {key: open_source(context.settings["source"], context.trusted, operator)}
         return self._sources[key]
