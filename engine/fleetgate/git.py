@@ -111,6 +111,27 @@ class Git:
         )
         return [Commit(*line.split("\0", 1)) for line in out.decode().splitlines() if "\0" in line]
 
+    def touched(self, commit: str, limit: int) -> list[tuple[str, list[str]]]:
+        """The first-parent commits up to ``commit``, newest first, each with the paths it changed."""
+        out = self.run(
+            "log",
+            "--first-parent",
+            "--diff-merges=first-parent",
+            "--no-renames",
+            "--no-show-signature",
+            "--name-only",
+            "-z",
+            f"--max-count={limit}",
+            "--format=%x01%H",
+            commit,
+        )
+        found: list[tuple[str, list[str]]] = []
+        for chunk in out.decode("utf-8", "surrogateescape").split("\x01")[1:]:
+            sha, _, names = chunk.partition("\0")
+            sha = sha.strip()
+            found.append((sha, [n.strip("\n") for n in names.split("\0") if n.strip("\n")]))
+        return found
+
     def commit_file(self, parent: str, path: str, data: bytes, message: str) -> str:
         """A new commit on top of ``parent`` whose only change is ``path`` holding ``data``.
 

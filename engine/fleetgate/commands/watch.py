@@ -102,6 +102,7 @@ def run_watch(options: WatchOptions, now: dt.datetime | None = None) -> WatchRep
     from fleetgate.commands.check import load_policies
     from fleetgate.config import CONFIG_FILE, load_config
     from fleetgate.files import GateFiles
+    from fleetgate.telemetry.history import previous_versions
     from fleetgate.telemetry.sources import SourceMissing, open_source
 
     git = Git.discover(options.cwd)
@@ -125,7 +126,9 @@ def run_watch(options: WatchOptions, now: dt.datetime | None = None) -> WatchRep
         manifests = deployed_manifests(git, ref, config.selector, config.limits)
     finally:
         trusted.close()
-    judge = _Judge(git, ref, source, data, options.anomaly, at)
+    staged = [m for m in manifests if _staged(m)]
+    versions = [(m.file, m.identity, str(m.body["spec"].get("version", ""))) for m in staged]
+    judge = _Judge(git, ref, source, data, options.anomaly, at, previous_versions(git, ref, versions))
     pairs = [(w, m) for m in manifests if (w := judge.watch(m)) is not None]
     report = WatchReport(ref, at.strftime("%Y-%m-%dT%H:%M:%SZ"), tuple(w for w, _ in pairs))
     breached = [(w, m) for w, m in pairs if w.outcome == "breach"]
@@ -157,18 +160,16 @@ class _Judge:
     data: Mapping[str, Any]
     test: AnomalyTest
     at: dt.datetime
+    previous: Mapping[tuple[str, str], str]
 
     def watch(self, manifest: Manifest) -> Watched | None:
-        from fleetgate.telemetry.history import rung_history
-
         if not _staged(manifest):
             return None
         spec = manifest.body["spec"]
         current = Deployment(
             manifest.namespace, manifest.name, str(spec.get("modelId", "")), str(spec.get("version", ""))
         )
-        fields = self.data.get("rollout", {}).get("newArtifactFields", ["version", "modelUri", "checksum"])
-        previous = rung_history(self.git, self.ref, manifest.file, manifest.body, fields).previous_version
+        previous = self.previous.get(manifest.identity)
         percentage = _get(manifest.body, _PERCENTAGE)
         try:
             reading = self.source.read(current, self.at)
@@ -289,7 +290,7 @@ def render_watch(report: WatchReport, fmt: str) -> str:
     for d in report.deployments:
         lines.append(f"  {d.outcome:<12} {d.target} {d.version} at {d.percentage} %")
         for b in d.breaches:
-            detail = f"ratio {b['ratio']}" if "ratio" in b else f"{b.get('measured')} vs {b.get('threshold')}"
+            detail = next(f"{k} {b[k]}" for k in ("ratio", "increase", "measured") if k in b)
             lines.append(f"      {b['segment']}: {b['metric']} ({b['kind']}) {detail}")
         if d.remediation is not None:
             lines.append(

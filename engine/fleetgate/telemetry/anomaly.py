@@ -1,36 +1,45 @@
 """A robust anomaly test across segments: which segment regressed against its own control?
 
-Method: for each metric, the ratio of the current version to the previous version in the same
-segment and window (crashes as the crash rate, 1 - crash-free rate). Across the deployment's
-judged segments, the median ratio is the deployment-wide shift (a bad day for every device)
-and the median absolute deviation (MAD, scaled by 1.4826 to estimate a standard deviation) its
-spread. A segment is anomalous when its robust z-score ``(ratio - median) / (1.4826 * MAD)``
-is above ``z`` *and* the ratio itself is at least ``min_effect`` (noise around 1.00 is never
-a regression). The spread has a floor (``min_scale``), so near-identical segments do not make
-a tiny deviation look extreme.
+Method: for each metric, each segment's change against the previous version in the same segment
+and window: the ratio for battery drain and p95 latency, the difference in crash rate
+(1 - crash-free rate; small and noisy, so a ratio of two small numbers would be mostly noise).
+Across the deployment's judged segments, the median change is the shift every device shares
+(a bad day for everyone), and the median absolute deviation (MAD, scaled by 1.4826 to estimate a
+standard deviation) its spread. A segment is anomalous when its robust z-score
+``(change - median) / (1.4826 * MAD)`` is above ``z`` *and* the change itself is material: a
+ratio of at least ``min_ratio``, or a crash rate at least ``min_crash_increase`` higher. The
+spread has a floor per metric, so near-identical segments do not make a tiny deviation extreme.
 
-Too little data is never read as healthy: with fewer than ``min_segments`` judged segments
-the test is not applied and says so; the SLO thresholds still apply to every segment.
+Too little data is never read as healthy: with fewer than ``min_segments`` judged segments the
+test is not applied and says so; the SLO thresholds still apply to every segment.
 """
 
 from __future__ import annotations
 
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["AnomalyTest", "anomalies"]
 
-_METRICS = ("batteryDrainPctPerDay", "p95LatencyMs", "crashRate")
+Change = Callable[[Mapping[str, float], Mapping[str, float]], float]
 
 
 @dataclass(frozen=True)
 class AnomalyTest:
-    z: float = 4.0
-    min_effect: float = 1.05
+    z: float = 6.0
+    min_ratio: float = 1.05
+    min_crash_increase: float = 0.005  # half a percentage point of sessions
     min_segments: int = 8
-    min_scale: float = 0.02
+
+
+def _ratio(metric: str) -> Change:
+    return lambda now, before: now[metric] / max(before[metric], 1e-9)
+
+
+def _crash_increase(now: Mapping[str, float], before: Mapping[str, float]) -> float:
+    return before["crashFreeRate"] - now["crashFreeRate"]
 
 
 def anomalies(
@@ -39,32 +48,27 @@ def anomalies(
     """Anomalous segments with their findings, and why the test was not applied (or ``None``)."""
     judged = [s for s in segments if s["outcome"] != "insufficient" and s.get("baseline")]
     if len(judged) < test.min_segments:
-        return (
-            {},
-            f"{len(judged)} segments with a baseline, fewer than the {test.min_segments} it needs",
-        )
+        return {}, f"{len(judged)} segments with a baseline, fewer than the {test.min_segments} it needs"
+    checks: tuple[tuple[str, Change, float, float], ...] = (
+        ("batteryDrainPctPerDay", _ratio("batteryDrainPctPerDay"), test.min_ratio, 0.02),
+        ("p95LatencyMs", _ratio("p95LatencyMs"), test.min_ratio, 0.02),
+        ("crashRate", _crash_increase, test.min_crash_increase, 0.001),
+    )
     found: dict[str, list[dict[str, Any]]] = {}
-    for metric in _METRICS:
-        ratios = {s["segment"]: _ratio(metric, s["values"], s["baseline"]) for s in judged}
-        median = statistics.median(ratios.values())
-        mad = statistics.median(abs(r - median) for r in ratios.values())
-        scale = max(1.4826 * mad, test.min_scale)
-        for segment, ratio in ratios.items():
-            score = (ratio - median) / scale
-            if score > test.z and ratio >= test.min_effect:
+    for metric, change, material, floor in checks:
+        changes = {s["segment"]: change(s["values"], s["baseline"]) for s in judged}
+        median = statistics.median(changes.values())
+        scale = max(1.4826 * statistics.median(abs(c - median) for c in changes.values()), floor)
+        for segment, value in changes.items():
+            score = (value - median) / scale
+            if score > test.z and value >= material:
+                kind = "increase" if metric == "crashRate" else "ratio"
                 found.setdefault(segment, []).append(
                     {
                         "metric": metric,
-                        "ratio": round(ratio, 4),
+                        kind: round(value, 4),
                         "median": round(median, 4),
                         "z": round(score, 2),
                     }
                 )
     return found, None
-
-
-def _ratio(metric: str, values: Mapping[str, float], baseline: Mapping[str, float]) -> float:
-    if metric == "crashRate":
-        current, before = 1 - values["crashFreeRate"], 1 - baseline["crashFreeRate"]
-        return current / max(before, 1e-4)
-    return values[metric] / max(baseline[metric], 1e-9)

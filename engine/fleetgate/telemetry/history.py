@@ -17,7 +17,7 @@ from fleetgate.errors import FleetgateError
 from fleetgate.git import Git
 from fleetgate.manifest import KIND, read_documents
 
-__all__ = ["RungHistory", "rung_history"]
+__all__ = ["RungHistory", "previous_versions", "rung_history"]
 
 # Enough for years of weekly rollouts; older history does not change a bake measured in hours.
 MAX_COMMITS = 500
@@ -52,6 +52,56 @@ def rung_history(
         if found is not None and found != version:
             return RungHistory(since, commit, found)
     return RungHistory(since, commit, None)
+
+
+def previous_versions(
+    git: Git, ref: str, deployed: Sequence[tuple[str, tuple[str, str], str]]
+) -> dict[tuple[str, str], str]:
+    """The version before the current one of each ``(file, identity, version)`` deployed at ``ref``.
+
+    One walk for the whole fleet (``watch``): a git log of the first-parent history, and for each
+    commit one batched read of the deployments' files it changed, as they were before it.
+    """
+    pending: dict[str, dict[tuple[str, str], str]] = {}
+    for file, identity, version in deployed:
+        pending.setdefault(file, {})[identity] = version
+    found: dict[tuple[str, str], str] = {}
+    for sha, changed in git.touched(ref, MAX_COMMITS):
+        files = [f for f in changed if f in pending]
+        if not files:
+            continue
+        try:
+            before = git.read(f"{sha}^", files, _MAX_MANIFEST)
+        except FleetgateError:
+            continue  # the root commit has no parent; an unreadable file holds no version
+        for file, data in before.items():
+            for identity, version in _versions(data, file, pending[file]).items():
+                if version != pending[file][identity]:
+                    found[identity] = version
+                    del pending[file][identity]
+            if not pending[file]:
+                del pending[file]
+        if not pending:
+            break
+    return found
+
+
+def _versions(data: bytes, file: str, wanted: Mapping[tuple[str, str], str]) -> dict[tuple[str, str], str]:
+    try:
+        documents = read_documents(data, file)
+    except FleetgateError:
+        return {}
+    found = {}
+    for document in documents:
+        body = document.value
+        if not isinstance(body, dict) or body.get("kind") != KIND:
+            continue
+        metadata = _part(body, "metadata")
+        identity = (str(metadata.get("namespace") or "default"), str(metadata.get("name")))
+        version = _version(_part(body, "spec"))
+        if identity in wanted and version is not None:
+            found[identity] = version
+    return found
 
 
 def _spec_at(git: Git, sha: str, file: str, identity: tuple[str, str]) -> Mapping[str, Any] | None:

@@ -9,7 +9,7 @@ import subprocess
 import yaml
 
 from fleetgate.git import Git
-from fleetgate.telemetry.history import rung_history
+from fleetgate.telemetry.history import previous_versions, rung_history
 
 from support import GIT_ENV, GitRepo, manifest, to_yaml
 
@@ -61,3 +61,22 @@ def test_a_rung_the_history_never_held_has_no_bake(repo: GitRepo) -> None:
     body = manifest("clf", version="3.2.1", updateStrategy={"rolloutPercentage": 25})
     found = rung_history(Git(repo.root), base, "models/clf.yaml", body, FIELDS)
     assert found.since is None and found.commit is None
+
+
+def test_previous_versions_walks_the_history_once_for_the_fleet(repo: GitRepo) -> None:
+    def write(name: str, version: str) -> None:
+        repo.write(f"models/{name}.yaml", to_yaml(manifest(name, version=version)))
+
+    write("a", "1.0.0")
+    write("b", "2.0.0")
+    at(repo, 0, "3.2.0", 100)
+    write("a", "1.1.0")
+    at(repo, 1, "3.2.1", 5)
+    ref = at(repo, 2, "3.2.1", 10)
+    deployed = [
+        ("models/a.yaml", ("production", "a"), "1.1.0"),
+        ("models/b.yaml", ("production", "b"), "2.0.0"),
+        ("models/clf.yaml", ("production", "clf"), "3.2.1"),
+    ]
+    found = previous_versions(Git(repo.root), ref, deployed)
+    assert found == {("production", "a"): "1.0.0", ("production", "clf"): "3.2.0"}
