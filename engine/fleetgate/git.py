@@ -111,6 +111,19 @@ class Git:
         )
         return [Commit(*line.split("\0", 1)) for line in out.decode().splitlines() if "\0" in line]
 
+    def versions(self, commits: Sequence[str], path: str, max_bytes: int) -> dict[str, bytes]:
+        """The content of ``path`` at each of ``commits`` that has it (one batched read)."""
+        names = [f"{c}:{path}" for c in commits]
+        if not names:
+            return {}
+        if any("\n" in n for n in names):
+            raise GitError("a path contains a newline; refused")
+        sizes = self._sizes(names)
+        present = [(c, n) for c, n in zip(commits, names, strict=True) if sizes.get(n) is not None]
+        if any((sizes[n] or 0) > max_bytes for _, n in present):
+            raise ManifestError(path, f"a version exceeds the {max_bytes}-byte manifest size limit; refused")
+        return dict(zip([c for c, _ in present], self._contents([n for _, n in present]), strict=True))
+
     def touched(self, commit: str, limit: int) -> list[tuple[str, list[str]]]:
         """The first-parent commits up to ``commit``, newest first, each with the paths it changed."""
         out = self.run(

@@ -42,8 +42,13 @@ def rung_history(
     since: dt.datetime | None = None
     commit: str | None = None
     in_run = True
-    for entry in git.history(base_commit, file, MAX_COMMITS):
-        older = _spec_at(git, entry.sha, file, identity)
+    commits = git.history(base_commit, file, MAX_COMMITS)
+    try:
+        contents = git.versions([c.sha for c in commits], file, _MAX_MANIFEST)
+    except FleetgateError:
+        contents = {}  # a version too large to read holds no rung: the bake stays unknown
+    for entry in commits:
+        older = _spec_in(contents.get(entry.sha), file, identity)
         if in_run and target is not None and _state(older, fields) == target:
             since, commit = dt.datetime.fromisoformat(entry.committed_at), entry.sha
             continue
@@ -104,9 +109,8 @@ def _versions(data: bytes, file: str, wanted: Mapping[tuple[str, str], str]) -> 
     return found
 
 
-def _spec_at(git: Git, sha: str, file: str, identity: tuple[str, str]) -> Mapping[str, Any] | None:
+def _spec_in(data: bytes | None, file: str, identity: tuple[str, str]) -> Mapping[str, Any] | None:
     try:
-        data = git.read(sha, [file], _MAX_MANIFEST).get(file)
         documents = read_documents(data, file) if data is not None else []
     except FleetgateError:
         return None  # a version of the file that does not parse holds no rung

@@ -22,7 +22,7 @@ from typing import Any
 from fleetgate.evidence.interface import CollectorContext
 from fleetgate.telemetry.health import Thresholds, assess, overall
 from fleetgate.telemetry.history import rung_history
-from fleetgate.telemetry.interface import Deployment, TelemetrySource, TelemetryUnavailable
+from fleetgate.telemetry.interface import Deployment, Reading, TelemetrySource, TelemetryUnavailable
 from fleetgate.telemetry.sources import SourceMissing, open_source
 
 __all__ = ["COLLECTOR", "TelemetryCollector", "is_promotion"]
@@ -65,8 +65,7 @@ class TelemetryCollector:
         current = _deployment(context.manifest)
         previous_version = fact.pop("previousVersion")
         try:
-            reading = source.read(current, at)
-            baseline = source.read(_with_version(current, previous_version), at) if previous_version else None
+            reading, baseline = _both(source, current, previous_version, at)
         except TelemetryUnavailable as exc:
             return {**fact, "status": "unavailable", "reason": exc.message}
         segments = assess(reading, baseline, Thresholds.from_data(settings.get("thresholds", {})), at)
@@ -89,6 +88,20 @@ class TelemetryCollector:
         if key not in self._sources:
             self._sources = {key: open_source(context.settings["source"], context.trusted, operator)}
         return self._sources[key]
+
+
+def _both(
+    source: TelemetrySource, current: Deployment, previous: str | None, at: dt.datetime
+) -> tuple[Reading, Reading | None]:
+    """The current version's reading and the previous version's, asked at the same time."""
+    if previous is None:
+        return source.read(current, at), None
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        now = pool.submit(source.read, current, at)
+        before = pool.submit(source.read, _with_version(current, previous), at)
+        return now.result(), before.result()
 
 
 def _bake(context: CollectorContext, fields: list[str], at: dt.datetime) -> dict[str, Any]:
