@@ -18,16 +18,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from fleetgate.errors import FleetgateError
 from fleetgate.git import Git
 from fleetgate.manifest import Manifest
-from fleetgate.telemetry import Deployment, TelemetrySource, TelemetryUnavailable, Thresholds, assess
+from fleetgate.telemetry import TelemetrySource, TelemetryUnavailable, Thresholds, assess, overall
 from fleetgate.telemetry.anomaly import AnomalyTest, anomalies
+from fleetgate.telemetry.fields import deployment_of, rollout_percentage
 
 __all__ = ["WatchOptions", "WatchReport", "render_watch", "run_watch"]
 
@@ -141,15 +142,8 @@ def run_watch(options: WatchOptions, now: dt.datetime | None = None) -> WatchRep
 
 
 def _staged(manifest: Manifest) -> bool:
-    percentage = _get(manifest.body, _PERCENTAGE)
-    return isinstance(percentage, int | float) and not isinstance(percentage, bool) and percentage > 0
-
-
-def _get(body: Mapping[str, Any], path: Sequence[str]) -> Any:
-    node: Any = body
-    for key in path:
-        node = node.get(key) if isinstance(node, Mapping) else None
-    return node
+    percentage = rollout_percentage(manifest.body)
+    return percentage is not None and percentage > 0
 
 
 @dataclass
@@ -165,40 +159,25 @@ class _Judge:
     def watch(self, manifest: Manifest) -> Watched | None:
         if not _staged(manifest):
             return None
-        spec = manifest.body["spec"]
-        current = Deployment(
-            manifest.namespace, manifest.name, str(spec.get("modelId", "")), str(spec.get("version", ""))
-        )
+        current, percentage = deployment_of(manifest.body), rollout_percentage(manifest.body)
         previous = self.previous.get(manifest.identity)
-        percentage = _get(manifest.body, _PERCENTAGE)
         try:
             reading = self.source.read(current, self.at)
-            baseline = (
-                self.source.read(
-                    Deployment(current.namespace, current.name, current.model_id, previous), self.at
-                )
-                if previous
-                else None
-            )
+            baseline = self.source.read(replace(current, version=previous), self.at) if previous else None
         except TelemetryUnavailable as exc:
             return Watched(
                 manifest.target, current.version, percentage, "unavailable", reasons=(exc.message,)
             )
         segments = assess(reading, baseline, Thresholds.from_data(self.data.get("telemetry", {})), self.at)
         found, skipped = anomalies(segments, self.test)
-        breaches = [
-            {"segment": s["segment"], "kind": "slo", **b} for s in segments for b in s["breaches"]
-        ] + [{"segment": seg, "kind": "anomaly", **a} for seg, items in sorted(found.items()) for a in items]
+        breaches = [{"segment": s["segment"], "kind": "slo", **b} for s in segments for b in s["breaches"]]
+        breaches += [
+            {"segment": seg, "kind": "anomaly", **a} for seg, items in sorted(found.items()) for a in items
+        ]
         reasons = [f"{s['segment']}: {r}" for s in segments for r in s["reasons"]]
         if skipped is not None:
             reasons.append(f"anomaly test not applied: {skipped}")
-        outcome = (
-            "breach"
-            if breaches
-            else "insufficient"
-            if not segments or any(s["outcome"] == "insufficient" for s in segments)
-            else "healthy"
-        )
+        outcome = "breach" if breaches else overall(segments, reading.problems)
         return Watched(manifest.target, current.version, percentage, outcome, tuple(breaches), tuple(reasons))
 
 
@@ -211,8 +190,6 @@ def _remediate(
     options: WatchOptions,
     at: dt.datetime,
 ) -> WatchReport:
-    from dataclasses import replace
-
     rungs = sorted(data.get("rollout", {}).get("rungs", [1, 5, 10, 25, 50, 100]))
     files: dict[str, bytes] = {}
     tip, problems, done = ref, [], {}

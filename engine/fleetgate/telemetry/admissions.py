@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fleetgate.audit.store.interface import DecisionLog, QueryFilter
+from fleetgate.telemetry.fields import identity_of, part
 
 __all__ = ["first_admitted"]
 
@@ -24,10 +25,10 @@ def first_admitted(
     log: DecisionLog, deployed: Mapping[str, Any], fields: Sequence[str], rung: Any
 ) -> dt.datetime | None:
     """The time of the first admitted pre-deploy record of ``deployed``'s artifact at ``rung``."""
-    metadata, spec = _part(deployed, "metadata"), _part(deployed, "spec")
+    (namespace, name), spec = identity_of(deployed), part(deployed, "spec")
     wanted = QueryFilter(
-        namespace=str(metadata.get("namespace") or "default"),
-        name=str(metadata.get("name")),
+        namespace=namespace,
+        name=name,
         stage="pre-deploy",
         decision="admit",
         kinds=("decision",),
@@ -40,11 +41,6 @@ def first_admitted(
     if not found:
         return None
     return dt.datetime.fromisoformat(min(found).replace("Z", "+00:00"))
-
-
-def _part(body: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    value = body.get(key)
-    return value if isinstance(value, dict) else {}
 
 
 def _recorded_spec(body: bytes) -> Mapping[str, Any]:

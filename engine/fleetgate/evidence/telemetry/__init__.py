@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from fleetgate.evidence.interface import CollectorContext
+from fleetgate.telemetry.fields import deployment_of, part, rollout_percentage
 from fleetgate.telemetry.health import Thresholds, assess, overall
 from fleetgate.telemetry.history import rung_history
 from fleetgate.telemetry.interface import Deployment, Reading, TelemetrySource, TelemetryUnavailable
@@ -32,10 +34,10 @@ def is_promotion(manifest: Mapping[str, Any], previous: Mapping[str, Any] | None
     """``rolloutPercentage`` rises while every artifact field stays as it was."""
     if previous is None:
         return False
-    new, old = _spec(manifest), _spec(previous)
+    new, old = part(manifest, "spec"), part(previous, "spec")
     if any(new.get(f) != old.get(f) for f in fields):
         return False
-    before, after = _percentage(old), _percentage(new)
+    before, after = rollout_percentage(previous), rollout_percentage(manifest)
     return before is not None and after is not None and after > before
 
 
@@ -62,7 +64,7 @@ class TelemetryCollector:
             "evaluatedAt": _iso(at),
             **_bake(context, fields, at),
         }
-        current = _deployment(context.manifest)
+        current = deployment_of(context.manifest)
         previous_version = fact.pop("previousVersion")
         try:
             reading, baseline = _both(source, current, previous_version, at)
@@ -100,7 +102,7 @@ def _both(
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         now = pool.submit(source.read, current, at)
-        before = pool.submit(source.read, _with_version(current, previous), at)
+        before = pool.submit(source.read, replace(current, version=previous), at)
         return now.result(), before.result()
 
 
@@ -115,7 +117,7 @@ def _bake(context: CollectorContext, fields: list[str], at: dt.datetime) -> dict
         return {"bakeHours": None, "bakeSince": None, "previousVersion": None}
     assert context.previous is not None
     found = rung_history(context.git, context.base_commit, context.previous_file, context.previous, fields)
-    rung = _percentage(_spec(context.previous))
+    rung = rollout_percentage(context.previous)
     since, source = found.since, f"commit {found.commit}" if found.commit is not None else "git history"
     log_url = context.settings.get("decisionLog")
     if isinstance(log_url, str):
@@ -137,40 +139,8 @@ def _admitted(url: str, deployed: Mapping[str, Any], fields: list[str], rung: An
         return first_admitted(log, deployed, fields, rung)
 
 
-def _deployment(manifest: Mapping[str, Any]) -> Deployment:
-    metadata = _part(manifest, "metadata")
-    spec = _spec(manifest)
-    return Deployment(
-        namespace=str(metadata.get("namespace") or "default"),
-        name=str(metadata.get("name")),
-        model_id=str(spec.get("modelId", "")),
-        version=str(spec.get("version", "")),
-    )
-
-
-def _with_version(deployment: Deployment, version: str) -> Deployment:
-    return Deployment(deployment.namespace, deployment.name, deployment.model_id, version)
-
-
-def _spec(body: Mapping[str, Any]) -> Mapping[str, Any]:
-    spec = body.get("spec")
-    return spec if isinstance(spec, dict) else {}
-
-
-def _percentage(spec: Mapping[str, Any]) -> int | float | None:
-    strategy = _part(spec, "updateStrategy")
-    value = strategy.get("rolloutPercentage")
-    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
 def _iso(when: dt.datetime) -> str:
     return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _part(body: Mapping[str, Any] | None, key: str) -> Mapping[str, Any]:
-    """``body[key]`` when it is a mapping, else an empty one (schema errors are judged elsewhere)."""
-    value = body.get(key) if body is not None else None
-    return value if isinstance(value, dict) else {}
 
 
 COLLECTOR = TelemetryCollector()
