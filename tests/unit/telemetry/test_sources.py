@@ -157,3 +157,17 @@ def test_the_snapshot_round_trips_as_csv(tmp_path: Path) -> None:
     from_csv = load_snapshot(text.encode(), "telemetry.csv").read(CURRENT, NOW)
     from_json = load_snapshot(DATA.snapshot_json().encode(), "telemetry.json").read(CURRENT, NOW)
     assert from_csv.series == from_json.series
+
+
+def test_a_server_that_never_answers_times_out_within_the_bound() -> None:
+    import socket
+    import time
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # accepts connections into the backlog, never answers
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        started = time.monotonic()
+        with pytest.raises(TelemetryUnavailable, match=r"is unreachable \(timed out\) for the query"):
+            PrometheusSource(url, timeout_seconds=0.3).read(CURRENT, NOW)
+    assert time.monotonic() - started < 3
