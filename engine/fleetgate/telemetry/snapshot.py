@@ -92,6 +92,8 @@ def _json_rows(data: bytes, file: str) -> tuple[list[tuple[int, dict[str, Any]]]
         raise SnapshotError(f"{file}:{exc.lineno}: not valid JSON ({exc.msg})") from None
     except ValueError as exc:
         raise SnapshotError(f"{file}: {exc}") from None
+    except RecursionError:
+        raise SnapshotError(f"{file}: nested too deeply to be a telemetry snapshot; refused") from None
     if not isinstance(raw, dict):
         raise SnapshotError(f"{file}:1: expected one JSON object")
     for key in _REQUIRED:

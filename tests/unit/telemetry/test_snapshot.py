@@ -90,3 +90,10 @@ def test_absent_and_nan_values_load_as_problems_not_values() -> None:
     [series] = load_snapshot(data, "t.csv").read(CLF, AT).series.values()
     assert "crashFreeRate" not in series.values and "loadFailures" not in series.values
     assert series.problems == ("crashFreeRate is NaN (t.csv:2)", "loadFailures is missing (t.csv:2)")
+
+
+def test_hostile_nesting_is_refused_not_a_traceback() -> None:
+    with pytest.raises(ConfigError, match=r"^t\.json: nested too deeply"):
+        load_snapshot(b'{"series": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "t.json")
+    with pytest.raises(ConfigError, match=r"^t\.json: Infinity is not a usable number"):
+        load_snapshot(snapshot({**ROW, "crashFreeRate": 1e999}), "t.json")
