@@ -132,3 +132,15 @@ def test_each_remediation_is_a_remediation_event_in_the_decision_log(repo: GitRe
     )
     assert shown["remediation"]["to"] == 10 and shown["breaches"][0]["segment"] == "seg-07"
     assert repo.fleetgate("audit", "--log", log, "verify").returncode == 0
+
+
+def test_a_breach_at_the_lowest_rung_could_not_decide(repo: GitRepo) -> None:
+    deployed(repo, fleet(20, regressed=(7,)))
+    repo.write(
+        "models/clf.yaml", to_yaml(manifest("clf", version="3.2.1", updateStrategy={"rolloutPercentage": 1}))
+    )
+    repo.commit("3.2.1 back to 1 %")
+    code, report = watch(repo)
+    assert code == 2
+    assert report["branch"] is None
+    assert report["problems"] == ["production/clf breaches at the lowest rung 1 %: it needs a rollback"]
