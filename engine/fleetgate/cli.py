@@ -154,8 +154,8 @@ def _add_check(verbs: Any) -> None:
         type=_facts,
         metavar="FACTS",
         help="comma-separated facts to gather (artifact, signature, provenance, model, latency, "
-        "fairness, cost, telemetry), or 'none' for a manifest-only check (default: evidence.collect, "
-        "else all)",
+        "fairness, cost, telemetry, rollback), or 'none' for a manifest-only check "
+        "(default: evidence.collect, else all)",
     )
     check.add_argument(
         "--telemetry",

@@ -22,6 +22,12 @@ def add_watch_parser(verbs: Any) -> None:
         "--telemetry", type=Path, metavar="FILE", help="a telemetry snapshot (default: telemetry.source)"
     )
     watch.add_argument("--branch", metavar="NAME", help="default: fleetgate/remediate-<UTC time>")
+    watch.add_argument(
+        "--remediation",
+        choices=("step-down", "rollback"),
+        default="step-down",
+        help="step the rollout down a rung (default), or roll back to the previous version",
+    )
     watch.add_argument("--format", choices=("table", "json"), default="table")
     watch.add_argument("--audit-log", metavar="URL", help="where remediation events go (default: audit.log)")
     watch.add_argument("--no-audit", action="store_true", help="do not record remediation events")
@@ -37,6 +43,7 @@ def _watch(args: argparse.Namespace) -> int:
         config=args.config,
         telemetry=args.telemetry,
         branch=args.branch,
+        remediation=args.remediation,
         audit_log=args.audit_log,
         record=not args.no_audit,
     )

@@ -144,3 +144,39 @@ def test_a_breach_at_the_lowest_rung_could_not_decide(repo: GitRepo) -> None:
     assert code == 2
     assert report["branch"] is None
     assert report["problems"] == ["production/clf breaches at the lowest rung 1 %: it needs a rollback"]
+
+
+def test_a_rollback_returns_to_the_previous_version_as_deployed_and_is_admitted_by_rule(
+    repo: GitRepo,
+) -> None:
+    base = deployed(repo, fleet(20, regressed=(7,)))
+    code, report = watch(repo, "--remediation", "rollback", "--branch", "back")
+    assert code == 1, report
+    [clf] = report["deployments"]
+    assert clf["remediation"]["action"] == "rollback"
+    assert (clf["remediation"]["to"], clf["remediation"]["rolloutPercentage"]) == ("3.2.0", 100)
+    assert report["check"] == "admit"
+    before = yaml.safe_load(repo.git("show", f"{base}~1:models/clf.yaml"))
+    after = yaml.safe_load(repo.git("show", "back:models/clf.yaml"))
+    assert after == before  # every field back as 3.2.0 was deployed, nothing else touched
+    assert (
+        repo.git("log", "-1", "--format=%s", "back")
+        == "Roll production/clf back from 3.2.1 to 3.2.0 at 100 %"
+    )
+    # Admitted by rule: the rollback fact finds 3.2.0 at 100 % in the base branch's history.
+    admitted = repo.fleetgate(
+        "check", "--no-audit", "--evidence", "rollback", "--base", base, "--head", "back"
+    )
+    assert admitted.returncode == 0, admitted.stdout
+    # Without that evidence the same change is a new artifact jumping to 100 %: step-limit denies.
+    denied = repo.fleetgate("check", "--no-audit", "--evidence", "none", "--base", base, "--head", "back")
+    assert denied.returncode == 1 and "rollout.step-limit" in denied.stdout
+
+
+def test_a_version_the_branch_never_deployed_is_not_a_rollback(repo: GitRepo) -> None:
+    base = deployed(repo, fleet(2))
+    newer = manifest("clf", version="3.3.0", updateStrategy={"rolloutPercentage": 100})
+    repo.write("models/clf.yaml", to_yaml(newer))
+    done = repo.fleetgate("check", "--no-audit", "--evidence", "rollback", "--base", base)
+    assert done.returncode == 1
+    assert "rollout.step-limit" in done.stdout

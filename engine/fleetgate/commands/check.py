@@ -130,7 +130,7 @@ def _checked(
     )
     run.git, run.base_commit = git, changes.context.base_commit
     moment = now or dt.datetime.now(dt.UTC)
-    run.settings = with_telemetry(
+    run.settings = with_rollout_facts(
         with_fleet(run.settings, config, library.data), config, library.data, options, moment
     )
     facts = cost_windows(gather_facts(changes, run), changes, library.data, options, config, moment)
@@ -356,24 +356,26 @@ def with_fleet(settings: EvidenceConfig, config: Config, data: Mapping[str, Any]
     return replace(settings, collectors={**settings.collectors, "cost": cost})
 
 
-def with_telemetry(
+def with_rollout_facts(
     settings: EvidenceConfig, config: Config, data: Mapping[str, Any], options: CheckOptions, at: dt.datetime
 ) -> EvidenceConfig:
-    """The telemetry collector's settings: the source, the thresholds of
-    ``data.fleetgate.config.telemetry`` and the moment the check judges. None without a source."""
-    if config.telemetry is None and options.telemetry is None:
-        return settings
-    rollout, thresholds = data.get("rollout"), data.get("telemetry")
-    telemetry = {
-        "source": config.telemetry or {"kind": "snapshot"},
-        "operatorSnapshot": str(options.telemetry) if options.telemetry is not None else None,
-        "thresholds": thresholds if isinstance(thresholds, Mapping) else {},
-        "artifactFields": rollout.get("newArtifactFields") if isinstance(rollout, Mapping) else None,
-        "at": at,
-        # A configured decision log is the bake-time clock; else the base branch's history.
-        "decisionLog": options.audit_log or (config.extra.get("audit") or {}).get("log"),
-    }
-    return replace(settings, collectors={**settings.collectors, "telemetry": telemetry})
+    """The settings of the facts about a rollout's history: ``rollback`` always, ``telemetry``
+    when a source is configured (its thresholds from ``data.fleetgate.config.telemetry``)."""
+    rollout = data.get("rollout")
+    fields = rollout.get("newArtifactFields") if isinstance(rollout, Mapping) else None
+    collectors = {**settings.collectors, "rollback": {"artifactFields": fields}}
+    if config.telemetry is not None or options.telemetry is not None:
+        thresholds = data.get("telemetry")
+        collectors["telemetry"] = {
+            "source": config.telemetry or {"kind": "snapshot"},
+            "operatorSnapshot": str(options.telemetry) if options.telemetry is not None else None,
+            "thresholds": thresholds if isinstance(thresholds, Mapping) else {},
+            "artifactFields": fields,
+            "at": at,
+            # A configured decision log is the bake-time clock; else the base branch's history.
+            "decisionLog": options.audit_log or (config.extra.get("audit") or {}).get("log"),
+        }
+    return replace(settings, collectors=collectors)
 
 
 def cost_windows(

@@ -43,6 +43,7 @@ class WatchOptions:
     telemetry: Path | None = None
     branch: str | None = None  # default: fleetgate/remediate-<UTC time>
     audit_log: str | None = None  # where remediation events go; None: the config's (or the default)
+    remediation: str = "step-down"  # or "rollback": back to the previous version, as it was deployed
     record: bool = True
     anomaly: AnomalyTest = field(default_factory=AnomalyTest)
 
@@ -58,6 +59,7 @@ class Watched:
     breaches: tuple[Mapping[str, Any], ...] = ()
     reasons: tuple[str, ...] = ()
     remediation: Mapping[str, Any] | None = None
+    previous: str | None = None  # the version before this one (the baseline, a rollback's target)
 
 
 @dataclass(frozen=True)
@@ -178,7 +180,15 @@ class _Judge:
         if skipped is not None:
             reasons.append(f"anomaly test not applied: {skipped}")
         outcome = "breach" if breaches else overall(segments, reading.problems)
-        return Watched(manifest.target, current.version, percentage, outcome, tuple(breaches), tuple(reasons))
+        return Watched(
+            manifest.target,
+            current.version,
+            percentage,
+            outcome,
+            tuple(breaches),
+            tuple(reasons),
+            previous=previous,
+        )
 
 
 def _remediate(
@@ -190,21 +200,18 @@ def _remediate(
     options: WatchOptions,
     at: dt.datetime,
 ) -> WatchReport:
-    rungs = sorted(data.get("rollout", {}).get("rungs", [1, 5, 10, 25, 50, 100]))
     files: dict[str, bytes] = {}
     tip, problems, done = ref, [], {}
     for watched, manifest in breached:
-        lower = [r for r in rungs if r < watched.percentage]
-        if not lower:
-            problems.append(
-                f"{watched.target} breaches at the lowest rung {watched.percentage} %: it needs a rollback"
-            )
+        planned = _plan(git, ref, watched, manifest, data, options.remediation)
+        if isinstance(planned, str):
+            problems.append(planned)
             continue
-        step = lower[-1]
+        edits, remediation = planned
         content = files.get(manifest.file) or git.read(ref, [manifest.file], 4 << 20)[manifest.file]
-        files[manifest.file] = _set_percentage(content, manifest, step)
-        tip = git.commit_file(tip, manifest.file, files[manifest.file], _message(watched, step))
-        done[watched.target] = {"action": "step-down", "from": watched.percentage, "to": step, "commit": tip}
+        files[manifest.file] = _edited(content, manifest, edits)
+        tip = git.commit_file(tip, manifest.file, files[manifest.file], _message(watched, remediation))
+        done[watched.target] = {**remediation, "commit": tip}
     if not done:
         return replace(report, problems=tuple(problems))
     branch = options.branch or f"fleetgate/remediate-{at.strftime('%Y%m%d%H%M%S')}"
@@ -214,6 +221,51 @@ def _remediate(
         problems.append(f"the gate does not admit the remediation branch {branch} ({verdict})")
     deployments = tuple(replace(d, remediation=done.get(d.target)) for d in report.deployments)
     return replace(report, deployments=deployments, branch=branch, check=verdict, problems=tuple(problems))
+
+
+Edits = dict[tuple[str, ...], Any]
+
+
+def _plan(
+    git: Git, ref: str, watched: Watched, manifest: Manifest, data: Mapping[str, Any], action: str
+) -> tuple[Edits, dict[str, Any]] | str:
+    """The field edits of one remediation and its description, or why there is none."""
+    if action == "rollback":
+        return _rollback(git, ref, watched, manifest, data)
+    rungs = sorted(data.get("rollout", {}).get("rungs", [1, 5, 10, 25, 50, 100]))
+    lower = [r for r in rungs if r < watched.percentage]
+    if not lower:
+        return f"{watched.target} breaches at the lowest rung {watched.percentage} %: it needs a rollback"
+    remediation = {"action": "step-down", "from": watched.percentage, "to": lower[-1]}
+    return {_PERCENTAGE: lower[-1]}, remediation
+
+
+def _rollback(
+    git: Git, ref: str, watched: Watched, manifest: Manifest, data: Mapping[str, Any]
+) -> tuple[Edits, dict[str, Any]] | str:
+    """Back to the previous version as the base branch last deployed it, at the highest
+    percentage it reached (admitted by rollout.step-limit through the rollback fact)."""
+    from fleetgate.telemetry.history import last_deployed, restored
+
+    fields = list(data.get("rollout", {}).get("newArtifactFields", ["version", "modelUri", "checksum"]))
+    before = (
+        last_deployed(git, ref, manifest.file, manifest.identity, watched.previous)
+        if watched.previous
+        else None
+    )
+    found = restored(git, ref, manifest.file, before, fields) if before is not None else None
+    if before is None or found is None:
+        return f"{watched.target}: no earlier version in the history of {manifest.file} to roll back to"
+    spec = before["spec"]
+    edits: Edits = {("spec", f): spec.get(f) for f in fields if spec.get(f) is not None}
+    edits[_PERCENTAGE] = found.percentage
+    remediation = {
+        "action": "rollback",
+        "from": watched.version,
+        "to": watched.previous,
+        "rolloutPercentage": found.percentage,
+    }
+    return edits, remediation
 
 
 def _record(report: WatchReport, audit: Any, root: Path, log_url: str | None, at: dt.datetime) -> None:
@@ -230,23 +282,37 @@ def _record(report: WatchReport, audit: Any, root: Path, log_url: str | None, at
         log.append(pending, seal)
 
 
-def _set_percentage(content: bytes, manifest: Manifest, value: int) -> bytes:
-    """The file with this deployment's rolloutPercentage set to ``value``, everything else as it was."""
-    line = manifest.lines.get(_PERCENTAGE)
+def _edited(content: bytes, manifest: Manifest, edits: Edits) -> bytes:
+    """The file with the deployment's fields set, each on its own line, everything else as it was."""
     lines = content.decode("utf-8").splitlines(keepends=True)
-    if line is None or not 0 < line <= len(lines):
-        raise FleetgateError(f"{manifest.file}: cannot find rolloutPercentage of {manifest.target}")
-    edited, count = re.subn(
-        r"(rolloutPercentage[\"']?\s*:\s*)\d+(?:\.\d+)?", rf"\g<1>{value}", lines[line - 1], count=1
-    )
-    if count != 1:
-        raise FleetgateError(f"{manifest.file}:{line}: cannot rewrite rolloutPercentage of {manifest.target}")
-    lines[line - 1] = edited
+    for path, value in edits.items():
+        line = manifest.lines.get(path)
+        key = re.escape(path[-1])
+        pattern = rf"^(\s*[\"']?{key}[\"']?\s*:\s*)[^#\n]*?(\s*(#.*)?)$"
+        if line is None or not 0 < line <= len(lines):
+            raise FleetgateError(f"{manifest.file}: cannot find {'.'.join(path)} of {manifest.target}")
+        text = json.dumps(value)  # a JSON scalar is a YAML scalar: quoted strings stay strings
+        found = re.match(pattern, lines[line - 1].rstrip("\n"))
+        if found is None:
+            raise FleetgateError(
+                f"{manifest.file}:{line}: cannot rewrite {'.'.join(path)} of {manifest.target}"
+            )
+        edited = f"{found.group(1)}{text}{found.group(2)}"
+        lines[line - 1] = edited + ("\n" if lines[line - 1].endswith("\n") else "")
     return "".join(lines).encode("utf-8")
 
 
-def _message(watched: Watched, step: int) -> str:
-    subject = f"Step {watched.target} {watched.version} down from {watched.percentage} % to {step} %"
+def _message(watched: Watched, remediation: Mapping[str, Any]) -> str:
+    if remediation["action"] == "rollback":
+        subject = (
+            f"Roll {watched.target} back from {watched.version} to {remediation['to']} "
+            f"at {remediation['rolloutPercentage']} %"
+        )
+    else:
+        subject = (
+            f"Step {watched.target} {watched.version} down from {remediation['from']} % "
+            f"to {remediation['to']} %"
+        )
     evidence = "\n".join(json.dumps(b, sort_keys=True) for b in watched.breaches)
     return f"{subject}\n\nfleetgate watch found a breach at the current rung:\n{evidence}\n"
 
@@ -255,7 +321,7 @@ def _check(options: WatchOptions, base: str, head: str) -> str:
     from fleetgate.commands.check import CheckOptions, run_check
 
     checked = run_check(
-        CheckOptions(base=base, head=head, cwd=options.cwd, config=options.config, evidence=())
+        CheckOptions(base=base, head=head, cwd=options.cwd, config=options.config, evidence=("rollback",))
     )
     return "admit" if checked.decision.allowed else "deny"
 
@@ -271,7 +337,8 @@ def render_watch(report: WatchReport, fmt: str) -> str:
             lines.append(f"      {b['segment']}: {b['metric']} ({b['kind']}) {detail}")
         if d.remediation is not None:
             lines.append(
-                f"      remediation: step down to {d.remediation['to']} % ({d.remediation['commit'][:12]})"
+                f"      remediation: {d.remediation['action']} to {d.remediation['to']} "
+                f"({d.remediation['commit'][:12]})"
             )
     if report.branch is not None:
         lines.append(f"remediation branch: {report.branch} (check: {report.check})")

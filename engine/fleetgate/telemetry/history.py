@@ -18,7 +18,7 @@ from fleetgate.git import Git
 from fleetgate.manifest import KIND, read_documents
 from fleetgate.telemetry.fields import identity_of, part, rollout_percentage, version_of
 
-__all__ = ["RungHistory", "previous_versions", "rung_history"]
+__all__ = ["Restored", "RungHistory", "last_deployed", "previous_versions", "restored", "rung_history"]
 
 # Enough for years of weekly rollouts; older history does not change a bake measured in hours.
 MAX_COMMITS = 500
@@ -57,6 +57,60 @@ def rung_history(
         if found is not None and found != version:
             return RungHistory(since, commit, found)
     return RungHistory(since, commit, None)
+
+
+@dataclass(frozen=True)
+class Restored:
+    """An artifact the base branch deployed before: the newest commit that had it, and the
+    highest rollout percentage it ever reached there."""
+
+    version: str | None
+    commit: str
+    percentage: int | float
+
+
+def restored(
+    git: Git, base_commit: str, file: str, head: Mapping[str, Any], fields: Sequence[str]
+) -> Restored | None:
+    """Whether ``head``'s artifact is one ``file``'s history up to ``base_commit`` already deployed."""
+    identity, wanted = identity_of(head), _artifact(head, fields)
+    commits = git.history(base_commit, file, MAX_COMMITS)
+    try:
+        contents = git.versions([c.sha for c in commits], file, _MAX_MANIFEST)
+    except FleetgateError:
+        return None
+    found: Restored | None = None
+    for entry in commits:
+        body = _bodies(contents.get(entry.sha), file).get(identity)
+        percentage = rollout_percentage(body)
+        if body is None or percentage is None or _artifact(body, fields) != wanted:
+            continue
+        if found is None:
+            found = Restored(version_of(body), entry.sha, percentage)
+        elif percentage > found.percentage:
+            found = Restored(found.version, found.commit, percentage)
+    return found
+
+
+def last_deployed(
+    git: Git, ref: str, file: str, identity: Identity, version: str
+) -> Mapping[str, Any] | None:
+    """The newest body of deployment ``identity`` at ``version`` in ``file``'s history up to ``ref``."""
+    commits = git.history(ref, file, MAX_COMMITS)
+    try:
+        contents = git.versions([c.sha for c in commits], file, _MAX_MANIFEST)
+    except FleetgateError:
+        return None
+    for entry in commits:
+        body = _bodies(contents.get(entry.sha), file).get(identity)
+        if body is not None and version_of(body) == version:
+            return body
+    return None
+
+
+def _artifact(body: Mapping[str, Any], fields: Sequence[str]) -> tuple[str, ...]:
+    spec = part(body, "spec")
+    return tuple(repr(spec.get(f)) for f in fields)
 
 
 def previous_versions(

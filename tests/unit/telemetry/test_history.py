@@ -9,7 +9,7 @@ import subprocess
 import yaml
 
 from fleetgate.git import Git
-from fleetgate.telemetry.history import previous_versions, rung_history
+from fleetgate.telemetry.history import previous_versions, restored, rung_history
 
 from support import GIT_ENV, GitRepo, manifest, to_yaml
 
@@ -80,3 +80,16 @@ def test_previous_versions_walks_the_history_once_for_the_fleet(repo: GitRepo) -
     ]
     found = previous_versions(Git(repo.root), ref, deployed)
     assert found == {("production", "a"): "1.0.0", ("production", "clf"): "3.2.0"}
+
+
+def test_restored_finds_an_artifact_the_branch_deployed_and_its_highest_percentage(repo: GitRepo) -> None:
+    at(repo, 0, "3.2.0", 10)
+    first_at_top = at(repo, 1, "3.2.0", 100)
+    at(repo, 2, "3.2.0", 50)
+    base = at(repo, 3, "3.2.1", 5)
+    git = Git(repo.root)
+    found = restored(git, base, "models/clf.yaml", manifest("clf", version="3.2.0"), FIELDS)
+    assert found is not None
+    assert (found.version, found.percentage) == ("3.2.0", 100)
+    assert found.commit != first_at_top  # the newest commit that had the artifact
+    assert restored(git, base, "models/clf.yaml", manifest("clf", version="3.3.0"), FIELDS) is None
