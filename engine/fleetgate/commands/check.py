@@ -363,7 +363,8 @@ def with_rollout_facts(
     when a source is configured (its thresholds from ``data.fleetgate.config.telemetry``)."""
     rollout = data.get("rollout")
     fields = rollout.get("newArtifactFields") if isinstance(rollout, Mapping) else None
-    collectors = {**settings.collectors, "rollback": {"artifactFields": fields}}
+    start = rollout.get("initialMax") if isinstance(rollout, Mapping) else None
+    collectors = {**settings.collectors, "rollback": {"artifactFields": fields, "initialMax": start}}
     if config.telemetry is not None or options.telemetry is not None:
         thresholds = data.get("telemetry")
         collectors["telemetry"] = {

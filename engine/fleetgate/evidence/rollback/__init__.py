@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from fleetgate.evidence.interface import CollectorContext
-from fleetgate.telemetry.fields import part
+from fleetgate.telemetry.fields import part, rollout_percentage
 from fleetgate.telemetry.history import restored
 
 __all__ = ["COLLECTOR", "RollbackCollector"]
@@ -34,6 +34,11 @@ class RollbackCollector:
             return None
         if all(part(previous, "spec").get(f) == part(head, "spec").get(f) for f in fields):
             return None  # the same artifact: not a rollback
+        percentage, before = rollout_percentage(head), rollout_percentage(previous)
+        start = context.settings.get("initialMax")
+        if percentage is not None and before is not None and isinstance(start, int | float):
+            if percentage <= min(start, before):
+                return None  # neither a start above the initial maximum nor a rise: nothing to prove
         found = restored(context.git, context.base_commit, context.previous_file, head, fields)
         if found is None:
             return {"restores": None}
