@@ -34,17 +34,23 @@ class RollbackCollector:
             return None
         if all(part(previous, "spec").get(f) == part(head, "spec").get(f) for f in fields):
             return None  # the same artifact: not a rollback
-        percentage, before = rollout_percentage(head), rollout_percentage(previous)
-        start = context.settings.get("initialMax")
-        if percentage is not None and before is not None and isinstance(start, int | float):
-            if percentage <= min(start, before):
-                return None  # neither a start above the initial maximum nor a rise: nothing to prove
+        if _allowed_anyway(
+            rollout_percentage(head), rollout_percentage(previous), context.settings.get("initialMax")
+        ):
+            return None
         found = restored(context.git, context.base_commit, context.previous_file, head, fields)
         if found is None:
             return {"restores": None}
         return {
             "restores": {"version": found.version, "commit": found.commit, "percentage": found.percentage}
         }
+
+
+def _allowed_anyway(percentage: float | None, before: float | None, start: Any) -> bool:
+    """Neither a start above the initial maximum nor a rise: rollout.step-limit has nothing to ask."""
+    if percentage is None or before is None or not isinstance(start, int | float):
+        return False
+    return percentage <= min(start, before)
 
 
 COLLECTOR = RollbackCollector()
