@@ -24,9 +24,14 @@ def add_watch_parser(verbs: Any) -> None:
     watch.add_argument("--branch", metavar="NAME", help="default: fleetgate/remediate-<UTC time>")
     watch.add_argument(
         "--remediation",
-        choices=("step-down", "rollback"),
+        choices=("step-down", "rollback", "flag"),
         default="step-down",
-        help="step the rollout down a rung (default), or roll back to the previous version",
+        help="step the rollout down a rung (default), roll back to the previous version, or turn on --flag",
+    )
+    watch.add_argument(
+        "--flag",
+        metavar="NAME",
+        help="with --remediation flag: the feature flag that selects the lite variant",
     )
     watch.add_argument("--format", choices=("table", "json"), default="table")
     watch.add_argument("--audit-log", metavar="URL", help="where remediation events go (default: audit.log)")
@@ -36,6 +41,10 @@ def add_watch_parser(verbs: Any) -> None:
 
 def _watch(args: argparse.Namespace) -> int:
     from fleetgate.commands.watch import WatchOptions, render_watch, run_watch
+    from fleetgate.errors import FleetgateError
+
+    if args.remediation == "flag" and not args.flag:
+        raise FleetgateError("--remediation flag needs --flag NAME (the flag that selects the lite variant)")
 
     options = WatchOptions(
         cwd=Path.cwd(),
@@ -44,6 +53,7 @@ def _watch(args: argparse.Namespace) -> int:
         telemetry=args.telemetry,
         branch=args.branch,
         remediation=args.remediation,
+        flag=args.flag,
         audit_log=args.audit_log,
         record=not args.no_audit,
     )

@@ -180,3 +180,22 @@ def test_a_version_the_branch_never_deployed_is_not_a_rollback(repo: GitRepo) ->
     done = repo.fleetgate("check", "--no-audit", "--evidence", "rollback", "--base", base)
     assert done.returncode == 1
     assert "rollout.step-limit" in done.stdout
+
+
+def test_a_declared_feature_flag_switches_to_the_lite_variant(repo: GitRepo) -> None:
+    deployed(repo, fleet(20, regressed=(7,)))
+    flagged = manifest("clf", version="3.2.1", updateStrategy={"rolloutPercentage": 25})
+    flagged["spec"]["featureFlags"] = {"useLiteVariant": False}
+    repo.write("models/clf.yaml", to_yaml(flagged))
+    base = repo.commit("declare the lite variant flag")
+    code, report = watch(repo, "--remediation", "flag", "--flag", "useLiteVariant", "--branch", "lite")
+    assert code == 1, report
+    assert report["deployments"][0]["remediation"]["to"] == "featureFlags.useLiteVariant"
+    assert report["check"] == "admit"
+    after = yaml.safe_load(repo.git("show", "lite:models/clf.yaml"))
+    assert after["spec"]["featureFlags"] == {"useLiteVariant": True}
+    assert after["spec"]["updateStrategy"]["rolloutPercentage"] == 25
+    assert repo.git("diff", "--numstat", base, "lite").split()[:2] == ["1", "1"]
+    code, report = watch(repo, "--remediation", "flag", "--flag", "undeclared")
+    assert code == 2
+    assert "spec.featureFlags.undeclared is not declared in models/clf.yaml" in report["problems"][0]

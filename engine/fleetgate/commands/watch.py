@@ -44,6 +44,9 @@ class WatchOptions:
     branch: str | None = None  # default: fleetgate/remediate-<UTC time>
     audit_log: str | None = None  # where remediation events go; None: the config's (or the default)
     remediation: str = "step-down"  # or "rollback": back to the previous version, as it was deployed
+    flag: str | None = (
+        None  # remediation "flag": the feature flag (spec.featureFlags) that selects the lite variant
+    )
     record: bool = True
     anomaly: AnomalyTest = field(default_factory=AnomalyTest)
 
@@ -203,7 +206,7 @@ def _remediate(
     files: dict[str, bytes] = {}
     tip, problems, done = ref, [], {}
     for watched, manifest in breached:
-        planned = _plan(git, ref, watched, manifest, data, options.remediation)
+        planned = _plan(git, ref, watched, manifest, data, options)
         if isinstance(planned, str):
             problems.append(planned)
             continue
@@ -227,17 +230,28 @@ Edits = dict[tuple[str, ...], Any]
 
 
 def _plan(
-    git: Git, ref: str, watched: Watched, manifest: Manifest, data: Mapping[str, Any], action: str
+    git: Git, ref: str, watched: Watched, manifest: Manifest, data: Mapping[str, Any], options: WatchOptions
 ) -> tuple[Edits, dict[str, Any]] | str:
     """The field edits of one remediation and its description, or why there is none."""
-    if action == "rollback":
+    if options.remediation == "rollback":
         return _rollback(git, ref, watched, manifest, data)
+    if options.remediation == "flag":
+        return _flag(watched, manifest, options.flag or "")
     rungs = sorted(data.get("rollout", {}).get("rungs", [1, 5, 10, 25, 50, 100]))
     lower = [r for r in rungs if r < watched.percentage]
     if not lower:
         return f"{watched.target} breaches at the lowest rung {watched.percentage} %: it needs a rollback"
     remediation = {"action": "step-down", "from": watched.percentage, "to": lower[-1]}
     return {_PERCENTAGE: lower[-1]}, remediation
+
+
+def _flag(watched: Watched, manifest: Manifest, flag: str) -> tuple[Edits, dict[str, Any]] | str:
+    """Switch the deployment to its lite variant: the named feature flag, declared in the manifest, on."""
+    path = ("spec", "featureFlags", flag)
+    if path not in manifest.lines:
+        where = f"spec.featureFlags.{flag} is not declared in {manifest.file}"
+        return f"{watched.target}: {where}; declare it (false) first"
+    return {path: True}, {"action": "flag", "from": False, "to": f"featureFlags.{flag}"}
 
 
 def _rollback(
@@ -303,7 +317,9 @@ def _edited(content: bytes, manifest: Manifest, edits: Edits) -> bytes:
 
 
 def _message(watched: Watched, remediation: Mapping[str, Any]) -> str:
-    if remediation["action"] == "rollback":
+    if remediation["action"] == "flag":
+        subject = f"Switch {watched.target} {watched.version} to its lite variant ({remediation['to']})"
+    elif remediation["action"] == "rollback":
         subject = (
             f"Roll {watched.target} back from {watched.version} to {remediation['to']} "
             f"at {remediation['rolloutPercentage']} %"
