@@ -199,3 +199,15 @@ def test_a_declared_feature_flag_switches_to_the_lite_variant(repo: GitRepo) -> 
     code, report = watch(repo, "--remediation", "flag", "--flag", "undeclared")
     assert code == 2
     assert "spec.featureFlags.undeclared is not declared in models/clf.yaml" in report["problems"][0]
+
+
+def test_the_telemetry_demo_denies_twice_and_admits_the_rollback() -> None:
+    import subprocess
+    import sys
+
+    demo = Path(__file__).resolve().parents[2] / "examples" / "demo_telemetry.py"
+    done = subprocess.run([sys.executable, str(demo)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "demo: OK" in done.stdout
+    assert "less than the minimum bake time of 24 hours" in done.stdout
+    assert "remediation branch: rollback-image-classifier (check: admit)" in done.stdout
