@@ -50,6 +50,8 @@ class SeriesSpec:
     values: dict[str, float] = field(default_factory=lambda: dict(HEALTHY))
     ends_minutes_ago: float = 1.0
     extra_labels: str = ""  # e.g. ',region="EU"': a second series for the same segment
+    # The values hold only for this many recent minutes; before that the series was healthy.
+    since_minutes_ago: float | None = None
 
 
 @dataclass
@@ -72,9 +74,11 @@ class Telemetry:
         rng = random.Random(f"{self.seed}:{spec.namespace}/{spec.name}:{spec.version}:{spec.segment}")
         end = self.now.timestamp() - spec.ends_minutes_ago * 60
         points = []
+        start = self.now.timestamp() - spec.since_minutes_ago * 60 if spec.since_minutes_ago else None
         for step in range(self.hours * 60, -1, -1):
-            noisy = {k: _noisy(k, v, rng) for k, v in spec.values.items()}
-            points.append((end - step * 60, noisy))
+            when = end - step * 60
+            levels = HEALTHY if start is not None and when < start else spec.values
+            points.append((when, {k: _noisy(k, v, rng) for k, v in levels.items()}))
         if self.exact_newest:
             points[-1] = (end, dict(spec.values))
         return points

@@ -211,3 +211,42 @@ def test_the_telemetry_demo_denies_twice_and_admits_the_rollback() -> None:
     assert "demo: OK" in done.stdout
     assert "less than the minimum bake time of 24 hours" in done.stdout
     assert "remediation branch: rollback-image-classifier (check: admit)" in done.stdout
+
+
+def test_a_breach_must_last_the_consecutive_windows(repo: GitRepo, tmp_path: Path) -> None:
+    data = fleet(20, regressed=(7,))
+    data.hours = 4
+    [regressed] = [s for s in data.series if s.version == "3.2.1" and s.segment == "seg-07"]
+    regressed.since_minutes_ago = 20  # the regression began 20 minutes ago
+    windows = {"telemetry": {"breachWindows": 3, "windowMinutes": 30}}
+    with prometheus(data, tmp_path / "prometheus") as url:
+        source = {"kind": "prometheus", "url": url}
+        repo.write(
+            "fleetgate.yaml", yaml.safe_dump({"telemetry": {"source": source}, "policies": {"data": windows}})
+        )
+        repo.write(
+            "models/clf.yaml",
+            to_yaml(manifest("clf", version="3.2.0", updateStrategy={"rolloutPercentage": 100})),
+        )
+        repo.commit("3.2.0")
+        repo.write(
+            "models/clf.yaml",
+            to_yaml(manifest("clf", version="3.2.1", updateStrategy={"rolloutPercentage": 25})),
+        )
+        repo.commit("3.2.1 at 25 %")
+        code, report = watch(repo, "--no-audit")
+        assert code == 0, report
+        [clf] = report["deployments"]
+        assert clf["outcome"] == "insufficient" and clf["breaches"] == []
+        assert "seg-07: a breach now, but not in all 3 consecutive windows of 30 minutes" in clf["reasons"]
+        # Three windows later (the regression 100 minutes old) it is a breach, remediated.
+        regressed.since_minutes_ago = 100
+    with prometheus(data, tmp_path / "prometheus-later") as url:
+        source = {"kind": "prometheus", "url": url}
+        repo.write(
+            "fleetgate.yaml", yaml.safe_dump({"telemetry": {"source": source}, "policies": {"data": windows}})
+        )
+        repo.commit("the same gate, the server moved")
+        code, report = watch(repo, "--no-audit", "--branch", "fix")
+    assert code == 1, report
+    assert {(b["segment"], b["windows"]) for b in report["deployments"][0]["breaches"]} == {("seg-07", 3)}

@@ -26,7 +26,7 @@ from typing import Any
 from fleetgate.errors import FleetgateError
 from fleetgate.git import Git
 from fleetgate.manifest import Manifest
-from fleetgate.telemetry import TelemetrySource, TelemetryUnavailable, Thresholds, assess, overall
+from fleetgate.telemetry import Deployment, TelemetrySource, TelemetryUnavailable, Thresholds, assess, overall
 from fleetgate.telemetry.anomaly import AnomalyTest, anomalies
 from fleetgate.telemetry.fields import deployment_of, rollout_percentage
 
@@ -166,23 +166,27 @@ class _Judge:
             return None
         current, percentage = deployment_of(manifest.body), rollout_percentage(manifest.body)
         previous = self.previous.get(manifest.identity)
+        settings = self.data.get("telemetry", {})
+        windows, minutes = int(settings.get("breachWindows", 1)), float(settings.get("windowMinutes", 60))
         try:
-            reading = self.source.read(current, self.at)
-            baseline = self.source.read(replace(current, version=previous), self.at) if previous else None
+            judged = [
+                self._window(current, previous, self.at - dt.timedelta(minutes=k * minutes))
+                for k in range(windows)
+            ]
         except TelemetryUnavailable as exc:
             return Watched(
                 manifest.target, current.version, percentage, "unavailable", reasons=(exc.message,)
             )
-        segments = assess(reading, baseline, Thresholds.from_data(self.data.get("telemetry", {})), self.at)
-        found, skipped = anomalies(segments, self.test)
-        breaches = [{"segment": s["segment"], "kind": "slo", **b} for s in segments for b in s["breaches"]]
-        breaches += [
-            {"segment": seg, "kind": "anomaly", **a} for seg, items in sorted(found.items()) for a in items
-        ]
-        reasons = [f"{s['segment']}: {r}" for s in segments for r in s["reasons"]]
-        if skipped is not None:
-            reasons.append(f"anomaly test not applied: {skipped}")
-        outcome = "breach" if breaches else overall(segments, reading.problems)
+        breaches, reasons, problems = judged[0]
+        # A breach counts when its segment breached in every one of the consecutive windows.
+        lasting = set.intersection(*({b["segment"] for b in found} for found, _, _ in judged))
+        passing = [b for b in breaches if b["segment"] not in lasting]
+        breaches = [{**b, "windows": windows} for b in breaches if b["segment"] in lasting]
+        for segment in sorted({b["segment"] for b in passing}):
+            where = f"all {windows} consecutive windows of {minutes:g} minutes"
+            reasons.append(f"{segment}: a breach now, but not in {where}")
+        # A breach not seen long enough is not yet evidence either way: insufficient, not healthy.
+        outcome = "breach" if breaches else "insufficient" if passing else problems
         return Watched(
             manifest.target,
             current.version,
@@ -192,6 +196,23 @@ class _Judge:
             tuple(reasons),
             previous=previous,
         )
+
+    def _window(
+        self, current: Deployment, previous: str | None, at: dt.datetime
+    ) -> tuple[list[dict[str, Any]], list[str], str]:
+        """One window's breaches (SLO and anomaly), reasons, and outcome without breaches."""
+        reading = self.source.read(current, at)
+        baseline = self.source.read(replace(current, version=previous), at) if previous else None
+        segments = assess(reading, baseline, Thresholds.from_data(self.data.get("telemetry", {})), at)
+        found, skipped = anomalies(segments, self.test)
+        breaches = [{"segment": s["segment"], "kind": "slo", **b} for s in segments for b in s["breaches"]]
+        breaches += [
+            {"segment": seg, "kind": "anomaly", **a} for seg, items in sorted(found.items()) for a in items
+        ]
+        reasons = [f"{s['segment']}: {r}" for s in segments for r in s["reasons"]]
+        if skipped is not None:
+            reasons.append(f"anomaly test not applied: {skipped}")
+        return breaches, reasons, overall(segments, reading.problems)
 
 
 def _remediate(
