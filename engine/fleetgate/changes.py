@@ -29,6 +29,7 @@ __all__ = [
     "ManifestChange",
     "changes_between",
     "changes_in_paths",
+    "deployed_manifests",
     "match_changes",
     "repository_links",
     "submodules_under_globs",
@@ -282,6 +283,11 @@ def with_dependents(
         return changes
     ordered = sorted((*changes.changes, *added), key=lambda c: c.manifest.identity)
     return replace(changes, changes=tuple(ordered))
+
+
+def deployed_manifests(git: Git, commit: str, selector: ManifestSelector, limits: Limits) -> list[Manifest]:
+    """Every OnDeviceModel document under the globs at ``commit`` (the deployed state)."""
+    return _all_manifests(git, commit, selector, limits)
 
 
 def _all_manifests(git: Git, head: Revision, selector: ManifestSelector, limits: Limits) -> list[Manifest]:

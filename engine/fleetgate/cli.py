@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from fleetgate import __version__
 from fleetgate.cli_audit import add_audit_parser
+from fleetgate.cli_watch import add_watch_parser
 from fleetgate.errors import FleetgateError
 
 if TYPE_CHECKING:
@@ -64,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_check(verbs)
     _add_verify(verbs)
     _add_cost(verbs)
+    add_watch_parser(verbs)
 
     explain = verbs.add_parser(
         "explain", help="what a rule asks, why, its thresholds and how to fix or waive it"
@@ -167,7 +169,14 @@ def _add_check(verbs: Any) -> None:
         type=_facts,
         metavar="FACTS",
         help="comma-separated facts to gather (artifact, signature, provenance, model, latency, "
-        "fairness, cost), or 'none' for a manifest-only check (default: evidence.collect, else all)",
+        "fairness, cost, telemetry, rollback), or 'none' for a manifest-only check "
+        "(default: evidence.collect, else all)",
+    )
+    check.add_argument(
+        "--telemetry",
+        type=Path,
+        metavar="FILE",
+        help="a telemetry snapshot (JSON or CSV) to judge promotions by (default: telemetry.source)",
     )
     check.add_argument(
         "--trust", type=Path, metavar="FILE", help="trust file (default: trust in fleetgate.yaml)"
@@ -232,6 +241,7 @@ def _check(args: argparse.Namespace) -> int:
         record=not args.no_audit,
         audit_log=args.audit_log,
         receipts=_receipt_request(args),
+        telemetry=args.telemetry,
     )
     checked = run_check(options)  # recorded (and receipts signed) before anything is reported
     for warning in checked.warnings:

@@ -18,6 +18,7 @@ from fleetgate.evidence.artifact import Download
 from fleetgate.evidence.registry import FACTS, settings_schema
 from fleetgate.files import GateFiles, repo_path
 from fleetgate.manifest import Limits, format_path, read_documents
+from fleetgate.telemetry.interface import METRICS as TELEMETRY_METRICS
 
 __all__ = [
     "CONFIG_FILE",
@@ -37,6 +38,30 @@ STAGES = ("pre-merge", "pre-deploy")
 # Stands for "the cache folder of the repository" until the check knows where that is.
 DEFAULT_CACHE = Path("<repository cache>")
 _MAX_CONFIG = 1024 * 1024
+
+_PROMETHEUS: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["kind", "url"],
+    "properties": {
+        "kind": {"const": "prometheus"},
+        "url": {"type": "string", "pattern": "^https?://"},
+        "queries": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                m: {"type": "string", "minLength": 1} for m in (*TELEMETRY_METRICS, "newestSample")
+            },
+        },
+        "timeoutSeconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 300},
+    },
+}
+_SNAPSHOT: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["kind", "path"],
+    "properties": {"kind": {"const": "snapshot"}, "path": {"type": "string", "minLength": 1}},
+}
 
 _SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -122,6 +147,24 @@ _SCHEMA: dict[str, Any] = {
                 "prices": {"type": "string", "minLength": 1},
             },
         },
+        # Where device telemetry is read for promotions (SPEC section 12); a snapshot is a gate file.
+        "telemetry": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["source"],
+            "properties": {
+                "source": {
+                    "type": "object",
+                    "required": ["kind"],
+                    "properties": {"kind": {"enum": ["prometheus", "snapshot"]}},
+                    # By kind, so a typo is named as an unknown setting of that kind.
+                    "allOf": [
+                        {"if": {"properties": {"kind": {"const": k}}}, "then": schema}
+                        for k, schema in (("prometheus", _PROMETHEUS), ("snapshot", _SNAPSHOT))
+                    ],
+                }
+            },
+        },
         # Settings of the audit log are checked by the audit commands.
         "audit": {"type": "object"},
     },
@@ -192,6 +235,8 @@ class Config:
     evidence: EvidenceConfig = field(default_factory=EvidenceConfig)
     gate: GateSettings = field(default_factory=GateSettings)
     fleet: FleetFiles | None = None
+    # ``telemetry.source``, a snapshot's path made a repository path; None: no telemetry.
+    telemetry: Mapping[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     # The line of every field of the config file, so later checks of its values can point at them.
     lines: Mapping[Any, int] = field(default_factory=dict, repr=False, compare=False)
@@ -243,6 +288,7 @@ def load_config(files: GateFiles, path: str = CONFIG_FILE, required: bool = Fals
         )
         if "fleet" in raw
         else None,
+        telemetry=_telemetry(raw["telemetry"]["source"], named) if "telemetry" in raw else None,
         extra={k: raw[k] for k in ("audit",) if k in raw},
         lines=lines,
     )
@@ -283,6 +329,12 @@ def _gate(raw: Mapping[str, Any], named: Callable[[str, str], str]) -> GateSetti
         approvers=tuple(principals),
         threshold=threshold,
     )
+
+
+def _telemetry(source: Mapping[str, Any], named: Callable[[str, str], str]) -> Mapping[str, Any]:
+    if source["kind"] == "snapshot":
+        return {**source, "path": named(source["path"], "telemetry.source.path")}
+    return dict(source)
 
 
 def _evidence(

@@ -104,6 +104,78 @@ class Git:
         except GitError:
             return None
 
+    def history(self, commit: str, path: str, limit: int) -> list[Commit]:
+        """The first-parent commits up to ``commit`` that touched ``path``, newest first."""
+        out = self.run(
+            "log",
+            "--first-parent",
+            "--no-show-signature",
+            f"--max-count={limit}",
+            "--format=%H%x00%cI",
+            commit,
+            "--",
+            path,
+        )
+        return [Commit(*line.split("\0", 1)) for line in out.decode().splitlines() if "\0" in line]
+
+    def versions(self, commits: Sequence[str], path: str, max_bytes: int) -> dict[str, bytes]:
+        """The content of ``path`` at each of ``commits`` that has it (one batched read)."""
+        names = [f"{c}:{path}" for c in commits]
+        if not names:
+            return {}
+        if any("\n" in n for n in names):
+            raise GitError("a path contains a newline; refused")
+        sizes = self._sizes(names)
+        present = [(c, n) for c, n in zip(commits, names, strict=True) if sizes.get(n) is not None]
+        if any((sizes[n] or 0) > max_bytes for _, n in present):
+            raise ManifestError(path, f"a version exceeds the {max_bytes}-byte manifest size limit; refused")
+        return dict(zip([c for c, _ in present], self._contents([n for _, n in present]), strict=True))
+
+    def touched(self, commit: str, limit: int) -> list[tuple[str, list[str]]]:
+        """The first-parent commits up to ``commit``, newest first, each with the paths it changed."""
+        out = self.run(
+            "log",
+            "--first-parent",
+            "--diff-merges=first-parent",
+            "--no-renames",
+            "--no-show-signature",
+            "--name-only",
+            "-z",
+            f"--max-count={limit}",
+            "--format=%x01%H",
+            commit,
+        )
+        found: list[tuple[str, list[str]]] = []
+        for chunk in out.decode("utf-8", "surrogateescape").split("\x01")[1:]:
+            sha, _, names = chunk.partition("\0")
+            sha = sha.strip()
+            found.append((sha, [n.strip("\n") for n in names.split("\0") if n.strip("\n")]))
+        return found
+
+    def commit_change(self, parent: str, path: str, data: bytes, message: str) -> str:
+        """A new commit on top of ``parent`` whose only change is ``path`` holding ``data``.
+
+        Built with plumbing in a private index: the working tree, the index and HEAD are untouched.
+        """
+        import tempfile
+
+        blob = self.run("hash-object", "-w", "--stdin", stdin=data).decode().strip()
+        entries = self.tree(parent, [path])
+        mode = next((e.mode for e in entries if e.path == path), "100644")
+        with tempfile.TemporaryDirectory(prefix="fleetgate-index-") as folder:
+            index = {"GIT_INDEX_FILE": str(Path(folder) / "index")}
+            git = ["git", "-C", str(self.root)]
+            _run([*git, "read-tree", parent], extra_env=index)
+            _run([*git, "update-index", "--add", "--cacheinfo", f"{mode},{blob},{path}"], extra_env=index)
+            tree = _run([*git, "write-tree"], extra_env=index).decode().strip()
+        identity = self._identity()
+        commit = _run([*git, *identity, "commit-tree", tree, "-p", parent], stdin=message.encode())
+        return commit.decode().strip()
+
+    def create_branch(self, name: str, commit: str) -> None:
+        """Create ``refs/heads/<name>`` at ``commit``; a branch of that name already there is an error."""
+        self.run("update-ref", f"refs/heads/{name}", commit, "0" * 40)
+
     def changed_paths(self, base: str | None, head: Revision) -> list[str]:
         """Repo-relative paths whose content differs between commit ``base`` and ``head``.
 
@@ -331,8 +403,8 @@ def read_bounded(full: Path, display: str, max_bytes: int) -> bytes:
     return data
 
 
-def _run(argv: list[str], stdin: bytes | None = None) -> bytes:
-    env = {**os.environ, **_ENV}
+def _run(argv: list[str], stdin: bytes | None = None, extra_env: dict[str, str] | None = None) -> bytes:
+    env = {**os.environ, **_ENV, **(extra_env or {})}
     try:
         done = subprocess.run(argv, input=stdin, capture_output=True, env=env, check=False, timeout=120)
     except FileNotFoundError:

@@ -6,6 +6,10 @@
 #   (b) a newly added deployment, or one whose artifact changed (any field listed in
 #       rollout.newArtifactFields), starts at no more than rollout.initialMax.
 #
+# A rollback is neither: a change back to an artifact the base branch already deployed (the
+# rollback fact, from the base branch's history) may go up to the highest percentage that
+# artifact reached there. Devices already ran it; returning to it is the remedy, not a rollout.
+#
 # An immediate rollout reaches every device at once, so it counts as 100 % here whatever
 # rolloutPercentage says: switching to immediate is a jump to the top of the ladder, and a
 # new artifact shipped immediately exceeds the initial maximum. A version that declares no
@@ -60,6 +64,7 @@ deny contains lib.finding("rollout.step-limit", msg, percentage_field) if {
 	new := effective_percentage(input.manifest)
 	limit := next_step(old)
 	new > limit
+	not restoring(new)
 	# concat, not sprintf %s: a concat result would be printed with quotes (see lib).
 	msg := concat("", [
 		sprintf("the rollout rises from %v %%", [old]), how_counted(input.previous),
@@ -76,6 +81,8 @@ deny contains lib.finding("rollout.step-limit", msg, percentage_field) if {
 	some reason in fresh_start
 	new := effective_percentage(input.manifest)
 	new > cfg.initialMax
+	not restoring(new)
+	# concat, not sprintf %s: a concat result would be printed with quotes (see lib).
 	msg := concat("", [reason, sprintf(
 		", so it must start at no more than %v %% of devices, but it starts at %v %%",
 		[cfg.initialMax, new],
@@ -95,4 +102,11 @@ fresh_start contains reason if {
 	]
 	count(changes) > 0
 	reason := concat("", ["the artifact is new (", concat("; ", changes), ")"])
+}
+
+# restoring(p): the change returns to an artifact the base branch deployed at p % or more.
+restoring(p) if {
+	restores := input.facts.rollback.restores
+	is_object(restores)
+	p <= restores.percentage
 }

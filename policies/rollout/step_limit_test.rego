@@ -156,3 +156,28 @@ test_previous_without_a_percentage_counts_as_full_rollout if {
 	previous := fx.drop_field(["spec", "updateStrategy", "rolloutPercentage"])
 	count(steps("modified", previous, at(100))) == 0
 }
+
+# A rollback: the artifact the base branch deployed before, up to the percentage it reached.
+
+rolled_back(previous, head, facts) := found if {
+	found := fx.only(deny, "rollout.step-limit") with input.change as fx.clean("modified")
+		with input.previous as previous
+		with input.manifest as head
+		with input.facts as facts
+}
+
+test_rollback_to_a_deployed_artifact_is_admitted_up_to_its_percentage if {
+	facts := {"rollback": {"restores": {"version": "3.2.0", "commit": "abc", "percentage": 100}}}
+	count(rolled_back(at_version(25, "3.2.1"), at_version(100, "3.2.0"), facts)) == 0
+}
+
+test_rollback_above_the_percentage_it_reached_is_denied if {
+	facts := {"rollback": {"restores": {"version": "3.2.0", "commit": "abc", "percentage": 25}}}
+	found := rolled_back(at_version(10, "3.2.1"), at_version(100, "3.2.0"), facts)
+	count(found) == 2
+}
+
+test_a_new_artifact_never_deployed_still_starts_low if {
+	found := rolled_back(at_version(25, "3.2.1"), at_version(100, "3.3.0"), {"rollback": {"restores": null}})
+	count(found) == 2
+}

@@ -52,7 +52,17 @@ def test_defaults_without_a_config_file(tmp_path: Path) -> None:
     assert (
         evidence.collect
         == FACTS
-        == ("artifact", "signature", "provenance", "model", "latency", "fairness", "cost")
+        == (
+            "artifact",
+            "signature",
+            "provenance",
+            "model",
+            "latency",
+            "fairness",
+            "cost",
+            "telemetry",
+            "rollback",
+        )
     )
     assert evidence.artifact_root is None and evidence.trust is None
     assert evidence.cache == DEFAULT_CACHE  # the check puts it next to the repository's git data

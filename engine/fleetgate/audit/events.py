@@ -20,7 +20,7 @@ from fleetgate.audit.record import record_columns
 from fleetgate.audit.store.interface import AuditError, PendingRecord
 from fleetgate.decision import Decision, Subject
 
-__all__ = ["erase", "override_record", "records_for"]
+__all__ = ["erase", "override_record", "records_for", "remediation_record"]
 
 _ID_NAMESPACE = uuid.UUID("6f1e2a4c-9b7d-4c3e-8a5f-2d1b0c9e7a63")
 
@@ -102,6 +102,41 @@ def override_record(
         "masked": [],
     }
     return PendingRecord(document=document, **record_columns(document).columns())
+
+
+def remediation_record(watched: Mapping[str, Any], ref: str, branch: str, timestamp: str) -> PendingRecord:
+    """A ``remediation`` event: what ``fleetgate watch`` found about one deployment and the change
+    it wrote (``watched``: the deployment entry of the watch report, with its remediation)."""
+    namespace, _, name = str(watched["target"]).partition("/")
+    document = {
+        "decision_id": str(uuid.uuid4()),
+        "timestamp": timestamp,
+        "path": "fleetgate/watch",
+        "kind": "remediation",
+        "decision": "remediation",
+        "stage": "watch",
+        "namespace": namespace,
+        "name": name,
+        "version": watched.get("version"),
+        "deployed": ref,
+        "branch": branch,
+        "remediation": watched.get("remediation"),
+        "breaches": watched.get("breaches", []),
+        "labels": {"fleetgate": __version__},
+        "erased": [],
+        "masked": [],
+    }
+    return PendingRecord(
+        document=document,
+        decision_id=document["decision_id"],
+        timestamp=timestamp,
+        stage="watch",
+        kind="remediation",
+        decision="remediation",
+        namespace=namespace,
+        name=name,
+        version=watched.get("version"),
+    )
 
 
 def erase(document: Mapping[str, Any], pointers: Sequence[str]) -> tuple[dict[str, Any], list[str]]:

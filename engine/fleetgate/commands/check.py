@@ -25,6 +25,7 @@ from fleetgate.changes import (
     submodules_under_globs,
     with_dependents,
 )
+from fleetgate.commands._rollout import with_rollout_facts
 from fleetgate.config import (
     CONFIG_FILE,
     DEFAULT_CACHE,
@@ -89,6 +90,7 @@ class CheckOptions:
     audit_log: str | None = None  # the decision log (and the cost ledger); None: the config's
     receipts: ReceiptRequest | None = None  # sign one decision receipt per deployment
     cost_segments: bool = False  # the cost fact lists every eligible segment (fleetgate cost)
+    telemetry: Path | None = None  # an operator's telemetry snapshot (overrides telemetry.source)
 
 
 @dataclass(frozen=True)
@@ -191,6 +193,7 @@ def _checked(
         changes.context.base_commit,
     )
     moment = now or dt.datetime.now(dt.UTC)
+    run = replace(run, settings=with_rollout_facts(run.settings, config, library.data, options, moment))
     facts = _priced(gather_facts, changes, run, library.data, options, config, moment)
     header = DecisionHeader(
         decision_id=str(uuid.uuid4()),
@@ -349,7 +352,15 @@ def guarded_paths(config: Config, trust: TrustConfig | None) -> GatePaths:
     """Every gate file of the configuration (the waiver file aside: it has its own approvals)."""
     files = {config.source or CONFIG_FILE}
     fleet = (config.fleet.inventory, config.fleet.prices) if config.fleet is not None else (None, None)
-    for named in (config.evidence.trust, config.evidence.ca_bundle, config.gate.allowed_signers, *fleet):
+    snapshot = config.telemetry.get("path") if config.telemetry is not None else None
+    named_files = (
+        config.evidence.trust,
+        config.evidence.ca_bundle,
+        config.gate.allowed_signers,
+        *fleet,
+        snapshot,
+    )
+    for named in named_files:
         if named is not None:
             files.add(named)
     operators = config.evidence.collectors.get("model", {}).get("allowedOperators")

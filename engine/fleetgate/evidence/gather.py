@@ -212,6 +212,9 @@ def _deployment_facts(change: ManifestChange, facts: Mapping[str, Any], run: Evi
         progress=run.progress,
         trusted=run.gate_files,
         facts=facts,
+        git=run.git,
+        base_commit=run.base_commit,
+        previous_file=change.base.file if change.base is not None else None,
     )
     found: dict[str, Any] = {}
     for name in wanted:

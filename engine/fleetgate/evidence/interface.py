@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from fleetgate.files import GateFiles
+    from fleetgate.git import Git
 
 from fleetgate.evidence._kit import shown
 
@@ -156,6 +157,11 @@ class CollectorContext:
     # The facts already gathered for this change: a deployment-scope collector (cost) reads the
     # artifact's measured size and digest from them.
     facts: Mapping[str, Any] = field(default_factory=dict)
+    # The base branch's history and where the previous version lives in it (the telemetry
+    # collector measures the bake time at the current rung from it).
+    git: Git | None = field(default=None, compare=False, repr=False)
+    base_commit: str | None = None
+    previous_file: str | None = None
 
 
 class Collector(Protocol):

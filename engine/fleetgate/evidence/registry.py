@@ -103,6 +103,12 @@ COLLECTORS: tuple[CollectorSpec, ...] = (
     # named by `fleet:`). Needs no artifact and no library; recomputed every run because the
     # base of the comparison changes with every change.
     CollectorSpec("cost", "", (), cacheable=False, deployment_scope=True),
+    # Deployment scope: the health of the current rung, for a promotion (the source named by
+    # `telemetry:`). Never cached: telemetry changes by the minute.
+    CollectorSpec("telemetry", "", (), cacheable=False, deployment_scope=True),
+    # Deployment scope: whether a new artifact is one the base branch deployed before (a
+    # rollback, which rollout.step-limit admits by rule). Reads only git history.
+    CollectorSpec("rollback", "", (), cacheable=False, deployment_scope=True),
 )
 
 # The facts a check can gather, in the order they are gathered: the artifact first.

@@ -1,0 +1,383 @@
+"""``fleetgate watch``: the closed loop. Read the deployed state and its telemetry, find breaches,
+and write each remediation as a git change on a new branch that ``fleetgate check`` admits.
+
+1. The deployed state is the manifests at ``--ref`` (default: the base branch, ``main``), and
+   the gate files (``fleetgate.yaml``, a snapshot) are read from that same commit.
+2. Every staged deployment above 0 % is judged per segment against the previous version in the
+   same segment (:func:`fleetgate.telemetry.assess`), and across segments by the robust anomaly
+   test (:mod:`fleetgate.telemetry.anomaly`). ``insufficient`` never triggers a remediation.
+3. Each breached deployment is stepped down one rung of the ladder, one commit per deployment
+   on a new branch, with the evidence in the commit message. Lowering a rollout is admitted by
+   rule (``rollout.step-limit``), never waived.
+4. The branch is checked like any change (base: the ref). A remediation the gate would not
+   admit is reported as could-not-decide.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from fleetgate.errors import FleetgateError
+from fleetgate.git import Git
+from fleetgate.manifest import Manifest
+from fleetgate.telemetry import Deployment, TelemetrySource, TelemetryUnavailable, Thresholds, assess, overall
+from fleetgate.telemetry.anomaly import AnomalyTest, anomalies
+from fleetgate.telemetry.fields import deployment_of, rollout_percentage
+
+__all__ = ["WatchOptions", "WatchReport", "render_watch", "run_watch"]
+
+_PERCENTAGE = ("spec", "updateStrategy", "rolloutPercentage")
+
+
+@dataclass(frozen=True)
+class WatchOptions:
+    cwd: Path
+    ref: str = "main"
+    config: Path | None = None
+    telemetry: Path | None = None
+    branch: str | None = None  # default: fleetgate/remediate-<UTC time>
+    audit_log: str | None = None  # where remediation events go; None: the config's (or the default)
+    remediation: str = "step-down"  # or "rollback": back to the previous version, as it was deployed
+    flag: str | None = (
+        None  # remediation "flag": the feature flag (spec.featureFlags) that selects the lite variant
+    )
+    record: bool = True
+    anomaly: AnomalyTest = field(default_factory=AnomalyTest)
+
+
+@dataclass(frozen=True)
+class Watched:
+    """One deployment's verdict: its breaches and the remediation written for it."""
+
+    target: str
+    version: str
+    percentage: Any
+    outcome: str  # healthy | breach | insufficient | unavailable
+    breaches: tuple[Mapping[str, Any], ...] = ()
+    reasons: tuple[str, ...] = ()
+    remediation: Mapping[str, Any] | None = None
+    previous: str | None = None  # the version before this one (the baseline, a rollback's target)
+
+
+@dataclass(frozen=True)
+class WatchReport:
+    ref: str
+    evaluated_at: str
+    deployments: tuple[Watched, ...]
+    branch: str | None = None
+    check: str | None = None  # the gate's decision on the remediation branch
+    problems: tuple[str, ...] = ()
+
+    @property
+    def exit_code(self) -> int:
+        """0 no breach · 1 a breach with its remediation written · 2 could not decide."""
+        if self.problems or any(d.outcome == "unavailable" for d in self.deployments):
+            return 2
+        return 1 if self.branch is not None else 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ref": self.ref,
+            "evaluatedAt": self.evaluated_at,
+            "branch": self.branch,
+            "check": self.check,
+            "problems": list(self.problems),
+            "deployments": [
+                {
+                    "target": d.target,
+                    "version": d.version,
+                    "rolloutPercentage": d.percentage,
+                    "outcome": d.outcome,
+                    "breaches": list(d.breaches),
+                    "reasons": list(d.reasons),
+                    "remediation": d.remediation,
+                }
+                for d in self.deployments
+            ],
+        }
+
+
+def run_watch(options: WatchOptions, now: dt.datetime | None = None) -> WatchReport:
+    from fleetgate.changes import deployed_manifests
+    from fleetgate.commands.check import load_policies
+    from fleetgate.config import CONFIG_FILE, load_config
+    from fleetgate.files import GateFiles
+    from fleetgate.telemetry.history import previous_versions
+    from fleetgate.telemetry.sources import SourceMissing, open_source
+
+    git = Git.discover(options.cwd)
+    ref = git.commit(options.ref).sha
+    at = now or dt.datetime.now(dt.UTC)
+    trusted = GateFiles.at_commit(git, ref)
+    try:
+        # Gate files come from the deployed ref itself, --config included (a repository path).
+        path = options.config.as_posix() if options.config is not None else CONFIG_FILE
+        config = load_config(trusted, path, required=options.config is not None)
+        data = load_policies(config).data
+        if config.telemetry is None and options.telemetry is None:
+            raise FleetgateError(
+                "watch needs telemetry: set telemetry.source in fleetgate.yaml or pass --telemetry"
+            )
+        source = open_source(
+            config.telemetry or {}, trusted, str(options.telemetry) if options.telemetry else None
+        )
+        if isinstance(source, SourceMissing):
+            raise FleetgateError(str(source))
+        manifests = deployed_manifests(git, ref, config.selector, config.limits)
+    finally:
+        trusted.close()
+    staged = [m for m in manifests if _staged(m)]
+    versions = [(m.file, m.identity, str(m.body["spec"].get("version", ""))) for m in staged]
+    judge = _Judge(git, ref, source, data, options.anomaly, at, previous_versions(git, ref, versions))
+    pairs = [(w, m) for m in manifests if (w := judge.watch(m)) is not None]
+    report = WatchReport(ref, at.strftime("%Y-%m-%dT%H:%M:%SZ"), tuple(w for w, _ in pairs))
+    breached = [(w, m) for w, m in pairs if w.outcome == "breach"]
+    if not breached:
+        return report
+    remediated = _remediate(git, ref, report, breached, data, options, at)
+    if remediated.branch is not None and options.record:
+        _record(remediated, config.extra.get("audit"), git.root, options.audit_log, at)
+    return remediated
+
+
+def _staged(manifest: Manifest) -> bool:
+    percentage = rollout_percentage(manifest.body)
+    return percentage is not None and percentage > 0
+
+
+@dataclass
+class _Judge:
+    git: Git
+    ref: str
+    source: TelemetrySource
+    data: Mapping[str, Any]
+    test: AnomalyTest
+    at: dt.datetime
+    previous: Mapping[tuple[str, str], str]
+
+    def watch(self, manifest: Manifest) -> Watched | None:
+        if not _staged(manifest):
+            return None
+        current, percentage = deployment_of(manifest.body), rollout_percentage(manifest.body)
+        previous = self.previous.get(manifest.identity)
+        settings = self.data.get("telemetry", {})
+        windows, minutes = int(settings.get("breachWindows", 1)), float(settings.get("windowMinutes", 60))
+        try:
+            judged = [
+                self._window(current, previous, self.at - dt.timedelta(minutes=k * minutes))
+                for k in range(windows)
+            ]
+        except TelemetryUnavailable as exc:
+            return Watched(
+                manifest.target, current.version, percentage, "unavailable", reasons=(exc.message,)
+            )
+        breaches, reasons, problems = judged[0]
+        # A breach counts when its segment breached in every one of the consecutive windows.
+        lasting = set.intersection(*({b["segment"] for b in found} for found, _, _ in judged))
+        passing = [b for b in breaches if b["segment"] not in lasting]
+        breaches = [{**b, "windows": windows} for b in breaches if b["segment"] in lasting]
+        for segment in sorted({b["segment"] for b in passing}):
+            where = f"all {windows} consecutive windows of {minutes:g} minutes"
+            reasons.append(f"{segment}: a breach now, but not in {where}")
+        # A breach not seen long enough is not yet evidence either way: insufficient, not healthy.
+        outcome = "breach" if breaches else "insufficient" if passing else problems
+        return Watched(
+            manifest.target,
+            current.version,
+            percentage,
+            outcome,
+            tuple(breaches),
+            tuple(reasons),
+            previous=previous,
+        )
+
+    def _window(
+        self, current: Deployment, previous: str | None, at: dt.datetime
+    ) -> tuple[list[dict[str, Any]], list[str], str]:
+        """One window's breaches (SLO and anomaly), reasons, and outcome without breaches."""
+        reading = self.source.read(current, at)
+        baseline = self.source.read(replace(current, version=previous), at) if previous else None
+        segments = assess(reading, baseline, Thresholds.from_data(self.data.get("telemetry", {})), at)
+        found, skipped = anomalies(segments, self.test)
+        breaches = [{"segment": s["segment"], "kind": "slo", **b} for s in segments for b in s["breaches"]]
+        breaches += [
+            {"segment": seg, "kind": "anomaly", **a} for seg, items in sorted(found.items()) for a in items
+        ]
+        reasons = [f"{s['segment']}: {r}" for s in segments for r in s["reasons"]]
+        if skipped is not None:
+            reasons.append(f"anomaly test not applied: {skipped}")
+        return breaches, reasons, overall(segments, reading.problems)
+
+
+def _remediate(
+    git: Git,
+    ref: str,
+    report: WatchReport,
+    breached: list[tuple[Watched, Manifest]],
+    data: Mapping[str, Any],
+    options: WatchOptions,
+    at: dt.datetime,
+) -> WatchReport:
+    files: dict[str, bytes] = {}
+    tip, problems, done = ref, [], {}
+    for watched, manifest in breached:
+        planned = _plan(git, ref, watched, manifest, data, options)
+        if isinstance(planned, str):
+            problems.append(planned)
+            continue
+        edits, remediation = planned
+        content = files.get(manifest.file) or git.read(ref, [manifest.file], 4 << 20)[manifest.file]
+        files[manifest.file] = _edited(content, manifest, edits)
+        tip = git.commit_change(tip, manifest.file, files[manifest.file], _message(watched, remediation))
+        done[watched.target] = {**remediation, "commit": tip}
+    if not done:
+        return replace(report, problems=tuple(problems))
+    branch = options.branch or f"fleetgate/remediate-{at.strftime('%Y%m%d%H%M%S')}"
+    git.create_branch(branch, tip)
+    verdict = _check(options, ref, tip)
+    if verdict != "admit":
+        problems.append(f"the gate does not admit the remediation branch {branch} ({verdict})")
+    deployments = tuple(replace(d, remediation=done.get(d.target)) for d in report.deployments)
+    return replace(report, deployments=deployments, branch=branch, check=verdict, problems=tuple(problems))
+
+
+Edits = dict[tuple[str, ...], Any]
+
+
+def _plan(
+    git: Git, ref: str, watched: Watched, manifest: Manifest, data: Mapping[str, Any], options: WatchOptions
+) -> tuple[Edits, dict[str, Any]] | str:
+    """The field edits of one remediation and its description, or why there is none."""
+    if options.remediation == "rollback":
+        return _rollback(git, ref, watched, manifest, data)
+    if options.remediation == "flag":
+        return _flag(watched, manifest, options.flag or "")
+    rungs = sorted(data.get("rollout", {}).get("rungs", [1, 5, 10, 25, 50, 100]))
+    lower = [r for r in rungs if r < watched.percentage]
+    if not lower:
+        return f"{watched.target} breaches at the lowest rung {watched.percentage} %: it needs a rollback"
+    remediation = {"action": "step-down", "from": watched.percentage, "to": lower[-1]}
+    return {_PERCENTAGE: lower[-1]}, remediation
+
+
+def _flag(watched: Watched, manifest: Manifest, flag: str) -> tuple[Edits, dict[str, Any]] | str:
+    """Switch the deployment to its lite variant: the named feature flag, declared in the manifest, on."""
+    path = ("spec", "featureFlags", flag)
+    if path not in manifest.lines:
+        where = f"spec.featureFlags.{flag} is not declared in {manifest.file}"
+        return f"{watched.target}: {where}; declare it (false) first"
+    return {path: True}, {"action": "flag", "from": False, "to": f"featureFlags.{flag}"}
+
+
+def _rollback(
+    git: Git, ref: str, watched: Watched, manifest: Manifest, data: Mapping[str, Any]
+) -> tuple[Edits, dict[str, Any]] | str:
+    """Back to the previous version as the base branch last deployed it, at the highest
+    percentage it reached (admitted by rollout.step-limit through the rollback fact)."""
+    from fleetgate.telemetry.history import last_deployed, restored
+
+    fields = list(data.get("rollout", {}).get("newArtifactFields", ["version", "modelUri", "checksum"]))
+    before = (
+        last_deployed(git, ref, manifest.file, manifest.identity, watched.previous)
+        if watched.previous
+        else None
+    )
+    found = restored(git, ref, manifest.file, before, fields) if before is not None else None
+    if before is None or found is None:
+        return f"{watched.target}: no earlier version in the history of {manifest.file} to roll back to"
+    spec = before["spec"]
+    edits: Edits = {("spec", f): spec.get(f) for f in fields if spec.get(f) is not None}
+    edits[_PERCENTAGE] = found.percentage
+    remediation = {
+        "action": "rollback",
+        "from": watched.version,
+        "to": watched.previous,
+        "rolloutPercentage": found.percentage,
+    }
+    return edits, remediation
+
+
+def _record(report: WatchReport, audit: Any, root: Path, log_url: str | None, at: dt.datetime) -> None:
+    """One ``remediation`` event per remediated deployment, in the decision log."""
+    from fleetgate.audit.events import remediation_record
+    from fleetgate.audit.record import seal
+    from fleetgate.commands.audit import audit_settings, opened
+    from fleetgate.decision import rfc3339
+
+    assert report.branch is not None
+    entries = [d for d in report.to_json()["deployments"] if d["remediation"] is not None]
+    pending = [remediation_record(d, report.ref, report.branch, rfc3339(at)) for d in entries]
+    with opened(audit_settings(audit, root, log_url).log) as log:
+        log.append(pending, seal)
+
+
+def _edited(content: bytes, manifest: Manifest, edits: Edits) -> bytes:
+    """The file with the deployment's fields set, each on its own line, everything else as it was."""
+    lines = content.decode("utf-8").splitlines(keepends=True)
+    for path, value in edits.items():
+        line = manifest.lines.get(path)
+        key = re.escape(path[-1])
+        pattern = rf"^(\s*[\"']?{key}[\"']?\s*:\s*)[^#\n]*?(\s*(#.*)?)$"
+        if line is None or not 0 < line <= len(lines):
+            raise FleetgateError(f"{manifest.file}: cannot find {'.'.join(path)} of {manifest.target}")
+        text = json.dumps(value)  # a JSON scalar is a YAML scalar: quoted strings stay strings
+        found = re.match(pattern, lines[line - 1].rstrip("\n"))
+        if found is None:
+            raise FleetgateError(
+                f"{manifest.file}:{line}: cannot rewrite {'.'.join(path)} of {manifest.target}"
+            )
+        edited = f"{found.group(1)}{text}{found.group(2)}"
+        lines[line - 1] = edited + ("\n" if lines[line - 1].endswith("\n") else "")
+    return "".join(lines).encode("utf-8")
+
+
+def _message(watched: Watched, remediation: Mapping[str, Any]) -> str:
+    if remediation["action"] == "flag":
+        subject = f"Switch {watched.target} {watched.version} to its lite variant ({remediation['to']})"
+    elif remediation["action"] == "rollback":
+        subject = (
+            f"Roll {watched.target} back from {watched.version} to {remediation['to']} "
+            f"at {remediation['rolloutPercentage']} %"
+        )
+    else:
+        subject = (
+            f"Step {watched.target} {watched.version} down from {remediation['from']} % "
+            f"to {remediation['to']} %"
+        )
+    evidence = "\n".join(json.dumps(b, sort_keys=True) for b in watched.breaches)
+    return f"{subject}\n\nfleetgate watch found a breach at the current rung:\n{evidence}\n"
+
+
+def _check(options: WatchOptions, base: str, head: str) -> str:
+    from fleetgate.commands.check import CheckOptions, run_check
+
+    checked = run_check(
+        CheckOptions(base=base, head=head, cwd=options.cwd, config=options.config, evidence=("rollback",))
+    )
+    return "admit" if checked.decision.allowed else "deny"
+
+
+def render_watch(report: WatchReport, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(report.to_json(), indent=2) + "\n"
+    lines = [f"watch {report.ref[:12]} at {report.evaluated_at}"]
+    for d in report.deployments:
+        lines.append(f"  {d.outcome:<12} {d.target} {d.version} at {d.percentage} %")
+        for b in d.breaches:
+            detail = next(f"{k} {b[k]}" for k in ("ratio", "increase", "measured") if k in b)
+            lines.append(f"      {b['segment']}: {b['metric']} ({b['kind']}) {detail}")
+        if d.remediation is not None:
+            lines.append(
+                f"      remediation: {d.remediation['action']} to {d.remediation['to']} "
+                f"({d.remediation['commit'][:12]})"
+            )
+    if report.branch is not None:
+        lines.append(f"remediation branch: {report.branch} (check: {report.check})")
+    lines.extend(f"could not decide: {p}" for p in report.problems)
+    return "\n".join(lines) + "\n"
