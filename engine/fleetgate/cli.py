@@ -117,6 +117,9 @@ def _parser() -> argparse.ArgumentParser:
     test.add_argument("directory", nargs="?", type=Path, metavar="DIR", help="default: the built-in library")
     test.add_argument("--with-builtin", action="store_true", help="load the built-in library under DIR")
     test.add_argument("-v", "--verbose", action="store_true", help="list passing tests too")
+    test.add_argument(
+        "--engine", choices=("embedded", "opa"), default="embedded", help="evaluator (opa: OPA's own)"
+    )
     test.set_defaults(handler=_policy_test)
     return parser
 
@@ -395,7 +398,7 @@ def _init(args: argparse.Namespace) -> int:
 def _policy_test(args: argparse.Namespace) -> int:
     from fleetgate.commands.policy_test import run_policy_test
 
-    outcomes = run_policy_test(args.directory, args.with_builtin)
+    outcomes = run_policy_test(args.directory, args.with_builtin, args.engine)
     failed = 0
     for outcome in outcomes:
         test = outcome.test

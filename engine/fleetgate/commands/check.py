@@ -47,12 +47,12 @@ from fleetgate.git import INDEX, WORKTREE, Git, Revision
 from fleetgate.parallel import available_cores
 from fleetgate.policy import (
     DataOrigin,
-    EmbeddedEngine,
     PolicyLibrary,
     RuleInfo,
     builtin_policy_dir,
     load_library,
 )
+from fleetgate.policy.engines import build_engine
 from fleetgate.review import Review
 
 if TYPE_CHECKING:
@@ -166,7 +166,7 @@ def _checked(
     if stage not in STAGES:
         raise FleetgateError(f"unknown stage {stage!r} (expected one of {', '.join(STAGES)})")
     library = load_policies(config)
-    engine = EmbeddedEngine(library)
+    engine = build_engine(config.engine, library, config.engine_settings)
     changes, head, complete = _select(options, git, root, config)
     trust = _trust(options, config, root)
     gate = guarded_paths(config, trust)
@@ -195,7 +195,7 @@ def _checked(
         timestamp=now or dt.datetime.now(dt.UTC),
         stage=stage,
         policy_revision=library.revision,
-        engine=engine.engine_name,
+        engine=engine.info.label,
         context={**changes.context.to_json(), "trusted": _trusted_context(trusted, config)},
     )
     jobs = options.jobs or available_cores()
