@@ -36,7 +36,17 @@ model_size_field := "spec.sizeBytes" if {
 } else := "spec.modelUri"
 
 # mib renders a byte count for messages, e.g. 52428800 -> "50.0 MiB".
-mib(bytes) := sprintf("%.1f MiB", [bytes / 1048576])
+# Written with %d, not %.1f: OPA prints a whole number given to %.1f as "%!f(int64=50)".
+# Tenths are rounded half to even, as %.1f did.
+mib(bytes) := sprintf("%d.%d MiB", [floor(tenths / 10), tenths % 10]) if {
+	tenths := _tenths(bytes)
+}
+
+_tenths(bytes) := exact - 1 if {
+	exact := round((bytes * 10) / 1048576)
+	exact - ((bytes * 10) / 1048576) == 0.5
+	exact % 2 == 1
+} else := round((bytes * 10) / 1048576)
 
 # field_at returns the dotted path of `path` (an array of keys) when the manifest has that
 # field, else the path of its longest present prefix, so a finding about an absent optional

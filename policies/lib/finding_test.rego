@@ -37,6 +37,9 @@ test_mib_has_one_decimal if {
 	mib(52428800) == "50.0 MiB"
 	mib(12582912) == "12.0 MiB"
 	mib(1153434) == "1.1 MiB"
+	mib(262144) == "0.2 MiB"
+	mib(786432) == "0.8 MiB"
+	mib(0) == "0.0 MiB"
 }
 
 located(manifest, path) := location if {

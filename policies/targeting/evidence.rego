@@ -18,7 +18,7 @@ deny contains lib.finding("targeting.memory-headroom", msg, "spec.targetDevices.
 	is_number(memory)
 	peak > cfg.memoryHeadroom * memory
 	msg := sprintf(
-		"the model peaks at %g MB of memory, above %g of minMemoryMB %v (%g MB)",
+		"the model peaks at %v MB of memory, above %v of minMemoryMB %v (%v MB)",
 		[peak, cfg.memoryHeadroom, memory, cfg.memoryHeadroom * memory],
 	)
 }
@@ -29,7 +29,7 @@ deny contains lib.finding("targeting.memory-headroom", msg, "spec.targetDevices"
 	is_number(peak)
 	not is_number(devices.minMemoryMB)
 	msg := sprintf(
-		"the model peaks at %g MB of memory, but targetDevices.minMemoryMB is not set, so the headroom cannot be checked",
+		"the model peaks at %v MB of memory, but targetDevices.minMemoryMB is not set, so the headroom cannot be checked",
 		[peak],
 	)
 }
