@@ -46,7 +46,7 @@ insufficient contains msg if {
 # A fairness fact without groups measured nothing.
 insufficient contains msg if {
 	is_object(fairness)
-	not is_string(fairness.error)
+	not is_string(object.get(fairness, "error", null))
 	count(object.get(fairness, "groups", [])) == 0
 	msg := sprintf("the evaluation set has no groups for the sensitive features %v", [fairness.sensitive_features])
 }

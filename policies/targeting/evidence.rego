@@ -27,7 +27,7 @@ deny contains lib.finding("targeting.memory-headroom", msg, "spec.targetDevices.
 deny contains lib.finding("targeting.memory-headroom", msg, "spec.targetDevices") if {
 	peak := model.peak_memory_mb
 	is_number(peak)
-	not is_number(devices.minMemoryMB)
+	not is_number(object.get(devices, "minMemoryMB", null))
 	msg := sprintf(
 		"the model peaks at %v MB of memory, but targetDevices.minMemoryMB is not set, so the headroom cannot be checked",
 		[peak],

@@ -12,12 +12,6 @@ from fleetgate.policy.testing import run_policy_tests
 from support_opa import opa_path
 
 LIBRARY = load_library([builtin_policy_dir()])
-# Open divergences (policies/README.md#engine-notes): these tests pass on the embedded engine,
-# and their rule finds nothing under OPA. Listed so that a new divergence, or a fixed one, fails.
-OPEN_UNDER_OPA = {
-    "test_insufficient_data_denies_a_measurement_without_groups",
-    "test_memory_headroom_denies_when_the_devices_memory_is_unknown",
-}
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +25,7 @@ def opa() -> object:
 def test_every_builtin_policy_test_passes_under_opa(opa: object) -> None:
     outcomes = run_policy_tests(LIBRARY, engine="opa")
     assert len(outcomes) >= 50
-    assert {o.test.name for o in outcomes if o.outcome != "pass"} == OPEN_UNDER_OPA
+    assert [(o.test.name, o.detail) for o in outcomes if o.outcome != "pass"] == []
 
 
 def test_opa_reports_a_failing_test_as_failed(opa: object, policy_dir: object) -> None:
@@ -46,6 +40,17 @@ def test_opa_compares_numbers_as_numbers(opa: object, policy_dir: object) -> Non
     source = "package fleetgate.n\nimport rego.v1\ntest_min if { min([9, 10]) == 9 }\n"
     [outcome] = run_policy_tests(load_library([policy_dir({"n_test.rego": source})]), engine="opa")  # type: ignore[operator]
     assert outcome.outcome == "pass"
+
+
+def test_opa_leaves_a_type_test_of_a_missing_field_undefined(opa: object, policy_dir: object) -> None:
+    """Why the library reads a field that may be missing with object.get before `not is_*`."""
+    source = (
+        "package fleetgate.m\nimport rego.v1\n"
+        "test_bare if { not is_number(input.x) }\n"
+        'test_defaulted if { not is_number(object.get(input, "x", null)) }\n'
+    )
+    outcomes = run_policy_tests(load_library([policy_dir({"m_test.rego": source})]), engine="opa")  # type: ignore[operator]
+    assert {o.test.name: o.outcome for o in outcomes} == {"test_bare": "fail", "test_defaulted": "pass"}
 
 
 def test_an_evaluation_error_under_opa_is_a_policy_error(opa: object, policy_dir: object) -> None:
