@@ -21,9 +21,9 @@ from fleetgate.policy.library import PolicyLibrary, PolicyModule
 __all__ = ["MISSING", "OpaLocalEngine", "OpaTester", "opa_info"]
 
 MISSING = (
-    "OPA's evaluator is not available: install an `opa` binary on PATH, or make the "
-    "`opa_bindings` module importable (pip download --no-deps --only-binary :all: "
-    "--python-version 3.14 opa-golib-python-bindings, then unpack the wheel onto PYTHONPATH)"
+    "OPA's evaluator is not available: the `opa_bindings` module cannot be imported "
+    "(pip download --no-deps --only-binary :all: --python-version 3.14 opa-golib-python-bindings, "
+    "then unpack the wheel into a folder on PYTHONPATH)"
 )
 
 

@@ -62,7 +62,10 @@ class OpaServerEngine:
         answer = self._ask(self._url, lambda: self._client.query_rule(policy_input, self._path))
         if not isinstance(answer, dict) or "result" not in answer:
             raise PolicyError(f"OPA server {self._url}: the answer has no result (is the path right?)")
-        return PolicyResult(findings_of(answer["result"]))
+        try:
+            return PolicyResult(findings_of(answer["result"]))
+        except PolicyError as exc:
+            raise PolicyError(f"OPA server {self._url}: {exc.message}") from None
 
     def evaluate_many(self, inputs: Sequence[dict[str, Any]], jobs: int) -> list[PolicyResult]:
         """At most ``policies.opa.concurrency`` requests in flight, whatever ``jobs`` is."""
@@ -76,7 +79,9 @@ class OpaServerEngine:
     def _check_revision(self, expected: str, server: str) -> str:
         """The server's OPA version, once one of its bundles is the library's revision."""
         url = f"{server}/v1/data/system/bundles"
-        bundles = self._ask(url, lambda: self._client.get_data("system/bundles")).get("result")
+        # A Data API query (POST), not get_data: its errors keep the HTTP status.
+        answer = self._ask(url, lambda: self._client.query_rule({}, "system/bundles"))
+        bundles = answer.get("result") if isinstance(answer, dict) else None
         revisions = sorted(
             str(b["manifest"]["revision"])
             for b in (bundles.values() if isinstance(bundles, dict) else ())
@@ -110,5 +115,3 @@ class OpaServerEngine:
             raise PolicyError(f"OPA server {url}: {type(exc).__name__}: {str(exc)[:200]}") from None
         except ValueError:
             raise PolicyError(f"OPA server {url}: the answer is not JSON") from None
-        except Exception as exc:  # opa_client's own errors (a 404 from get_data)
-            raise PolicyError(f"OPA server {url}: {type(exc).__name__}: {str(exc)[:200]}") from None
