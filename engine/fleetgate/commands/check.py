@@ -47,7 +47,9 @@ from fleetgate.git import INDEX, WORKTREE, Git, Revision
 from fleetgate.parallel import available_cores
 from fleetgate.policy import (
     DataOrigin,
+    EngineInfo,
     PolicyLibrary,
+    PolicyRevision,
     RuleInfo,
     builtin_policy_dir,
     load_library,
@@ -108,6 +110,8 @@ class Checked:
     config: Config
     warnings: tuple[str, ...] = ()
     receipts: str | None = None  # JSON lines of signed receipts, when asked for
+    engine: EngineInfo | None = None  # which evaluator decided, and which policies
+    revision: PolicyRevision | None = None
 
 
 def run_check(options: CheckOptions, now: dt.datetime | None = None) -> Checked:
@@ -153,7 +157,9 @@ def _recorded(checked: Checked, options: CheckOptions, settings: AuditSettings |
         request = options.receipts
         key = read_key(request.key or settings.signing_key, "receipt signing key", "--receipt-key")
         verifier, policy = request.verifier or DEFAULT_VERIFIER_ID, request.policy_uri or DEFAULT_POLICY_URI
-        receipts = issue_receipts(checked.decision, key, verifier, policy)
+        receipts = issue_receipts(
+            checked.decision, key, verifier, policy, engine=checked.engine, revision=checked.revision
+        )
     return replace(checked, warnings=(*checked.warnings, *warnings), receipts=receipts)
 
 
@@ -210,7 +216,10 @@ def _checked(
         extra=extra,
         notes=waivers.findings,
     )
-    return _recorded(Checked(decision, library.rules, config), options, settings)
+    checked = Checked(
+        decision, library.rules, config, engine=engine.info, revision=PolicyRevision(library.revision)
+    )
+    return _recorded(checked, options, settings)
 
 
 def _submodules(options: CheckOptions, git: Git, changes: ChangeSet, config: Config) -> list[Finding]:

@@ -37,6 +37,12 @@ class EngineInfo:
         """The decision document's ``policy.engine``."""
         return f"{self.name} {self.version}" if self.version else self.name
 
+    @classmethod
+    def of_label(cls, label: str) -> EngineInfo:
+        """The inverse of :attr:`label`, for a decision read back from the log."""
+        name, _, version = label.partition(" ")
+        return cls(name, version)
+
 
 @dataclass(frozen=True)
 class PolicyRevision:
