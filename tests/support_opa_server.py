@@ -30,12 +30,24 @@ class Behaviour:
 
 
 class StandInOpa:
-    def __init__(self, library: PolicyLibrary, behaviour: Behaviour) -> None:
+    """Serves ``library`` (with the aggregate rule), or exactly the files of an OPA bundle."""
+
+    def __init__(
+        self, library: PolicyLibrary | None, behaviour: Behaviour, bundle: dict[str, bytes] | None = None
+    ) -> None:
         from fleetgate.policy._aggregate import gate_module, gate_packages, policy_data
+        from fleetgate.policy.library import module_of
         from fleetgate.policy.opa_local import _Compiled
 
-        modules = [m for m in library.modules if not m.is_test]
-        self.compiled = _Compiled([*modules, gate_module(gate_packages(modules))], policy_data(library.data))
+        if bundle is not None:
+            modules = [module_of(n, raw.decode()) for n, raw in sorted(bundle.items()) if n.endswith(".rego")]
+            self.compiled = _Compiled(modules, json.loads(bundle["data.json"]))
+        else:
+            assert library is not None
+            modules = [m for m in library.modules if not m.is_test]
+            self.compiled = _Compiled(
+                [*modules, gate_module(gate_packages(modules))], policy_data(library.data)
+            )
         self.behaviour = behaviour
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

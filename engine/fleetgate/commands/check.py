@@ -25,6 +25,7 @@ from fleetgate.changes import (
     submodules_under_globs,
     with_dependents,
 )
+from fleetgate.commands.policy_bundle import bundle_context, bundle_library
 from fleetgate.config import (
     CONFIG_FILE,
     DEFAULT_CACHE,
@@ -90,6 +91,8 @@ class CheckOptions:
     record: bool = True  # append the decision to the decision log before returning it
     audit_log: str | None = None  # overrides audit.log
     receipts: ReceiptRequest | None = None  # sign one decision receipt per deployment
+    policy_bundle: Path | None = None  # a signed OPA bundle: the only policies evaluated
+    bundle_key: Path | None = None  # the PEM public key it must verify with
 
 
 @dataclass(frozen=True)
@@ -171,7 +174,7 @@ def _checked(
     stage = options.stage or config.stage
     if stage not in STAGES:
         raise FleetgateError(f"unknown stage {stage!r} (expected one of {', '.join(STAGES)})")
-    library = load_policies(config)
+    library = bundle_library(options.cwd, options.policy_bundle, options.bundle_key) or load_policies(config)
     engine = build_engine(config.engine, library, config.engine_settings)
     changes, head, complete = _select(options, git, root, config)
     trust = _trust(options, config, root)
@@ -202,7 +205,11 @@ def _checked(
         stage=stage,
         policy_revision=library.revision,
         engine=engine.info.label,
-        context={**changes.context.to_json(), "trusted": _trusted_context(trusted, config)},
+        context={
+            **changes.context.to_json(),
+            "trusted": _trusted_context(trusted, config),
+            **bundle_context(library),
+        },
     )
     jobs = options.jobs or available_cores()
     decision = run_gate(
@@ -216,9 +223,8 @@ def _checked(
         extra=extra,
         notes=waivers.findings,
     )
-    checked = Checked(
-        decision, library.rules, config, engine=engine.info, revision=PolicyRevision(library.revision)
-    )
+    revision = library.policy_revision
+    checked = Checked(decision, library.rules, config, engine=engine.info, revision=revision)
     return _recorded(checked, options, settings)
 
 

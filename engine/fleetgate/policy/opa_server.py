@@ -52,7 +52,9 @@ class OpaServerEngine:
             retries=0,
             timeout=float(settings.get("timeoutSeconds", _TIMEOUT)),
         )
-        self._version = self._check_revision(library.revision, f"{parts.scheme}://{parts.netloc}")
+        # A bundle's own revision is what a server serving it reports.
+        expected = library.bundle.revision if library.bundle is not None else library.revision
+        self._version = self._check_revision(expected, f"{parts.scheme}://{parts.netloc}")
 
     @property
     def info(self) -> EngineInfo:
