@@ -5,10 +5,12 @@ with OPA's own evaluator. Not a real ``opa run --server``: none can be installed
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from fleetgate.policy.library import PolicyLibrary
@@ -33,7 +35,11 @@ class StandInOpa:
     """Serves ``library`` (with the aggregate rule), or exactly the files of an OPA bundle."""
 
     def __init__(
-        self, library: PolicyLibrary | None, behaviour: Behaviour, bundle: dict[str, bytes] | None = None
+        self,
+        library: PolicyLibrary | None,
+        behaviour: Behaviour,
+        bundle: dict[str, bytes] | None = None,
+        tls: tuple[Path, Path] | None = None,  # certificate and key files: serve https
     ) -> None:
         from fleetgate.policy._aggregate import gate_module, gate_packages, policy_data
         from fleetgate.policy.library import module_of
@@ -50,11 +56,17 @@ class StandInOpa:
             )
         self.behaviour = behaviour
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self.scheme = "http"
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            self.scheme = "https"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return f"{self.scheme}://127.0.0.1:{self.server.server_address[1]}"
 
     def __enter__(self) -> StandInOpa:
         self.thread.start()

@@ -122,3 +122,57 @@ def test_an_unknown_engine_is_a_located_config_error(demo: GitRepo, tmp_path: Pa
     done = check(demo, tmp_path / "operator.yaml", "policies:\n  engine: opa-wasm\n")
     assert done.returncode == 2
     assert "operator.yaml:2" in done.stderr and "opa-wasm" in done.stderr
+
+
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, written to ``folder``."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "opa.test")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "opa.crt", folder / "opa.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return cert_path, key_path
+
+
+def test_an_https_server_is_trusted_through_the_ca_file_from_the_environment(
+    demo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opa_path()
+    library = load_policies(load_config(GateFiles.on_disk(demo.root)))
+    cert, key = self_signed(tmp_path)
+    config = tmp_path / "operator.yaml"
+    with StandInOpa(library, Behaviour(library.revision), tls=(cert, key)) as server:
+        assert server.url.startswith("https://")
+        untrusted = check(demo, config, opa_config(server.url))
+        monkeypatch.setenv("FLEETGATE_OPA_CA_BUNDLE", str(cert))
+        trusted = check(demo, config, opa_config(server.url))
+    assert untrusted.returncode == 2 and "SSLError" in untrusted.stderr
+    assert trusted.returncode == 1, trusted.stderr
+    assert json.loads(trusted.stdout)["policy"]["engine"] == "opa stand-in"

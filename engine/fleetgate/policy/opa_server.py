@@ -3,9 +3,10 @@
 The server must run the very library the check loaded: before the first query the engine reads
 the bundle revisions the server holds (``data.system.bundles``) and refuses to decide unless one
 of them is the library's revision (``fleetgate policy bundle build`` writes it into the bundle).
-The token comes from ``FLEETGATE_OPA_TOKEN``; ``FLEETGATE_OPA_CA_BUNDLE`` names extra CA
-certificates for an ``https`` server. Any transport error, HTTP error, timeout or answer of the
-wrong shape is a :class:`PolicyError`: no decision.
+The token comes from ``FLEETGATE_OPA_TOKEN``; ``FLEETGATE_OPA_CA_BUNDLE`` names the CA
+certificates an ``https`` server is verified with (then proxy variables are not used). Any
+transport error, HTTP error, timeout or answer of the wrong shape is a :class:`PolicyError`:
+no decision.
 """
 
 from __future__ import annotations
@@ -44,14 +45,19 @@ class OpaServerEngine:
         self._path = str(settings.get("path", ENTRYPOINT)).strip("/")
         self._concurrency = int(settings.get("concurrency", _CONCURRENCY))
         self._url = f"{parts.scheme}://{parts.netloc}/v1/data/{self._path}"
+        ca_file = os.environ.get(CA_ENV) or None
         self._client = OpaClient(
             host=parts.hostname,
             port=parts.port or (443 if https else 80),
-            ssl=(os.environ.get(CA_ENV) or True) if https else False,
+            ssl=(ca_file or True) if https else False,
             token=os.environ.get(TOKEN_ENV) or None,
             retries=0,
             timeout=float(settings.get("timeoutSeconds", _TIMEOUT)),
         )
+        if ca_file is not None:
+            # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE replace a session's CA file
+            # whenever it trusts the environment: the named CA file must win.
+            self._client._session.trust_env = False
         # A bundle's own revision is what a server serving it reports.
         expected = library.bundle.revision if library.bundle is not None else library.revision
         self._version = self._check_revision(expected, f"{parts.scheme}://{parts.netloc}")
