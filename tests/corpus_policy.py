@@ -55,7 +55,20 @@ _FACTS: dict[str, list[Any]] = {
         {"digest": "sha256:" + "cd" * 32, "size": 1, "path": "m.onnx"},
         {"missing": True, "path": "gone.onnx"},
     ],
-    "model": [{"quantization": q} for q in ("int8", "fp16", "fp32", "mixed", "")],
+    "model": [
+        {
+            "quantization": q,
+            "peak_memory_mb": peak,
+            "runtime": {"target": "onnxruntime 1.20 CPU", "unsupported": ops},
+        }
+        for q in ("int8", "fp16", "fp32", "mixed", "")
+        for peak in (0, 512, 1024, 1024.5, 4096.0)
+        for ops in (
+            [],
+            [{"op": "NonMaxSuppression", "domain": "ai.onnx", "opset": 11, "reason": "no kernel"}],
+        )
+    ]
+    + [{"error": "the model could not be read"}],
     "signature": [
         {"status": "verified", "signer": "a@example.com"},
         {"status": "failed", "reason": "bad signature"},
@@ -66,7 +79,11 @@ _FACTS: dict[str, list[Any]] = {
         {"status": "verified", "slsa": 1, "product_digest": "sha256:" + "00" * 32, "final_step": "x"},
         {"status": "failed", "reason": "digest mismatch"},
     ],
-    "latency": [{"p50_ms": v, "p95_ms": v * 2, "runs": 20} for v in (0, 1.5, 10, 50, 99.9, 100, 1000)],
+    "latency": [
+        {"p50_ms": v, "p95_ms": v * 2, "runs": 20, "threads": 2, "batch": 1, **base}
+        for v in (0, 1.5, 10, 20, 20.5, 50, 99.9, 150, 1000)
+        for base in ({}, {"base": {"p50_ms": 10}}, {"base": {"p50_ms": 0}}, {"base": {"error": "gone"}})
+    ],
     "fairness": [
         {
             "rows": rows,
@@ -76,10 +93,13 @@ _FACTS: dict[str, list[Any]] = {
             "equalized_odds_difference": d,
             "groups": [_group("F", rows // 2, d), _group("é", rows - rows // 2, 0)],
             "insufficient": [],
+            **base,
         }
         for d in (0, 0.05, 0.1, 0.100001, 0.3, 1)
         for rows in (0, 40, 400)
-    ],
+        for base in ({}, {"base": {"accuracy": 0.95}}, {"base": {"accuracy": 0.915}})
+    ]
+    + [{"error": "no evaluation set"}, {"sensitive_features": ["gender"], "groups": []}],
 }
 
 

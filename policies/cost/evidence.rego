@@ -20,7 +20,7 @@ deny contains lib.finding("cost.inference-budget", msg, "spec.inferenceConfig") 
 	p50 > budget
 	msg := sprintf(
 		"the model's p50 CPU latency is %v ms (%v threads, batch %v), above the %v ms budget of tier %v",
-		[p50, latency.threads, latency.batch, budget, tier],
+		[lib.num(p50), latency.threads, latency.batch, lib.num(budget), tier],
 	)
 }
 
@@ -35,6 +35,6 @@ deny contains lib.finding("cost.latency-regression", msg, "spec.modelUri") if {
 	p50 > cfg.latencyRegressionFactor * base
 	msg := sprintf(
 		"the new artifact's p50 CPU latency is %v ms, %v times the previous artifact's %v ms (limit %v times, timed in the same run)",
-		[p50, round((p50 / base) * 100) / 100, base, cfg.latencyRegressionFactor],
+		[lib.num(p50), lib.num(round((p50 / base) * 100) / 100), lib.num(base), lib.num(cfg.latencyRegressionFactor)],
 	)
 }

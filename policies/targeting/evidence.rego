@@ -19,7 +19,7 @@ deny contains lib.finding("targeting.memory-headroom", msg, "spec.targetDevices.
 	peak > cfg.memoryHeadroom * memory
 	msg := sprintf(
 		"the model peaks at %v MB of memory, above %v of minMemoryMB %v (%v MB)",
-		[peak, cfg.memoryHeadroom, memory, cfg.memoryHeadroom * memory],
+		[lib.num(peak), lib.num(cfg.memoryHeadroom), memory, lib.num(cfg.memoryHeadroom * memory)],
 	)
 }
 
@@ -30,7 +30,7 @@ deny contains lib.finding("targeting.memory-headroom", msg, "spec.targetDevices"
 	not is_number(object.get(devices, "minMemoryMB", null))
 	msg := sprintf(
 		"the model peaks at %v MB of memory, but targetDevices.minMemoryMB is not set, so the headroom cannot be checked",
-		[peak],
+		[lib.num(peak)],
 	)
 }
 

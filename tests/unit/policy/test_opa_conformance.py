@@ -81,4 +81,4 @@ def test_opa_and_the_embedded_engine_agree_on_the_corpus(opa: object) -> None:
             differences.append((index, sorted(set(ours) ^ set(theirs), key=str)[:3]))
     assert differences == []
     # The corpus reaches both admitted and denied inputs, and many rules' fail side.
-    assert 0 < denied < len(inputs) and len(rules) >= 20, (denied, sorted(rules))
+    assert 0 < denied < len(inputs) and len(rules) >= 30, (denied, sorted(rules))
