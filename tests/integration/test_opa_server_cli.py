@@ -176,3 +176,30 @@ def test_an_https_server_is_trusted_through_the_ca_file_from_the_environment(
     assert untrusted.returncode == 2 and "SSLError" in untrusted.stderr
     assert trusted.returncode == 1, trusted.stderr
     assert json.loads(trusted.stdout)["policy"]["engine"] == "opa stand-in"
+
+
+DEMO = Path(__file__).resolve().parents[2] / "examples" / "gitops-repo"
+
+
+def test_the_demo_repository_gets_the_same_decision_from_an_opa_server(repo: GitRepo) -> None:
+    import shutil
+
+    opa_path()
+    shutil.copytree(DEMO, repo.root, dirs_exist_ok=True)
+    repo.commit("demo")
+    library = load_policies(load_config(GateFiles.on_disk(repo.root)))
+    embedded = repo.fleetgate("check", "models", "--format", "json", "--no-audit")
+    with StandInOpa(library, Behaviour(library.revision)) as server:
+        settings = (
+            (DEMO / "fleetgate.yaml")
+            .read_text()
+            .replace("policies:\n", f"policies:\n  engine: opa\n  opa: {{url: {server.url}}}\n", 1)
+        )
+        repo.write("fleetgate.yaml", settings)
+        repo.commit("ask the OPA server")
+        remote = repo.fleetgate("check", "models", "--format", "json", "--no-audit")
+    assert embedded.returncode == remote.returncode, remote.stderr
+    ours, theirs = comparable(embedded.stdout), comparable(remote.stdout)
+    assert ours.pop("context")["trusted"] != theirs.pop("context")["trusted"]  # another commit
+    assert theirs == ours
+    assert len(ours["subjects"]) >= 5 and any(s["violations"] for s in ours["subjects"])
