@@ -121,17 +121,19 @@ def _handler(opa: StandInOpa) -> type[BaseHTTPRequestHandler]:
                 behaviour.in_flight += 1
                 behaviour.peak = max(behaviour.peak, behaviour.in_flight)
             try:
-                self._answer(path, request)
+                status, body = self._answer(path, request)
             finally:
+                # Counted out before the answer leaves: the client may send its next query
+                # as soon as it has this one.
                 with behaviour.lock:
                     behaviour.in_flight -= 1
+            self._send(status, body)
 
-        def _answer(self, path: str, request: Any) -> None:
+        def _answer(self, path: str, request: Any) -> tuple[int, Any]:
             time.sleep(opa.behaviour.delay)
             if opa.behaviour.status != 200 or opa.behaviour.body is not None:
-                self._send(opa.behaviour.status, opa.behaviour.body or {"code": "internal_error"})
-                return
+                return opa.behaviour.status, opa.behaviour.body or {"code": "internal_error"}
             value = opa.compiled.value(path, request.get("input"))
-            self._send(200, {} if value is None else {"result": value})
+            return 200, {} if value is None else {"result": value}
 
     return Handler

@@ -18,7 +18,7 @@ LIBRARY = load_library([builtin_policy_dir()])
 @pytest.fixture
 def server() -> Iterator[StandInOpa]:
     opa_path()
-    with StandInOpa(LIBRARY, Behaviour(LIBRARY.revision, delay=0.05)) as opa:
+    with StandInOpa(LIBRARY, Behaviour(LIBRARY.revision, delay=0.1)) as opa:
         yield opa
 
 
