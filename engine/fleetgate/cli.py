@@ -120,7 +120,20 @@ def _parser() -> argparse.ArgumentParser:
     test.add_argument("directory", nargs="?", type=Path, metavar="DIR", help="default: the built-in library")
     test.add_argument("--with-builtin", action="store_true", help="load the built-in library under DIR")
     test.add_argument("-v", "--verbose", action="store_true", help="list passing tests too")
+    test.add_argument(
+        "--engine", choices=("embedded", "opa"), default="embedded", help="evaluator (opa: OPA's own)"
+    )
     test.set_defaults(handler=_policy_test)
+    bundle = policy_verbs.add_parser("bundle", help="OPA bundles of the policy library")
+    bundle_verbs = bundle.add_subparsers(dest="bundle_verb", required=True, metavar="COMMAND")
+    build = bundle_verbs.add_parser("build", help="write the library a check would load as an OPA bundle")
+    build.add_argument(
+        "-o", "--output", type=Path, required=True, metavar="FILE", help="bundle.tar.gz to write"
+    )
+    build.add_argument("--sign-key", type=Path, metavar="KEY", help="PEM RSA or P-256 private key")
+    build.add_argument("--key-id", metavar="ID", help="key id written in the signature")
+    build.add_argument("--config", type=Path, metavar="FILE", help="config file (default: fleetgate.yaml)")
+    build.set_defaults(handler=_policy_bundle_build)
     return parser
 
 
@@ -157,6 +170,12 @@ def _add_check(verbs: Any) -> None:
     check.add_argument("--receipt-key", type=Path, metavar="FILE", help="default: audit.signingKey")
     check.add_argument("--receipt-verifier", metavar="URI", help="verifier id written in receipts")
     check.add_argument("--receipt-policy-uri", metavar="URI", help="policy URI written in receipts")
+    check.add_argument(
+        "--policy-bundle", type=Path, metavar="FILE", help="evaluate only this signed OPA bundle"
+    )
+    check.add_argument(
+        "--bundle-key", type=Path, metavar="PUBKEY", help="PEM public key the bundle must verify with"
+    )
     check.add_argument(
         "--jobs",
         type=_jobs,
@@ -242,6 +261,8 @@ def _check(args: argparse.Namespace) -> int:
         audit_log=args.audit_log,
         receipts=_receipt_request(args),
         telemetry=args.telemetry,
+        policy_bundle=args.policy_bundle,
+        bundle_key=args.bundle_key,
     )
     checked = run_check(options)  # recorded (and receipts signed) before anything is reported
     for warning in checked.warnings:
@@ -423,10 +444,19 @@ def _init(args: argparse.Namespace) -> int:
     return EXIT_ADMIT
 
 
+def _policy_bundle_build(args: argparse.Namespace) -> int:
+    from fleetgate.commands.policy_bundle import build_policy_bundle
+
+    revision = build_policy_bundle(Path.cwd(), args.output, args.sign_key, args.key_id, args.config)
+    signed = f", signed by {args.key_id}" if args.sign_key is not None else " (unsigned)"
+    print(f"wrote {args.output}: revision {revision}{signed}")
+    return EXIT_ADMIT
+
+
 def _policy_test(args: argparse.Namespace) -> int:
     from fleetgate.commands.policy_test import run_policy_test
 
-    outcomes = run_policy_test(args.directory, args.with_builtin)
+    outcomes = run_policy_test(args.directory, args.with_builtin, args.engine)
     failed = 0
     for outcome in outcomes:
         test = outcome.test

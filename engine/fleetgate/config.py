@@ -77,6 +77,17 @@ _SCHEMA: dict[str, Any] = {
                 "dirs": {"type": "array", "items": {"type": "string", "minLength": 1}},
                 "replaceBuiltin": {"type": "boolean"},
                 "data": {"type": "object"},
+                "engine": {"enum": ["embedded", "opa"]},
+                "opa": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "url": {"type": "string", "pattern": "^https?://"},
+                        "path": {"type": "string", "minLength": 1},
+                        "timeoutSeconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 300},
+                        "concurrency": {"type": "integer", "minimum": 1, "maximum": 64},
+                    },
+                },
             },
         },
         "waivers": {"type": "string", "minLength": 1},
@@ -230,6 +241,8 @@ class Config:
     policy_dirs: tuple[str, ...] = ()  # repository paths
     replace_builtin: bool = False
     data: dict[str, Any] = field(default_factory=dict)
+    engine: str = "embedded"  # policies.engine: a name of fleetgate.policy.engines.ENGINES
+    engine_settings: Mapping[str, Any] = field(default_factory=dict)  # policies.<engine>
     waivers: str = "fleetgate-waivers.yaml"
     limits: Limits = field(default_factory=Limits)
     evidence: EvidenceConfig = field(default_factory=EvidenceConfig)
@@ -275,6 +288,8 @@ def load_config(files: GateFiles, path: str = CONFIG_FILE, required: bool = Fals
         policy_dirs=tuple(named(d, "policies.dirs") for d in policies.get("dirs", ())),
         replace_builtin=policies.get("replaceBuiltin", False),
         data=policies.get("data", {}),
+        engine=policies.get("engine", "embedded"),
+        engine_settings=policies.get(policies.get("engine", "embedded"), {}),
         waivers=named(raw.get("waivers", "fleetgate-waivers.yaml"), "waivers"),
         limits=Limits(
             max_bytes=limits.get("maxFileBytes", Limits.max_bytes),

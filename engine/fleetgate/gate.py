@@ -15,11 +15,10 @@ from fleetgate.decision import Decision, DecisionHeader, Evaluation, Finding, Se
 from fleetgate.evidence.summary import summarize
 from fleetgate.inputs import for_policies, policy_input
 from fleetgate.manifest import format_path, parse_path, validate
-from fleetgate.parallel import map_in_workers
 from fleetgate.policy import PolicyEngine, RawFinding
 from fleetgate.waivers import Waiver
 
-__all__ = ["evaluate_change", "locate", "run_gate"]
+__all__ = ["locate", "run_gate"]
 
 
 def run_gate(
@@ -35,67 +34,77 @@ def run_gate(
 ) -> Decision:
     """Evaluate every change of ``changes`` and return the admission decision.
 
-    With ``jobs`` > 1 a large run is spread over forked worker processes; only findings and
-    evidence travel back, the changes stay where they were parsed.
+    Each policy input is built once: the engine evaluates it (with its own concurrency, at most
+    ``jobs`` local workers) and the audit log records it.
     """
     known = facts or {}
-
-    def assess(change: ManifestChange) -> tuple[tuple[Finding, ...], Mapping[str, Any]]:
-        evaluation = evaluate_change(
-            change, engine, header.stage, known.get(change.manifest.target, {}), changes
-        )
-        return evaluation.findings, evaluation.evidence
-
-    outcomes = map_in_workers(assess, changes.changes, jobs)
-    evaluations = [
-        Evaluation(
-            change,
-            findings,
-            summary,
-            _recorded_input(change, header.stage, known.get(change.manifest.target, {}), changes),
-        )
-        for change, (findings, summary) in zip(changes.changes, outcomes, strict=True)
+    inputs = [
+        _recorded_input(change, header.stage, known.get(change.manifest.target, {}), changes)
+        for change in changes.changes
     ]
+    schema = [_schema_findings(change) for change in changes.changes]
+    asked = [
+        index
+        for index, change in enumerate(changes.changes)
+        if change.kind != "deleted" and schema[index] is None
+    ]
+    # Policies see each fact without its ``report`` breakdown (kept for people and the log).
+    evaluated = [
+        _recorded_input(
+            changes.changes[i],
+            header.stage,
+            for_policies(known.get(changes.changes[i].manifest.target, {})),
+            changes,
+        )
+        for i in asked
+    ]
+    results = dict(zip(asked, engine.evaluate_many(evaluated, jobs), strict=True))
+    evaluations = []
+    for index, change in enumerate(changes.changes):
+        result = results.get(index)
+        if result is None:
+            evaluations.append(Evaluation(change, schema[index] or (), {}, inputs[index]))
+            continue
+        summary = summarize(known.get(change.manifest.target, {}))
+        findings = tuple(locate(change, f) for f in result.findings)
+        evaluations.append(Evaluation(change, findings, summary, inputs[index]))
     return decide(header, evaluations, waivers, complete, extra, notes)
 
 
 def _recorded_input(
     change: ManifestChange, stage: str, facts: Mapping[str, Any], changes: ChangeSet
 ) -> dict[str, Any]:
-    """What the audit log keeps of the input (a deletion has no policy input: its base is kept)."""
+    """What the policies see and the audit log keeps (a deletion is not evaluated: its base is kept)."""
     if change.kind == "deleted":
         assert change.base is not None
         return {"stage": stage, "change": "deleted", "previous": change.base.body}
     return policy_input(change, stage, facts, changes.context)
 
 
-def evaluate_change(
-    change: ManifestChange, engine: PolicyEngine, stage: str, facts: Mapping[str, Any], changes: ChangeSet
-) -> Evaluation:
+def _schema_findings(change: ManifestChange) -> tuple[Finding, ...] | None:
+    """One ``schema.invalid`` per violation or name conflict; ``None`` when the policies may run."""
     if change.kind == "deleted":
         base = change.manifest
         hidden = tuple(Finding("schema.invalid", "deny", why, base.file, 1, "") for why in change.conflicts)
-        return Evaluation(change, hidden)
+        return hidden or None
     head = change.manifest
     violations = validate(head.body)
-    if violations or change.conflicts:
-        findings = tuple(
-            Finding("schema.invalid", "deny", v.message, head.file, head.line_of(v.path), format_path(v.path))
-            for v in violations
-        ) + tuple(
-            Finding(
-                "schema.invalid",
-                "deny",
-                conflict,
-                head.file,
-                head.line_of(("metadata", "name")),
-                "metadata.name",
-            )
-            for conflict in change.conflicts
+    if not violations and not change.conflicts:
+        return None
+    return tuple(
+        Finding("schema.invalid", "deny", v.message, head.file, head.line_of(v.path), format_path(v.path))
+        for v in violations
+    ) + tuple(
+        Finding(
+            "schema.invalid",
+            "deny",
+            conflict,
+            head.file,
+            head.line_of(("metadata", "name")),
+            "metadata.name",
         )
-        return Evaluation(change, findings)
-    result = engine.evaluate(policy_input(change, stage, for_policies(facts), changes.context))
-    return Evaluation(change, tuple(locate(change, f) for f in result.findings), summarize(facts))
+        for conflict in change.conflicts
+    )
 
 
 def locate(change: ManifestChange, raw: RawFinding) -> Finding:

@@ -1,10 +1,11 @@
 """Spread evaluations over worker processes for large runs (a repository-wide scan).
 
 Policy evaluation is CPU-bound and the embedded engine is single-threaded, so a scan of
-thousands of manifests uses one forked worker per core. Workers inherit the compiled policy
-and the parsed changes through ``fork`` (nothing is recompiled or re-read) and send back
-only their findings. Small runs (a pre-commit hook) stay in process: forking would cost more
-than it saves. A worker that fails or dies makes the whole run fail closed.
+thousands of manifests uses one forked worker per core (the embedded engine's
+``evaluate_many``). Workers inherit the compiled policy and the policy inputs through ``fork``
+(nothing is recompiled or re-read) and send back only their findings. Small runs (a pre-commit
+hook) stay in process: forking would cost more than it saves. A worker that fails or dies makes
+the whole run fail closed.
 """
 
 from __future__ import annotations

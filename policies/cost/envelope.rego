@@ -76,10 +76,17 @@ money(amount) := concat("", [symbols[spend.currency], grouped(amount)]) if {
 
 symbols := {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 
-# grouped writes a non-negative amount with two decimals and thousands separators.
-grouped(amount) := concat(".", [thousands(parts[0]), parts[1]]) if {
-	parts := split(sprintf("%.2f", [amount]), ".")
+# grouped writes a non-negative amount with two decimals and thousands separators. Built from
+# whole cents printed with %v (lib.num): OPA prints a whole number given to a float verb as
+# "%!f(int64=...)", and the embedded engine's % on a rounded number is not an integer's.
+grouped(amount) := concat(".", [thousands(lib.num(whole)), two_digits(cents - (whole * 100))]) if {
+	cents := round(amount * 100)
+	whole := floor(cents / 100)
 }
+
+two_digits(n) := lib.num(n) if {
+	n >= 10
+} else := concat("", ["0", lib.num(n)])
 
 thousands(digits) := digits if {
 	count(digits) <= 3

@@ -19,8 +19,8 @@ deny contains lib.finding("cost.inference-budget", msg, "spec.inferenceConfig") 
 	budget := cfg.inferenceBudgetMs[tier]
 	p50 > budget
 	msg := sprintf(
-		"the model's p50 CPU latency is %g ms (%v threads, batch %v), above the %g ms budget of tier %v",
-		[p50, latency.threads, latency.batch, budget, tier],
+		"the model's p50 CPU latency is %v ms (%v threads, batch %v), above the %v ms budget of tier %v",
+		[lib.num(p50), latency.threads, latency.batch, lib.num(budget), tier],
 	)
 }
 
@@ -34,7 +34,7 @@ deny contains lib.finding("cost.latency-regression", msg, "spec.modelUri") if {
 	base > 0
 	p50 > cfg.latencyRegressionFactor * base
 	msg := sprintf(
-		"the new artifact's p50 CPU latency is %g ms, %g times the previous artifact's %g ms (limit %g times, timed in the same run)",
-		[p50, round((p50 / base) * 100) / 100, base, cfg.latencyRegressionFactor],
+		"the new artifact's p50 CPU latency is %v ms, %v times the previous artifact's %v ms (limit %v times, timed in the same run)",
+		[lib.num(p50), lib.num(round((p50 / base) * 100) / 100), lib.num(base), lib.num(cfg.latencyRegressionFactor)],
 	)
 }

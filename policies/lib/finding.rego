@@ -35,8 +35,35 @@ model_size_field := "spec.sizeBytes" if {
 	is_number(input.manifest.spec.sizeBytes)
 } else := "spec.modelUri"
 
+# num renders a measured number for messages, the same in every engine: whole numbers with %v
+# (OPA prints an integer given to %g as "%!g(int64=...)"), others with %g after rounding to at
+# most six significant digits (the embedded engine prints 0.567 as 0.5669999999999999 with %v,
+# and %g there keeps six digits where OPA keeps them all).
+num(x) := sprintf("%v", [rounded]) if {
+	rounded := _rounded(x)
+	rounded == round(rounded)
+} else := sprintf("%g", [_rounded(x)])
+
+_rounded(x) := round(x * 1000000) / 1000000 if {
+	abs(x) < 1
+} else := round(x * 10000) / 10000 if {
+	abs(x) < 100
+} else := round(x * 100) / 100 if {
+	abs(x) < 10000
+} else := round(x)
+
 # mib renders a byte count for messages, e.g. 52428800 -> "50.0 MiB".
-mib(bytes) := sprintf("%.1f MiB", [bytes / 1048576])
+# Written with %d, not %.1f: OPA prints a whole number given to %.1f as "%!f(int64=50)".
+# Tenths are rounded half to even, as %.1f did.
+mib(bytes) := sprintf("%d.%d MiB", [floor(tenths / 10), tenths % 10]) if {
+	tenths := _tenths(bytes)
+}
+
+_tenths(bytes) := exact - 1 if {
+	exact := round((bytes * 10) / 1048576)
+	exact - ((bytes * 10) / 1048576) == 0.5
+	exact % 2 == 1
+} else := round((bytes * 10) / 1048576)
 
 # field_at returns the dotted path of `path` (an array of keys) when the manifest has that
 # field, else the path of its longest present prefix, so a finding about an absent optional

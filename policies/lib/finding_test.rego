@@ -33,10 +33,23 @@ known_size(manifest) if {
 	model_size with input.manifest as manifest with input.facts as {}
 }
 
+test_num_reads_the_same_in_every_engine if {
+	num(1024) == "1024"
+	num(0.25 * 4096) == "1024"
+	num(99.9) == "99.9"
+	num(0.567) == "0.567"
+	num(0.100001) == "0.100001"
+	num(12.3456789) == "12.3457"
+	num(-0.25) == "-0.25"
+}
+
 test_mib_has_one_decimal if {
 	mib(52428800) == "50.0 MiB"
 	mib(12582912) == "12.0 MiB"
 	mib(1153434) == "1.1 MiB"
+	mib(262144) == "0.2 MiB"
+	mib(786432) == "0.8 MiB"
+	mib(0) == "0.0 MiB"
 }
 
 located(manifest, path) := location if {

@@ -46,7 +46,7 @@ insufficient contains msg if {
 # A fairness fact without groups measured nothing.
 insufficient contains msg if {
 	is_object(fairness)
-	not is_string(fairness.error)
+	not is_string(object.get(fairness, "error", null))
 	count(object.get(fairness, "groups", [])) == 0
 	msg := sprintf("the evaluation set has no groups for the sensitive features %v", [fairness.sensitive_features])
 }
@@ -64,9 +64,9 @@ deny contains lib.finding("responsible.demographic-parity", msg, field) if {
 	# concat, not sprintf, joins the per-group parts: a joined string given to sprintf would
 	# print with quotes in the embedded engine (see lib).
 	msg := concat("", [
-		sprintf("the demographic parity difference is %g (selection rate ", [difference]),
+		sprintf("the demographic parity difference is %v (selection rate ", [lib.num(difference)]),
 		selection_rates,
-		sprintf("), above the maximum %g", [cfg.maxDemographicParityDifference]),
+		sprintf("), above the maximum %v", [lib.num(cfg.maxDemographicParityDifference)]),
 	])
 }
 
@@ -76,18 +76,17 @@ deny contains lib.finding("responsible.equalized-odds", msg, field) if {
 	difference := fairness.equalized_odds_difference
 	difference > cfg.maxEqualizedOddsDifference
 	msg := concat("", [
-		sprintf("the equalized odds difference is %g (true-positive rate ", [difference]),
+		sprintf("the equalized odds difference is %v (true-positive rate ", [lib.num(difference)]),
 		true_positive_rates,
-		sprintf("), above the maximum %g", [cfg.maxEqualizedOddsDifference]),
+		sprintf("), above the maximum %v", [lib.num(cfg.maxEqualizedOddsDifference)]),
 	])
 }
 
-selection_rates := concat("; ", [sprintf("%v: %g", [g.name, g.selection_rate]) | some g in fairness.groups])
+selection_rates := concat("; ", [sprintf("%v: %v", [g.name, lib.num(g.selection_rate)]) | some g in fairness.groups])
 
 true_positive_rates := concat("; ", [sprintf("%v: %v", [g.name, rate_text(g.true_positive_rate)]) | some g in fairness.groups])
 
-# %g, not %v: the embedded engine prints 0.567 as 0.5669999999999999 with %v.
-rate_text(rate) := sprintf("%g", [rate]) if is_number(rate) else := not_measured
+rate_text(rate) := lib.num(rate) if is_number(rate) else := not_measured
 
 not_measured := "not measured"
 
@@ -101,7 +100,7 @@ deny contains lib.finding("responsible.accuracy-drop", msg, lib.field_at(["spec"
 	# Accuracies carry 4 decimals; rounding the difference keeps 0.92 - 0.91 at 0.01, not 0.0100000001.
 	round((previous - accuracy) * 1000000) / 1000000 > cfg.maxAccuracyDrop
 	msg := sprintf(
-		"accuracy on the evaluation set fell from %g to %g, more than the allowed drop of %g",
-		[previous, accuracy, cfg.maxAccuracyDrop],
+		"accuracy on the evaluation set fell from %v to %v, more than the allowed drop of %v",
+		[lib.num(previous), lib.num(accuracy), lib.num(cfg.maxAccuracyDrop)],
 	)
 }

@@ -18,8 +18,8 @@ deny contains lib.finding("targeting.memory-headroom", msg, "spec.targetDevices.
 	is_number(memory)
 	peak > cfg.memoryHeadroom * memory
 	msg := sprintf(
-		"the model peaks at %g MB of memory, above %g of minMemoryMB %v (%g MB)",
-		[peak, cfg.memoryHeadroom, memory, cfg.memoryHeadroom * memory],
+		"the model peaks at %v MB of memory, above %v of minMemoryMB %v (%v MB)",
+		[lib.num(peak), lib.num(cfg.memoryHeadroom), memory, lib.num(cfg.memoryHeadroom * memory)],
 	)
 }
 
@@ -27,10 +27,10 @@ deny contains lib.finding("targeting.memory-headroom", msg, "spec.targetDevices.
 deny contains lib.finding("targeting.memory-headroom", msg, "spec.targetDevices") if {
 	peak := model.peak_memory_mb
 	is_number(peak)
-	not is_number(devices.minMemoryMB)
+	not is_number(object.get(devices, "minMemoryMB", null))
 	msg := sprintf(
-		"the model peaks at %g MB of memory, but targetDevices.minMemoryMB is not set, so the headroom cannot be checked",
-		[peak],
+		"the model peaks at %v MB of memory, but targetDevices.minMemoryMB is not set, so the headroom cannot be checked",
+		[lib.num(peak)],
 	)
 }
 
@@ -65,7 +65,7 @@ deny contains lib.finding("targeting.coreml-os", msg, "spec.targetDevices.minOSV
 # A specification version newer than any iOS release fleetgate knows cannot be placed.
 deny contains lib.finding("targeting.coreml-os", msg, "spec.modelUri") if {
 	model.format == "coreml"
-	not is_number(model.min_ios_major)
+	not is_number(object.get(model, "min_ios_major", null))
 	msg := sprintf(
 		"the Core ML model's specification version %v maps to no iOS release fleetgate knows, so its minimum iOS cannot be checked",
 		[model.specification_version],

@@ -40,8 +40,8 @@ deny contains lib.finding("targeting.tier-segment", msg, "spec.tier") if {
 	needed := lite_memory
 	needed.mb > budget
 	msg := sprintf(
-		"the lite model needs %.1f MB of memory (%v), above %v of the %v MB of the smallest %v-class segment it targets (%.1f MB)",
-		[needed.mb, needed.source, data.fleetgate.config.targeting.memoryHeadroom, seen.minMemoryMB, class, budget],
+		"the lite model needs %v MB of memory (%v), above %v of the %v MB of the smallest %v-class segment it targets (%v MB)",
+		[tenth(needed.mb), needed.source, data.fleetgate.config.targeting.memoryHeadroom, seen.minMemoryMB, class, tenth(budget)],
 	)
 }
 
@@ -56,3 +56,6 @@ lite_memory := {"mb": input.facts.model.peak_memory_mb, "source": "measured peak
 } else := {"mb": lib.model_size / 1048576, "source": "model size, no measured peak"} if {
 	is_number(lib.model_size)
 }
+
+# tenth renders megabytes to one decimal, the same in every engine (lib.num after rounding).
+tenth(mb) := lib.num(round(mb * 10) / 10)

@@ -49,14 +49,14 @@ test_tier_segment_denies_a_lite_model_above_the_lowest_class_memory if {
 	count(found) == 1
 	some f in found
 	f.field == "spec.tier"
-	f.msg == "the lite model needs 512.5 MB of memory (measured peak), above 0.25 of the 2048 MB of the smallest low-class segment it targets (512.0 MB)"
+	f.msg == "the lite model needs 512.5 MB of memory (measured peak), above 0.25 of the 2048 MB of the smallest low-class segment it targets (512 MB)"
 }
 
 test_tier_segment_uses_the_model_size_without_a_measured_peak if {
 	# The fixture declares 12 MiB; a 40 MB low class allows 10 MB.
 	found := tiered("lite", fleet({"low": [1000, 40]}))
 	some f in found
-	contains(f.msg, "needs 12.0 MB of memory (model size, no measured peak)")
+	contains(f.msg, "needs 12 MB of memory (model size, no measured peak)")
 }
 
 test_tier_segment_is_silent_without_the_cost_fact if {

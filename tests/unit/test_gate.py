@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from fleetgate.changes import ChangeSet, GitContext, ManifestChange
 from fleetgate.decision import DecisionHeader
 from fleetgate.gate import locate, run_gate
 from fleetgate.manifest import read_manifests
-from fleetgate.policy import PolicyResult, RawFinding
+from fleetgate.policy import EngineInfo, PolicyResult, RawFinding
 
 from support import line_of, manifest, to_yaml
 
@@ -22,12 +23,15 @@ class RecordingEngine:
         self.findings = findings
 
     @property
-    def engine_name(self) -> str:
-        return "recording"
+    def info(self) -> EngineInfo:
+        return EngineInfo("recording", "")
 
     def evaluate(self, policy_input: dict[str, Any]) -> PolicyResult:
         self.inputs.append(policy_input)
         return PolicyResult(self.findings)
+
+    def evaluate_many(self, inputs: Sequence[dict[str, Any]], jobs: int) -> list[PolicyResult]:
+        return [self.evaluate(i) for i in inputs]
 
 
 def read(doc: dict[str, Any], file: str = "m.yaml") -> Any:

@@ -33,6 +33,7 @@ from fleetgate.audit._keys import parse_signer_key, parse_verifier_key
 from fleetgate.audit.record import canonical
 from fleetgate.audit.store.interface import AuditError
 from fleetgate.decision import Decision, Subject
+from fleetgate.policy.interface import EngineInfo, PolicyRevision
 
 __all__ = [
     "DEFAULT_POLICY_URI",
@@ -80,9 +81,13 @@ def build_receipt(
     policy_uri: str,
     input_attestations: Sequence[Mapping[str, Any]] = (),
     dependency_levels: Mapping[str, int] | None = None,
+    engine: EngineInfo | None = None,
+    revision: PolicyRevision | None = None,
 ) -> dict[str, Any]:
     """The unsigned in-toto Statement (VSA predicate) for one deployment of ``decision``. Pure.
 
+    ``engine`` and ``revision`` are the run's own; without them (a decision read back from the
+    log) they are taken from the decision document.
     ``dependencyLevels`` is written only when ``dependency_levels`` is given: VSA v1 reads an
     empty object as "the artifact has no dependency at all", a claim the gate cannot make.
     """
@@ -99,10 +104,13 @@ def build_receipt(
     uri, digest, source = artifact
     passed = subject.allowed and not decision.errors
     predicate: dict[str, Any] = {
-        "verifier": {"id": verifier_id, "version": _versions(decision.engine)},
+        "verifier": {"id": verifier_id, "version": _versions(engine or EngineInfo.of_label(decision.engine))},
         "timeVerified": decision.timestamp,
         "resourceUri": uri,
-        "policy": {"uri": policy_uri, "digest": {"sha256": _policy_digest(decision.policy_revision)}},
+        "policy": {
+            "uri": policy_uri,
+            "digest": {"sha256": _policy_digest(revision or PolicyRevision(decision.policy_revision))},
+        },
         "inputAttestations": [_descriptor(a) for a in input_attestations],
         "verificationResult": "PASSED" if passed else "FAILED",
         "verifiedLevels": [_NO_LEVEL_CLAIMED] if passed else ["FAILED"],
@@ -134,6 +142,8 @@ def issue_receipts(
     signer_key: str,
     verifier_id: str = DEFAULT_VERIFIER_ID,
     policy_uri: str = DEFAULT_POLICY_URI,
+    engine: EngineInfo | None = None,
+    revision: PolicyRevision | None = None,
 ) -> str:
     """Signed receipts for the deployments of ``decision``, one JSON envelope per line.
 
@@ -147,7 +157,8 @@ def issue_receipts(
     for index, subject in enumerate(decision.subjects):
         if subject.change == "deleted" or (_artifact(subject) is None and not subject.allowed):
             continue
-        envelope = sign_receipt(build_receipt(decision, index, verifier_id, policy_uri), signer_key)
+        statement = build_receipt(decision, index, verifier_id, policy_uri, engine=engine, revision=revision)
+        envelope = sign_receipt(statement, signer_key)
         lines.append(json.dumps(envelope, separators=(",", ":")) + "\n")
     return "".join(lines)
 
@@ -271,18 +282,17 @@ def _fleetgate_facts(decision: Decision, subject: Subject, source: str) -> dict[
     }
 
 
-def _versions(engine: str) -> dict[str, str]:
-    name, _, version = engine.partition(" ")
+def _versions(engine: EngineInfo) -> dict[str, str]:
     versions = {"fleetgate": __version__}
-    if name and version:
-        versions[name] = version
+    if engine.name and engine.version:
+        versions[engine.name] = engine.version
     return versions
 
 
-def _policy_digest(revision: str) -> str:
-    found = _SHA256.fullmatch(revision)
+def _policy_digest(revision: PolicyRevision) -> str:
+    found = _SHA256.fullmatch(revision.digest)
     if found is None:
-        raise ReceiptError(f"the policy revision {revision!r} is not a sha256 digest")
+        raise ReceiptError(f"the policy revision {revision.digest!r} is not a sha256 digest")
     return found.group(1)
 
 

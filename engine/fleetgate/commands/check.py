@@ -26,6 +26,7 @@ from fleetgate.changes import (
     with_dependents,
 )
 from fleetgate.commands._rollout import with_rollout_facts
+from fleetgate.commands.policy_bundle import bundle_context, bundle_library
 from fleetgate.config import (
     CONFIG_FILE,
     DEFAULT_CACHE,
@@ -48,12 +49,14 @@ from fleetgate.git import INDEX, WORKTREE, Git, Revision
 from fleetgate.parallel import available_cores
 from fleetgate.policy import (
     DataOrigin,
-    EmbeddedEngine,
+    EngineInfo,
     PolicyLibrary,
+    PolicyRevision,
     RuleInfo,
     builtin_policy_dir,
     load_library,
 )
+from fleetgate.policy.engines import build_engine
 from fleetgate.review import Review
 
 if TYPE_CHECKING:
@@ -91,6 +94,8 @@ class CheckOptions:
     receipts: ReceiptRequest | None = None  # sign one decision receipt per deployment
     cost_segments: bool = False  # the cost fact lists every eligible segment (fleetgate cost)
     telemetry: Path | None = None  # an operator's telemetry snapshot (overrides telemetry.source)
+    policy_bundle: Path | None = None  # a signed OPA bundle: the only policies evaluated
+    bundle_key: Path | None = None  # the PEM public key it must verify with
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,8 @@ class Checked:
     config: Config
     warnings: tuple[str, ...] = ()
     receipts: str | None = None  # JSON lines of signed receipts, when asked for
+    engine: EngineInfo | None = None  # which evaluator decided, and which policies
+    revision: PolicyRevision | None = None
 
 
 def run_check(options: CheckOptions, now: dt.datetime | None = None) -> Checked:
@@ -156,7 +163,9 @@ def _recorded(checked: Checked, options: CheckOptions, settings: AuditSettings |
         request = options.receipts
         key = read_key(request.key or settings.signing_key, "receipt signing key", "--receipt-key")
         verifier, policy = request.verifier or DEFAULT_VERIFIER_ID, request.policy_uri or DEFAULT_POLICY_URI
-        receipts = issue_receipts(checked.decision, key, verifier, policy)
+        receipts = issue_receipts(
+            checked.decision, key, verifier, policy, engine=checked.engine, revision=checked.revision
+        )
     return replace(checked, warnings=(*checked.warnings, *warnings), receipts=receipts)
 
 
@@ -168,8 +177,8 @@ def _checked(
     stage = options.stage or config.stage
     if stage not in STAGES:
         raise FleetgateError(f"unknown stage {stage!r} (expected one of {', '.join(STAGES)})")
-    library = load_policies(config)
-    engine = EmbeddedEngine(library)
+    library = bundle_library(options.cwd, options.policy_bundle, options.bundle_key) or load_policies(config)
+    engine = build_engine(config.engine, library, config.engine_settings)
     changes, head, complete = _select(options, git, root, config)
     trust = _trust(options, config, root)
     gate = guarded_paths(config, trust)
@@ -200,8 +209,12 @@ def _checked(
         timestamp=moment,
         stage=stage,
         policy_revision=library.revision,
-        engine=engine.engine_name,
-        context={**changes.context.to_json(), "trusted": _trusted_context(trusted, config)},
+        engine=engine.info.label,
+        context={
+            **changes.context.to_json(),
+            "trusted": _trusted_context(trusted, config),
+            **bundle_context(library),
+        },
     )
     jobs = options.jobs or available_cores()
     decision = run_gate(
@@ -215,7 +228,9 @@ def _checked(
         extra=extra,
         notes=waivers.findings,
     )
-    return _recorded(Checked(decision, library.rules, config), options, settings)
+    revision = library.policy_revision
+    checked = Checked(decision, library.rules, config, engine=engine.info, revision=revision)
+    return _recorded(checked, options, settings)
 
 
 def _submodules(options: CheckOptions, git: Git, changes: ChangeSet, config: Config) -> list[Finding]:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from fleetgate.policy.embedded import EmbeddedEngine
-from fleetgate.policy.interface import PolicyEngine, PolicyResult, RawFinding
+from fleetgate.policy.engines import build_engine
+from fleetgate.policy.interface import EngineInfo, PolicyEngine, PolicyResult, PolicyRevision, RawFinding
 from fleetgate.policy.library import (
     PolicyLibrary,
     PolicyModule,
@@ -16,12 +17,15 @@ from fleetgate.policy.overrides import DataOrigin, merge_data
 __all__ = [
     "DataOrigin",
     "EmbeddedEngine",
+    "EngineInfo",
     "PolicyEngine",
     "PolicyLibrary",
     "PolicyModule",
     "PolicyResult",
+    "PolicyRevision",
     "RawFinding",
     "RuleInfo",
+    "build_engine",
     "builtin_policy_dir",
     "load_library",
     "merge_data",

@@ -29,7 +29,7 @@ from typing import Any
 from fleetgate.errors import PolicyError
 from fleetgate.policy.library import PolicyModule
 
-__all__ = ["REFUSED_BUILTINS", "CompiledPolicy", "compile_modules", "engine_version"]
+__all__ = ["REFUSED_BUILTINS", "CompiledPolicy", "compile_modules", "regopy_version"]
 
 _ERROR_AT = re.compile(r"\(error \d+:([^|\s]*)\|(\d+)\|\d+")
 _ERROR_MSG = re.compile(r"\(errormsg \d+:([^\n)]*)")
@@ -57,10 +57,10 @@ REFUSED_BUILTINS: Mapping[str, str] = {
 _NOT_CODE = re.compile(r'"(?:[^"\\\n]|\\.)*"|`[^`]*`|#[^\n]*')
 
 
-def engine_version() -> str:
+def regopy_version() -> str:
     import regopy
 
-    return f"regopy {regopy.rego_version()}"
+    return str(regopy.rego_version())
 
 
 class CompiledPolicy:

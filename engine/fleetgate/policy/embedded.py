@@ -2,36 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from fleetgate.errors import PolicyError
-from fleetgate.policy._rego import compile_modules, engine_version
-from fleetgate.policy.interface import PolicyResult, RawFinding
-from fleetgate.policy.library import PolicyLibrary, PolicyModule
+from fleetgate.parallel import map_in_workers
+from fleetgate.policy._aggregate import ENTRYPOINT, findings_of, gate_module, gate_packages, policy_data
+from fleetgate.policy._rego import compile_modules, regopy_version
+from fleetgate.policy.interface import EngineInfo, PolicyResult
+from fleetgate.policy.library import PolicyLibrary
 
-__all__ = ["EmbeddedEngine", "gate_module"]
-
-_GATE_PACKAGE = "fleetgate_engine.gate"
-_ENTRYPOINT = "fleetgate_engine/gate/findings"
+__all__ = ["EmbeddedEngine", "EmbeddedTester"]
 
 
-def gate_module(packages: list[str]) -> PolicyModule:
-    """One aggregate rule returning ``deny``/``warn`` of every ``fleetgate.*`` package.
-
-    Findings stay grouped by package (so a malformed one can be traced to its source) and each
-    package's sets are referenced directly: wrapping every finding into a new set element made
-    evaluation measurably slower in the embedded engine.
-    """
-    lines = [f"package {_GATE_PACKAGE}", "", "import rego.v1", ""]
-    entries = []
-    for index, package in enumerate(packages):
-        for severity in ("deny", "warn"):
-            name = f"p{index}_{severity}"
-            lines.append(f"default {name} := set()")
-            lines.append(f"{name} := data.{package}.{severity}")
-        entries.append(f'"{package}": {{"deny": p{index}_deny, "warn": p{index}_warn}}')
-    lines.append("findings := {" + ", ".join(entries) + "}")
-    return PolicyModule("<gate>", "\n".join(lines) + "\n", _GATE_PACKAGE)
+def _info() -> EngineInfo:
+    return EngineInfo("regopy", regopy_version())
 
 
 class EmbeddedEngine:
@@ -39,56 +23,33 @@ class EmbeddedEngine:
 
     def __init__(self, library: PolicyLibrary) -> None:
         modules = [m for m in library.modules if not m.is_test]
-        packages = sorted(
-            {
-                m.package
-                for m in modules
-                if m.package.startswith("fleetgate.") and m.package != "fleetgate.lib"
-            }
-        )
         self._compiled = compile_modules(
-            [*modules, gate_module(packages)], {"fleetgate": {"config": dict(library.data)}}, [_ENTRYPOINT]
+            [*modules, gate_module(gate_packages(modules))], policy_data(library.data), [ENTRYPOINT]
         )
         self.evaluations = 0
 
     @property
-    def engine_name(self) -> str:
-        return engine_version()
+    def info(self) -> EngineInfo:
+        return _info()
 
     def evaluate(self, policy_input: dict[str, Any]) -> PolicyResult:
         self.evaluations += 1
-        value = self._compiled.query(_ENTRYPOINT, policy_input)
-        if not isinstance(value, dict):
-            raise PolicyError("policy evaluation returned no findings (is the library compiled?)")
-        findings = [
-            _finding(package, severity, item)
-            for package, sets in value.items()
-            for severity in ("deny", "warn")
-            for item in _members(package, severity, sets)
-        ]
-        return PolicyResult(tuple(sorted(findings, key=_order)))
+        return PolicyResult(findings_of(self._compiled.query(ENTRYPOINT, policy_input)))
+
+    def evaluate_many(self, inputs: Sequence[dict[str, Any]], jobs: int) -> list[PolicyResult]:
+        """Large runs fork workers that inherit the compiled library and the inputs."""
+        return map_in_workers(self.evaluate, inputs, jobs)
 
 
-def _members(package: str, severity: str, sets: Any) -> list[Any]:
-    found = sets.get(severity) if isinstance(sets, dict) else None
-    if not isinstance(found, list):
-        raise PolicyError(f"package {package}: {severity} must be a set of findings, got {str(found)[:60]}")
-    return found
+class EmbeddedTester:
+    """The whole library, tests included, compiled once for ``fleetgate policy test``."""
 
+    def __init__(self, library: PolicyLibrary, entrypoints: Sequence[str]) -> None:
+        self._compiled = compile_modules(list(library.modules), policy_data(library.data), entrypoints)
 
-def _finding(package: str, severity: str, raw: Any) -> RawFinding:
-    if (
-        not isinstance(raw, dict)
-        or not isinstance(raw.get("rule"), str)
-        or not isinstance(raw.get("msg"), str)
-        or not isinstance(raw.get("field", ""), str)
-    ):
-        raise PolicyError(
-            f"package {package} produced a malformed finding {str(raw)[:120]}: "
-            'expected {"rule": string, "msg": string, "field": string}'
-        )
-    return RawFinding(raw["rule"], raw["msg"], raw.get("field", ""), severity, package)
+    @property
+    def info(self) -> EngineInfo:
+        return _info()
 
-
-def _order(finding: RawFinding) -> tuple[str, str, str, str]:
-    return (finding.severity, finding.rule, finding.field, finding.message)
+    def value(self, entrypoint: str) -> Any:
+        return self._compiled.query(entrypoint, {})

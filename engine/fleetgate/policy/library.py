@@ -20,16 +20,20 @@ from fleetgate._read import read_capped
 from fleetgate.errors import ManifestError, PolicyError
 from fleetgate.files import GateFiles
 from fleetgate.manifest import read_documents
+from fleetgate.policy.interface import PolicyRevision
 from fleetgate.policy.overrides import DataOrigin, apply_overrides, merge_data
 
 __all__ = [
     "BUILTIN_LABEL",
+    "BundleOrigin",
     "PolicyLibrary",
     "PolicyModule",
     "RuleInfo",
     "builtin_policy_dir",
     "load_library",
     "merge_data",
+    "module_of",
+    "rule_infos",
 ]
 
 BUILTIN_LABEL = "builtin:"
@@ -67,11 +71,28 @@ class RuleInfo:
 
 
 @dataclass(frozen=True)
+class BundleOrigin:
+    """Where a library read from a signed OPA bundle came from."""
+
+    revision: str  # the bundle's .manifest revision
+    signer: str  # the key id of its signature
+
+
+@dataclass(frozen=True)
 class PolicyLibrary:
     modules: tuple[PolicyModule, ...]
     data: Mapping[str, Any]
     rules: Mapping[str, RuleInfo]
     revision: str
+    bundle: BundleOrigin | None = None
+
+    @property
+    def policy_revision(self) -> PolicyRevision:
+        """The revision as receipts and the decision name it."""
+        origin = self.bundle
+        return PolicyRevision(
+            self.revision, origin.revision if origin else None, origin.signer if origin else None
+        )
 
 
 def builtin_policy_dir() -> Path:
@@ -112,7 +133,7 @@ def load_library(
             digest.update(raw)
             text = _decode(raw, display)
             if rel.endswith(".rego"):
-                modules.append(_module(display, text))
+                modules.append(module_of(display, text))
             elif rel == "data.yaml":
                 data = merge_data(data, _yaml_mapping(raw, display))
             else:
@@ -169,7 +190,7 @@ def _decode(raw: bytes, display: str) -> str:
         raise PolicyError(f"{display}:{line}: not valid UTF-8") from None
 
 
-def _module(display: str, text: str) -> PolicyModule:
+def module_of(display: str, text: str) -> PolicyModule:
     match = _PACKAGE.search(text)
     if match is None:
         raise PolicyError(f"{display}:1: no package declaration")
@@ -190,7 +211,11 @@ def _yaml_mapping(raw: bytes, display: str) -> dict[str, Any]:
 
 
 def _rules(raw: bytes, display: str) -> dict[str, RuleInfo]:
-    entries = _yaml_mapping(raw, display).get("rules", {})
+    return rule_infos(_yaml_mapping(raw, display).get("rules", {}), display)
+
+
+def rule_infos(entries: Any, display: str) -> dict[str, RuleInfo]:
+    """Rule metadata as ``rules.yaml`` (or a bundle's manifest) writes it: name -> fields."""
     if not isinstance(entries, dict):
         raise PolicyError(f"{display}: 'rules' must map rule names to their metadata")
     rules: dict[str, RuleInfo] = {}

@@ -1,6 +1,6 @@
 """``fleetgate policy test``: run every ``test_*`` rule of a policy library, like ``opa test``.
 
-The embedded engine has no test runner, so tests are discovered here: every rule whose name
+Tests are discovered here, whichever engine runs them (``--engine``): every rule whose name
 starts with ``test_`` in any module. A test passes when it evaluates to ``true``; undefined or
 false fails; an evaluation error is reported as an error (and fails the run).
 """
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from fleetgate.errors import PolicyError
-from fleetgate.policy._rego import compile_modules
+from fleetgate.policy.engines import DEFAULT_ENGINE, build_tester
 from fleetgate.policy.library import BUILTIN_LABEL, PolicyLibrary
 
 __all__ = ["PolicyTest", "TestOutcome", "discover_tests", "run_policy_tests"]
@@ -54,8 +54,10 @@ def discover_tests(library: PolicyLibrary) -> list[PolicyTest]:
     return list(found.values())
 
 
-def run_policy_tests(library: PolicyLibrary, builtin_tests: bool = True) -> list[TestOutcome]:
-    """Compile the whole library (tests included) once and evaluate each test rule.
+def run_policy_tests(
+    library: PolicyLibrary, builtin_tests: bool = True, engine: str = DEFAULT_ENGINE
+) -> list[TestOutcome]:
+    """Compile the whole library (tests included) once with ``engine`` and evaluate each test rule.
 
     ``builtin_tests=False`` loads the built-in library (its helpers) but runs only the tests of
     the other directories: a team testing its own policies sees only its own results.
@@ -64,13 +66,11 @@ def run_policy_tests(library: PolicyLibrary, builtin_tests: bool = True) -> list
     if not tests:
         return []
     _check_imports(library)
-    compiled = compile_modules(
-        list(library.modules), {"fleetgate": {"config": dict(library.data)}}, [t.entrypoint for t in tests]
-    )
+    tester = build_tester(engine, library, [t.entrypoint for t in tests])
     outcomes: list[TestOutcome] = []
     for test in tests:
         try:
-            value = compiled.query(test.entrypoint, {})
+            value = tester.value(test.entrypoint)
         except PolicyError as exc:
             outcomes.append(TestOutcome(test, "error", exc.message))
             continue
