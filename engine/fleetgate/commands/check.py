@@ -7,7 +7,6 @@ them over. It never prints and never exits: the CLI does.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import os
 import uuid
@@ -21,9 +20,15 @@ from fleetgate.changes import (
     ChangeSet,
     changes_between,
     changes_in_paths,
-    repository_links,
-    submodules_under_globs,
     with_dependents,
+)
+from fleetgate.commands._gate import (
+    evaluation_datasets,
+    guarded_paths,
+    known_rules,
+    non_deployment_subjects,
+    submodule_findings,
+    trusted_context,
 )
 from fleetgate.commands._rollout import with_rollout_facts
 from fleetgate.commands.policy_bundle import bundle_context, bundle_library
@@ -36,14 +41,14 @@ from fleetgate.config import (
     EvidenceConfig,
     load_config,
 )
-from fleetgate.decision import Decision, DecisionHeader, Finding, Subject
+from fleetgate.decision import Decision, DecisionHeader
 from fleetgate.errors import FleetgateError, GitError
 from fleetgate.evidence import SILENT, Progress
 from fleetgate.evidence.cache import FactCache
 from fleetgate.evidence.gather import EvidenceRun, artifact_source, gather_facts
 from fleetgate.evidence.interface import TrustConfig
 from fleetgate.evidence.registry import COLLECTORS
-from fleetgate.files import GateFiles, GatePaths, repo_path
+from fleetgate.files import GateFiles
 from fleetgate.gate import run_gate
 from fleetgate.git import INDEX, WORKTREE, Git, Revision
 from fleetgate.parallel import available_cores
@@ -61,7 +66,6 @@ from fleetgate.review import Review
 
 if TYPE_CHECKING:
     from fleetgate.commands.audit import AuditSettings
-    from fleetgate.waivers import WaiverReview
 
 __all__ = [
     "CheckOptions",
@@ -188,9 +192,9 @@ def _checked(
     # The evaluation datasets are yardsticks: a change to one is a change to the gate.
     changed_gate = replace(gate, files=gate.files | evaluation_datasets(changes)).changed(changes.paths)
     review = Review(git, trusted, head, config, enforced=options.base is not None, now=now)
-    waivers = _known_rules(review.waivers(), library.rules)
-    extra = _extra_subjects(
-        review.gate(changed_gate), _submodules(options, git, changes, config) if git else []
+    waivers = known_rules(review.waivers(), library.rules)
+    extra = non_deployment_subjects(
+        review.gate(changed_gate), submodule_findings(options, git, changes, config) if git else []
     )
     run = evidence_run(
         options,
@@ -212,7 +216,7 @@ def _checked(
         engine=engine.info.label,
         context={
             **changes.context.to_json(),
-            "trusted": _trusted_context(trusted, config),
+            "trusted": trusted_context(trusted, config),
             **bundle_context(library),
         },
     )
@@ -233,22 +237,6 @@ def _checked(
     return _recorded(checked, options, settings)
 
 
-def _submodules(options: CheckOptions, git: Git, changes: ChangeSet, config: Config) -> list[Finding]:
-    """A submodule where manifests could live is a deny: the gate cannot see inside it."""
-    links = repository_links(git) if options.paths else list(changes.links)
-    return [
-        Finding(
-            "schema.invalid",
-            "deny",
-            f"{path} is a git submodule under the manifest globs: manifests may not live in "
-            "submodules, where the gate cannot see them",
-            path,
-            1,
-        )
-        for path in submodules_under_globs(links, config.selector)
-    ]
-
-
 def _priced(
     gather: Callable[[ChangeSet, EvidenceRun], dict[str, dict[str, Any]]],
     changes: ChangeSet,
@@ -265,35 +253,6 @@ def _priced(
 
     fleet = with_fleet(run.settings, config, data, options.cost_segments, run.cache)
     return cost_windows(gather(changes, replace(run, settings=fleet)), changes, data, options, config, now)
-
-
-def _extra_subjects(gate: list[Finding], layout: list[Finding]) -> list[Subject]:
-    """The subjects that are not deployments: the gate's own files, the repository's layout."""
-    if not gate and not layout:
-        return []
-    from fleetgate.integrity import GATE_NAME, non_deployment
-
-    extra = [non_deployment(GATE_NAME, "gate", gate)] if gate else []
-    return extra + ([non_deployment("repository-layout", "repository", layout)] if layout else [])
-
-
-def _known_rules(review: WaiverReview, rules: Mapping[str, RuleInfo]) -> WaiverReview:
-    """A waiver for a rule the library does not have waives nothing: say so, with a suggestion."""
-    if all(w.rule in rules for w in review.applicable):
-        return review
-    from fleetgate.waivers import WaiverReview
-
-    known = [w for w in review.applicable if w.rule in rules]
-    notes = []
-    for waiver in review.applicable:
-        if waiver.rule not in rules:
-            import difflib
-
-            close = difflib.get_close_matches(waiver.rule, list(rules), n=1)
-            hint = f": did you mean {close[0]!r}?" if close else " (fleetgate explain lists every rule)"
-            message = f"waiver for {waiver.target} names unknown rule {waiver.rule!r}{hint}"
-            notes.append(Finding("waiver.unknown-rule", "warn", message, waiver.file, waiver.line, "rule"))
-    return WaiverReview(tuple(known), (*review.findings, *notes))
 
 
 def _check_options(options: CheckOptions) -> None:
@@ -361,55 +320,6 @@ def _load_trust(files: GateFiles, path: str) -> TrustConfig:
     from fleetgate.evidence.trust import load_trust
 
     return load_trust(files, path)
-
-
-def guarded_paths(config: Config, trust: TrustConfig | None) -> GatePaths:
-    """Every gate file of the configuration (the waiver file aside: it has its own approvals)."""
-    files = {config.source or CONFIG_FILE}
-    fleet = (config.fleet.inventory, config.fleet.prices) if config.fleet is not None else (None, None)
-    snapshot = config.telemetry.get("path") if config.telemetry is not None else None
-    named_files = (
-        config.evidence.trust,
-        config.evidence.ca_bundle,
-        config.gate.allowed_signers,
-        *fleet,
-        snapshot,
-    )
-    for named in named_files:
-        if named is not None:
-            files.add(named)
-    operators = config.evidence.collectors.get("model", {}).get("allowedOperators")
-    if isinstance(operators, str):
-        with contextlib.suppress(FleetgateError):
-            files.add(repo_path(operators))
-    if trust is not None and trust.files is config.trusted:
-        from fleetgate.evidence.trust import trust_material
-
-        files.update(trust_material(trust))
-    return GatePaths(frozenset(files), tuple(config.policy_dirs))
-
-
-def evaluation_datasets(changes: ChangeSet) -> frozenset[str]:
-    """The repository paths of the evaluation datasets the changes' manifests (both sides) name."""
-    found: set[str] = set()
-    for change in changes.changes:
-        for side in (change.head, change.base):
-            spec = side.body.get("spec") if side is not None else None
-            block = spec.get("evaluation") if isinstance(spec, dict) else None
-            dataset = block.get("dataset") if isinstance(block, dict) else None
-            if isinstance(dataset, str):
-                with contextlib.suppress(FleetgateError):
-                    found.add(repo_path(dataset, what="spec.evaluation.dataset"))
-    return frozenset(found)
-
-
-def _trusted_context(trusted: GateFiles, config: Config) -> dict[str, Any]:
-    """What the decision records of the gate files: where from, and the digest of each one used."""
-    return {
-        "revision": trusted.revision,
-        "config": config.source,
-        "files": {path: digest for path, digest in sorted(trusted.consulted.items()) if digest},
-    }
 
 
 def _select(
