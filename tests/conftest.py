@@ -2,12 +2,38 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from support import GitRepo, PolicyDir
+
+# Read before the session fixture below hides the runner's variables from the tests themselves.
+ON_CI = os.environ.get("CI", "").lower() in ("true", "1")
+_ON_CI_NOTE = "skipped on CI, where .ci/run installs every server and tool the tests need: "
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Iterator[None]:
+    """On CI a skip is a failure: a missing PostgreSQL, Prometheus or browser is a broken CI, not a pass."""
+    outcome: Any = yield
+    report = outcome.get_result()
+    if ON_CI and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"{_ON_CI_NOTE}{report.longrepr}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Iterator[None]:
+    """The same for a whole module skipped while it is collected (a missing library)."""
+    outcome: Any = yield
+    report = outcome.get_result()
+    if ON_CI and report.skipped:
+        report.outcome = "failed"
+        report.longrepr = f"{_ON_CI_NOTE}{report.longrepr}"
 
 
 @pytest.fixture
