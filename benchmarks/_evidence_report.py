@@ -72,12 +72,7 @@ def model_rows(model: Mapping[str, Any]) -> list[Row]:
             f"<= {TARGET_COLD_S:g} s",
             verdict(cold["median_s"] <= TARGET_COLD_S),
         ),
-        (
-            f"     latency p50, {latency['repeats']} repeats x {latency['timed_runs']} runs",
-            f"{latency['p50_ms']:.2f} ms",
-            "",
-            f"spread {latency['spread']:.1%}",
-        ),
+        _latency_row(latency),
         (
             "(2b) check, cached",
             f"{cached['median_s']:.3f} s",
@@ -103,6 +98,19 @@ def fairness_rows(fairness: Mapping[str, Any]) -> list[Row]:
         ("     check, cached", f"{fairness['cached']['median_s']:.3f} s", "", ""),
         ("     check --evidence none (manifest only)", f"{bare['median_s']:.3f} s", "", ""),
     ]
+
+
+def _latency_row(latency: dict[str, Any]) -> tuple[str, str, str, str]:
+    """The gate's latency measurement, or that the fact did not come back (its reason is in the JSON)."""
+    if "p50_ms" not in latency:
+        return (
+            "     latency p50",
+            "not measured",
+            "",
+            str(latency.get("error") or latency.get("reason") or "")[:60],
+        )
+    runs = f"{latency.get('repeats', '?')} repeats x {latency.get('timed_runs', '?')} runs"
+    return (f"     latency p50, {runs}", f"{latency['p50_ms']:.2f} ms", "", f"spread {latency['spread']:.1%}")
 
 
 def table(results: Mapping[str, Any]) -> list[str]:

@@ -17,7 +17,7 @@ from run import child_environment, fleetgate, progress, run_child
 from fleetgate.commands.verify import Verified, run_verify
 from fleetgate.evidence import Artifact, Collector, CollectorContext
 from fleetgate.evidence.artifact import hash_file
-from fleetgate.evidence.trust import load_trust
+from fleetgate.evidence.trust import load_trust_file
 
 # Run in a fresh interpreter: what `fleetgate verify` pays the first time it verifies, and how
 # much of that is imports (the benchmark process has imported everything long before).
@@ -83,10 +83,12 @@ def collector_times(release: SignedRelease, repeats: int) -> dict[str, Any]:
         previous=None,
         root=release.artifact.parent,
         artifact=artifact,
-        trust=load_trust(release.trust),
+        trust=load_trust_file(release.trust, Path("/")),
     )
     result: dict[str, Any] = {
-        "load_trust": stats([timed(lambda: load_trust(release.trust))[0] for _ in range(repeats)], 6)
+        "load_trust": stats(
+            [timed(lambda: load_trust_file(release.trust, Path("/")))[0] for _ in range(repeats)], 6
+        )
     }
     for name, collector in (("signature", SIGNATURE), ("provenance", PROVENANCE)):
         result[name] = stats(_collect_times(collector, context, repeats), 6)
