@@ -27,7 +27,7 @@ from functools import cache
 from typing import Any
 
 from fleetgate.errors import PolicyError
-from fleetgate.policy.library import PolicyModule
+from fleetgate.policy.library import BUILTIN_LABEL, PolicyModule
 
 __all__ = ["REFUSED_BUILTINS", "CompiledPolicy", "compile_modules", "regopy_version"]
 
@@ -170,7 +170,7 @@ def _refuse_nondeterministic_builtins(modules: Sequence[PolicyModule]) -> None:
     the modules a repository or an operator brings are scanned on each run.
     """
     for module in modules:
-        if module.path.startswith("builtin:"):
+        if module.path.startswith(BUILTIN_LABEL):
             continue
         found = _refused_call().search(_NOT_CODE.sub(_blank, module.source))
         if found is not None:
