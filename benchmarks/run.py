@@ -2,12 +2,14 @@
 
 (a) pre-commit: wall time of ``fleetgate check --staged`` in a git repo with 200 committed
     manifests and 5 staged changes, next to ``python -c pass`` on the same interpreter (the floor
-    any Python CLI pays). Target: median <= 0.4 s on a 2-core machine.
-(b) full scan: ``fleetgate check PATH`` over 10,000 generated manifests: manifests evaluated per
-    second and peak RSS of the gate process. Targets: >= 500 manifests/s, <= 500 MB.
+    any Python CLI pays), the two run alternately. Target: at most 12x ``python -c pass``.
+(b) full scan: ``fleetgate check PATH`` over 10,000 generated manifests, next to the reading
+    floor: one process parsing the same files with PyYAML's C loader, run alternately.
+    Targets: at most 3x the reading floor; peak RSS of the gate process at most 300 MB.
 
-Every figure is the median of ``--repeats`` runs (default 7) after one untimed warm-up run.
-Results go to stdout as a table and to benchmarks/results/latest.json.
+Shared machines drift from day to day, so every target is a ratio to a baseline measured in the
+same run. Every figure is the median of ``--repeats`` runs (default 7) after one untimed
+warm-up run. Results go to stdout as a table and to benchmarks/results/latest.json.
 """
 
 from __future__ import annotations
@@ -36,9 +38,14 @@ DENY_EVERY = 40  # one manifest in 40 starts above the initial rollout maximum (
 ROLLOUTS = (1, 5, 10)  # rungs at or below the initial maximum
 NEXT_RUNG = {1: 5, 5: 10, 10: 25}
 
-TARGET_STAGED_S = 0.4
-TARGET_SCAN_RATE = 500.0
-TARGET_SCAN_RSS_MB = 500.0
+TARGET_STAGED_RATIO = 12.0  # check --staged / python -c pass
+TARGET_SCAN_RATIO = 3.0  # scan / reading floor
+TARGET_SCAN_RSS_MB = 300.0
+READING_FLOOR = (
+    "import pathlib, yaml\n"
+    "for p in sorted(pathlib.Path('models').rglob('*.yaml')):\n"
+    "    list(yaml.load_all(p.read_bytes(), Loader=yaml.CSafeLoader))\n"
+)
 
 GIT_ENV = {
     "GIT_CONFIG_GLOBAL": os.devnull,
@@ -136,8 +143,26 @@ def run_child(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, i
 
 
 def measure(argv: list[str], cwd: Path, repeats: int, env: dict[str, str]) -> dict[str, Any]:
-    run_child(argv, cwd, env)  # warm-up: bytecode cache, page cache
-    samples = [run_child(argv, cwd, env) for _ in range(repeats)]
+    return measure_side_by_side([argv], cwd, repeats, env)[0]
+
+
+def measure_side_by_side(
+    commands: list[list[str]], cwd: Path, repeats: int, env: dict[str, str]
+) -> list[dict[str, Any]]:
+    """Each command warmed up once, then run ``repeats`` times, the commands alternating.
+
+    Alternating puts a slow minute of a shared machine on every command alike.
+    """
+    for argv in commands:
+        run_child(argv, cwd, env)  # warm-up: bytecode cache, page cache
+    samples: list[list[tuple[float, int, float]]] = [[] for _ in commands]
+    for _ in range(repeats):
+        for argv, kept in zip(commands, samples, strict=True):
+            kept.append(run_child(argv, cwd, env))
+    return [_summary(kept) for kept in samples]
+
+
+def _summary(samples: list[tuple[float, int, float]]) -> dict[str, Any]:
     walls = [s[0] for s in samples]
     return {
         "median_s": statistics.median(walls),
@@ -162,11 +187,18 @@ def bench_staged(tmp: Path, committed: int, staged: int, repeats: int) -> dict[s
         path = repo / "models" / NAMESPACES[i % len(NAMESPACES)] / f"model-{i:05d}.yaml"
         path.write_text(manifest(i, rollout=NEXT_RUNG[ROLLOUTS[i % len(ROLLOUTS)]]), encoding="utf-8")
     git(repo, "add", "--all")
+    floor, check = measure_side_by_side(
+        [[sys.executable, "-c", "pass"], [*fleetgate(), "check", "--staged"]],
+        repo,
+        repeats,
+        child_environment(tmp),
+    )
     return {
         "committed_manifests": committed,
         "staged_changes": len(changed),
-        "python_pass": measure([sys.executable, "-c", "pass"], repo, repeats, child_environment(tmp)),
-        "check_staged": measure([*fleetgate(), "check", "--staged"], repo, repeats, child_environment(tmp)),
+        "python_pass": floor,
+        "check_staged": check,
+        "ratio": check["median_s"] / floor["median_s"],
     }
 
 
@@ -177,7 +209,9 @@ def bench_scan(tmp: Path, count: int, repeats: int, jobs: int | None) -> dict[st
     report = tmp / "scan-decision.json"
     argv = [*fleetgate(), "check", "models", "--format", "json", "--output", str(report)]
     argv += [] if jobs is None else ["--jobs", str(jobs)]
-    result = measure(argv, root, repeats, child_environment(tmp))
+    floor, result = measure_side_by_side(
+        [[sys.executable, "-c", READING_FLOOR], argv], root, repeats, child_environment(tmp)
+    )
     decision = json.loads(report.read_text(encoding="utf-8"))
     evaluated = len(decision["subjects"])
     if evaluated != count:
@@ -186,6 +220,8 @@ def bench_scan(tmp: Path, count: int, repeats: int, jobs: int | None) -> dict[st
     result["manifests"] = evaluated
     result["admitted"] = sum(1 for s in decision["subjects"] if s["allowed"])
     result["manifests_per_s"] = evaluated / result["median_s"]
+    result["reading_floor"] = floor
+    result["ratio"] = result["median_s"] / floor["median_s"]
     return result
 
 
@@ -218,35 +254,42 @@ def write_results(path: Path, results: Mapping[str, Any]) -> None:
 def table(results: dict[str, Any]) -> list[str]:
     staged, scan = results["staged"], results["scan"]
     base, check = staged["python_pass"], staged["check_staged"]
-    rate, rss = scan["manifests_per_s"], scan["peak_rss_mb"]
+    floor, rss = scan["reading_floor"], scan["peak_rss_mb"]
     jobs = f", --jobs {scan['jobs']}" if isinstance(scan["jobs"], int) else ""
-    rows: list[tuple[str, str, str, str]] = [
-        ("(a) python -c pass", f"{base['median_s']:.3f} s", "", ""),
+    rows: list[tuple[str, str, str, str, str]] = [
+        ("(a) python -c pass (baseline)", f"{base['median_s']:.3f} s", "", "", ""),
         (
             f"(a) check --staged ({staged['committed_manifests']} + {staged['staged_changes']} staged)",
             f"{check['median_s']:.3f} s",
-            f"<= {TARGET_STAGED_S} s",
-            verdict(check["median_s"] <= TARGET_STAGED_S),
+            f"x{staged['ratio']:.1f}",
+            f"<= x{TARGET_STAGED_RATIO:.0f}",
+            verdict(staged["ratio"] <= TARGET_STAGED_RATIO),
         ),
-        ("    of which above python -c pass", f"{check['median_s'] - base['median_s']:.3f} s", "", ""),
+        ("(b) reading floor: PyYAML C loader (baseline)", f"{floor['median_s']:.2f} s", "", "", ""),
         (
             f"(b) check PATH, {scan['manifests']} manifests" + jobs,
-            f"{rate:,.0f} manifests/s",
-            f">= {TARGET_SCAN_RATE:.0f}/s",
-            verdict(rate >= TARGET_SCAN_RATE),
+            f"{scan['median_s']:.2f} s",
+            f"x{scan['ratio']:.1f}",
+            f"<= x{TARGET_SCAN_RATIO:.0f}",
+            verdict(scan["ratio"] <= TARGET_SCAN_RATIO),
         ),
-        ("    wall time", f"{scan['median_s']:.2f} s", "", ""),
+        ("    throughput", f"{scan['manifests_per_s']:,.0f}/s", "", "", ""),
         (
             "    peak RSS",
             f"{rss:.0f} MB",
+            "",
             f"<= {TARGET_SCAN_RSS_MB:.0f} MB",
             verdict(rss <= TARGET_SCAN_RSS_MB),
         ),
-        ("    admitted", f"{scan['admitted']} / {scan['manifests']}", "", ""),
+        ("    admitted", f"{scan['admitted']} / {scan['manifests']}", "", "", ""),
     ]
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    out = [f"{'measure':{widths[0]}}  {'median':>{widths[1]}}  target"]
-    out += [f"{a:{widths[0]}}  {b:>{widths[1]}}  {c:{widths[2]}}  {d}".rstrip() for a, b, c, d in rows]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    head = ("measure", "median", "ratio", "target")
+    out = ["  ".join(f"{h:{w}}" for h, w in zip(head, widths, strict=True)).rstrip()]
+    out += [
+        f"{a:{widths[0]}}  {b:>{widths[1]}}  {c:>{widths[2]}}  {d:{widths[3]}}  {e}".rstrip()
+        for a, b, c, d, e in rows
+    ]
     return out
 
 
@@ -270,8 +313,8 @@ def main(argv: list[str] | None = None) -> int:
         scan = bench_scan(tmp, count, repeats, args.jobs)
     results: dict[str, Any] = {"environment": env, "repeats": repeats, "staged": staged, "scan": scan}
     results["targets_met"] = {
-        "staged_wall": staged["check_staged"]["median_s"] <= TARGET_STAGED_S,
-        "scan_rate": scan["manifests_per_s"] >= TARGET_SCAN_RATE,
+        "staged_ratio": staged["ratio"] <= TARGET_STAGED_RATIO,
+        "scan_ratio": scan["ratio"] <= TARGET_SCAN_RATIO,
         "scan_rss": scan["peak_rss_mb"] <= TARGET_SCAN_RSS_MB,
     }
     print("\n".join(table(results)))

@@ -106,8 +106,10 @@ def changes_between(
     entries = git.changed_entries(base.sha if base else None, head_rev)
     changed = sorted(entries)
     paths = [p for p in changed if selector.matches(p)]
-    before = _manifests(git.read(base.sha, paths, limits.max_bytes), limits) if base else []
-    after = _manifests(git.read(head_rev, paths, limits.max_bytes), limits)
+    sides = [(base.sha, paths)] if base else []
+    *old, new = git.read_revisions([*sides, (head_rev, paths)], limits.max_bytes)
+    before = _manifests(old[0], limits) if old else []
+    after = _manifests(new, limits)
     context = GitContext(
         repo=str(git.root),
         head_commit=head_commit.sha if head_commit else None,

@@ -10,9 +10,11 @@ import posixpath
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+from fleetgate.conform import Check, Unsupported, compile_schema
 from fleetgate.errors import ConfigError, ManifestError
 from fleetgate.evidence.artifact import Download
 from fleetgate.evidence.registry import FACTS, settings_schema
@@ -375,6 +377,8 @@ def _evidence(
 
 
 def _check(raw: dict[str, Any], display: str, lines: dict[Any, int]) -> None:
+    if _conforms(raw):
+        return  # valid: the common case, without jsonschema's import and validator build
     from jsonschema import Draft202012Validator
 
     for error in Draft202012Validator(_SCHEMA).iter_errors(raw):
@@ -392,6 +396,18 @@ def _check(raw: dict[str, Any], display: str, lines: dict[Any, int]) -> None:
             message = f"{format_path(path) or 'config'}: {error.message}"
         line = next((lines[path[:n]] for n in range(len(path), -1, -1) if path[:n] in lines), 1)
         raise ConfigError(f"{display}:{line}: {message}")
+
+
+def _conforms(raw: dict[str, Any]) -> bool:
+    return _quick_check()(raw)
+
+
+@cache
+def _quick_check() -> Check:
+    try:
+        return compile_schema(_SCHEMA)
+    except Unsupported:
+        return lambda raw: False  # every config goes to jsonschema
 
 
 _GLOBS: dict[str, re.Pattern[str]] = {}

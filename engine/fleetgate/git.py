@@ -214,21 +214,32 @@ class Git:
 
         A file larger than ``max_bytes`` raises :class:`ManifestError` before it is read.
         """
-        wanted = list(paths)
-        if revision == WORKTREE:
-            return {p: data for p in wanted if (data := self._read_file(p, max_bytes)) is not None}
-        prefix = ":" if revision == INDEX else f"{revision}:"
-        names = [f"{prefix}{p}" for p in wanted]
-        if any("\n" in n for n in names):
+        return self.read_revisions([(revision, list(paths))], max_bytes)[0]
+
+    def read_revisions(
+        self, requests: Sequence[tuple[Revision, Sequence[str]]], max_bytes: int
+    ) -> list[dict[str, bytes]]:
+        """:meth:`read` for several revisions at once: two git calls in all, not two for each."""
+        names: list[tuple[int, str, str]] = []  # (request, path, object name)
+        found: list[dict[str, bytes]] = [{} for _ in requests]
+        for index, (revision, paths) in enumerate(requests):
+            if revision == WORKTREE:
+                found[index] = {p: data for p in paths if (data := self._read_file(p, max_bytes)) is not None}
+                continue
+            prefix = ":" if revision == INDEX else f"{revision}:"
+            names += [(index, p, f"{prefix}{p}") for p in paths]
+        if any("\n" in name for _, _, name in names):
             raise GitError("a path contains a newline; refused")
-        sizes = self._sizes(names)
-        present = [(p, n) for p, n in zip(wanted, names, strict=True) if sizes.get(n) is not None]
-        for path, name in present:
+        sizes = self._sizes([name for _, _, name in names])
+        present = [entry for entry in names if sizes.get(entry[2]) is not None]
+        for _, path, name in present:
             if (size := sizes[name] or 0) > max_bytes:
                 raise ManifestError(
                     path, f"{size} bytes exceeds the {max_bytes}-byte manifest size limit; refused"
                 )
-        return dict(zip([p for p, _ in present], self._contents([n for _, n in present]), strict=True))
+        for (index, path, _), data in zip(present, self._contents([n for _, _, n in present]), strict=True):
+            found[index][path] = data
+        return found
 
     def export(self, revision: str, path: str, target: Path) -> bool:
         """Write the blob ``path`` of commit ``revision`` to ``target``; False when it is not there.

@@ -32,8 +32,8 @@ from support_release import (
 
 FACTS = ["artifact", "fairness", "latency", "model", "provenance", "signature"]
 HEAVY = [
-    "ai_edge_litert", "coremltools", "fairlearn", "in_toto", "model_signing", "onnx", "onnxruntime", "pandas",
-    "sigstore",
+    "ai_edge_litert", "coremltools", "fairlearn", "in_toto", "jsonschema", "model_signing", "onnx",
+    "onnxruntime", "pandas", "sigstore",
 ]  # fmt: skip
 
 

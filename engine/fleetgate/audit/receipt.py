@@ -102,7 +102,7 @@ def build_receipt(
     if artifact is None:
         raise ReceiptError(f"{subject.target}: no modelUri and sha256 artifact digest to name in a receipt")
     uri, digest, source = artifact
-    passed = subject.allowed and not decision.errors
+    passed = subject.allowed
     predicate: dict[str, Any] = {
         "verifier": {"id": verifier_id, "version": _versions(engine or EngineInfo.of_label(decision.engine))},
         "timeVerified": decision.timestamp,

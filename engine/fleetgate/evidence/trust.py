@@ -18,8 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
+from fleetgate.conform import Unsupported, compile_schema
 from fleetgate.errors import ConfigError, ManifestError
 from fleetgate.evidence.interface import TrustConfig
 from fleetgate.files import GateFiles
@@ -128,6 +127,11 @@ def trust_material(trust: TrustConfig) -> list[str]:
 
 
 def _validate(value: Any, schema: Mapping[str, Any], path: Path, section: str | None) -> None:
+    with contextlib.suppress(Unsupported):
+        if compile_schema(schema)(value):
+            return  # valid: the common case, without jsonschema's import and validator build
+    import jsonschema
+
     validator = jsonschema.Draft202012Validator(schema)
     error = next(iter(sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))), None)
     if error is None:

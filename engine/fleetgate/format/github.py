@@ -64,7 +64,7 @@ def format_github(report: Report) -> str:
     view = shown(report)
     decision = view.decision
     annotations = _annotations(decision)
-    lines = [_error_command(error) for error in decision.errors]
+    lines: list[str] = []
     if view.hidden:
         lines.append(f"::notice title=fleetgate: evidence off::{_data(evidence_off_note(view.hidden))}")
     lines += [_command(annotation) for annotation in annotations]
@@ -90,8 +90,6 @@ def job_summary(report: Report) -> str:
         head += ["", _md(evidence_off_note(view.hidden))]
     head += _limit_note(annotations)
     rest = SUMMARY_BUDGET - _size(head) - 1_000  # headings, blank lines and <details> tags
-    errors = _bounded([f"- {_md(e, _CELL_CHARS)}" for e in decision.errors], [], rest // 8, "error")
-    rest -= _size(errors)
     denies = [a for a in annotations if a.command == "error"]
     denied = _bounded([_deny_row(a) for a in denies], _DENY_HEADER, rest // 2, "denied finding")
     rest -= _size(denied)
@@ -108,8 +106,6 @@ def job_summary(report: Report) -> str:
     warning_rows = [_finding_row(a) for a in annotations if a.command == "warning"]
     warnings = _bounded(warning_rows, _FINDING_HEADER, rest, "warning")
     sections = [head]
-    if errors:
-        sections.append(["### Could not decide", "", *errors])
     sections.append(["### Denied", "", *(denied or ["Nothing was denied."])])
     sections.append(["### Deployments", "", *(subjects or ["No OnDeviceModel manifest changed."])])
     if costs:
@@ -186,8 +182,7 @@ def _outcome(decision: Decision) -> str:
     total, denied = len(decision.subjects), sum(1 for s in decision.subjects if not s.allowed)
     if decision.allowed:
         return f"{_count(total, 'deployment')}, none denied"
-    errors = f", {_count(len(decision.errors), 'error')}" if decision.errors else ""
-    return f"{denied} of {_count(total, 'deployment')} denied{errors}"
+    return f"{denied} of {_count(total, 'deployment')} denied"
 
 
 def _tally(annotations: Sequence[_Annotation]) -> str:
@@ -226,10 +221,6 @@ def _command(annotation: _Annotation) -> str:
     properties.append(("title", title))
     joined = ",".join(f"{key}={_property(value)}" for key, value in properties)
     return f"::{annotation.command} {joined}::{_data(_message(annotation))}"
-
-
-def _error_command(error: str) -> str:
-    return f"::error title=fleetgate could not decide::{_data(error)}"
 
 
 def _findings_line(annotations: Sequence[_Annotation], job_summary: bool) -> str:

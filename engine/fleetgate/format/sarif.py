@@ -198,14 +198,14 @@ def _location(finding: Finding, target: str | None) -> dict[str, Any]:
 
 
 def _invocation(decision: Decision, hidden: int) -> dict[str, Any]:
-    """The gate ran to a verdict unless the decision records errors (then it could not decide).
+    """The gate ran to a verdict (a gate that could not decide writes no SARIF: it exits 2).
 
     A run without evidence says so once, as a note, instead of one result per missing fact.
     """
-    invocation: dict[str, Any] = {"executionSuccessful": not decision.errors}
+    invocation: dict[str, Any] = {"executionSuccessful": True}
     if decision.timestamp:
         invocation["endTimeUtc"] = decision.timestamp
-    notifications = [{"level": "error", "message": {"text": error}} for error in decision.errors]
+    notifications: list[dict[str, Any]] = []
     if hidden:
         notifications.append({"level": "note", "message": {"text": evidence_off_note(hidden)}})
     if notifications:

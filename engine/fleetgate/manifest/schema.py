@@ -12,13 +12,13 @@ label pattern and then miss every rule about the ``production`` namespace).
 
 from __future__ import annotations
 
-import difflib
 import json
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
+from pathlib import Path as FilePath
 from typing import Any
 
+from fleetgate.conform import Check, Unsupported, compile_schema
 from fleetgate.manifest.paths import Path, format_path
 
 __all__ = ["SchemaViolation", "schema_document", "validate"]
@@ -37,9 +37,19 @@ class SchemaViolation:
 @cache
 def schema_document() -> dict[str, Any]:
     """The OnDeviceModel v1 JSON Schema as shipped in the package."""
-    text = resources.files("fleetgate.manifest").joinpath("schemas/ondevicemodel-v1.schema.json").read_text()
+    # Next to this module in every install (a wheel is unpacked, never imported from a zip).
+    path = FilePath(__file__).parent / "schemas" / "ondevicemodel-v1.schema.json"
+    text = path.read_text(encoding="utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
+
+
+@cache
+def _conforms() -> Check | None:
+    try:
+        return compile_schema(schema_document())
+    except Unsupported:
+        return None
 
 
 @cache
@@ -52,6 +62,9 @@ def _validator() -> Any:
 
 def validate(document: Any) -> list[SchemaViolation]:
     """Every schema violation of ``document`` (empty when it is valid)."""
+    quick = _conforms()
+    if quick is not None and quick(document):
+        return []  # valid: the common case, without jsonschema's import and validator build
     violations: list[SchemaViolation] = []
     for error in _validator().iter_errors(document):
         violations.extend(_violations(error))
@@ -94,6 +107,8 @@ _REQUIRED_WHEN: dict[Path, str] = {
 
 
 def _unknown_field(path: Path, known: list[str]) -> str:
+    import difflib
+
     close = difflib.get_close_matches(str(path[-1]), known, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
     return f"unknown field {format_path(path)!r} (not in the v1 schema){hint}"

@@ -57,6 +57,22 @@ REFUSED_BUILTINS: Mapping[str, str] = {
 _NOT_CODE = re.compile(r'"(?:[^"\\\n]|\\.)*"|`[^`]*`|#[^\n]*')
 
 
+def _without_uname_child() -> None:
+    """Spare each check a ``uname -p`` child process.
+
+    regopy picks its native library by ``platform.uname()[0]`` on import; reading that tuple
+    makes Python run ``uname -p`` for the processor name, which nothing here reads. The machine
+    name stands in for it (``platform.processor()`` may return it on Linux anyway).
+    """
+    import platform
+
+    info = platform.uname()
+    vars(info).setdefault("processor", info.machine)
+
+
+_without_uname_child()
+
+
 def regopy_version() -> str:
     import regopy
 
@@ -78,7 +94,7 @@ class CompiledPolicy:
         # JSON text, not regopy's Input(value): the latter does not escape quotes or backslashes
         # in strings, so a manifest value containing one would corrupt the engine's output.
         try:
-            term = json.dumps(policy_input, allow_nan=False, ensure_ascii=False)
+            term = json.dumps(policy_input, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
         except (TypeError, ValueError) as exc:
             raise PolicyError(f"policy input is not JSON: {exc}") from None
         self._interpreter.set_input_term(term)

@@ -214,15 +214,6 @@ def test_an_admitted_change_and_an_empty_one() -> None:
     assert plain == ["fleetgate: no findings.", "fleetgate: ADMIT (0 deployments, none denied)"]
 
 
-def test_an_error_the_gate_recorded_is_an_error_annotation_without_a_file() -> None:
-    decision = dataclasses.replace(decide(HEADER, [], []), errors=("engine failed:\n::notice::fake",))
-    commands, plain = parse(format_github(Report(decision)))
-    [error] = [c for c in commands if c.name == "error"]
-    assert "file" not in error.properties and error.data == "engine failed:\n::notice::fake"
-    assert [c.name for c in commands] == ["group", "error", "endgroup"]
-    assert plain[-1] == "fleetgate: DENY (0 of 0 deployments denied, 1 error)"
-
-
 def many_denies(count: int, message: str) -> Decision:
     findings = tuple(
         Finding("rollout.ladder", "deny", f"{i}: {message}", "models/a.yaml", i + 1) for i in range(count)
