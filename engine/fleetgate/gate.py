@@ -49,15 +49,7 @@ def run_gate(
         if change.kind != "deleted" and schema[index] is None
     ]
     # Policies see each fact without its ``report`` breakdown (kept for people and the log).
-    evaluated = [
-        _recorded_input(
-            changes.changes[i],
-            header.stage,
-            for_policies(known.get(changes.changes[i].manifest.target, {})),
-            changes,
-        )
-        for i in asked
-    ]
+    evaluated = [{**inputs[i], "facts": for_policies(inputs[i]["facts"])} for i in asked]
     results = dict(zip(asked, engine.evaluate_many(evaluated, jobs), strict=True))
     evaluations = []
     for index, change in enumerate(changes.changes):
