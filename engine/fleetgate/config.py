@@ -79,7 +79,7 @@ _SCHEMA: dict[str, Any] = {
                 "dirs": {"type": "array", "items": {"type": "string", "minLength": 1}},
                 "replaceBuiltin": {"type": "boolean"},
                 "data": {"type": "object"},
-                "engine": {"enum": ["embedded", "opa"]},
+                "engine": {"enum": ["embedded", "opa", "opa-golib"]},
                 "opa": {
                     "type": "object",
                     "additionalProperties": False,

@@ -24,6 +24,12 @@ def _embedded(library: PolicyLibrary, settings: Mapping[str, Any]) -> PolicyEngi
     return EmbeddedEngine(library)
 
 
+def _opa_golib(library: PolicyLibrary, settings: Mapping[str, Any]) -> PolicyEngine:
+    from fleetgate.policy.opa_local import OpaLocalEngine
+
+    return OpaLocalEngine(library)
+
+
 def _opa_server(library: PolicyLibrary, settings: Mapping[str, Any]) -> PolicyEngine:
     from fleetgate.policy.opa_server import OpaServerEngine
 
@@ -45,8 +51,9 @@ def _opa_tester(library: PolicyLibrary, entrypoints: Sequence[str]) -> PolicyTes
 ENGINES: dict[str, Callable[[PolicyLibrary, Mapping[str, Any]], PolicyEngine]] = {
     "embedded": _embedded,
     "opa": _opa_server,
+    "opa-golib": _opa_golib,
 }
-"""Decision engines: in process, or a remote OPA server's Data API."""
+"""Decision engines: in process (regopy, or OPA's own Go evaluator), or a remote OPA server's Data API."""
 
 TESTERS: dict[str, Callable[[PolicyLibrary, Sequence[str]], PolicyTester]] = {
     "embedded": _embedded_tester,

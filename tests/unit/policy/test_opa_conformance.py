@@ -82,3 +82,10 @@ def test_opa_and_the_embedded_engine_agree_on_the_corpus(opa: object) -> None:
     assert differences == []
     # The corpus reaches both admitted and denied inputs, and many rules' fail side.
     assert 0 < denied < len(inputs) and len(rules) >= 30, (denied, sorted(rules))
+
+
+def test_a_large_batch_on_opa_runs_in_process_and_agrees(opa: object) -> None:
+    # A child forked from a process running Go's runtime hangs: the batch must never fork.
+    inputs = policy_inputs(300)
+    expected = [r.findings for r in EmbeddedEngine(LIBRARY).evaluate_many(inputs, jobs=2)]
+    assert [r.findings for r in opa.evaluate_many(inputs, jobs=2)] == expected  # type: ignore[attr-defined]
