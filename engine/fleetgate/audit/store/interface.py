@@ -27,6 +27,7 @@ __all__ = [
     "SealedRow",
     "Sealer",
     "StoredRecord",
+    "rule_rows_text",
 ]
 
 
@@ -77,15 +78,27 @@ class StoredRecord(RecordColumns):
 
 @dataclass(frozen=True)
 class SealedRow:
-    """What verification reads of a record: its bytes, stored leaf hash, level-0 tree node, and
-    the columns and rule rows stored beside it (which no hash covers, so they are recomputed),
-    as a tuple in :data:`COLUMN_NAMES` order."""
+    """What verification reads of a record: its bytes, stored leaf hash, level-0 tree node, the
+    columns stored beside it (which no hash covers, so they are recomputed) as a tuple in
+    :data:`COLUMN_NAMES` order without ``rules``, and its rule rows as :func:`rule_rows_text`."""
 
     seq: int
     body: bytes
     leaf_hash: bytes
     node: bytes | None
     columns: tuple[Any, ...]
+    rules: str
+
+
+def rule_rows_text(rules: Sequence[str]) -> str:
+    """A record's rule rows as one string: ``pos:length:rule`` for each, joined by commas.
+
+    Each item says how long its rule is, so two different lists of rows never give the same
+    text: verification compares this text with the one the database builds from the stored
+    rows (in position order, positions included) and reads the rows one by one only when they
+    differ. Any row whose position or type is out of place makes the texts differ.
+    """
+    return ",".join(f"{pos}:{len(rule)}:{rule}" for pos, rule in enumerate(rules))
 
 
 @dataclass(frozen=True)
@@ -145,6 +158,15 @@ class DecisionLog(Protocol):
 
     def node(self, level: int, index: int) -> bytes | None:
         """Hash of the perfect subtree at (level, index), or None when not stored."""
+        ...
+
+    def nodes(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        """The stored hashes of the perfect subtrees ``keys`` (level, index), in one read;
+        those not stored are absent."""
+        ...
+
+    def rule_rows(self, seq: int) -> tuple[str, ...]:
+        """Record ``seq``'s rule rows in position order, ``<missing>`` for each skipped position."""
         ...
 
     def add_checkpoint(self, checkpoint: Checkpoint) -> None: ...

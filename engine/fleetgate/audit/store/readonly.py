@@ -55,14 +55,18 @@ class _Reads(SqlDecisionLog):
         if before is not None:
             where, params = _and(where, params, "seq < ?", [before])
         with self._guard("query records"):
-            return self._records(f"{_SELECT_RECORDS}{where} ORDER BY seq DESC LIMIT ?", [*params, limit])
+            return self._records(
+                f"{_SELECT_RECORDS}{where} ORDER BY seq DESC LIMIT ?", [*params, limit], custom_plan=True
+            )
 
     def latest_admitted(self, filters: QueryFilter, stage: str) -> list[StoredRecord]:
         where, params = _where(filters)
         where, params = _and(where, params, "stage = ? AND decision IN (?, ?)", [stage, *ADMITTING])
         last = f"SELECT max(seq) FROM records{where} GROUP BY namespace, name"
         with self._guard("query records"):
-            return self._records(f"{_SELECT_RECORDS} WHERE seq IN ({last}) ORDER BY namespace, name", params)
+            return self._records(
+                f"{_SELECT_RECORDS} WHERE seq IN ({last}) ORDER BY namespace, name", params, custom_plan=True
+            )
 
     def counts(self, since: str) -> list[tuple[str, str, int]]:
         with self._guard("count records"):
