@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from fleetgate.errors import FleetgateError
 
@@ -76,11 +76,13 @@ class StoredRecord(RecordColumns):
     leaf_hash: bytes
 
 
-@dataclass(frozen=True)
-class SealedRow:
+class SealedRow(NamedTuple):
     """What verification reads of a record: its bytes, stored leaf hash, level-0 tree node, the
     columns stored beside it (which no hash covers, so they are recomputed) as a tuple in
-    :data:`COLUMN_NAMES` order without ``rules``, and its rule rows as :func:`rule_rows_text`."""
+    :data:`COLUMN_NAMES` order without ``rules``, and its rule rows as :func:`rule_rows_text`.
+
+    A named tuple, not a frozen dataclass: verify makes one per record of a log that may hold
+    millions, and a tuple is built in C."""
 
     seq: int
     body: bytes
