@@ -16,6 +16,7 @@ from fleetgate.audit.log import inclusion_bundle, make_checkpoint, verify_log
 from fleetgate.audit.record import record_columns, seal
 from fleetgate.audit.store import DecisionLog, PendingRecord, open_log
 from fleetgate.audit.store.interface import rule_rows_text
+from fleetgate.audit.store.sqlite import SqliteDecisionLog
 from support_audit import sql
 
 ORIGIN = "example.com/test-log"
@@ -68,14 +69,17 @@ def test_a_rule_row_turned_into_bytes_is_caught_in_sqlite(tmp_path: Path) -> Non
 def test_an_inclusion_proof_reads_its_nodes_in_one_query(log: DecisionLog, monkeypatch: Any) -> None:
     log.append([with_rules(i, []) for i in range(37)], seal)
     make_checkpoint(log, ORIGIN, SIGNER, "2026-11-26T13:00:00Z")
-    statements: list[str] = []
+    statements: list[tuple[str, Any]] = []
     execute = log._execute  # type: ignore[attr-defined]
 
-    def counted(statement: str, *args: Any, **kwargs: Any) -> Any:
-        statements.append(statement)
-        return execute(statement, *args, **kwargs)
+    def counted(statement: str, params: Any = (), **kwargs: Any) -> Any:
+        statements.append((statement, params))
+        return execute(statement, params, **kwargs)
 
     monkeypatch.setattr(log, "_execute", counted)
     bundle = inclusion_bundle(log, "id-13")
     assert len(bundle["proof"]) == 6
-    assert sum("FROM nodes" in statement for statement in statements) == 1, statements
+    [(statement, params)] = [(sql_, args) for sql_, args in statements if "FROM nodes" in sql_]
+    if isinstance(log, SqliteDecisionLog):  # each node by its primary key, never a scan of the tree
+        plan = log._execute(f"EXPLAIN QUERY PLAN {statement}", params)
+        assert all("USING PRIMARY KEY" in str(step[-1]) for step in plan if "nodes" in str(step[-1])), plan

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from fleetgate.audit.merkle import NodeGetter, new_perfect_nodes, right_edge
+from fleetgate.audit.store._filters import where_clause
 from fleetgate.audit.store.interface import (
     AuditError,
     Checkpoint,
@@ -47,17 +48,6 @@ _RECORD_COLUMNS = (
     "artifact_digest",
     "signer",
 )
-# QueryFilter fields compared for equality with the record column of the same name.
-_EQUALITY_FILTERS = (
-    "model_id",
-    "namespace",
-    "name",
-    "decision",
-    "stage",
-    "policy_revision",
-    "artifact_digest",
-    "signer",
-)
 # Each index ends with seq so "newest first, limit N" walks one index backwards and stops early.
 _RECORD_INDEXES = {
     # Each filter column, then time: a filtered query walks its index newest first and stops
@@ -81,6 +71,7 @@ _INSERT_RECORD = (
 )
 _INSERT_RULE = "INSERT INTO record_rules (seq, pos, rule) VALUES (?, ?, ?)"
 _INSERT_NODE = "INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)"
+_NODES_PER_QUERY = 200  # SQLite allows 500 terms in a compound SELECT
 _CHUNK = 1000  # rows per read when streaming records, and ids per IN (...) list
 
 
@@ -268,15 +259,16 @@ class SqlDecisionLog(ABC):
             return self._nodes(keys)
 
     def _nodes(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        # One primary-key lookup per node, joined by UNION ALL: both databases plan each as an
+        # index probe, where a list of (level, idx) pairs could make SQLite scan the table.
         wanted = list(dict.fromkeys(keys))
         found: dict[tuple[int, int], bytes] = {}
-        for start in range(0, len(wanted), _CHUNK // 2):
-            chunk = wanted[start : start + _CHUNK // 2]
-            pairs = ", ".join("(?, ?)" for _ in chunk)
-            for level, index, digest in self._execute(
-                f"SELECT level, idx, hash FROM nodes WHERE (level, idx) IN (VALUES {pairs})",
-                [value for key in chunk for value in key],
-            ):
+        for start in range(0, len(wanted), _NODES_PER_QUERY):
+            chunk = wanted[start : start + _NODES_PER_QUERY]
+            sql = " UNION ALL ".join(
+                ["SELECT level, idx, hash FROM nodes WHERE level = ? AND idx = ?"] * len(chunk)
+            )
+            for level, index, digest in self._execute(sql, [value for key in chunk for value in key]):
                 found[int(level), int(index)] = bytes(digest)
         return found
 
@@ -352,7 +344,7 @@ class SqlDecisionLog(ABC):
     def query(self, filters: QueryFilter, limit: int = 1000, offset: int = 0) -> list[StoredRecord]:
         if limit < 0 or offset < 0:
             raise AuditError(f"query limit and offset must not be negative (got {limit}, {offset})")
-        where, params = _where(filters)
+        where, params = where_clause(filters)
         with self._guard("query records"):
             return self._records(
                 f"{_SELECT_RECORDS}{where} ORDER BY timestamp DESC, seq DESC LIMIT ? OFFSET ?",
@@ -375,39 +367,6 @@ class SqlDecisionLog(ABC):
             ):
                 rules.setdefault(int(seq), []).append(rule)
         return [_stored(row, tuple(rules.get(int(row[0]), ()))) for row in rows]
-
-
-_BROAD = frozenset({"decision", "stage"})
-
-
-def _where(filters: QueryFilter) -> tuple[str, list[Any]]:
-    """The WHERE clause of an auditor query; column names are constants, values are parameters."""
-    clauses: list[str] = []
-    params: list[Any] = []
-    selective = any(getattr(filters, c) is not None for c in _EQUALITY_FILTERS if c not in _BROAD)
-    for column in _EQUALITY_FILTERS:
-        value = getattr(filters, column)
-        if value is not None:
-            # With a selective filter (a model, a deployment, a digest) present, keep the planner
-            # off the index of a column with two or three values: `col || ''` is not indexable,
-            # in SQLite and PostgreSQL alike. Without one, the broad index is the right one.
-            clauses.append(f"{column} || '' = ?" if selective and column in _BROAD else f"{column} = ?")
-            params.append(value)
-    if filters.since is not None:
-        clauses.append("timestamp >= ?")
-        params.append(filters.since)
-    if filters.until is not None:
-        clauses.append("timestamp < ?")
-        params.append(filters.until)
-    if filters.kinds:
-        clauses.append(f"kind IN ({', '.join('?' for _ in filters.kinds)})")
-        params.extend(filters.kinds)
-    if filters.rule is not None:
-        # A rule or its family ("evidence.missing" finds "evidence.missing.fairness"), as one
-        # index range: "/" sorts right after ".".
-        clauses.append("seq IN (SELECT seq FROM record_rules WHERE rule = ? OR (rule > ? AND rule < ?))")
-        params.extend((filters.rule, f"{filters.rule}.", f"{filters.rule}/"))
-    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 
 def _sealed(item: PendingRecord, seq: int, seal: Sealer) -> StoredRecord:
