@@ -15,6 +15,7 @@ from _audit_logs import Backend
 from fleetgate.audit.log import verify_log
 from fleetgate.audit.record import seal
 from fleetgate.audit.store import DecisionLog, PendingRecord, open_log
+from fleetgate.audit.store._common import RECORD_COLUMNS
 from fleetgate.commands.audit import opened
 
 Records = Callable[[int, int], list[PendingRecord]]
@@ -22,19 +23,7 @@ Records = Callable[[int, int], list[PendingRecord]]
 
 WRITERS = 8  # processes appending at once in (6), as CI runners sharing one log
 WRITER_BATCH = 10  # records per append in (6): a check of ten deployments
-RAW_COLUMNS = (
-    "timestamp",
-    "stage",
-    "kind",
-    "decision",
-    "namespace",
-    "name",
-    "model_id",
-    "version",
-    "policy_revision",
-    "artifact_digest",
-    "signer",
-)
+RAW_COLUMNS = RECORD_COLUMNS[4:]  # the columns after seq, decision_id, body and leaf_hash
 
 
 def summary(samples: Sequence[float], scale: float = 1.0, digits: int = 4) -> dict[str, Any]:

@@ -22,15 +22,14 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from fleetgate.audit.store._common import RECORD_COLUMNS
+
 POSTGRES_ENV = "FLEETGATE_TEST_POSTGRES_URL"
 
 
 READ_CHUNK = 1000  # bodies per SELECT in the read-and-hash baseline, as verify reads them
-_COLUMNS = (
-    "seq, decision_id, body, leaf_hash, timestamp, stage, kind, decision, namespace, name, "
-    "model_id, version, policy_revision, artifact_digest, signer"
-)
-_INSERT = f"INSERT INTO records ({_COLUMNS}) VALUES ({', '.join(['%s'] * 15)})"
+_MARKS = ", ".join(["%s"] * len(RECORD_COLUMNS))
+_INSERT = f"INSERT INTO records ({', '.join(RECORD_COLUMNS)}) VALUES ({_MARKS})"
 _BODIES = "SELECT body FROM records WHERE seq >= %s AND seq < %s ORDER BY seq"
 
 
