@@ -10,12 +10,11 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from _audit_logs import Backend
+from _audit_logs import RAW_COLUMNS, Backend
 
 from fleetgate.audit.log import verify_log
 from fleetgate.audit.record import seal
 from fleetgate.audit.store import DecisionLog, PendingRecord, open_log
-from fleetgate.audit.store._common import RECORD_COLUMNS
 from fleetgate.commands.audit import opened
 
 Records = Callable[[int, int], list[PendingRecord]]
@@ -23,7 +22,6 @@ Records = Callable[[int, int], list[PendingRecord]]
 
 WRITERS = 8  # processes appending at once in (6), as CI runners sharing one log
 WRITER_BATCH = 10  # records per append in (6): a check of ten deployments
-RAW_COLUMNS = RECORD_COLUMNS[4:]  # the columns after seq, decision_id, body and leaf_hash
 
 
 def summary(samples: Sequence[float], scale: float = 1.0, digits: int = 4) -> dict[str, Any]:

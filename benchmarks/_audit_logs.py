@@ -22,14 +22,18 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from fleetgate.audit.store._common import RECORD_COLUMNS
+from fleetgate.audit.store.interface import COLUMN_NAMES
 
 POSTGRES_ENV = "FLEETGATE_TEST_POSTGRES_URL"
 
 
 READ_CHUNK = 1000  # bodies per SELECT in the read-and-hash baseline, as verify reads them
-_MARKS = ", ".join(["%s"] * len(RECORD_COLUMNS))
-_INSERT = f"INSERT INTO records ({', '.join(RECORD_COLUMNS)}) VALUES ({_MARKS})"
+# The records table's columns after seq, decision_id, body and leaf_hash: the record's columns but
+# its id and rules. Public names only, so that the benchmark also measures earlier commits.
+RAW_COLUMNS = COLUMN_NAMES[1:-1]
+_RECORD_COLUMNS = ("seq", "decision_id", "body", "leaf_hash", *RAW_COLUMNS)
+_MARKS = ", ".join(["%s"] * len(_RECORD_COLUMNS))
+_INSERT = f"INSERT INTO records ({', '.join(_RECORD_COLUMNS)}) VALUES ({_MARKS})"
 _BODIES = "SELECT body FROM records WHERE seq >= %s AND seq < %s ORDER BY seq"
 
 
