@@ -27,20 +27,11 @@ from fleetgate.audit.store.interface import (
     StoredRecord,
 )
 
-__all__ = [
-    "RECORD_COLUMNS",
-    "SCHEMA_VERSION",
-    "SqlDecisionLog",
-    "one_line",
-    "record_row",
-    "redact_url",
-    "rule_rows",
-    "schema_statements",
-]
+__all__ = ["SCHEMA_VERSION", "SqlDecisionLog", "one_line", "redact_url", "schema_statements"]
 
 SCHEMA_VERSION = 1
 
-RECORD_COLUMNS = (
+_RECORD_COLUMNS = (
     "seq",
     "decision_id",
     "body",
@@ -71,12 +62,12 @@ _RECORD_INDEXES = {
     "signer": "signer, timestamp, seq",
     "timestamp": "timestamp, seq",
 }
-_SELECT_RECORDS = f"SELECT {', '.join(RECORD_COLUMNS)} FROM records"
-_SEALED_COLUMNS = ", ".join(f"r.{column}" for column in RECORD_COLUMNS)
+_SELECT_RECORDS = f"SELECT {', '.join(_RECORD_COLUMNS)} FROM records"
+_SEALED_COLUMNS = ", ".join(f"r.{column}" for column in _RECORD_COLUMNS)
 # Where sealed() finds each part of a row: seq, decision_id, body, leaf_hash, then the columns.
 _DECISION_ID, _BODY, _LEAF, _COLUMNS_FROM = 1, 2, 3, 4
 _INSERT_RECORD = (
-    f"INSERT INTO records ({', '.join(RECORD_COLUMNS)}) VALUES ({', '.join('?' for _ in RECORD_COLUMNS)})"
+    f"INSERT INTO records ({', '.join(_RECORD_COLUMNS)}) VALUES ({', '.join('?' for _ in _RECORD_COLUMNS)})"
 )
 _INSERT_RULE = "INSERT INTO record_rules (seq, pos, rule) VALUES (?, ?, ?)"
 _INSERT_NODE = "INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)"
@@ -214,8 +205,8 @@ class SqlDecisionLog(ABC):
         return size, taken, self._nodes(right_edge(size))
 
     def _insert(self, stored: Sequence[StoredRecord], nodes: Sequence[tuple[int, int, bytes]]) -> None:
-        self._executemany(_INSERT_RECORD, [record_row(record) for record in stored])
-        rules = rule_rows(stored)
+        self._executemany(_INSERT_RECORD, [_record_row(record) for record in stored])
+        rules = [(r.seq, pos, rule) for r in stored for pos, rule in enumerate(r.rules)]
         if rules:
             self._executemany(_INSERT_RULE, rules)
         self._executemany(_INSERT_NODE, nodes)
@@ -390,18 +381,12 @@ def _getter(found: dict[tuple[int, int], bytes]) -> NodeGetter:
     return lambda level, index: found.get((level, index))
 
 
-def record_row(record: StoredRecord) -> tuple[Any, ...]:
-    """The records-table row of ``record``, in RECORD_COLUMNS order."""
-    return tuple(getattr(record, column) for column in RECORD_COLUMNS)
-
-
-def rule_rows(stored: Sequence[StoredRecord]) -> list[tuple[int, int, str]]:
-    """The record_rules rows (seq, pos, rule) of ``stored``."""
-    return [(r.seq, pos, rule) for r in stored for pos, rule in enumerate(r.rules)]
+def _record_row(record: StoredRecord) -> tuple[Any, ...]:
+    return tuple(getattr(record, column) for column in _RECORD_COLUMNS)
 
 
 def _stored(row: tuple[Any, ...], rules: tuple[str, ...]) -> StoredRecord:
-    fields = dict(zip(RECORD_COLUMNS, row, strict=True))
+    fields = dict(zip(_RECORD_COLUMNS, row, strict=True))
     fields["seq"] = int(fields["seq"])
     fields["body"] = bytes(fields["body"])
     fields["leaf_hash"] = bytes(fields["leaf_hash"])

@@ -18,16 +18,13 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from fleetgate.audit.store._common import (
-    RECORD_COLUMNS,
     SCHEMA_VERSION,
     SqlDecisionLog,
     one_line,
-    record_row,
     redact_url,
-    rule_rows,
     schema_statements,
 )
-from fleetgate.audit.store.interface import AuditError, StoredRecord
+from fleetgate.audit.store.interface import AuditError
 
 __all__ = ["PostgresDecisionLog"]
 
@@ -44,17 +41,6 @@ UNION ALL SELECT 1, NULL, NULL, decision_id, NULL FROM records WHERE decision_id
 UNION ALL SELECT 2, n.level, n.idx, NULL, n.hash FROM head
     JOIN levels ON (head.size >> levels.level) & 1 = 1
     JOIN nodes n ON n.level = levels.level AND n.idx = (head.size >> levels.level) - 1"""
-_RECORD_TYPES = ("bigint", "text", "bytea", "bytea", *["text"] * (len(RECORD_COLUMNS) - 4))
-_INSERT_RECORDS = (
-    f"INSERT INTO records ({', '.join(RECORD_COLUMNS)}) "
-    f"SELECT * FROM unnest({', '.join(f'%s::{kind}[]' for kind in _RECORD_TYPES)})"
-)
-_INSERT_RULES = (
-    "INSERT INTO record_rules (seq, pos, rule) SELECT * FROM unnest(%s::bigint[], %s::integer[], %s::text[])"
-)
-_INSERT_NODES = (
-    "INSERT INTO nodes (level, idx, hash) SELECT * FROM unnest(%s::integer[], %s::bigint[], %s::bytea[])"
-)
 _DEFAULT_CONNECT_TIMEOUT = 10  # seconds; a dead server should fail the gate, not hang it
 
 
@@ -166,20 +152,6 @@ class PostgresDecisionLog(SqlDecisionLog):
             else:
                 edge[int(level), int(index)] = bytes(digest)
         return size, [i for i in ids if i in taken], edge
-
-    def _insert(self, stored: Sequence[StoredRecord], nodes: Sequence[tuple[int, int, bytes]]) -> None:
-        # Three statements whatever the batch size: each table's rows travel as one array per
-        # column and unnest() zips them back into rows, where a statement per row would cost
-        # the server an execution each.
-        rows: list[tuple[str, Sequence[tuple[Any, ...]]]] = [
-            (_INSERT_RECORDS, [record_row(record) for record in stored]),
-            (_INSERT_RULES, rule_rows(stored)),
-            (_INSERT_NODES, nodes),
-        ]
-        with self._connection.cursor() as cursor:
-            for sql, table in rows:
-                if table:
-                    cursor.execute(sql, [list(column) for column in zip(*table, strict=True)])
 
     def close(self) -> None:
         self._connection.close()
