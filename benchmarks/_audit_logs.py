@@ -1,23 +1,64 @@
-"""Where the decision-log benchmark keeps its logs: fresh SQLite files or PostgreSQL schemas."""
+"""Where the decision-log benchmark keeps its logs (fresh SQLite files or PostgreSQL schemas), and
+the baselines each figure is set beside: the same rows and bytes through the bare driver.
+
+Baselines, measured in the same run on the same machine:
+
+- appends: the records-table rows of the same sealed records inserted into a fresh log's
+  ``records`` table (same columns, same indexes, same durability) with plain driver calls, the
+  same number per transaction; no sealing, no rule rows, no tree nodes, no checks;
+- verify: every stored body read in sequence order, ``hashlib.sha256`` over each.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import sqlite3
+import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from fleetgate.audit.store.interface import COLUMN_NAMES
+
 POSTGRES_ENV = "FLEETGATE_TEST_POSTGRES_URL"
+
+
+READ_CHUNK = 1000  # bodies per SELECT in the read-and-hash baseline, as verify reads them
+# The records table's columns after seq, decision_id, body and leaf_hash: the record's columns but
+# its id and rules. Public names only, so that the benchmark also measures earlier commits.
+RAW_COLUMNS = COLUMN_NAMES[1:-1]
+_RECORD_COLUMNS = ("seq", "decision_id", "body", "leaf_hash", *RAW_COLUMNS)
+_MARKS = ", ".join(["%s"] * len(_RECORD_COLUMNS))
+_INSERT = f"INSERT INTO records ({', '.join(_RECORD_COLUMNS)}) VALUES ({_MARKS})"
+_BODIES = "SELECT body FROM records WHERE seq >= %s AND seq < %s ORDER BY seq"
+
+
+def hash_bodies(read: Any, size: int) -> int:
+    """Read every body with ``read(sql, (start, end))`` and hash each; the bytes hashed."""
+    sha256, hashed = hashlib.sha256, 0
+    for start in range(0, size, READ_CHUNK):
+        for (body,) in read(_BODIES, (start, start + READ_CHUNK)):
+            sha256(b"\x00" + body).digest()
+            hashed += len(body)
+    return hashed
 
 
 class Backend(ABC):
     """Makes fresh, empty logs of one kind and says how much room one takes."""
 
     name = ""
+
+    @abstractmethod
+    def raw_insert_seconds(self, rows: Sequence[Sequence[Any]], per_append: int) -> float:
+        """Seconds to insert ``rows`` into a fresh log's records table, ``per_append`` per commit."""
+
+    @abstractmethod
+    def read_and_hash_seconds(self, url: str, size: int) -> float:
+        """Seconds to read the first ``size`` bodies of the log at ``url`` and hash each."""
 
     @abstractmethod
     def fresh_log(self) -> contextlib.AbstractContextManager[str]:
@@ -54,6 +95,32 @@ class SqliteBackend(Backend):
     def info(self) -> dict[str, Any]:
         return {"sqlite": sqlite3.sqlite_version, "folder": str(self._folder)}
 
+    def raw_insert_seconds(self, rows: Sequence[Sequence[Any]], per_append: int) -> float:
+        from fleetgate.audit.store import open_log
+
+        sql = _INSERT.replace("%s", "?")
+        with self.fresh_log() as url:
+            open_log(url).close()  # fleetgate's schema, then the bare driver
+            path = url.removeprefix("sqlite:///")
+            connection = sqlite3.connect(path, isolation_level=None)
+            connection.execute("PRAGMA synchronous = FULL")  # as fleetgate: WAL, one fsync per commit
+            start = time.perf_counter()
+            for first in range(0, len(rows), per_append):
+                connection.execute("BEGIN IMMEDIATE")
+                connection.executemany(sql, rows[first : first + per_append])
+                connection.execute("COMMIT")
+            elapsed = time.perf_counter() - start
+            connection.close()
+        return elapsed
+
+    def read_and_hash_seconds(self, url: str, size: int) -> float:
+        connection = sqlite3.connect(url.removeprefix("sqlite:///"))
+        start = time.perf_counter()
+        hash_bodies(lambda sql, params: connection.execute(sql.replace("%s", "?"), params), size)
+        elapsed = time.perf_counter() - start
+        connection.close()
+        return elapsed
+
 
 class PostgresBackend(Backend):
     name = "PostgreSQL"
@@ -89,6 +156,31 @@ class PostgresBackend(Backend):
             (schema,),
         )
         return int(rows[0][0])
+
+    def raw_insert_seconds(self, rows: Sequence[Sequence[Any]], per_append: int) -> float:
+        import psycopg
+
+        from fleetgate.audit.store import open_log
+
+        with self.fresh_log() as url:
+            open_log(url).close()
+            with psycopg.connect(url, autocommit=True) as connection, connection.cursor() as cursor:
+                start = time.perf_counter()
+                for first in range(0, len(rows), per_append):
+                    if per_append == 1:  # one statement, committed on its own: one round trip
+                        cursor.execute(_INSERT, rows[first])
+                        continue
+                    with connection.transaction():
+                        cursor.executemany(_INSERT, rows[first : first + per_append])
+                return time.perf_counter() - start
+
+    def read_and_hash_seconds(self, url: str, size: int) -> float:
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as connection, connection.cursor(binary=True) as cursor:
+            start = time.perf_counter()
+            hash_bodies(lambda sql, params: cursor.execute(sql, params).fetchall(), size)
+            return time.perf_counter() - start
 
     def info(self) -> dict[str, Any]:
         import psycopg

@@ -20,15 +20,23 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache, partial
 from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fleetgate.audit import merkle
 from fleetgate.audit.record import column_values
-from fleetgate.audit.store.interface import COLUMN_NAMES, AuditError, Checkpoint, DecisionLog, SealedRow
+from fleetgate.audit.store.interface import (
+    COLUMN_NAMES,
+    AuditError,
+    Checkpoint,
+    DecisionLog,
+    SealedRow,
+    rule_rows_text,
+)
 
 if TYPE_CHECKING:
     from fleetgate.audit.witness import Witnessed
@@ -40,6 +48,7 @@ __all__ = [
     "default_log_url",
     "inclusion_bundle",
     "make_checkpoint",
+    "proved",
     "verify_bundle",
     "verify_log",
 ]
@@ -161,6 +170,12 @@ def verify_log(
     )
 
 
+def proved(log: DecisionLog, build: Callable[[merkle.NodeGetter], list[bytes]]) -> list[bytes]:
+    """A proof ``build`` assembles from the log's stored nodes, all read in one query."""
+    found = log.nodes(merkle.nodes_needed(build))
+    return build(lambda level, index: found.get((level, index)))
+
+
 def _key_id(verifier_key: str | None) -> str | None:
     if verifier_key is None:
         return None
@@ -179,7 +194,7 @@ def _check_consistency(log: DecisionLog, checkpoints: list[Checkpoint]) -> list[
     published = [c for c in checkpoints if c.size > 0]
     for old, new in pairwise(published):
         try:
-            proof = merkle.consistency_proof(old.size, new.size, log.node)
+            proof = proved(log, partial(merkle.consistency_proof, old.size, new.size))
         except (LookupError, ValueError) as exc:
             problems.append(Problem(old.size, f"no consistency proof from {old.size} to {new.size}: {exc}"))
             continue
@@ -224,7 +239,7 @@ def _roots_at(log: DecisionLog, size: int, sizes: set[int], problems: list[Probl
                 if expected in sizes:
                     roots[expected] = running.root()
         leaf = merkle.leaf_hash(row.body)
-        message = _record_problem(row, leaf)
+        message = _record_problem(log, row, leaf)
         if message:
             problems.append(Problem(row.seq, message))
         running.push(leaf)
@@ -236,7 +251,7 @@ def _roots_at(log: DecisionLog, size: int, sizes: set[int], problems: list[Probl
     return roots
 
 
-def _record_problem(row: SealedRow, leaf: bytes) -> str | None:
+def _record_problem(log: DecisionLog, row: SealedRow, leaf: bytes) -> str | None:
     document = _document(row.body)
     seq = document.get("seq") if document is not None else None
     if seq != row.seq:
@@ -245,14 +260,19 @@ def _record_problem(row: SealedRow, leaf: bytes) -> str | None:
         return f"record {row.seq} does not match its leaf hash: its bytes were changed"
     assert document is not None  # its seq matched
     expected = column_values(document)
-    if expected == row.columns:
+    if expected[:-1] == row.columns and _rule_rows_text(expected[-1]) == row.rules:
         return None
+    stored = (*row.columns, log.rule_rows(row.seq))  # the rows one by one, for the message
     details = "; ".join(
-        f"{_SHOWN_NAMES.get(name, name)} is {_shown(stored)}, the record says {_shown(wanted)}"
-        for name, stored, wanted in zip(COLUMN_NAMES, row.columns, expected, strict=True)
-        if stored != wanted
+        f"{_SHOWN_NAMES.get(name, name)} is {_shown(value)}, the record says {_shown(wanted)}"
+        for name, value, wanted in zip(COLUMN_NAMES, stored, expected, strict=True)
+        if value != wanted
     )
     return f"record {row.seq}: stored columns differ from the hashed record: {details}"
+
+
+# A log holds few distinct rule sets (one per kind of finding mix): encode each once.
+_rule_rows_text = lru_cache(maxsize=4096)(rule_rows_text)
 
 
 _SHOWN_NAMES = {"rules": "record_rules"}
@@ -310,7 +330,7 @@ def inclusion_bundle(log: DecisionLog, decision_id: str) -> dict[str, Any]:
             f"no checkpoint covers record {record.seq} yet: run `fleetgate audit checkpoint` first"
         )
     checkpoint = covering[-1]
-    proof = merkle.inclusion_proof(record.seq, checkpoint.size, log.node)
+    proof = proved(log, partial(merkle.inclusion_proof, record.seq, checkpoint.size))
     return {
         "decision_id": decision_id,
         "seq": record.seq,

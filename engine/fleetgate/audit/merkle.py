@@ -25,6 +25,8 @@ __all__ = [
     "leaf_hash",
     "new_perfect_nodes",
     "node_hash",
+    "nodes_needed",
+    "right_edge",
     "root",
     "root_from_leaves",
     "verify_consistency",
@@ -78,6 +80,32 @@ def new_perfect_nodes(size: int, leaves: Sequence[bytes], stored: NodeGetter) ->
             level, index = level + 1, index // 2
             created[(level, index)] = current
     return [(level, index, digest) for (level, index), digest in created.items()]
+
+
+def right_edge(size: int) -> list[tuple[int, int]]:
+    """(level, index) of the perfect subtrees that tile the first ``size`` leaves, largest first.
+
+    They are the left siblings an append may need: fetched in one read, they spare a query per
+    level of the tree.
+    """
+    return _perfect_subtrees(0, size)
+
+
+def nodes_needed(build: Callable[[NodeGetter], object]) -> list[tuple[int, int]]:
+    """The stored nodes ``build`` reads, in the order it reads them, without reading any.
+
+    Which nodes a root or a proof needs depends only on the sizes and indexes, never on the
+    hashes, so a dry run with placeholder hashes lists them; the store then returns them all in
+    one query and the real run reads from that answer.
+    """
+    asked: list[tuple[int, int]] = []
+
+    def placeholder(level: int, index: int) -> bytes:
+        asked.append((level, index))
+        return EMPTY_ROOT
+
+    build(placeholder)
+    return asked
 
 
 # --- Roots and proofs assembled from stored perfect subtrees --------------------------------

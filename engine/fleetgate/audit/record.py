@@ -45,16 +45,31 @@ def canonical(document: Mapping[str, Any]) -> bytes:
 
 
 def _plain(value: Any) -> bool:
-    """No float, no integer beyond 2**53, only ASCII keys (where JCS == sorted json.dumps)."""
-    if isinstance(value, dict):
-        return all(isinstance(k, str) and k.isascii() and _plain(v) for k, v in value.items())
-    if isinstance(value, list):
-        return all(_plain(v) for v in value)
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return True
-    if isinstance(value, int):
-        return -_SAFE_INTEGER < value < _SAFE_INTEGER
-    return False
+    """No float, no integer beyond 2**53, only ASCII keys (where JCS == sorted json.dumps).
+
+    An explicit stack and exact type tests rather than recursion over ``isinstance``: every
+    append walks its whole record, and this halves that walk. Anything unexpected, a subclass
+    of str or int included, answers False and takes the reference encoder.
+    """
+    stack = [value]
+    pop, push = stack.pop, stack.append
+    while stack:
+        item = pop()
+        kind = type(item)
+        if kind is dict:
+            for key, child in item.items():
+                if type(key) is not str or not key.isascii():
+                    return False
+                if type(child) is not str:  # strings, the common leaf, need no further look
+                    push(child)
+        elif kind is list:
+            stack.extend(item)
+        elif kind is int:
+            if not -_SAFE_INTEGER < item < _SAFE_INTEGER:
+                return False
+        elif not (kind is str or kind is bool or item is None):
+            return False
+    return True
 
 
 def seal(document: Mapping[str, Any], seq: int) -> tuple[bytes, bytes]:

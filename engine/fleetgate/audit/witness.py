@@ -19,12 +19,13 @@ import os
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
 from fleetgate.audit import merkle
 from fleetgate.audit.checkpoint import MAX_NOTE_BYTES, CheckpointError, open_checkpoint
-from fleetgate.audit.log import Problem
+from fleetgate.audit.log import Problem, proved
 from fleetgate.audit.store.interface import AuditError, DecisionLog
 from fleetgate.errors import FleetgateError
 from fleetgate.git import Git
@@ -204,7 +205,7 @@ def _consistent(
             consistent.append(old_size)
             continue
         try:
-            proof = merkle.consistency_proof(old_size, size, log.node)
+            proof = proved(log, partial(merkle.consistency_proof, old_size, size))
         except (LookupError, ValueError) as exc:
             problems.append(Problem(None, f"{about}: no consistency proof to tree size {size}: {exc}"))
             continue

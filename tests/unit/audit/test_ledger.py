@@ -99,13 +99,14 @@ def test_the_projection_a_record_keeps() -> None:
 
 def test_sqlite_answers_the_window_query_from_an_index(tmp_path: Path) -> None:
     from fleetgate.audit.store import _common, open_log
+    from fleetgate.audit.store._filters import where_clause
 
     log = open_log(f"sqlite:///{tmp_path / 'audit.db'}")
     try:
         wanted = QueryFilter(
             namespace="production", stage="pre-deploy", decision="admit", since=SINCE, kinds=("decision",)
         )
-        where, params = _common._where(wanted)
+        where, params = where_clause(wanted)
         sql = f"EXPLAIN QUERY PLAN {_common._SELECT_RECORDS}{where} ORDER BY timestamp DESC, seq DESC LIMIT ?"
         plan = " ".join(str(row[-1]) for row in log._execute(sql, [*params, 1000]))  # type: ignore[attr-defined]
     finally:

@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 
+from fleetgate.audit.log import verify_log
 from fleetgate.audit.merkle import leaf_hash, new_perfect_nodes
-from fleetgate.audit.record import seal
+from fleetgate.audit.record import record_columns, seal
 from fleetgate.audit.store import (
     AuditError,
     Checkpoint,
@@ -39,6 +40,21 @@ def pending(decision_id: str, **fields: Any) -> PendingRecord:
     defaults.update(fields)
     document = {"decision_id": decision_id, "result": defaults["decision"], "labels": {"id": decision_id}}
     return PendingRecord(document=document, decision_id=decision_id, **defaults)
+
+
+def decision_record(decision_id: str) -> PendingRecord:
+    """A record whose columns are the ones its document says, as records_for makes them."""
+    document = {
+        "decision_id": decision_id,
+        "timestamp": "2025-01-01T00:00:00Z",
+        "stage": "pre-merge",
+        "kind": "decision",
+        "decision": "deny",
+        "namespace": "fleet",
+        "name": decision_id,
+        "result": {"violations": [{"rule": "rollout.step-limit"}, {"rule": "evidence.missing.model"}]},
+    }
+    return PendingRecord(document=document, **record_columns(document).columns())
 
 
 def expected_nodes(leaves: Sequence[bytes]) -> dict[tuple[int, int], bytes]:
@@ -225,7 +241,7 @@ def test_checkpoints_are_stored_and_listed_by_size(log: DecisionLog) -> None:
 
 # -- several writers, and a writer that dies -------------------------------------------------
 
-SINGLES, BATCHES, BATCH = 200, 20, 10
+SINGLES, BATCHES, BATCH = 60, 6, 10
 
 
 @pytest.fixture
@@ -245,11 +261,21 @@ def _append_concurrently(url: str, prefix: str, start: Any, times: Any) -> None:
     start.wait()
     began = time.monotonic()
     for i in range(SINGLES):
-        log.append([pending(f"{prefix}-{i}")], seal)
+        log.append([decision_record(f"{prefix}-{i}")], seal)
         if i % (SINGLES // BATCHES) == 0:
-            log.append([pending(f"{prefix}-{i}-{k}") for k in range(BATCH)], seal)
+            log.append([decision_record(f"{prefix}-{i}-{k}") for k in range(BATCH)], seal)
     times.put((began, time.monotonic()))
     log.close()
+
+
+def _appended_by(prefix: str) -> list[str]:
+    """The decision ids _append_concurrently appends, in its order."""
+    ids: list[str] = []
+    for i in range(SINGLES):
+        ids.append(f"{prefix}-{i}")
+        if i % (SINGLES // BATCHES) == 0:
+            ids.extend(f"{prefix}-{i}-{k}" for k in range(BATCH))
+    return ids
 
 
 def _append_forever(url: str, prefix: str, appending: Any) -> None:
@@ -265,25 +291,31 @@ def _append_forever(url: str, prefix: str, appending: Any) -> None:
         appending.value = -1
 
 
-def test_two_processes_appending_concurrently_lose_nothing(
+def test_eight_processes_appending_at_once_lose_nothing_and_leave_no_gap(
     log: DecisionLog, log_url: str, spawn: SpawnContext
 ) -> None:
-    log.append([pending("first")], seal)
-    start, times = spawn.Barrier(2), spawn.Queue()
-    writers = [spawn.Process(target=_append_concurrently, args=(log_url, p, start, times)) for p in "pq"]
-    for writer in writers:
-        writer.start()
-    for writer in writers:
-        writer.join(timeout=120)
-        assert writer.exitcode == 0
+    """Eight CI runners sharing one log: every record lands once, in one gapless sequence that verifies."""
+    log.append([decision_record("first")], seal)
+    writers = "abcdefgh"
+    start, times = spawn.Barrier(len(writers)), spawn.Queue()
+    processes = [spawn.Process(target=_append_concurrently, args=(log_url, w, start, times)) for w in writers]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=300)
+        assert process.exitcode == 0
     stored = assert_consistent(log)
-    per_writer = SINGLES + BATCHES * BATCH
-    assert len(stored) == 1 + 2 * per_writer
+    assert len(stored) == 1 + len(writers) * (SINGLES + BATCHES * BATCH)
     ids = [record.decision_id for record in stored]
     assert len(set(ids)) == len(ids)
-    assert {i[0] for i in ids[1:]} == {"p", "q"} and sum(i.startswith("p-") for i in ids) == per_writer
-    (began_1, ended_1), (began_2, ended_2) = times.get(timeout=5), times.get(timeout=5)
-    assert max(began_1, began_2) < min(ended_1, ended_2), "the writers did not overlap: nothing was tested"
+    for writer in writers:  # each writer's records, all there, in the order it appended them
+        assert [i for i in ids if i.startswith(f"{writer}-")] == _appended_by(writer)
+    report = verify_log(log, None)
+    assert report.ok and report.size == len(stored), report.problems[:3]
+    spans = [times.get(timeout=5) for _ in writers]
+    assert max(began for began, _ in spans) < min(ended for _, ended in spans), (
+        "the writers did not all overlap: nothing was tested"
+    )
 
 
 def test_a_writer_killed_mid_append_leaves_a_consistent_log(

@@ -15,7 +15,8 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from fleetgate.audit.merkle import new_perfect_nodes
+from fleetgate.audit.merkle import NodeGetter, new_perfect_nodes, right_edge
+from fleetgate.audit.store._filters import where_clause
 from fleetgate.audit.store.interface import (
     AuditError,
     Checkpoint,
@@ -47,17 +48,6 @@ _RECORD_COLUMNS = (
     "artifact_digest",
     "signer",
 )
-# QueryFilter fields compared for equality with the record column of the same name.
-_EQUALITY_FILTERS = (
-    "model_id",
-    "namespace",
-    "name",
-    "decision",
-    "stage",
-    "policy_revision",
-    "artifact_digest",
-    "signer",
-)
 # Each index ends with seq so "newest first, limit N" walks one index backwards and stops early.
 _RECORD_INDEXES = {
     # Each filter column, then time: a filtered query walks its index newest first and stops
@@ -79,6 +69,9 @@ _DECISION_ID, _BODY, _LEAF, _COLUMNS_FROM = 1, 2, 3, 4
 _INSERT_RECORD = (
     f"INSERT INTO records ({', '.join(_RECORD_COLUMNS)}) VALUES ({', '.join('?' for _ in _RECORD_COLUMNS)})"
 )
+_INSERT_RULE = "INSERT INTO record_rules (seq, pos, rule) VALUES (?, ?, ?)"
+_INSERT_NODE = "INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)"
+_NODES_PER_QUERY = 200  # SQLite allows 500 terms in a compound SELECT
 _CHUNK = 1000  # rows per read when streaming records, and ids per IN (...) list
 
 
@@ -142,6 +135,8 @@ class SqlDecisionLog(ABC):
     """A :class:`~fleetgate.audit.store.interface.DecisionLog` over a DB-API style connection."""
 
     _database_errors: ClassVar[tuple[type[Exception], ...]] = ()
+    # An expression over the record aliased r: rule_rows_text of its rule rows, in SQL.
+    _RULE_ROWS_TEXT: ClassVar[str]
 
     def __init__(self, where: str) -> None:
         self._where = where  # shown in errors: a path or a URL without its password
@@ -149,7 +144,10 @@ class SqlDecisionLog(ABC):
     # -- what a backend provides --------------------------------------------------------------
 
     @abstractmethod
-    def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+    def _execute(
+        self, sql: str, params: Sequence[Any] = (), *, custom_plan: bool = False
+    ) -> list[tuple[Any, ...]]:
+        """Rows of ``sql``; ``custom_plan``: planned for these values, never a cached plan."""
 
     @abstractmethod
     def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
@@ -160,6 +158,10 @@ class SqlDecisionLog(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+    def _append_transaction(self) -> AbstractContextManager[None]:
+        """The write transaction of an append (a backend may batch its round trips)."""
+        return self._write_transaction()
 
     def _describe(self, error: Exception) -> str:
         return one_line(str(error)) or type(error).__name__
@@ -182,22 +184,32 @@ class SqlDecisionLog(ABC):
         if len(set(ids)) != len(ids):
             repeated = next(i for i in ids if ids.count(i) > 1)
             raise AuditError(f"decision_id {repeated!r} appears twice in one append; nothing was appended")
-        with self._guard("append"), self._write_transaction():
-            taken = self._existing_ids(ids)
+        with self._guard("append"), self._append_transaction():
+            start, taken, edge = self._append_head(ids)
             if taken:
                 raise AuditError(f"decision_id {taken[0]!r} is already in the log; nothing was appended")
-            start = self._size()
             stored = [_sealed(item, start + n, seal) for n, item in enumerate(pending)]
-            self._executemany(_INSERT_RECORD, [_record_row(record) for record in stored])
-            rules = [(r.seq, pos, rule) for r in stored for pos, rule in enumerate(r.rules)]
-            if rules:
-                self._executemany("INSERT INTO record_rules (seq, pos, rule) VALUES (?, ?, ?)", rules)
             try:
-                nodes = new_perfect_nodes(start, [r.leaf_hash for r in stored], self._node)
+                nodes = new_perfect_nodes(start, [r.leaf_hash for r in stored], _getter(edge))
             except LookupError as exc:
                 raise AuditError(f"audit log {self._where} is inconsistent: {exc}; run audit verify") from exc
-            self._executemany("INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)", nodes)
+            self._insert(stored, nodes)
         return stored
+
+    def _append_head(self, ids: Sequence[str]) -> tuple[int, list[str], dict[tuple[int, int], bytes]]:
+        """Inside the write transaction: the log's size, which of ``ids`` it holds already (in
+        their order) and the perfect subtrees on its right edge, the only stored nodes an
+        append reads."""
+        taken = self._existing_ids(ids)
+        size = self._size()
+        return size, taken, self._nodes(right_edge(size))
+
+    def _insert(self, stored: Sequence[StoredRecord], nodes: Sequence[tuple[int, int, bytes]]) -> None:
+        self._executemany(_INSERT_RECORD, [_record_row(record) for record in stored])
+        rules = [(r.seq, pos, rule) for r in stored for pos, rule in enumerate(r.rules)]
+        if rules:
+            self._executemany(_INSERT_RULE, rules)
+        self._executemany(_INSERT_NODE, nodes)
 
     def add_checkpoint(self, checkpoint: Checkpoint) -> None:
         created_at = checkpoint.created_at or _now()
@@ -242,6 +254,24 @@ class SqlDecisionLog(ABC):
         rows = self._execute("SELECT hash FROM nodes WHERE level = ? AND idx = ?", (level, index))
         return bytes(rows[0][0]) if rows else None
 
+    def nodes(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        with self._guard("read tree nodes"):
+            return self._nodes(keys)
+
+    def _nodes(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        # One primary-key lookup per node, joined by UNION ALL: both databases plan each as an
+        # index probe, where a list of (level, idx) pairs could make SQLite scan the table.
+        wanted = list(dict.fromkeys(keys))
+        found: dict[tuple[int, int], bytes] = {}
+        for start in range(0, len(wanted), _NODES_PER_QUERY):
+            chunk = wanted[start : start + _NODES_PER_QUERY]
+            sql = " UNION ALL ".join(
+                ["SELECT level, idx, hash FROM nodes WHERE level = ? AND idx = ?"] * len(chunk)
+            )
+            for level, index, digest in self._execute(sql, [value for key in chunk for value in key]):
+                found[int(level), int(index)] = bytes(digest)
+        return found
+
     def record(self, seq: int) -> StoredRecord | None:
         with self._guard("read a record"):
             found = self._records(f"{_SELECT_RECORDS} WHERE seq = ?", (seq,))
@@ -266,42 +296,45 @@ class SqlDecisionLog(ABC):
             position = chunk[-1].seq + 1
 
     def sealed(self, start: int, end: int) -> Iterator[SealedRow]:
+        # One statement per chunk: the level-0 node by a join and the rule rows as one string
+        # per record, built by the database (rule_rows_text), not as a row each in Python.
+        sql = (
+            f"SELECT {_SEALED_COLUMNS}, n.hash, {self._RULE_ROWS_TEXT} FROM records r "
+            "LEFT JOIN nodes n ON n.level = 0 AND n.idx = r.seq "
+            "WHERE r.seq >= ? AND r.seq < ? ORDER BY r.seq LIMIT ?"
+        )
         position = max(start, 0)
         while position < end:
             with self._guard("read records"):
-                rows = self._execute(
-                    f"SELECT {_SEALED_COLUMNS}, n.hash FROM records r "
-                    "LEFT JOIN nodes n ON n.level = 0 AND n.idx = r.seq "
-                    "WHERE r.seq >= ? AND r.seq < ? ORDER BY r.seq LIMIT ?",
-                    (position, end, _CHUNK),
-                )
-                rules = self._rule_rows(int(rows[0][0]), int(rows[-1][0])) if rows else {}
+                rows = self._execute(sql, (position, end, _CHUNK))
             if not rows:
                 return
             for row in rows:
-                seq, node = int(row[0]), row[-1]
-                # COLUMN_NAMES order: decision_id, the columns after leaf_hash, then the rules.
-                columns = (row[_DECISION_ID], *row[_COLUMNS_FROM:-1], rules.get(seq, ()))
+                node = row[-2]
                 yield SealedRow(
-                    seq, bytes(row[_BODY]), bytes(row[_LEAF]), None if node is None else bytes(node), columns
+                    int(row[0]),
+                    bytes(row[_BODY]),
+                    bytes(row[_LEAF]),
+                    None if node is None else bytes(node),
+                    # COLUMN_NAMES order: decision_id, then the columns after leaf_hash.
+                    (row[_DECISION_ID], *row[_COLUMNS_FROM:-2]),
+                    row[-1] or "",
                 )
             position = int(rows[-1][0]) + 1
 
-    def _rule_rows(self, first: int, last: int) -> dict[int, tuple[str, ...]]:
-        """The rule rows of records first..last, each record's in position order.
+    def rule_rows(self, seq: int) -> tuple[str, ...]:
+        """Record ``seq``'s rule rows in position order.
 
         A row whose position is out of place (a gap, or a row moved) shows as a gap marker so
         that verification sees a difference from the recomputed rules.
         """
-        found: dict[int, list[str]] = {}
-        for seq, pos, rule in self._execute(
-            "SELECT seq, pos, rule FROM record_rules WHERE seq >= ? AND seq <= ? ORDER BY seq, pos",
-            (first, last),
-        ):
-            rules = found.setdefault(int(seq), [])
+        rules: list[str] = []
+        with self._guard("read rule rows"):
+            rows = self._execute("SELECT pos, rule FROM record_rules WHERE seq = ? ORDER BY pos", (seq,))
+        for pos, rule in rows:
             rules.extend(["<missing>"] * (int(pos) - len(rules)))
             rules.append(str(rule))
-        return {seq: tuple(rules) for seq, rules in found.items()}
+        return tuple(rules)
 
     def checkpoints(self) -> list[Checkpoint]:
         with self._guard("read checkpoints"):
@@ -311,16 +344,20 @@ class SqlDecisionLog(ABC):
     def query(self, filters: QueryFilter, limit: int = 1000, offset: int = 0) -> list[StoredRecord]:
         if limit < 0 or offset < 0:
             raise AuditError(f"query limit and offset must not be negative (got {limit}, {offset})")
-        where, params = _where(filters)
+        where, params = where_clause(filters)
         with self._guard("query records"):
             return self._records(
                 f"{_SELECT_RECORDS}{where} ORDER BY timestamp DESC, seq DESC LIMIT ? OFFSET ?",
                 [*params, limit, offset],
+                custom_plan=True,
             )
 
-    def _records(self, sql: str, params: Sequence[Any]) -> list[StoredRecord]:
-        """Run a SELECT over records and attach each record's rules, in their recorded order."""
-        rows = self._execute(sql, params)
+    def _records(self, sql: str, params: Sequence[Any], *, custom_plan: bool = False) -> list[StoredRecord]:
+        """Run a SELECT over records and attach each record's rules, in their recorded order.
+
+        ``custom_plan`` for auditor filters, whose selectivity differs from one query to the next.
+        """
+        rows = self._execute(sql, params, custom_plan=custom_plan)
         rules: dict[int, list[str]] = {}
         for start in range(0, len(rows), _CHUNK):
             seqs = [row[0] for row in rows[start : start + _CHUNK]]
@@ -332,45 +369,16 @@ class SqlDecisionLog(ABC):
         return [_stored(row, tuple(rules.get(int(row[0]), ()))) for row in rows]
 
 
-_BROAD = frozenset({"decision", "stage"})
-
-
-def _where(filters: QueryFilter) -> tuple[str, list[Any]]:
-    """The WHERE clause of an auditor query; column names are constants, values are parameters."""
-    clauses: list[str] = []
-    params: list[Any] = []
-    selective = any(getattr(filters, c) is not None for c in _EQUALITY_FILTERS if c not in _BROAD)
-    for column in _EQUALITY_FILTERS:
-        value = getattr(filters, column)
-        if value is not None:
-            # With a selective filter (a model, a deployment, a digest) present, keep the planner
-            # off the index of a column with two or three values: `col || ''` is not indexable,
-            # in SQLite and PostgreSQL alike. Without one, the broad index is the right one.
-            clauses.append(f"{column} || '' = ?" if selective and column in _BROAD else f"{column} = ?")
-            params.append(value)
-    if filters.since is not None:
-        clauses.append("timestamp >= ?")
-        params.append(filters.since)
-    if filters.until is not None:
-        clauses.append("timestamp < ?")
-        params.append(filters.until)
-    if filters.kinds:
-        clauses.append(f"kind IN ({', '.join('?' for _ in filters.kinds)})")
-        params.extend(filters.kinds)
-    if filters.rule is not None:
-        # A rule or its family ("evidence.missing" finds "evidence.missing.fairness"), as one
-        # index range: "/" sorts right after ".".
-        clauses.append("seq IN (SELECT seq FROM record_rules WHERE rule = ? OR (rule > ? AND rule < ?))")
-        params.extend((filters.rule, f"{filters.rule}.", f"{filters.rule}/"))
-    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
-
-
 def _sealed(item: PendingRecord, seq: int, seal: Sealer) -> StoredRecord:
     try:
         body, leaf = seal(item.document, seq)
     except Exception as exc:  # the sealer is the caller's: any failure means "not recorded"
         raise AuditError(f"decision {item.decision_id!r} could not be sealed: {one_line(str(exc))}") from exc
     return StoredRecord(seq=seq, body=body, leaf_hash=leaf, **{**item.columns(), "rules": tuple(item.rules)})
+
+
+def _getter(found: dict[tuple[int, int], bytes]) -> NodeGetter:
+    return lambda level, index: found.get((level, index))
 
 
 def _record_row(record: StoredRecord) -> tuple[Any, ...]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from fleetgate.errors import FleetgateError
 
@@ -27,6 +27,7 @@ __all__ = [
     "SealedRow",
     "Sealer",
     "StoredRecord",
+    "rule_rows_text",
 ]
 
 
@@ -75,17 +76,31 @@ class StoredRecord(RecordColumns):
     leaf_hash: bytes
 
 
-@dataclass(frozen=True)
-class SealedRow:
-    """What verification reads of a record: its bytes, stored leaf hash, level-0 tree node, and
-    the columns and rule rows stored beside it (which no hash covers, so they are recomputed),
-    as a tuple in :data:`COLUMN_NAMES` order."""
+class SealedRow(NamedTuple):
+    """What verification reads of a record: its bytes, stored leaf hash, level-0 tree node, the
+    columns stored beside it (which no hash covers, so they are recomputed) as a tuple in
+    :data:`COLUMN_NAMES` order without ``rules``, and its rule rows as :func:`rule_rows_text`.
+
+    A named tuple, not a frozen dataclass: verify makes one per record of a log that may hold
+    millions, and a tuple is built in C."""
 
     seq: int
     body: bytes
     leaf_hash: bytes
     node: bytes | None
     columns: tuple[Any, ...]
+    rules: str
+
+
+def rule_rows_text(rules: Sequence[str]) -> str:
+    """A record's rule rows as one string: ``pos:length:rule`` for each, joined by commas.
+
+    Each item says how long its rule is, so two different lists of rows never give the same
+    text: verification compares this text with the one the database builds from the stored
+    rows (in position order, positions included) and reads the rows one by one only when they
+    differ. Any row whose position or type is out of place makes the texts differ.
+    """
+    return ",".join(f"{pos}:{len(rule)}:{rule}" for pos, rule in enumerate(rules))
 
 
 @dataclass(frozen=True)
@@ -145,6 +160,15 @@ class DecisionLog(Protocol):
 
     def node(self, level: int, index: int) -> bytes | None:
         """Hash of the perfect subtree at (level, index), or None when not stored."""
+        ...
+
+    def nodes(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        """The stored hashes of the perfect subtrees ``keys`` (level, index), in one read;
+        those not stored are absent."""
+        ...
+
+    def rule_rows(self, seq: int) -> tuple[str, ...]:
+        """Record ``seq``'s rule rows in position order, ``<missing>`` for each skipped position."""
         ...
 
     def add_checkpoint(self, checkpoint: Checkpoint) -> None: ...

@@ -31,6 +31,16 @@ __all__ = ["PostgresDecisionLog"]
 # One lock for fleetgate's appends in a database ("fleetgat" in ASCII). Logs in different schemas
 # of one database share it, which only serializes them a little more than needed.
 _APPEND_LOCK = 0x666C656574676174
+_LOCK = "SELECT pg_advisory_xact_lock(%s)"
+# The size, the decision ids already taken, and the right edge of the tree (the perfect subtree
+# of each level whose bit is set in the size, at index size >> level minus one) in one statement.
+_HEAD = """WITH RECURSIVE head (size) AS (SELECT coalesce(max(seq) + 1, 0) FROM records),
+levels (level) AS (SELECT 0 UNION ALL SELECT level + 1 FROM levels WHERE level < 62)
+SELECT 0, NULL::integer, size, NULL::text, NULL::bytea FROM head
+UNION ALL SELECT 1, NULL, NULL, decision_id, NULL FROM records WHERE decision_id = ANY(%s)
+UNION ALL SELECT 2, n.level, n.idx, NULL, n.hash FROM head
+    JOIN levels ON (head.size >> levels.level) & 1 = 1
+    JOIN nodes n ON n.level = levels.level AND n.idx = (head.size >> levels.level) - 1"""
 _DEFAULT_CONNECT_TIMEOUT = 10  # seconds; a dead server should fail the gate, not hang it
 
 
@@ -38,6 +48,10 @@ class PostgresDecisionLog(SqlDecisionLog):
     """A decision log in a PostgreSQL database (psycopg 3)."""
 
     _database_errors = (psycopg.Error,)
+    _RULE_ROWS_TEXT = (
+        "(SELECT string_agg(pos || ':' || length(rule) || ':' || rule, ',' ORDER BY pos) "
+        "FROM record_rules WHERE seq = r.seq)"
+    )
 
     def __init__(self, connection: psycopg.Connection[tuple[Any, ...]], where: str, password: str) -> None:
         super().__init__(where)
@@ -54,6 +68,8 @@ class PostgresDecisionLog(SqlDecisionLog):
             if "connect_timeout" not in conninfo_to_dict(url):
                 conninfo = make_conninfo(url, connect_timeout=_DEFAULT_CONNECT_TIMEOUT)
             connection = psycopg.connect(conninfo, autocommit=True)
+            # Appends rely on each statement seeing what committed before it (see _append_head).
+            connection.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
         except psycopg.Error as exc:
             reason = _scrub(one_line(str(exc)), password) or type(exc).__name__
             # "from None": the chained error would repeat the connection details.
@@ -93,11 +109,15 @@ class PostgresDecisionLog(SqlDecisionLog):
     def _describe(self, error: Exception) -> str:
         return _scrub(super()._describe(error), self._password)
 
-    def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    def _execute(
+        self, sql: str, params: Sequence[Any] = (), *, custom_plan: bool = False
+    ) -> list[tuple[Any, ...]]:
         # Binary results: record bodies and hashes arrive as bytes instead of hex text, which
-        # halves the cost of reading a million records for `audit verify`.
+        # halves the cost of reading a million records for `audit verify`. psycopg prepares a
+        # statement on its fifth run, and the server may then keep one generic plan for it;
+        # an auditor's filters differ so much in selectivity that each needs its own plan.
         with self._connection.cursor(binary=True) as cursor:
-            cursor.execute(_placeholders(sql), params)
+            cursor.execute(_placeholders(sql), params, prepare=False if custom_plan else None)
             return cursor.fetchall() if cursor.description is not None else []
 
     def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
@@ -109,6 +129,29 @@ class PostgresDecisionLog(SqlDecisionLog):
         with self._connection.transaction():
             self._execute("SELECT pg_advisory_xact_lock(?)", (_APPEND_LOCK,))
             yield
+
+    @contextlib.contextmanager
+    def _append_transaction(self) -> Iterator[None]:
+        # Pipeline mode: statements are sent without waiting for each answer. BEGIN, the lock
+        # and _append_head's statement make one round trip; the inserts and COMMIT another.
+        with self._connection.pipeline(), self._connection.transaction():
+            self._connection.execute(_LOCK, (_APPEND_LOCK,))
+            yield
+
+    def _append_head(self, ids: Sequence[str]) -> tuple[int, list[str], dict[tuple[int, int], bytes]]:
+        # Its own statement after the lock's: under READ COMMITTED each statement sees what was
+        # committed before it started, so it sees every record of the writer it waited for.
+        with self._connection.cursor(binary=True) as cursor:
+            rows = cursor.execute(_HEAD, (list(ids),)).fetchall()
+        size, taken, edge = 0, set(), {}
+        for part, level, index, decision_id, digest in rows:
+            if part == 0:
+                size = int(index)
+            elif part == 1:
+                taken.add(decision_id)
+            else:
+                edge[int(level), int(index)] = bytes(digest)
+        return size, [i for i in ids if i in taken], edge
 
     def close(self) -> None:
         self._connection.close()

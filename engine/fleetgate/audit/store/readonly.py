@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from fleetgate.audit.store._common import _SELECT_RECORDS, SCHEMA_VERSION, SqlDecisionLog, _where, one_line
+from fleetgate.audit.store._common import _SELECT_RECORDS, SCHEMA_VERSION, SqlDecisionLog, one_line
+from fleetgate.audit.store._filters import where_clause
 from fleetgate.audit.store.interface import AuditError, DecisionLog, QueryFilter, StoredRecord
 from fleetgate.audit.store.sqlite import SqliteDecisionLog, sqlite_path
 
@@ -51,18 +52,22 @@ class _Reads(SqlDecisionLog):
     """The read-only queries, shared by both backends (constant SQL, values as parameters)."""
 
     def page(self, filters: QueryFilter, before: int | None, limit: int) -> list[StoredRecord]:
-        where, params = _where(filters)
+        where, params = where_clause(filters)
         if before is not None:
             where, params = _and(where, params, "seq < ?", [before])
         with self._guard("query records"):
-            return self._records(f"{_SELECT_RECORDS}{where} ORDER BY seq DESC LIMIT ?", [*params, limit])
+            return self._records(
+                f"{_SELECT_RECORDS}{where} ORDER BY seq DESC LIMIT ?", [*params, limit], custom_plan=True
+            )
 
     def latest_admitted(self, filters: QueryFilter, stage: str) -> list[StoredRecord]:
-        where, params = _where(filters)
+        where, params = where_clause(filters)
         where, params = _and(where, params, "stage = ? AND decision IN (?, ?)", [stage, *ADMITTING])
         last = f"SELECT max(seq) FROM records{where} GROUP BY namespace, name"
         with self._guard("query records"):
-            return self._records(f"{_SELECT_RECORDS} WHERE seq IN ({last}) ORDER BY namespace, name", params)
+            return self._records(
+                f"{_SELECT_RECORDS} WHERE seq IN ({last}) ORDER BY namespace, name", params, custom_plan=True
+            )
 
     def counts(self, since: str) -> list[tuple[str, str, int]]:
         with self._guard("count records"):

@@ -38,6 +38,13 @@ class SqliteDecisionLog(SqlDecisionLog):
     """A decision log in a SQLite database file (``sqlite:///:memory:`` for a throwaway one)."""
 
     _database_errors = (sqlite3.Error,)
+    # Columns are dynamically typed in SQLite: a position or rule of another type gives "!",
+    # which no rule_rows_text contains where an item starts, so verification reads the rows.
+    _RULE_ROWS_TEXT = (
+        "(SELECT group_concat(CASE WHEN typeof(pos) = 'integer' AND typeof(rule) = 'text' "
+        "THEN pos || ':' || length(rule) || ':' || rule ELSE '!' END, ',') "
+        "FROM (SELECT pos, rule FROM record_rules WHERE seq = r.seq ORDER BY pos))"
+    )
 
     def __init__(self, connection: sqlite3.Connection, where: str) -> None:
         super().__init__(where)
@@ -94,7 +101,10 @@ class SqliteDecisionLog(SqlDecisionLog):
     def _schema_version(self) -> int:
         return int(self._execute("PRAGMA user_version")[0][0])
 
-    def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    def _execute(
+        self, sql: str, params: Sequence[Any] = (), *, custom_plan: bool = False
+    ) -> list[tuple[Any, ...]]:
+        # SQLite plans every statement when it is prepared: there is no generic plan to avoid.
         return self._connection.execute(sql, params).fetchall()
 
     def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
