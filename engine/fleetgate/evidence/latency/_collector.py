@@ -7,9 +7,11 @@ Any other format is not this collector's (no fact).
 Steps of :meth:`LatencyCollector.collect`:
 
 1. read the settings and the manifest's ``numThreads``/``batchSize``;
-2. for each repeat, time the head artifact in a fresh child process, then the base artifact
-   when there is one, so drift on a shared runner hits both alike;
-3. summarize each artifact's repeats (median of the repeats' percentiles, spread, peak memory).
+2. for each repeat, time the head artifact in a fresh child process; when there is a base
+   artifact, the same process times both run by run in turns, and the processes alternate
+   which loads first, so load on a shared runner hits both alike;
+3. summarize each artifact's repeats (median of the repeats' percentiles, spread, peak memory)
+   and, with a base, the head/base ratio with its confidence interval (``_compare``).
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from typing import Any
 from fleetgate.errors import EvidenceError
 from fleetgate.evidence._kit import library_version, shown
 from fleetgate.evidence.interface import Artifact, CollectorContext
-from fleetgate.evidence.latency._runner import RepeatResult, RunPlan, run_repeat
+from fleetgate.evidence.latency._compare import compare
+from fleetgate.evidence.latency._runner import RepeatResult, RunPlan, run_pair, run_repeat
 from fleetgate.evidence.latency._settings import InferenceShape, inference_shape, parse_settings
 from fleetgate.evidence.latency._summary import summarize
 
@@ -136,7 +139,8 @@ class LatencyCollector:
         results = _run_interleaved(context, subjects, plan, settings.repeats)
         fact = _fact(results[0], shape, plan, settings.repeats, runtime)
         if context.base_artifact is not None:
-            fact["base"] = {"digest": context.base_artifact.digest, **summarize(results[1])}
+            compared = compare(results[0], results[1])
+            fact["base"] = {"digest": context.base_artifact.digest, **summarize(results[1]), **compared}
         context.progress.finish(_summary_line(shown, fact))
         return fact
 
@@ -144,27 +148,32 @@ class LatencyCollector:
 def _run_interleaved(
     context: CollectorContext, subjects: list[Artifact], plan: RunPlan, repeats: int
 ) -> list[list[RepeatResult]]:
-    """Run head, base, head, base, ... so slow drift of the runner affects both alike."""
+    """Each repeat is a fresh process. With a base, each process times head and base run by run
+    in turns, and the processes alternate which of the two loads first (head, base; base, head)."""
     results: list[list[RepeatResult]] = [[] for _ in subjects]
-    context.progress.start(f"latency {_shown(subjects[0], context.root)}", repeats * len(subjects))
-    done = 0
+    shown = _shown(subjects[0], context.root)
+    context.progress.start(f"latency {shown}", repeats)
     try:
-        for _ in range(repeats):
-            for index, subject in enumerate(subjects):
-                shown = _shown(subject, context.root)
-                results[index].append(run_repeat(subject.path, shown, plan, _format_of(subject, subjects[0])))
-                done += 1
-                context.progress.advance(done)
+        for repeat in range(repeats):
+            if len(subjects) == 1:
+                results[0].append(run_repeat(subjects[0].path, shown, plan, subjects[0].format))
+            else:
+                order = (0, 1) if repeat % 2 == 0 else (1, 0)
+                first, second = (_timed_as(subjects[i], subjects[0]) for i in order)
+                timed = run_pair(first, second, shown, plan)
+                for index, result in zip(order, timed, strict=True):
+                    results[index].append(result)
+            context.progress.advance(repeat + 1)
     except EvidenceError as error:
         context.progress.finish(f"latency failed: {error.diagnostics()}")
         raise
     return results
 
 
-def _format_of(subject: Artifact, head: Artifact) -> str:
-    """The base is timed by the head's runtime when it is of no format the runtimes know, so a
-    format change (ONNX to TFLite) still compares both, each under its own runtime."""
-    return subject.format if subject.format in _RUNTIMES else head.format
+def _timed_as(subject: Artifact, head: Artifact) -> tuple[Path, str]:
+    """The file and the runtime's format: the base is timed by the head's runtime when it is of
+    no format the runtimes know, so a format change (ONNX to TFLite) still compares both."""
+    return subject.path, subject.format if subject.format in _RUNTIMES else head.format
 
 
 def _fact(
@@ -188,5 +197,6 @@ def _summary_line(shown: str, fact: Mapping[str, Any]) -> str:
     line = f"latency {shown}: p50 {fact['p50_ms']} ms (spread {fact['spread']:.0%})"
     base = fact.get("base")
     if isinstance(base, Mapping):
-        line += f", base p50 {base['p50_ms']} ms"
+        interval = f"[{base['ratio_low']}, {base['ratio_high']}]"
+        line += f", base p50 {base['p50_ms']} ms, ratio {base['ratio']} {interval}"
     return line
