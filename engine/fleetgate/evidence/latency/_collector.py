@@ -17,9 +17,7 @@ Steps of :meth:`LatencyCollector.collect`:
 from __future__ import annotations
 
 import functools
-import importlib.metadata
 import importlib.util
-import os
 import platform
 from collections.abc import Mapping
 from pathlib import Path
@@ -28,10 +26,7 @@ from typing import Any
 from fleetgate.errors import EvidenceError
 from fleetgate.evidence._kit import library_version, shown
 from fleetgate.evidence.interface import Artifact, CollectorContext
-from fleetgate.evidence.latency._compare import compare
-from fleetgate.evidence.latency._runner import RepeatResult, RunPlan, run_pair, run_repeat
-from fleetgate.evidence.latency._settings import InferenceShape, inference_shape, parse_settings
-from fleetgate.evidence.latency._summary import summarize
+from fleetgate.evidence.latency._settings import inference_shape, parse_settings
 
 __all__ = ["LatencyCollector", "cpu_model", "runtime_version"]
 
@@ -71,10 +66,6 @@ def runtime_version(model_format: str = "onnx") -> str | None:
 
 def _timed(artifact: Artifact | None) -> bool:
     return artifact is not None and not artifact.directory and artifact.format in _RUNTIMES
-
-
-def _shown(artifact: Artifact, root: Path) -> str:
-    return shown(artifact.path, root)
 
 
 class LatencyCollector:
@@ -123,80 +114,13 @@ class LatencyCollector:
             return None
         settings = parse_settings(context.settings)
         shape = inference_shape(context.manifest)
-        shown = _shown(head, context.root)
         runtime = _RUNTIMES[head.format]
         if runtime_version(head.format) is None:
-            raise EvidenceError(f"{shown}: cannot time the model: {runtime} is not installed")
-        plan = RunPlan(
-            threads=shape.threads,
-            batch=shape.batch,
-            warmup_runs=settings.warmup_runs,
-            timed_runs=settings.timed_runs,
-            timeout_seconds=settings.timeout_seconds,
-            max_memory_mb=settings.max_memory_mb,
-        )
-        subjects = [head] if context.base_artifact is None else [head, context.base_artifact]
-        results = _run_interleaved(context, subjects, plan, settings.repeats)
-        fact = _fact(results[0], shape, plan, settings.repeats, runtime)
-        if context.base_artifact is not None:
-            compared = compare(results[0], results[1])
-            fact["base"] = {"digest": context.base_artifact.digest, **summarize(results[1]), **compared}
-        context.progress.finish(_summary_line(shown, fact))
-        return fact
+            raise EvidenceError(
+                f"{shown(head.path, context.root)}: cannot time the model: {runtime} is not installed"
+            )
+        # The timing machinery (child processes, statistics) loads only when something is timed:
+        # a re-check whose latency fact is cached never needs it.
+        from fleetgate.evidence.latency._measure import measure
 
-
-def _run_interleaved(
-    context: CollectorContext, subjects: list[Artifact], plan: RunPlan, repeats: int
-) -> list[list[RepeatResult]]:
-    """Each repeat is a fresh process. With a base, each process times head and base run by run
-    in turns, and the processes alternate which of the two loads first (head, base; base, head)."""
-    results: list[list[RepeatResult]] = [[] for _ in subjects]
-    shown = _shown(subjects[0], context.root)
-    context.progress.start(f"latency {shown}", repeats)
-    try:
-        for repeat in range(repeats):
-            if len(subjects) == 1:
-                results[0].append(run_repeat(subjects[0].path, shown, plan, subjects[0].format))
-            else:
-                order = (0, 1) if repeat % 2 == 0 else (1, 0)
-                first, second = (_timed_as(subjects[i], subjects[0]) for i in order)
-                timed = run_pair(first, second, shown, plan)
-                for index, result in zip(order, timed, strict=True):
-                    results[index].append(result)
-            context.progress.advance(repeat + 1)
-    except EvidenceError as error:
-        context.progress.finish(f"latency failed: {error.diagnostics()}")
-        raise
-    return results
-
-
-def _timed_as(subject: Artifact, head: Artifact) -> tuple[Path, str]:
-    """The file and the runtime's format: the base is timed by the head's runtime when it is of
-    no format the runtimes know, so a format change (ONNX to TFLite) still compares both."""
-    return subject.path, subject.format if subject.format in _RUNTIMES else head.format
-
-
-def _fact(
-    repeats: list[RepeatResult], shape: InferenceShape, plan: RunPlan, count: int, runtime: str
-) -> dict[str, Any]:
-    return {
-        **summarize(repeats),
-        "repeats": count,
-        "warmup_runs": plan.warmup_runs,
-        "timed_runs": plan.timed_runs,
-        "threads": shape.threads,
-        "inter_op_threads": 1,
-        "batch": shape.batch,
-        "cpu": cpu_model(),
-        "cpu_count": os.cpu_count() or 1,
-        "runtime": f"{runtime} {repeats[0].runtime}",
-    }
-
-
-def _summary_line(shown: str, fact: Mapping[str, Any]) -> str:
-    line = f"latency {shown}: p50 {fact['p50_ms']} ms (spread {fact['spread']:.0%})"
-    base = fact.get("base")
-    if isinstance(base, Mapping):
-        interval = f"[{base['ratio_low']}, {base['ratio_high']}]"
-        line += f", base p50 {base['p50_ms']} ms, ratio {base['ratio']} {interval}"
-    return line
+        return measure(context, settings, shape, runtime, cpu_model())
