@@ -149,7 +149,7 @@ def stability_rows(found: Mapping[str, Any]) -> list[Row]:
             "    head/base ratio within 1 +- 5 %",
             f"{within} of {runs}",
             "base timed in the same run",
-            f"worst {found['worst_deviation']:+.1%}",
+            f"worst ±{found['worst_deviation']:.1%}",
             f"{runs} of {runs}",
             verdict(ok),
         ),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -61,9 +61,11 @@ def run_pair(
     """Time two ``(model, format)`` in one fresh process, run by run in turns.
 
     The first model's peak memory is its own (read before the second loads); the second's is
-    not measured. The deadline covers both. EvidenceError naming ``shown`` on any failure.
+    not measured. The process holds both models, so its deadline and its memory cap are those
+    of two repeats. EvidenceError naming ``shown`` on any failure.
     """
-    command = [*_command(plan, *first), *(str(part) for part in second)]
+    doubled = replace(plan, max_memory_mb=2 * plan.max_memory_mb)
+    command = [*_command(doubled, *first), *(str(part) for part in second)]
     answer = _decode(run_child(command, shown, _WHAT, 2 * plan.timeout_seconds), shown)
     other: Any = answer.get("second")
     if not isinstance(other, dict):
