@@ -29,9 +29,10 @@ if str(TESTS) not in sys.path:
 # The test helpers import in-toto, sigstore helpers and onnx at module level; they are only
 # needed to build the fixtures, never by what is timed.
 import support_fairness  # noqa: E402
+import support_onnx  # noqa: E402
+import support_tflite  # noqa: E402
 from support import GitRepo, manifest, to_yaml  # noqa: E402
 from support_intoto import Keys, Release, dsse_envelope, sha256_hex, statement  # noqa: E402
-from support_onnx import cnn, save  # noqa: E402
 from support_sigstore import (  # noqa: E402
     IN_TOTO_PAYLOAD_TYPE,
     PrivateSigstore,
@@ -39,7 +40,7 @@ from support_sigstore import (  # noqa: E402
     model_signing_statement,
 )
 
-__all__ = ["ModelRepository", "SignedRelease", "model_repository", "signed_release"]
+__all__ = ["ModelRepository", "SignedRelease", "model_repository", "signed_release", "twin_repository"]
 
 SIGNER = "release@example.com"
 ISSUER = "https://issuer.example.com"
@@ -97,34 +98,68 @@ class ModelRepository:
     model_bytes: int
 
 
-def model_repository(folder: Path, kind: str, *, channels: int = 256, rows: int = 10_000) -> ModelRepository:
+def model_repository(
+    folder: Path, kind: str, *, channels: int = 256, rows: int = 10_000, model_format: str = "onnx"
+) -> ModelRepository:
     """A repository deploying a CNN (``kind="cnn"``) or a classifier with an evaluation set.
 
     ``kind="fairness"`` adds ``data/eval.csv`` (``rows`` rows, two groups) and the manifest's
-    ``evaluation`` block. The manifest asks for 1 thread and batch 1, in a namespace that is
-    not strict, so fp32 is admitted and the decision is about the evidence alone.
+    ``evaluation`` block. ``model_format`` ``"tflite"`` writes the CNN as a TFLite flatbuffer.
+    The manifest asks for 1 thread and batch 1, in a namespace that is not strict, so fp32 is
+    admitted and the decision is about the evidence alone.
     """
     repo = GitRepo(folder)
-    model = repo.root / "models" / "model.onnx"
+    model = repo.root / "models" / f"model.{model_format}"
     spec: dict[str, Any] = {}
     if kind == "cnn":
-        save(cnn(channels=channels), model)
+        model.parent.mkdir(parents=True, exist_ok=True)
+        model.write_bytes(cnn_bytes(model_format, channels))
     elif kind == "fairness":
         support_fairness.classifier(model)
         support_fairness.biased_dataset(repo.root / support_fairness.EVALUATION["dataset"], rows=rows)
         spec["evaluation"] = dict(support_fairness.EVALUATION)
     else:
         raise ValueError(f"unknown model repository kind {kind!r}")
+    _deploy(repo, kind, model, **spec)
+    repo.commit("deployment")
+    return ModelRepository(repo.root, model, model.stat().st_size)
+
+
+def cnn_bytes(model_format: str, channels: int, twin: bool = False) -> bytes:
+    """A CNN as ONNX or TFLite; ``twin`` gives other bytes that compute exactly the same (only a
+    description string differs), so a change to the twin replaces the artifact, not the model."""
+    if model_format == "tflite":
+        data = support_tflite.cnn(channels=channels, image=32)
+        return data.replace(b"fleetgate test model", b"fleetgate twin model") if twin else data
+    model = support_onnx.cnn(channels=channels)
+    model.doc_string = "twin" if twin else ""
+    return bytes(model.SerializeToString())
+
+
+def twin_repository(folder: Path, model_format: str, channels: int = 256) -> tuple[ModelRepository, str, str]:
+    """A repository whose head commit replaces the deployed CNN with its twin; (repository,
+    base commit, head commit)."""
+    repo = GitRepo(folder)
+    model = repo.root / "models" / f"model.{model_format}"
+    model.parent.mkdir(parents=True, exist_ok=True)
+    model.write_bytes(cnn_bytes(model_format, channels))
+    _deploy(repo, "twin", model)
+    base = repo.commit("deployment")
+    model.write_bytes(cnn_bytes(model_format, channels, twin=True))
+    _deploy(repo, "twin", model)
+    head = repo.commit("the same model, rebuilt")
+    return ModelRepository(repo.root, model, model.stat().st_size), base, head
+
+
+def _deploy(repo: GitRepo, kind: str, model: Path, **spec: Any) -> None:
     data = model.read_bytes()
     document = manifest(
         f"bench-{kind}",
         "research",
-        modelUri="file:models/model.onnx",
+        modelUri=f"file:models/{model.name}",
         checksum="sha256:" + hashlib.sha256(data).hexdigest(),
         sizeBytes=len(data),
         inferenceConfig={"numThreads": 1, "batchSize": 1, "quantization": "fp32"},
         **spec,
     )
     repo.write(MANIFEST_FILE, to_yaml(document))
-    repo.commit("deployment")
-    return ModelRepository(repo.root, model, len(data))

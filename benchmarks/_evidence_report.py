@@ -7,7 +7,7 @@ import platform
 from collections.abc import Mapping
 from typing import Any
 
-from _evidence_common import MIB, TARGET_CACHED_S, TARGET_COLD_S, TARGET_GATE_SPREAD, TARGET_VERIFY_RATIO
+from _evidence_common import MIB, TARGET_CACHED_S, TARGET_COLD_S, TARGET_VERIFY_RATIO
 from run import verdict
 
 from fleetgate import __version__
@@ -31,104 +31,173 @@ def environment_info() -> dict[str, Any]:
     }
 
 
-Row = tuple[str, str, str, str]
+# measure, value, baseline (what and its value, same run), ratio, target, ok/MISS
+Row = tuple[str, str, str, str, str, str]
+
+
+def _s(seconds: float) -> str:
+    return f"{seconds:.3f} s"
+
+
+def row(
+    measure: str, value: float, base_name: str, base: float, target: str = "", ok: bool | None = None
+) -> Row:
+    """A figure in seconds beside its baseline in seconds, and their ratio."""
+    shown = "" if ok is None else verdict(ok)
+    return (measure, _s(value), f"{base_name} {_s(base)}", f"{value / base:.2f}x", target, shown)
+
+
+def heading(text: str) -> Row:
+    return (text, "", "", "", "", "")
 
 
 def supply_chain_rows(sc: Mapping[str, Any]) -> list[Row]:
     share = sc["page_cache_share"]
     cached = "unknown" if share is None else f"{share:.0%}"
-    mib = sc["artifact_bytes"] // MIB
-    ratio = sc["verify_to_sha256"]
-    ok_ratio = ratio <= TARGET_VERIFY_RATIO
+    sha = sc["sha256"]["median_s"]
     collectors, fresh = sc["collectors"], sc["fresh_process"]
+    ratio = sc["verify_to_sha256"]
     return [
-        (f"supply chain: {mib} MiB random artifact, in page cache: {cached}", "", "", ""),
+        heading(
+            f"(1) supply chain: {sc['artifact_bytes'] // MIB} MiB random artifact, in page cache: {cached}"
+        ),
         (
-            "(1a) sha256 of the artifact (hash_file)",
-            f"{sc['sha256']['median_s']:.3f} s",
+            "    sha256 of the artifact (hash_file)",
+            _s(sha),
+            "",
+            "",
             "",
             f"{sc['sha256_mib_per_s']:,.0f} MiB/s",
         ),
-        ("(1b) run_verify: digest + signature + provenance", f"{sc['verify']['median_s']:.3f} s", "", ""),
-        ("     ratio (1b) / (1a)", f"{ratio:.2f}", f"<= {TARGET_VERIFY_RATIO}", verdict(ok_ratio)),
-        ("     signature collector alone", f"{collectors['signature']['median_s'] * 1000:.1f} ms", "", ""),
-        ("     provenance collector alone", f"{collectors['provenance']['median_s'] * 1000:.1f} ms", "", ""),
-        ("     first call in a fresh process", f"{fresh['first_call_s']:.3f} s", "", ""),
-        ("       of which imports + one-time set-up", f"{fresh['first_call_above_warm_s']:.3f} s", "", ""),
-        ("     import fleetgate.commands.verify", f"{fresh['gate_import_s']:.3f} s", "", ""),
-        ("     fleetgate verify (CLI, whole process)", f"{sc['cli']['median_s']:.3f} s", "", ""),
+        row(
+            "    run_verify: digest + signature + provenance",
+            sc["verify"]["median_s"],
+            "sha256",
+            sha,
+            f"<= {TARGET_VERIFY_RATIO}x",
+            ratio <= TARGET_VERIFY_RATIO,
+        ),
+        row("    signature collector alone", collectors["signature"]["median_s"], "sha256", sha),
+        row("    provenance collector alone", collectors["provenance"]["median_s"], "sha256", sha),
+        row("    first verify in a fresh process", fresh["first_call_s"], "warm", fresh["warm_call_s"]),
+        row(
+            "    fleetgate verify (CLI, whole process)",
+            sc["cli"]["median_s"],
+            "first call",
+            fresh["first_call_s"],
+        ),
     ]
 
 
 def model_rows(model: Mapping[str, Any]) -> list[Row]:
-    cold, cached, bare = model["cold"], model["cached"], model["manifest_only"]
-    latency, gates = model["latency_fact"], model["gate_runs"]
-    p50s = ", ".join(f"{p:.2f}" for p in gates["p50_ms"])
+    fmt, cold, cached = model["format"], model["cold"], model["cached"]["median_s"]
+    bare, python = model["manifest_only"]["median_s"], model["python_pass"]["median_s"]
+    target = TARGET_COLD_S[fmt]
+    latency = model["latency_fact"]
     return [
-        (f"model evidence: CNN of {model['model_bytes'] / 1e6:.1f} MB, 1 thread, batch 1", "", "", ""),
-        (
-            "(2a) check, cold cache: model + latency",
-            f"{cold['median_s']:.2f} s",
-            f"<= {TARGET_COLD_S:g} s",
-            verdict(cold["median_s"] <= TARGET_COLD_S),
+        heading(f"(2) model evidence, {fmt}: CNN of {model['model_bytes'] / 1e6:.1f} MB, 1 thread, batch 1"),
+        row(
+            "    check, cold cache: model + latency",
+            cold["median_s"],
+            "manifest-only",
+            cold["manifest_only"]["median_s"],
+            f"<= {target:g} s",
+            cold["median_s"] <= target,
         ),
-        _latency_row(latency),
         (
-            "(2b) check, cached",
-            f"{cached['median_s']:.3f} s",
+            f"    latency p50 ({latency['runtime']})",
+            f"{latency['p50_ms']:.2f} ms",
+            "",
+            "",
+            "",
+            f"spread {latency['spread']:.1%}",
+        ),
+        row(
+            "    check, cached",
+            cached,
+            "python -c pass",
+            python,
             f"<= {TARGET_CACHED_S:g} s",
-            verdict(cached["median_s"] <= TARGET_CACHED_S),
+            cached <= TARGET_CACHED_S,
         ),
-        ("     check --evidence none (manifest only)", f"{bare['median_s']:.3f} s", "", ""),
-        (f"(2c) p50 of {len(gates['p50_ms'])} gate runs, cache off (ms)", p50s, "", ""),
-        (
-            "     (max - min) / median",
-            f"{gates['spread']:.1%}",
-            f"<= {TARGET_GATE_SPREAD:.0%}",
-            verdict(gates["spread"] <= TARGET_GATE_SPREAD),
-        ),
+        row("    check, cached", cached, "manifest-only", bare),
+        row("    check --evidence none (manifest only)", bare, "python -c pass", python),
     ]
 
 
 def fairness_rows(fairness: Mapping[str, Any]) -> list[Row]:
-    bare = fairness["manifest_only"]
+    bare, cold = fairness["manifest_only"]["median_s"], fairness["cold"]
     return [
-        (f"fairness: linear classifier, {fairness['rows']:,} rows, {fairness['groups']} groups", "", "", ""),
-        ("     check, cold cache: fairness", f"{fairness['cold']['median_s']:.2f} s", "", ""),
-        ("     check, cached", f"{fairness['cached']['median_s']:.3f} s", "", ""),
-        ("     check --evidence none (manifest only)", f"{bare['median_s']:.3f} s", "", ""),
+        heading(f"    fairness: linear classifier, {fairness['rows']:,} rows, {fairness['groups']} groups"),
+        row(
+            "    check, cold cache: fairness",
+            cold["median_s"],
+            "manifest-only",
+            cold["manifest_only"]["median_s"],
+        ),
+        row("    check, cached", fairness["cached"]["median_s"], "manifest-only", bare),
     ]
 
 
-def _latency_row(latency: dict[str, Any]) -> tuple[str, str, str, str]:
-    """The gate's latency measurement, or that the fact did not come back (its reason is in the JSON)."""
-    if "p50_ms" not in latency:
-        return (
-            "     latency p50",
-            "not measured",
+def stability_rows(found: Mapping[str, Any]) -> list[Row]:
+    runs, within = found["runs"], found["within_band"]
+    ratios = " ".join(f"{r:.3f}" for r in found["ratios"])
+    ok = within == runs and found["regressions"] == 0
+    return [
+        heading(f"(3) latency, identical base and head, {found['format']}: {runs} gate runs"),
+        (
+            "    head/base ratio within 1 +- 5 %",
+            f"{within} of {runs}",
+            "base timed in the same run",
+            f"worst ±{found['worst_deviation']:.1%}",
+            f"{runs} of {runs}",
+            verdict(ok),
+        ),
+        ("    ratios", ratios, "", "", "", ""),
+        (
+            "    denied as cost.latency-regression",
+            str(found["regressions"]),
             "",
-            str(latency.get("error") or latency.get("reason") or "")[:60],
-        )
-    runs = f"{latency.get('repeats', '?')} repeats x {latency.get('timed_runs', '?')} runs"
-    return (f"     latency p50, {runs}", f"{latency['p50_ms']:.2f} ms", "", f"spread {latency['spread']:.1%}")
+            "",
+            "0",
+            verdict(found["regressions"] == 0),
+        ),
+    ]
 
 
 def table(results: Mapping[str, Any]) -> list[str]:
-    rows = supply_chain_rows(results["supply_chain"]) + model_rows(results["model"])
-    if results.get("fairness"):
-        rows += fairness_rows(results["fairness"])
-    widths = [max(len(r[i]) for r in rows if r[1]) for i in range(3)]
-    out = [f"{'measure':{widths[0]}}  {'median':>{widths[1]}}  target"]
-    for a, b, c, d in rows:
-        out.append(a if not b else f"{a:{widths[0]}}  {b:>{widths[1]}}  {c:{widths[2]}}  {d}".rstrip())
+    rows: list[Row] = []
+    if "supply_chain" in results:
+        rows += supply_chain_rows(results["supply_chain"])
+        for model in results["model"]:
+            rows += model_rows(model)
+        if results.get("fairness"):
+            rows += fairness_rows(results["fairness"])
+    for found in results["latency_stability"]:
+        rows += stability_rows(found)
+    header: Row = ("measure", "value", "baseline (same run)", "ratio", "target", "")
+    framed = [r for r in [header, *rows] if r[1] and r[0].strip() != "ratios"]
+    widths = [max(len(r[i]) for r in framed) for i in range(5)]
+    out = []
+    for r in [header, *rows]:
+        if not r[1] or r[0].strip() == "ratios":
+            out.append(r[0] if not r[1] else f"{r[0]}: {r[1]}")
+            continue
+        cells = [f"{r[0]:{widths[0]}}", f"{r[1]:>{widths[1]}}", f"{r[2]:{widths[2]}}", f"{r[3]:>{widths[3]}}"]
+        out.append("  ".join([*cells, f"{r[4]:{widths[4]}}", r[5]]).rstrip())
     return out
 
 
 def targets_met(results: Mapping[str, Any]) -> dict[str, bool]:
-    sc, model = results["supply_chain"], results["model"]
-    return {
-        "verify_to_sha256": sc["verify_to_sha256"] <= TARGET_VERIFY_RATIO,
-        "model_cold": model["cold"]["median_s"] <= TARGET_COLD_S,
-        "model_cached": model["cached"]["median_s"] <= TARGET_CACHED_S,
-        "gate_p50_spread": model["gate_runs"]["spread"] <= TARGET_GATE_SPREAD,
-    }
+    met: dict[str, bool] = {}
+    if "supply_chain" in results:
+        met["verify_to_sha256"] = results["supply_chain"]["verify_to_sha256"] <= TARGET_VERIFY_RATIO
+        for model in results["model"]:
+            fmt = model["format"]
+            met[f"{fmt}_cold"] = model["cold"]["median_s"] <= TARGET_COLD_S[fmt]
+            met[f"{fmt}_cached"] = model["cached"]["median_s"] <= TARGET_CACHED_S
+    for found in results["latency_stability"]:
+        met[f"{found['format']}_identical_ratio"] = (
+            found["within_band"] == found["runs"] and not found["regressions"]
+        )
+    return met

@@ -12,7 +12,8 @@ from fleetgate.changes import ChangeKind, ChangeSet, GitContext, ManifestChange
 from fleetgate.config import EvidenceConfig
 from fleetgate.evidence.cache import FactCache
 from fleetgate.evidence.gather import EvidenceRun, artifact_source, gather_facts
-from fleetgate.evidence.interface import SILENT, Progress, TrustConfig
+from fleetgate.evidence.interface import SILENT, Collector, Progress, TrustConfig
+from fleetgate.git import Git
 from fleetgate.manifest import Manifest, read_manifests
 
 from support import manifest, to_yaml
@@ -47,8 +48,14 @@ def evidence_run(
     cache: Path | None = None,
     trust: TrustConfig | None = None,
     progress: Progress = SILENT,
+    supplied: Mapping[str, Collector] | None = None,
+    base_commit: str | None = None,
 ) -> EvidenceRun:
-    """An EvidenceRun wired as the check wires it (commands/check.py), on ``root``."""
+    """An EvidenceRun wired as the check wires it (commands/check.py), on ``root``.
+
+    ``supplied`` collectors replace the ones loaded by name (no module is patched); with
+    ``base_commit``, base versions of repository artifacts are read from that commit of ``root``.
+    """
     settings = EvidenceConfig(collect=collect, cache=cache, collectors=dict(collectors or {}))
     return EvidenceRun(
         settings=settings,
@@ -56,6 +63,9 @@ def evidence_run(
         cache=FactCache(cache, "0.0.0-test"),
         trust=trust,
         progress=progress,
+        git=Git(root) if base_commit is not None else None,
+        base_commit=base_commit,
+        collectors=dict(supplied or {}),
     )
 
 

@@ -25,10 +25,26 @@ deny contains lib.finding("cost.inference-budget", msg, "spec.inferenceConfig") 
 }
 
 # cost.latency-regression: the new artifact is slower than the one it replaces by more than
-# the allowed factor, both timed in the same run.
+# the allowed factor, both timed in the same run. The collector times both in the same
+# processes, run by run in turns, and gives the head/base ratio with a 95 % confidence interval
+# (docs/evidence/latency.md): only an interval wholly above the factor is a regression, so noise
+# on a shared runner never denies an unchanged model.
+deny contains lib.finding("cost.latency-regression", msg, "spec.modelUri") if {
+	compared := latency.base
+	is_number(compared.ratio_low)
+	is_number(compared.ratio_high)
+	compared.ratio_low > cfg.latencyRegressionFactor
+	msg := sprintf(
+		"the new artifact's CPU latency is %v times the previous artifact's (95%% interval %v to %v; p50 %v ms against %v ms), above the limit of %v times (timed in the same run)",
+		[lib.num(compared.ratio), lib.num(compared.ratio_low), lib.num(compared.ratio_high), lib.num(latency.p50_ms), lib.num(compared.p50_ms), lib.num(cfg.latencyRegressionFactor)],
+	)
+}
+
+# A comparison without an interval (a fact from another tool) is judged on its p50s alone.
 deny contains lib.finding("cost.latency-regression", msg, "spec.modelUri") if {
 	p50 := latency.p50_ms
 	base := latency.base.p50_ms
+	not is_number(object.get(latency.base, "ratio_low", null))
 	is_number(p50)
 	is_number(base)
 	base > 0

@@ -13,6 +13,10 @@ Nothing here imports a heavy library.
 
 from __future__ import annotations
 
+import functools
+import os
+import re
+import sys
 from pathlib import Path
 
 __all__ = ["MAX_REASON", "Refused", "contained", "first_line", "library_version", "one_line", "shown"]
@@ -66,11 +70,31 @@ def contained(path: Path, base: Path) -> Path | None:
     return resolved if inside else None
 
 
+@functools.cache
 def library_version(name: str) -> str | None:
-    """The installed version of distribution ``name``, without importing it; None when absent."""
-    from importlib import metadata  # ~15 ms: only the collectors that record versions pay it
+    """The installed version of distribution ``name``, without importing it; None when absent.
+
+    Read from the name of its ``<name>-<version>.dist-info`` folder, first on ``sys.path``
+    (what installers write, and where ``importlib.metadata`` would look first); only a library
+    installed some other way pays for ``importlib.metadata`` (about 15 ms), which a cached
+    re-check would otherwise spend on every collector's cache key.
+    """
+    prefix = re.sub(r"[-_.]+", "_", name).lower() + "-"
+    for folder in sys.path:
+        for entry in _entries(folder or "."):
+            if entry.lower().startswith(prefix) and entry.endswith(".dist-info"):
+                return entry[len(prefix) : -len(".dist-info")]
+    from importlib import metadata
 
     try:
         return metadata.version(name)
     except metadata.PackageNotFoundError:
         return None
+
+
+@functools.cache
+def _entries(folder: str) -> tuple[str, ...]:
+    try:
+        return tuple(os.listdir(folder))
+    except OSError:
+        return ()

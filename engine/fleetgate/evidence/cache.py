@@ -73,8 +73,19 @@ class FactCache:
 
     def get(self, collector: str, key: Mapping[str, Any]) -> dict[str, Any] | None:
         entry = self._entry(collector, key) if self.read else None
-        secret = self._key() if entry is not None else None
-        if entry is None or secret is None:
+        return self._authenticated(entry) if entry is not None else None
+
+    def stored(self, collector: str) -> list[dict[str, Any]]:
+        """Every authenticated fact kept for ``collector``, whatever its key (for tools that
+        inspect what a check measured, such as the benchmarks)."""
+        if self.folder is None:
+            return []
+        found = (self._authenticated(p) for p in sorted((self.folder / "facts" / collector).glob("*.json")))
+        return [fact for fact in found if fact is not None]
+
+    def _authenticated(self, entry: Path) -> dict[str, Any] | None:
+        secret = self._key()
+        if secret is None:
             return None
         try:
             stored = json.loads(entry.read_text(encoding="utf-8"))

@@ -218,3 +218,13 @@ def test_the_git_folder_and_folders_outside_the_repository_are_allowed(tmp_path:
     check_cache_folder(root / ".git" / "fleetgate-cache", root)
     check_cache_folder(tmp_path / "elsewhere", root)
     check_cache_folder(None, root)
+
+
+def test_stored_lists_only_authenticated_facts(tmp_path: Path) -> None:
+    cache = keyed(tmp_path, "1.0.0")
+    cache.put("latency", KEY, FACT)
+    planted = tmp_path / "facts" / "latency" / ("0" * 64 + ".json")
+    planted.write_text(json.dumps({"fact": json.dumps({"p50_ms": 0.1}), "mac": "0" * 64}))
+    assert cache.stored("latency") == [FACT]
+    assert FactCache(tmp_path, "1.0.0", secret=b"t" * 32).stored("latency") == []
+    assert keyed(None, "1.0.0").stored("latency") == []

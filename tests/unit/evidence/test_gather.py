@@ -174,10 +174,10 @@ class FailingCollector:
 
 def run_with(repo: GitRepo, collector: FailingCollector, cache: Path | None = None) -> dict[str, Any]:
     repo.write("models/a.onnx", b"model a")
-    run = evidence_run(repo.root, ("artifact", collector.name), cache=cache)
-    # EvidenceRun keeps the collectors it has loaded in _collectors; placing a real object there
-    # is how a test supplies a collector that fails on demand (no module is patched).
-    run._collectors[collector.name] = collector
+    # A collector given as an object is how a test supplies one that fails on demand.
+    run = evidence_run(
+        repo.root, ("artifact", collector.name), cache=cache, supplied={collector.name: collector}
+    )
     return gather_facts(changeset(change(deployment("a", "file:models/a.onnx"))), run)["production/a"]
 
 
@@ -220,8 +220,8 @@ def test_each_collector_gets_its_own_settings_and_the_run_s_trust(repo: GitRepo,
         ("artifact", "model"),
         collectors={"model": {"maxBytes": 5}, "latency": {"repeats": 1}},
         trust=load_trust_file(trust_path),
+        supplied={"model": collector},
     )
-    run._collectors["model"] = collector  # see run_with
     gather_facts(changeset(change(deployment("a", "file:models/a.onnx"))), run)
     [context] = collector.calls
     assert context.settings == {"maxBytes": 5}

@@ -14,7 +14,6 @@ import pytest
 from fleetgate.changes import ManifestChange
 from fleetgate.evidence.gather import EvidenceRun, gather_facts
 from fleetgate.evidence.interface import CollectorContext
-from fleetgate.git import Git
 
 import support_onnx
 from support import GitRepo
@@ -60,6 +59,8 @@ class ComparingCollector:
     """A latency collector stand-in: records its contexts and returns a head-only measurement."""
 
     calls: list[CollectorContext] = field(default_factory=list)
+    # The bytes of each base artifact's files as the collector saw them.
+    base_bytes: list[dict[str, bytes]] = field(default_factory=list)
 
     @property
     def fact(self) -> str:
@@ -71,17 +72,20 @@ class ComparingCollector:
     def collect(self, context: CollectorContext) -> Mapping[str, Any] | None:
         self.calls.append(context)
         base = context.base_artifact
+        if base is not None:
+            folder = base.path if base.directory else base.path.parent
+            self.base_bytes.append({f.name: (folder / f.name).read_bytes() for f in base.files})
         return {"p50_ms": 1.0, **({"base": {"digest": base.digest}} if base is not None else {})}
 
 
 def comparing_run(
     repo: GitRepo, base_commit: str | None = None, **options: Any
 ) -> tuple[EvidenceRun, ComparingCollector]:
-    run = evidence_run(repo.root, ("artifact", "latency"), **options)
     collector = ComparingCollector()
-    run._collectors["latency"] = collector
-    if base_commit is not None:
-        run.git, run.base_commit = Git(repo.root), base_commit
+    supplied = {"latency": collector}
+    run = evidence_run(
+        repo.root, ("artifact", "latency"), supplied=supplied, base_commit=base_commit, **options
+    )
     return run, collector
 
 
@@ -198,8 +202,10 @@ def test_a_base_model_with_external_data_is_read_whole_from_the_base_commit(repo
     previous = context.base_artifact
     assert previous is not None and context.artifact is not None
     assert {f.name: f.digest for f in previous.files} == {name: digest(data) for name, data in old.items()}
-    assert (previous.path.parent / "weights.bin").read_bytes() == old["weights.bin"]
+    assert collector.base_bytes == [old]
     assert facts["latency"]["base"]["digest"] == previous.digest != context.artifact.digest
+    # The private folder the base version was exported to is gone when the gathering ends.
+    assert not previous.path.parent.exists()
 
 
 def test_a_base_model_directory_is_read_file_by_file_from_the_base_commit(repo: GitRepo) -> None:

@@ -62,3 +62,16 @@ def test_contained_follows_symlinks_and_refuses_escapes(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("name", "installed"), [("pytest", True), ("no-such-distribution-here", False)])
 def test_library_version_without_importing(name: str, installed: bool) -> None:
     assert (library_version(name) is not None) is installed
+
+
+@pytest.mark.parametrize(
+    "name", ["onnx", "onnxruntime", "PyYAML", "ai_edge_litert", "fleetgate-no-such-library"]
+)
+def test_library_version_agrees_with_importlib_metadata(name: str) -> None:
+    from importlib import metadata
+
+    try:
+        expected: str | None = metadata.version(name)
+    except metadata.PackageNotFoundError:
+        expected = None
+    assert library_version(name) == expected

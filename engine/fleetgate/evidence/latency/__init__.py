@@ -3,7 +3,8 @@
 Each repeat runs in a fresh child process (``python -m fleetgate.evidence.latency._child``)
 with the manifest's ``numThreads`` and ``batchSize``, one inter-op thread, sequential execution
 and thread spinning off. When the change replaced the artifact, the base artifact is timed in
-the same run, interleaved with the head, so ``cost.latency-regression`` compares like with like.
+the same processes as the head, run by run in turns, and the fact gives the head/base ratio
+with a confidence interval, so ``cost.latency-regression`` compares like with like.
 onnxruntime and numpy are imported only by the child process, never by this package.
 """
 

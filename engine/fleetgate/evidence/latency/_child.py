@@ -2,14 +2,16 @@
 
 Run by the latency collector, never imported by it::
 
-    python -m fleetgate.evidence.latency._child MODEL THREADS BATCH WARMUP RUNS MAX_MEMORY_MB FORMAT
+    python -m fleetgate.evidence.latency._child MODEL THREADS BATCH WARMUP RUNS MAX_MEMORY_MB FORMAT \
+        [MODEL2 FORMAT2]
 
 ``FORMAT`` is ``onnx`` or ``ort`` (onnxruntime) or ``tflite`` (the LiteRT interpreter). The
 module is self-contained (stdlib, numpy, the runtime) so the process starts fast. It caps its
 own address space before importing anything heavy, so a hostile model fails here instead of
 eating the machine. On success it prints ``{"timings_ms": [...], "peak_rss_kib": int,
-"runtime": "<runtime version>"}`` and exits 0; on failure it prints one line on stderr and
-exits 1.
+"runtime": "<runtime version>"}`` and exits 0; with a second model, both are timed in turns
+and the answer adds ``"second": {"timings_ms": [...], "runtime": ...}``. On failure it prints
+one line on stderr and exits 1.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import json
 import resource
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 # Random inputs are drawn from a fixed seed so every repeat (and every run of the gate) times
@@ -117,21 +120,6 @@ def _peak_rss_kib() -> int:
     raise _Refused("/proc/self/status has no VmHWM")
 
 
-def _measure(model: str, threads: int, batch: int, warmup: int, runs: int, max_bytes: int) -> dict[str, Any]:
-    import onnxruntime as ort
-
-    session = _session(model, threads)
-    feeds = _feeds(session, batch, max_bytes)
-    for _ in range(warmup):
-        session.run(None, feeds)
-    timings: list[float] = []
-    for _ in range(runs):
-        started = time.perf_counter_ns()
-        session.run(None, feeds)
-        timings.append((time.perf_counter_ns() - started) / 1e6)
-    return {"timings_ms": timings, "peak_rss_kib": _peak_rss_kib(), "runtime": ort.__version__}
-
-
 def _tflite_interpreter(model: str, threads: int, batch: int) -> Any:
     """The LiteRT interpreter with a dynamic batch dimension resized to ``batch``."""
     from ai_edge_litert.interpreter import Interpreter
@@ -169,9 +157,15 @@ def _tflite_feeds(interpreter: Any, max_bytes: int) -> list[tuple[int, Any]]:
     return feeds
 
 
-def _measure_tflite(
-    model: str, threads: int, batch: int, warmup: int, runs: int, max_bytes: int
-) -> dict[str, Any]:
+def _onnx_runner(model: str, threads: int, batch: int, max_bytes: int) -> tuple[Callable[[], Any], str]:
+    import onnxruntime as ort
+
+    session = _session(model, threads)
+    feeds = _feeds(session, batch, max_bytes)
+    return (lambda: session.run(None, feeds)), ort.__version__
+
+
+def _tflite_runner(model: str, threads: int, batch: int, max_bytes: int) -> tuple[Callable[[], Any], str]:
     import ai_edge_litert
 
     interpreter = _tflite_interpreter(model, threads, batch)
@@ -182,14 +176,49 @@ def _measure_tflite(
             interpreter.set_tensor(index, value)
         interpreter.invoke()
 
-    for _ in range(warmup):
-        run()
-    timings: list[float] = []
-    for _ in range(runs):
-        started = time.perf_counter_ns()
-        run()
-        timings.append((time.perf_counter_ns() - started) / 1e6)
-    return {"timings_ms": timings, "peak_rss_kib": _peak_rss_kib(), "runtime": ai_edge_litert.__version__}
+    return run, ai_edge_litert.__version__
+
+
+def _runner(
+    model: str, model_format: str, threads: int, batch: int, max_bytes: int
+) -> tuple[Callable[[], Any], str]:
+    """One inference of ``model`` under its runtime, ready to time, and the runtime's version."""
+    prepare = _tflite_runner if model_format == "tflite" else _onnx_runner
+    return prepare(model, threads, batch, max_bytes)
+
+
+def _timed(run: Callable[[], Any]) -> float:
+    started = time.perf_counter_ns()
+    run()
+    return (time.perf_counter_ns() - started) / 1e6
+
+
+def _measure(
+    models: list[tuple[str, str]], threads: int, batch: int, warmup: int, runs: int, max_bytes: int
+) -> dict[str, Any]:
+    """Time one model, or two run by run in turns (first, second, then second, first, ...).
+
+    Taking turns exposes both to the same moments of the machine: a burst of load from another
+    job slows both alike instead of one of them. The peak memory is read after the first model
+    alone has loaded and run, so it is that model's own.
+    """
+    runners = []
+    peak = 0
+    for index, (model, model_format) in enumerate(models):
+        runners.append(_runner(model, model_format, threads, batch, max_bytes))
+        for _ in range(warmup):
+            runners[-1][0]()
+        if index == 0:
+            peak = _peak_rss_kib()
+    timings: list[list[float]] = [[] for _ in runners]
+    for run_index in range(runs):
+        order = range(len(runners)) if run_index % 2 == 0 else reversed(range(len(runners)))
+        for which in order:
+            timings[which].append(_timed(runners[which][0]))
+    answer: dict[str, Any] = {"timings_ms": timings[0], "peak_rss_kib": peak, "runtime": runners[0][1]}
+    if len(runners) == 2:
+        answer["second"] = {"timings_ms": timings[1], "runtime": runners[1][1]}
+    return answer
 
 
 def _describe(error: Exception, max_memory_mb: int) -> str:
@@ -201,15 +230,23 @@ def _describe(error: Exception, max_memory_mb: int) -> str:
     return text
 
 
+def _second(rest: list[str]) -> list[tuple[str, str]]:
+    if not rest:
+        return []
+    if len(rest) != 2:
+        raise _Refused("expected a second MODEL FORMAT pair")
+    return [(rest[0], rest[1])]
+
+
 def main(argv: list[str]) -> int:
     """Time the model named in ``argv``; return the exit status."""
     max_memory_mb = 0
     try:
-        model, *numbers, model_format = argv
+        model, *numbers, model_format = argv[:7]
         threads, batch, warmup, runs, max_memory_mb = (int(n) for n in numbers)
+        models = [(model, model_format), *_second(argv[7:])]
         _cap_memory(max_memory_mb)
-        measure = _measure_tflite if model_format == "tflite" else _measure
-        result = measure(model, threads, batch, warmup, runs, max_memory_mb * 1024 * 1024)
+        result = _measure(models, threads, batch, warmup, runs, max_memory_mb * 1024 * 1024)
     except Exception as error:  # every failure becomes one line for the collector to report
         print(_describe(error, max_memory_mb)[:500], file=sys.stderr)
         return 1

@@ -7,17 +7,17 @@ Any other format is not this collector's (no fact).
 Steps of :meth:`LatencyCollector.collect`:
 
 1. read the settings and the manifest's ``numThreads``/``batchSize``;
-2. for each repeat, time the head artifact in a fresh child process, then the base artifact
-   when there is one, so drift on a shared runner hits both alike;
-3. summarize each artifact's repeats (median of the repeats' percentiles, spread, peak memory).
+2. for each repeat, time the head artifact in a fresh child process; when there is a base
+   artifact, the same process times both run by run in turns, and the processes alternate
+   which loads first, so load on a shared runner hits both alike;
+3. summarize each artifact's repeats (median of the repeats' percentiles, spread, peak memory)
+   and, with a base, the head/base ratio with its confidence interval (``_compare``).
 """
 
 from __future__ import annotations
 
 import functools
-import importlib.metadata
 import importlib.util
-import os
 import platform
 from collections.abc import Mapping
 from pathlib import Path
@@ -26,9 +26,7 @@ from typing import Any
 from fleetgate.errors import EvidenceError
 from fleetgate.evidence._kit import library_version, shown
 from fleetgate.evidence.interface import Artifact, CollectorContext
-from fleetgate.evidence.latency._runner import RepeatResult, RunPlan, run_repeat
-from fleetgate.evidence.latency._settings import InferenceShape, inference_shape, parse_settings
-from fleetgate.evidence.latency._summary import summarize
+from fleetgate.evidence.latency._settings import inference_shape, parse_settings
 
 __all__ = ["LatencyCollector", "cpu_model", "runtime_version"]
 
@@ -68,10 +66,6 @@ def runtime_version(model_format: str = "onnx") -> str | None:
 
 def _timed(artifact: Artifact | None) -> bool:
     return artifact is not None and not artifact.directory and artifact.format in _RUNTIMES
-
-
-def _shown(artifact: Artifact, root: Path) -> str:
-    return shown(artifact.path, root)
 
 
 class LatencyCollector:
@@ -120,73 +114,13 @@ class LatencyCollector:
             return None
         settings = parse_settings(context.settings)
         shape = inference_shape(context.manifest)
-        shown = _shown(head, context.root)
         runtime = _RUNTIMES[head.format]
         if runtime_version(head.format) is None:
-            raise EvidenceError(f"{shown}: cannot time the model: {runtime} is not installed")
-        plan = RunPlan(
-            threads=shape.threads,
-            batch=shape.batch,
-            warmup_runs=settings.warmup_runs,
-            timed_runs=settings.timed_runs,
-            timeout_seconds=settings.timeout_seconds,
-            max_memory_mb=settings.max_memory_mb,
-        )
-        subjects = [head] if context.base_artifact is None else [head, context.base_artifact]
-        results = _run_interleaved(context, subjects, plan, settings.repeats)
-        fact = _fact(results[0], shape, plan, settings.repeats, runtime)
-        if context.base_artifact is not None:
-            fact["base"] = {"digest": context.base_artifact.digest, **summarize(results[1])}
-        context.progress.finish(_summary_line(shown, fact))
-        return fact
+            raise EvidenceError(
+                f"{shown(head.path, context.root)}: cannot time the model: {runtime} is not installed"
+            )
+        # The timing machinery (child processes, statistics) loads only when something is timed:
+        # a re-check whose latency fact is cached never needs it.
+        from fleetgate.evidence.latency._measure import measure
 
-
-def _run_interleaved(
-    context: CollectorContext, subjects: list[Artifact], plan: RunPlan, repeats: int
-) -> list[list[RepeatResult]]:
-    """Run head, base, head, base, ... so slow drift of the runner affects both alike."""
-    results: list[list[RepeatResult]] = [[] for _ in subjects]
-    context.progress.start(f"latency {_shown(subjects[0], context.root)}", repeats * len(subjects))
-    done = 0
-    try:
-        for _ in range(repeats):
-            for index, subject in enumerate(subjects):
-                shown = _shown(subject, context.root)
-                results[index].append(run_repeat(subject.path, shown, plan, _format_of(subject, subjects[0])))
-                done += 1
-                context.progress.advance(done)
-    except EvidenceError as error:
-        context.progress.finish(f"latency failed: {error.diagnostics()}")
-        raise
-    return results
-
-
-def _format_of(subject: Artifact, head: Artifact) -> str:
-    """The base is timed by the head's runtime when it is of no format the runtimes know, so a
-    format change (ONNX to TFLite) still compares both, each under its own runtime."""
-    return subject.format if subject.format in _RUNTIMES else head.format
-
-
-def _fact(
-    repeats: list[RepeatResult], shape: InferenceShape, plan: RunPlan, count: int, runtime: str
-) -> dict[str, Any]:
-    return {
-        **summarize(repeats),
-        "repeats": count,
-        "warmup_runs": plan.warmup_runs,
-        "timed_runs": plan.timed_runs,
-        "threads": shape.threads,
-        "inter_op_threads": 1,
-        "batch": shape.batch,
-        "cpu": cpu_model(),
-        "cpu_count": os.cpu_count() or 1,
-        "runtime": f"{runtime} {repeats[0].runtime}",
-    }
-
-
-def _summary_line(shown: str, fact: Mapping[str, Any]) -> str:
-    line = f"latency {shown}: p50 {fact['p50_ms']} ms (spread {fact['spread']:.0%})"
-    base = fact.get("base")
-    if isinstance(base, Mapping):
-        line += f", base p50 {base['p50_ms']} ms"
-    return line
+        return measure(context, settings, shape, runtime, cpu_model())

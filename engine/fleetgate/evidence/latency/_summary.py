@@ -26,7 +26,8 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 
 def summarize(repeats: Sequence[RepeatResult]) -> dict[str, Any]:
-    """The median over repeats of each repeat's p50/p95/p99, the p50 spread and the peak memory.
+    """The median over repeats of each repeat's p50/p95/p99, the p50 spread and the peak memory
+    (of the repeats that measured one).
 
     ``spread`` is (max - min of the repeats' p50) / median p50: how far apart fresh processes
     landed, which tells a reader how much a difference between two numbers can be trusted.
@@ -35,11 +36,14 @@ def summarize(repeats: Sequence[RepeatResult]) -> dict[str, Any]:
     p50s = [p[50] for p in per_repeat]
     median_p50 = statistics.median(p50s)
     spread = (max(p50s) - min(p50s)) / median_p50 if median_p50 > 0 else 0.0
-    return {
+    summary = {
         "p50_ms": round(median_p50, _DIGITS),
         "p95_ms": round(statistics.median(p[95] for p in per_repeat), _DIGITS),
         "p99_ms": round(statistics.median(p[99] for p in per_repeat), _DIGITS),
         "spread": round(spread, _DIGITS),
         "repeat_p50_ms": [round(p, _DIGITS) for p in p50s],
-        "peak_memory_mb": round(max(r.peak_memory_mb for r in repeats), _DIGITS),
     }
+    peaks = [r.peak_memory_mb for r in repeats if r.peak_memory_mb is not None]
+    if peaks:  # only a model loaded first in its process has a peak of its own
+        summary["peak_memory_mb"] = round(max(peaks), _DIGITS)
+    return summary
