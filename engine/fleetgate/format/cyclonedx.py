@@ -141,30 +141,30 @@ def _assessed(out: list[dict[str, str]], name: str, fact: Any) -> Mapping[str, A
 
 
 def _references(facts: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The verified signature bundle and in-toto layout, each with its SHA-256."""
     references: list[dict[str, Any]] = []
     signature = facts.get("signature") or {}
     if signature.get("status") == "verified" and isinstance(signature.get("bundle"), str):
-        reference = {
-            "type": "digital-signature",
-            "url": signature["bundle"],
-            "comment": f"{signature.get('format')} signature, verified: signed by {signature.get('signer')}",
-        }
-        if isinstance(signature.get("bundle_digest"), str):
-            reference["hashes"] = [_hash(signature["bundle_digest"])]
-        references.append(reference)
+        comment = f"{signature.get('format')} signature, verified: signed by {signature.get('signer')}"
+        references.append(
+            _reference("digital-signature", signature["bundle"], comment, signature.get("bundle_digest"))
+        )
     provenance = facts.get("provenance") or {}
     if provenance.get("status") == "verified" and isinstance(provenance.get("layout"), str):
         steps = " -> ".join(str(s) for s in provenance.get("steps") or [])
         product = provenance.get("product_digest")
-        reference = {
-            "type": "attestation",
-            "url": provenance["layout"],
-            "comment": f"in-toto layout, verified (steps {steps}; final product {product})",
-        }
-        if isinstance(provenance.get("layout_digest"), str):
-            reference["hashes"] = [_hash(provenance["layout_digest"])]
-        references.append(reference)
+        comment = f"in-toto layout, verified (steps {steps}; final product {product})"
+        references.append(
+            _reference("attestation", provenance["layout"], comment, provenance.get("layout_digest"))
+        )
     return references
+
+
+def _reference(kind: str, url: str, comment: str, digest: Any) -> dict[str, Any]:
+    reference: dict[str, Any] = {"type": kind, "url": url, "comment": comment}
+    if isinstance(digest, str):
+        reference["hashes"] = [_hash(digest)]
+    return reference
 
 
 def _add(out: list[dict[str, str]], name: str, value: Any, evidence_class: str) -> None:
