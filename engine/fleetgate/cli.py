@@ -368,8 +368,20 @@ def _describe_verified(result: dict[str, Any]) -> str:
         status = fact.get("status", "failed")
         detail = fact.get("reason") if status != "verified" else _proof(name, fact)
         lines.append(f"{name:11} {status}: {detail}")
+    model = result.get("model")
+    if isinstance(model, dict):
+        lines.append(f"model       {_model_read(model)}")
     lines.append("proven" if result["proven"] else "NOT proven")
     return "\n".join(lines)
+
+
+def _model_read(fact: dict[str, Any]) -> str:
+    """The model fact in one line, with how it is known (verify reads it for a BOM)."""
+    if "error" in fact:
+        return f"could not be read: {fact['error']}"
+    if fact.get("status") == "absent":
+        return f"not-assessable: {fact.get('reason')}"
+    return f"{fact.get('format')}, quantization {fact.get('quantization')} (derived from the bytes)"
 
 
 def _proof(name: str, fact: dict[str, Any]) -> str:

@@ -75,6 +75,8 @@ def test_an_artifact_that_is_not_admitted_gets_no_bom(
     code, out, err = bom_of(repo, published[name])
     assert (code, out) == (1, "")
     assert f"{published[name].model_path} is not admitted: no BOM written" in err
+    if name == "garbage":  # signed and recorded: only the model reader can tell, and it says so
+        assert "proven" in err.splitlines() and "model       could not be read: " in err
 
 
 def test_a_manifest_pinning_other_bytes_gets_no_bom(releases: tuple[GitRepo, dict[str, Published]]) -> None:
@@ -93,3 +95,16 @@ def test_a_manifest_that_is_not_one_deployment_is_a_one_line_error(
     assert (code, out) == (2, "")
     assert err.strip().endswith("notes.yaml: expected one OnDeviceModel document, found 0")
     assert len(err.strip().splitlines()) == 1
+
+
+def test_a_manifest_that_fails_the_schema_is_refused_at_its_line(
+    releases: tuple[GitRepo, dict[str, Published]],
+) -> None:
+    repo, published = releases
+    good = published["good"]
+    text = (repo.root / good.manifest_path).read_text().replace("quantization: int8", "quantization: int7")
+    repo.write("broken.yaml", text)
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if "quantization: int7" in row)
+    code, out, err = bom_of(repo, good, "--manifest", "broken.yaml")
+    assert (code, out) == (2, "")
+    assert f"broken.yaml:{line}: " in err and "int7" in err
