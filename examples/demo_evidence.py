@@ -7,7 +7,11 @@ releases with recorded provenance (see ``release_pipeline.py``); the pull reques
   with the manifest's checksum updated to match): the signature and the provenance fail;
 * ``keyboard-suggest`` v1.1, declared int8 but released without its quantize step: fp32;
 * ``content-ranker`` v2, a model that leans on a proxy of the sensitive group: it treats the
-  two groups of the evaluation set differently, and is less accurate than v1.
+  two groups of the evaluation set differently, and is less accurate than v1;
+* ``wake-word`` v1.0, a new TFLite model declared int8 and converted to full integer by the
+  pipeline: its claim is checked against the bytes and it is admitted. Its CycloneDX ML-BOM
+  (``fleetgate verify --format cyclonedx``) then records what was proven, each property with its
+  evidence class.
 """
 
 from __future__ import annotations
@@ -25,9 +29,11 @@ from release_pipeline import (
     image_classifier,
     ranker,
     release,
+    release_tflite,
     tamper,
     write_trust,
 )
+from tflite_model import wake_word
 
 BRANCH = "pr/model-refresh"
 EVAL_SET = "data/content-ranker-eval.csv"
@@ -41,7 +47,9 @@ EXPECTED: dict[str, set[str]] = {
         "responsible.equalized-odds",
         "responsible.accuracy-drop",
     },
+    "production/wake-word": set(),
 }
+WAKE_WORD = "models/wake-word/model.tflite"
 
 FLEETGATE_YAML = {
     "trust": "attestations/trust.yaml",
@@ -60,6 +68,7 @@ def run_release_demo(tmp: Path) -> None:
     summarize(decision)
     show_evidence(decision)
     check_expectations(decision)
+    show_bom(repo, WAKE_WORD, "deployments/wake-word.yaml")
 
 
 def build_main(repo: Path, workspace: Path, keys: ReleaseKeys) -> None:
@@ -95,8 +104,13 @@ def build_pull_request(repo: Path, workspace: Path, keys: ReleaseKeys) -> None:
         False,
     )
     ship(repo, workspace, keys, "content-ranker", "staging", "2.0.0", ranker([3, 3, -4], 2), "fp32")
+    # A new on-device model in TFLite, converted to full integer as its manifest declares.
+    target = repo / WAKE_WORD
+    target.parent.mkdir(parents=True, exist_ok=True)
+    release_tflite(workspace, target, wake_word("float32"), wake_word("int8"), keys)
+    write_manifest(repo, "wake-word", "production", "1.0.0", "int8", WAKE_WORD)
     git(repo, "add", "--all")
-    git(repo, "commit", "--quiet", "--message=Refresh three models")
+    git(repo, "commit", "--quiet", "--message=Refresh three models, add a TFLite wake-word model")
 
 
 def ship(
@@ -118,14 +132,17 @@ def ship(
     return target
 
 
-def write_manifest(repo: Path, name: str, namespace: str, version: str, quantization: str) -> None:
+def write_manifest(
+    repo: Path, name: str, namespace: str, version: str, quantization: str, model_path: str | None = None
+) -> None:
     import hashlib
 
-    model = repo / "models" / name / "model.onnx"
+    model_path = model_path or f"models/{name}/model.onnx"
+    model = repo / model_path
     spec: dict[str, Any] = {
         "modelId": name,
         "version": version,
-        "modelUri": f"file:models/{name}/model.onnx",
+        "modelUri": f"file:{model_path}",
         "checksum": "sha256:" + hashlib.sha256(model.read_bytes()).hexdigest(),
         "tier": "standard",
         "targetDevices": {
@@ -184,11 +201,37 @@ def check(repo: Path) -> dict[str, Any]:
 
 
 def show_evidence(decision: dict[str, Any]) -> None:
-    print("  evidence per deployment:")
+    """Each deployment's evidence, every value with how it was obtained."""
+    print("  evidence per deployment (how each fact was obtained):")
+    shown = {"signature": "signature", "provenance": "provenance", "model": "quantization"}
+    shown.update(latency="latency_p50_ms", fairness="fairness")
     for subject in decision["subjects"]:
         evidence = subject["evidence"]
-        shown = ", ".join(f"{k}={v}" for k, v in evidence.items() if k != "artifact")
-        print(f"    {subject['namespace']}/{subject['name']}: {shown}")
+        classes = evidence.get("classes", {})
+        facts = [f"{key}={evidence[key]} [{classes[fact]}]" for fact, key in shown.items() if key in evidence]
+        print(f"    {subject['namespace']}/{subject['name']}: {', '.join(facts)}")
+
+
+def show_bom(repo: Path, artifact: str, manifest: str) -> None:
+    """The admitted TFLite model's ML-BOM, in short: what was proven and how each part is known."""
+    args = ["verify", artifact, "--trust", "attestations/trust.yaml", "--manifest", manifest]
+    args += ["--format", "cyclonedx"]
+    print(f"\n$ fleetgate {' '.join(args)}", flush=True)
+    done = subprocess.run(
+        [*fleetgate(), *args], cwd=repo, env=environment(), capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise DemoError(f"fleetgate verify --format cyclonedx exited {done.returncode}\n{done.stderr}")
+    [model] = json.loads(done.stdout)["components"]
+    card = {p["name"].removeprefix("fleetgate:"): p["value"] for p in model["modelCard"]["properties"]}
+    print(f"  CycloneDX {model['type']} {model['group']}/{model['name']} {model['version']}")
+    print(f"    sha256      {model['hashes'][0]['content']}")
+    for name in ("format", "quantization", "quantizationMode", "declared:quantization", "signature:signer"):
+        print(f"    {name:22} {card[name]}  [{card[name + ':evidenceClass']}]")
+    for reference in model["externalReferences"]:
+        print(f"    {reference['type']:22} {reference['url']}")
+    if (card["quantization"], card["declared:quantization"]) != ("int8", "int8"):
+        raise DemoError(f"the wake-word BOM says {card['quantization']}, the manifest declares int8")
 
 
 def check_expectations(decision: dict[str, Any]) -> None:

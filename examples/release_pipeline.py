@@ -12,7 +12,9 @@ demo runs offline:
 4. the trust file names the release key, the layout and the layout owner's key.
 
 The repository then holds ``models/<name>/model.onnx`` with ``model.onnx.sig`` and ``in-toto/``
-beside it, which is where fleetgate's trust file (``attestations/trust.yaml``) looks.
+beside it, which is where fleetgate's trust file (``attestations/trust.yaml``) looks. A TFLite
+model goes through the same chain as ``model-fp32.tflite`` and ``model.tflite`` (see
+:func:`release_tflite`): the layout allows each ONNX file rule of the template for its TFLite twin.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import json
 import logging
 import shutil
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -99,24 +102,46 @@ def release(workspace: Path, target: Path, fp32: onnx.ModelProto, keys: ReleaseK
     With ``quantize`` false the quantize step passes the fp32 model through unchanged: the
     chain is intact and signed, only the numeric format is not what a manifest may declare.
     """
+
+    def quantize_step(source: Path, product: Path) -> None:
+        if quantize:
+            _quantize(source, product)
+        else:
+            shutil.copyfile(source, product)
+
+    return _chain(workspace, target, keys, fp32.SerializeToString(), quantize_step)
+
+
+def release_tflite(workspace: Path, target: Path, fp32: bytes, int8: bytes | None, keys: ReleaseKeys) -> Path:
+    """The same chain for a TFLite model (``.../model.tflite``): the quantize step ships ``int8``,
+    the full-integer conversion of ``fp32`` (``None``: the fp32 model passes through)."""
+
+    def quantize_step(source: Path, product: Path) -> None:
+        product.write_bytes(int8 if int8 is not None else source.read_bytes())
+
+    return _chain(workspace, target, keys, fp32, quantize_step)
+
+
+def _chain(
+    workspace: Path, target: Path, keys: ReleaseKeys, fp32: bytes, quantize: Callable[[Path, Path], None]
+) -> Path:
+    """train -> quantize -> evaluate, each step recorded as a signed link; the product is signed."""
     if workspace.exists():
         shutil.rmtree(workspace)
     workspace.mkdir(parents=True)
     links = target.parent / "in-toto"
     links.mkdir(parents=True, exist_ok=True)
+    trained, shipped = f"model-fp32{target.suffix}", f"model{target.suffix}"
     (workspace / "train.py").write_text("# trains the model\n")
     (workspace / "data.csv").write_text("x,label\n")
-    onnx.save(fp32, str(workspace / "model-fp32.onnx"))
-    _record(workspace, links, keys, "train", ["train.py", "data.csv"], ["model-fp32.onnx"])
-    if quantize:
-        _quantize(workspace / "model-fp32.onnx", workspace / "model.onnx")
-    else:
-        shutil.copyfile(workspace / "model-fp32.onnx", workspace / "model.onnx")
-    _record(workspace, links, keys, "quantize", ["model-fp32.onnx"], ["model.onnx"])
+    (workspace / trained).write_bytes(fp32)
+    _record(workspace, links, keys, "train", ["train.py", "data.csv"], [trained])
+    quantize(workspace / trained, workspace / shipped)
+    _record(workspace, links, keys, "quantize", [trained], [shipped])
     (workspace / "eval.csv").write_text("x,label\n")
     (workspace / "report.json").write_text('{"evaluated": true}\n')
-    _record(workspace, links, keys, "evaluate", ["model.onnx", "eval.csv"], ["model.onnx", "report.json"])
-    shutil.copyfile(workspace / "model.onnx", target)
+    _record(workspace, links, keys, "evaluate", [shipped, "eval.csv"], [shipped, "report.json"])
+    shutil.copyfile(workspace / shipped, target)
     sign(target, keys)
     return target
 
@@ -249,7 +274,29 @@ def _layout(keys: ReleaseKeys, valid_days: int) -> Any:
         public = signer.public_key.to_dict() | {"keyid": signer.public_key.keyid}
         text = text.replace(f'"${{{step.upper()}_KEY}}"', json.dumps(public))
         text = text.replace(f"${{{step.upper()}_KEYID}}", signer.public_key.keyid)
-    return Layout.read(json.loads(text)["signed"])
+    layout = json.loads(text)["signed"]
+    for step in layout["steps"]:
+        step["expected_materials"] = _with_tflite(step["expected_materials"])
+        step["expected_products"] = _with_tflite(step["expected_products"])
+    return Layout.read(layout)
+
+
+def _tflite_twin(part: str) -> str:
+    return part.removesuffix(".onnx") + ".tflite" if part.endswith(".onnx") else part
+
+
+def _with_tflite(rules: list[list[str]]) -> list[list[str]]:
+    """Each artifact rule about an ONNX file, followed by the same rule for its TFLite twin.
+
+    The fleet ships both formats through one chain; a rule that matches no file of a release
+    passes it on to the next, and every list still ends with DISALLOW *.
+    """
+    out = []
+    for rule in rules:
+        out.append(rule)
+        if any(part.endswith(".onnx") for part in rule):
+            out.append([_tflite_twin(part) for part in rule])
+    return out
 
 
 def _public_pem(signer: CryptoSigner, path: Path) -> None:

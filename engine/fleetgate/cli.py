@@ -212,7 +212,15 @@ def _add_verify(verbs: Any) -> None:
     verify.add_argument("artifact", type=Path, metavar="ARTIFACT")
     verify.add_argument("--trust", type=Path, required=True, metavar="FILE", help="the trust file")
     verify.add_argument("--checksum", metavar="sha256:HEX", help="also require this digest")
-    verify.add_argument("--format", choices=("text", "json"), default="text")
+    verify.add_argument(
+        "--format",
+        choices=("text", "json", "cyclonedx"),
+        default="text",
+        help="cyclonedx: a CycloneDX 1.6 ML-BOM of the artifact, written only when it is proven",
+    )
+    verify.add_argument(
+        "--manifest", type=Path, metavar="FILE", help="the deployment manifest: its claims go into the BOM"
+    )
     verify.set_defaults(handler=_verify)
 
 
@@ -320,12 +328,32 @@ def _verify(args: argparse.Namespace) -> int:
 
     from fleetgate.commands.verify import run_verify
 
-    verified = run_verify(args.artifact, args.trust, args.checksum)
+    if args.format == "cyclonedx":
+        return _verify_bom(args)
+    verified = run_verify(args.artifact, args.trust, args.checksum, manifest=args.manifest)
     if args.format == "json":
         print(json.dumps(verified.to_json(), indent=2, sort_keys=True))
     else:
         print(_describe_verified(verified.to_json()))
     return EXIT_ADMIT if verified.proven else EXIT_DENY
+
+
+def _verify_bom(args: argparse.Namespace) -> int:
+    """The ML-BOM on stdout for an admitted artifact; for any other, why not on stderr and no BOM."""
+    import datetime as dt
+    import json
+    import uuid
+
+    from fleetgate.commands.verify import run_verify
+
+    verified = run_verify(args.artifact, args.trust, args.checksum, model=True, manifest=args.manifest)
+    if not verified.admitted:
+        print(_describe_verified(verified.to_json()), file=sys.stderr)
+        print(f"fleetgate: {args.artifact} is not admitted: no BOM written", file=sys.stderr)
+        return EXIT_DENY
+    timestamp = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    print(json.dumps(verified.bom(timestamp, str(uuid.uuid4())), indent=2, ensure_ascii=False))
+    return EXIT_ADMIT
 
 
 def _describe_verified(result: dict[str, Any]) -> str:
@@ -340,8 +368,20 @@ def _describe_verified(result: dict[str, Any]) -> str:
         status = fact.get("status", "failed")
         detail = fact.get("reason") if status != "verified" else _proof(name, fact)
         lines.append(f"{name:11} {status}: {detail}")
+    model = result.get("model")
+    if isinstance(model, dict):
+        lines.append(f"model       {_model_read(model)}")
     lines.append("proven" if result["proven"] else "NOT proven")
     return "\n".join(lines)
+
+
+def _model_read(fact: dict[str, Any]) -> str:
+    """The model fact in one line, with how it is known (verify reads it for a BOM)."""
+    if "error" in fact:
+        return f"could not be read: {fact['error']}"
+    if fact.get("status") == "absent":
+        return f"not-assessable: {fact.get('reason')}"
+    return f"{fact.get('format')}, quantization {fact.get('quantization')} (derived from the bytes)"
 
 
 def _proof(name: str, fact: dict[str, Any]) -> str:

@@ -85,6 +85,15 @@ def test_a_correct_full_integer_tflite_release_is_admitted_with_its_facts(decisi
     evidence = good["evidence"]
     assert (evidence["quantization"], evidence["fairness"]) == ("int8", "measured")
     assert isinstance(evidence["latency_p50_ms"], float) and evidence["latency_p50_ms"] > 0
+    # No trust file in this repository: nothing to verify the release against.
+    assert evidence["classes"] == {
+        "artifact": "derived",
+        "signature": "not-assessable",
+        "provenance": "not-assessable",
+        "model": "derived",
+        "latency": "observed",
+        "fairness": "observed",
+    }
 
 
 def test_a_float_tflite_model_declared_int8_is_denied(decision: dict[str, Any]) -> None:
@@ -129,6 +138,26 @@ def test_core_ml_latency_and_fairness_are_absent_never_passed(decision: dict[str
     missing = [v["message"] for v in violations if v["rule"].startswith("evidence.missing.")]
     assert any("latency evidence is absent (Core ML runs only on Apple platforms)" in m for m in missing)
     assert any("fairness evidence is absent (Core ML runs only on Apple platforms)" in m for m in missing)
+    evidence = decision["phone"]["evidence"]
+    assert evidence["classes"]["model"] == "derived"
+    assert (evidence["classes"]["latency"], evidence["classes"]["fairness"]) == ("not-assessable",) * 2
+    assert evidence["not_assessable"]["latency"] == "Core ML runs only on Apple platforms"
+
+
+def test_not_assessable_evidence_denies_at_pre_deploy_and_the_text_report_says_why(repo: GitRepo) -> None:
+    ran = run_cli(
+        repo.root, "check", "models/phone.yaml", "models/good.yaml", "--stage", "pre-deploy", "--no-audit"
+    )
+    assert ran.code == 1, ran.stderr
+    assert "evidence.missing.latency" in ran.stdout  # absent: fails closed where it must
+    lines = ran.stdout.splitlines()
+    assert (
+        "latency (Core ML runs only on Apple platforms), fairness (Core ML runs only on Apple platforms)"
+        in next(line for line in lines if "Core ML runs only" in line)
+    )
+    # The TFLite release was timed here: the report says on what, so nobody reads it as a phone's.
+    observed = next(line for line in lines if line.lstrip().startswith("observed"))
+    assert "latency p50 " in observed and "(timed on this machine's CPU, not on a device)" in observed
 
 
 def test_a_replaced_tflite_model_is_compared_with_its_base_in_the_same_run(repo: GitRepo) -> None:

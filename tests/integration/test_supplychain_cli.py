@@ -100,6 +100,7 @@ def test_the_correct_release_is_admitted_with_verified_evidence(
         "trust_config": digest_of(trust_file.read_bytes()),
         "trusted_root": digest_of((trust_file.parent / "roots" / "trusted_root.json").read_bytes()),
         "quantization": "int8",
+        "classes": dict.fromkeys(("artifact", "signature", "provenance", "model"), "derived"),
     }
 
 

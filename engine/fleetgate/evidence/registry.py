@@ -4,8 +4,21 @@ Everything that used to keep its own copy of the list derives from :data:`COLLEC
 facts ``fleetgate.yaml`` and ``--evidence`` accept, the settings schema ``load_config``
 checks at load (so a typo in a collector's settings is an error even when no artifact is
 reachable), the libraries and extra a collector needs, which facts are never cached, and which
-need the trust file. The collector itself lives in ``fleetgate.evidence.<module>`` and is only
-imported when its fact is gathered. Light on purpose: no collector is imported here.
+need the trust file, and how each fact is obtained (its evidence class). The collector itself
+lives in ``fleetgate.evidence.<module>`` and is only imported when its fact is gathered. Light on
+purpose: no collector is imported here.
+
+Evidence classes say how a fact was obtained, so nobody reads a latency timed on a CI runner as
+the latency on a phone:
+
+* ``observed``: measured here, by running the model (latency and memory on this machine's CPU,
+  fairness from inference over the evaluation set), or reported by the fleet (telemetry);
+* ``derived``: computed from the artifact's bytes and the trust material (digest, signature and
+  provenance verification, quantization shares, the operators the runtime lacks);
+* ``declared``: taken from the manifest as written (what it claims, never checked by itself);
+* ``not-assessable``: could not be obtained here, with the reason (Core ML runs only on Apple
+  platforms, no signature bundle, a library not installed). Policies and ``evidence.missing``
+  treat such a fact as absent: a warning at pre-merge, a denial at pre-deploy.
 """
 
 from __future__ import annotations
@@ -14,7 +27,37 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["COLLECTORS", "FACTS", "CollectorSpec", "settings_schema", "spec"]
+__all__ = [
+    "ARTIFACT",
+    "COLLECTORS",
+    "DECLARED",
+    "DERIVED",
+    "EVIDENCE_CLASSES",
+    "FACTS",
+    "NOT_ASSESSABLE",
+    "OBSERVED",
+    "CollectorSpec",
+    "Obtained",
+    "evidence_class",
+    "obtained",
+    "settings_schema",
+    "spec",
+]
+
+OBSERVED, DERIVED, DECLARED, NOT_ASSESSABLE = "observed", "derived", "declared", "not-assessable"
+EVIDENCE_CLASSES: tuple[str, ...] = (OBSERVED, DERIVED, DECLARED, NOT_ASSESSABLE)
+
+
+@dataclass(frozen=True)
+class Obtained:
+    """How one fact was obtained: its evidence class and, in a few words, how."""
+
+    evidence_class: str  # one of EVIDENCE_CLASSES
+    how: str
+
+
+# The artifact fact is not a collector's: the gate hashes the bytes itself.
+ARTIFACT = Obtained(DERIVED, "hashed from the artifact's bytes")
 
 
 def _integer(minimum: int, maximum: int) -> dict[str, Any]:
@@ -28,6 +71,7 @@ class CollectorSpec:
     name: str
     extra: str  # the pip extra that installs its libraries
     libraries: tuple[str, ...]
+    obtained: Obtained
     # Verdicts that depend on trust material and on time (expiry) are recomputed every run.
     cacheable: bool = True
     needs_trust: bool = False
@@ -51,6 +95,7 @@ COLLECTORS: tuple[CollectorSpec, ...] = (
         "signature",
         "supplychain",
         ("sigstore", "model_signing"),
+        Obtained(DERIVED, "verified over the artifact's bytes against the trust file"),
         cacheable=False,
         needs_trust=True,
         settings={"maxBundleBytes": _integer(1024, 16 << 20)},
@@ -59,6 +104,7 @@ COLLECTORS: tuple[CollectorSpec, ...] = (
         "provenance",
         "supplychain",
         ("in_toto", "securesystemslib"),
+        Obtained(DERIVED, "verified from the supply-chain metadata against the trust file"),
         cacheable=False,
         needs_trust=True,
         settings={"maxMetadataBytes": _integer(1 << 10, 64 << 20)},
@@ -67,6 +113,7 @@ COLLECTORS: tuple[CollectorSpec, ...] = (
         "model",
         "model",
         ("onnx", "onnxruntime"),
+        Obtained(DERIVED, "read from the model's bytes"),
         settings={"allowedOperators": {"type": "string", "minLength": 1}, "maxBytes": _integer(1, 1 << 40)},
         formats={"tflite": ("formats", ("ai_edge_litert",)), "coreml": ("formats", ("coremltools",))},
     ),
@@ -74,6 +121,7 @@ COLLECTORS: tuple[CollectorSpec, ...] = (
         "latency",
         "model",
         ("onnxruntime", "numpy"),
+        Obtained(OBSERVED, "timed on this machine's CPU, not on a device"),
         settings={
             "repeats": _integer(1, 50),
             "warmupRuns": _integer(0, 1000),
@@ -88,6 +136,7 @@ COLLECTORS: tuple[CollectorSpec, ...] = (
         "fairness",
         "model",
         ("onnxruntime", "numpy", "pandas", "fairlearn"),
+        Obtained(OBSERVED, "inference here over the evaluation set"),
         settings={
             "threshold": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
             "minGroupRows": _integer(1, 1 << 31),
@@ -102,13 +151,34 @@ COLLECTORS: tuple[CollectorSpec, ...] = (
     # Deployment scope: what the rollout costs across the fleet (the inventory and price sheet
     # named by `fleet:`). Needs no artifact and no library; recomputed every run because the
     # base of the comparison changes with every change.
-    CollectorSpec("cost", "", (), cacheable=False, deployment_scope=True),
+    CollectorSpec(
+        "cost",
+        "",
+        (),
+        Obtained(DERIVED, "computed from the fleet inventory, the price sheet and the model size"),
+        cacheable=False,
+        deployment_scope=True,
+    ),
     # Deployment scope: the health of the current rung, for a promotion (the source named by
     # `telemetry:`). Never cached: telemetry changes by the minute.
-    CollectorSpec("telemetry", "", (), cacheable=False, deployment_scope=True),
+    CollectorSpec(
+        "telemetry",
+        "",
+        (),
+        Obtained(OBSERVED, "reported by the fleet's devices through the telemetry source"),
+        cacheable=False,
+        deployment_scope=True,
+    ),
     # Deployment scope: whether a new artifact is one the base branch deployed before (a
     # rollback, which rollout.step-limit admits by rule). Reads only git history.
-    CollectorSpec("rollback", "", (), cacheable=False, deployment_scope=True),
+    CollectorSpec(
+        "rollback",
+        "",
+        (),
+        Obtained(DERIVED, "read from the base branch's history"),
+        cacheable=False,
+        deployment_scope=True,
+    ),
 )
 
 # The facts a check can gather, in the order they are gathered: the artifact first.
@@ -117,6 +187,24 @@ FACTS: tuple[str, ...] = ("artifact", *(c.name for c in COLLECTORS))
 
 def spec(name: str) -> CollectorSpec:
     return next(c for c in COLLECTORS if c.name == name)
+
+
+def obtained(name: str) -> Obtained:
+    """How the fact ``name`` is obtained when it is gathered."""
+    return ARTIFACT if name == "artifact" else spec(name).obtained
+
+
+def evidence_class(name: str, fact: object) -> str | None:
+    """The evidence class of the gathered fact ``name``, or ``None`` when it holds no evidence.
+
+    A fact that came back absent or unavailable with a reason is ``not-assessable``; one whose
+    collector failed (``{"error": ...}``) has no class: it is ``evidence.failed``, not evidence.
+    """
+    if not isinstance(fact, Mapping) or "error" in fact:
+        return None
+    if fact.get("status") in ("absent", "unavailable"):
+        return NOT_ASSESSABLE
+    return obtained(name).evidence_class
 
 
 def settings_schema() -> dict[str, Any]:

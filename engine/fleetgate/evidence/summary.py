@@ -2,13 +2,23 @@
 
 Pure: it reads facts and returns a flat mapping of strings and numbers, for example
 ``{"artifact": "sha256:...", "signature": "verified", "signer": "release@example.com",
-"provenance": "failed", "quantization": "int8", "latency_p50_ms": 3.2}``.
+"provenance": "failed", "quantization": "int8", "latency_p50_ms": 3.2,
+"classes": {"artifact": "derived", ..., "latency": "observed", "fairness": "not-assessable"},
+"not_assessable": {"fairness": "Core ML runs only on Apple platforms"}}``.
+
+``classes`` says how each gathered fact was obtained (:func:`fleetgate.evidence.registry.evidence_class`),
+so a reader tells a latency timed on the CI runner from one measured on a device; a fact whose
+collector failed has no class. ``not_assessable`` gives the reason of each fact that could not be
+obtained here (absent with a reason), which the policies treat as absent.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+
+from fleetgate.evidence.registry import FACTS, NOT_ASSESSABLE, evidence_class
+from fleetgate.inputs import ABSENT
 
 __all__ = ["summarize"]
 
@@ -43,6 +53,29 @@ def summarize(facts: Mapping[str, Any]) -> dict[str, Any]:
     fairness = facts.get("fairness")
     if isinstance(fairness, Mapping):
         out["fairness"] = _fairness(fairness)
+    out.update(_classes(facts))
+    return out
+
+
+def _classes(facts: Mapping[str, Any]) -> dict[str, Any]:
+    classes: dict[str, str] = {}
+    reasons: dict[str, str] = {}
+    # Facts the evidence stage could not gather here, with why (no trust file, for example).
+    unreached = facts.get(ABSENT)
+    for name, why in unreached.items() if isinstance(unreached, Mapping) else ():
+        if name in FACTS and name not in facts:
+            classes[name], reasons[name] = NOT_ASSESSABLE, str(why)
+    for name in FACTS:
+        fact = facts.get(name)
+        found = evidence_class(name, fact)
+        if found is None:
+            continue
+        classes[name] = found
+        if found == NOT_ASSESSABLE and isinstance(fact, Mapping):
+            reasons[name] = str(fact.get("reason") or "no reason given")
+    out: dict[str, Any] = {"classes": {name: classes[name] for name in FACTS if name in classes}}
+    if reasons:
+        out["not_assessable"] = {name: reasons[name] for name in FACTS if name in reasons}
     return out
 
 

@@ -2,7 +2,8 @@
 
 Colour only on a TTY (and never when ``NO_COLOR`` is set; the caller decides). Each
 deployment's denies come first; with evidence gathering off, one line says so instead of one
-``evidence.missing`` warning per fact.
+``evidence.missing`` warning per fact. A deployment whose artifact was reached shows its evidence
+under its name, one line per evidence class (observed, derived, declared, not-assessable).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from fleetgate.decision import Subject
+from fleetgate.format._evidence import evidence_lines
 from fleetgate.format._finops import finops_lines, finops_view
 from fleetgate.format._fold import evidence_off_note, is_missing_evidence, shown
 from fleetgate.format.interface import Report
@@ -112,7 +114,14 @@ def _rows(subject: Subject) -> list[tuple[str, str, str, str]]:
 def _subject_line(subject: Subject, paint: Callable[[str, str], str]) -> str:
     state = paint("admit", "admit") if subject.allowed else paint("deny", "deny ")
     version = f" {subject.version}" if subject.version else ""
-    return f"{state}  {subject.target}{version}  ({subject.change}, {subject.file})"
+    line = f"{state}  {subject.target}{version}  ({subject.change}, {subject.file})"
+    classes = evidence_lines(subject.evidence)
+    width = max((len(kind) for kind, _ in classes), default=0)
+    shown = [
+        f"    {'evidence' if i == 0 else '':8}  {kind.ljust(width)}  {facts}"
+        for i, (kind, facts) in enumerate(classes)
+    ]
+    return "\n".join([line, *shown])
 
 
 def _row(row: tuple[str, str, str, str], widths: list[int], paint: Callable[[str, str], str]) -> str:

@@ -29,6 +29,7 @@ def test_artifact_only_shows_the_verdicts_as_absent() -> None:
         "artifact": DIGEST,
         "signature": "absent",
         "provenance": "absent",
+        "classes": {"artifact": "derived"},
     }
 
 
@@ -49,6 +50,14 @@ def test_everything_measured() -> None:
         "quantization": "int8",
         "latency_p50_ms": 3.2,
         "fairness": "measured",
+        "classes": {
+            "artifact": "derived",
+            "signature": "derived",
+            "provenance": "derived",
+            "model": "derived",
+            "latency": "observed",
+            "fairness": "observed",
+        },
     }
 
 
@@ -123,7 +132,7 @@ def test_fairness(fairness: dict[str, Any], shown: str) -> None:
     assert summarize({"artifact": ARTIFACT, "fairness": fairness})["fairness"] == shown
 
 
-def test_the_summary_is_flat() -> None:
+def test_the_summary_is_flat_but_for_the_classes() -> None:
     facts = {
         "artifact": ARTIFACT,
         "signature": {"status": "verified", "signer": "s"},
@@ -131,7 +140,10 @@ def test_the_summary_is_flat() -> None:
         "latency": {"p50_ms": 1.0, "base": {"p50_ms": 2.0}},
         "fairness": {"metrics": {"dp": 0.1}},
     }
-    assert all(isinstance(v, str | int | float) for v in summarize(facts).values())
+    summary = summarize(facts)
+    classes = summary.pop("classes")
+    assert all(isinstance(v, str | int | float) for v in summary.values())
+    assert all(isinstance(v, str) for v in classes.values())
 
 
 def test_the_trust_material_the_verdicts_relied_on_is_named() -> None:
@@ -151,3 +163,55 @@ def test_disagreeing_trust_digests_are_not_summarized_as_one() -> None:
         "provenance": {"status": "verified", "trust_config": "sha256:t2"},
     }
     assert "trust_config" not in summarize(facts)
+
+
+APPLE_ONLY = "Core ML runs only on Apple platforms"
+
+
+def test_a_fact_absent_with_a_reason_is_not_assessable() -> None:
+    facts = {
+        "artifact": {**ARTIFACT, "format": "coreml"},
+        "model": {"quantization": "fp16"},
+        "latency": {"status": "absent", "reason": APPLE_ONLY},
+        "fairness": {"status": "absent", "reason": APPLE_ONLY},
+    }
+    summary = summarize(facts)
+    assert summary["classes"] == {
+        "artifact": "derived",
+        "model": "derived",
+        "latency": "not-assessable",
+        "fairness": "not-assessable",
+    }
+    assert summary["not_assessable"] == {"latency": APPLE_ONLY, "fairness": APPLE_ONLY}
+    # The value shown beside stays "absent": not-assessable is never a measurement.
+    assert (summary["latency_p50_ms"], summary["fairness"]) == ("absent", "absent")
+
+
+def test_a_fact_the_stage_could_not_gather_is_not_assessable_with_its_reason() -> None:
+    why = "no trust file is configured (trust: in fleetgate.yaml)"
+    summary = summarize({"artifact": ARTIFACT, "absent": {"signature": why, "provenance": why}})
+    assert summary["classes"] == {
+        "artifact": "derived",
+        "signature": "not-assessable",
+        "provenance": "not-assessable",
+    }
+    assert summary["not_assessable"] == {"signature": why, "provenance": why}
+
+
+def test_a_failed_collector_has_no_class() -> None:
+    summary = summarize({"artifact": ARTIFACT, "latency": {"error": "killed by signal 9"}})
+    assert "latency" not in summary["classes"] and "not_assessable" not in summary
+
+
+@pytest.mark.parametrize(
+    ("name", "fact", "expected"),
+    [
+        ("telemetry", {"segments": []}, "observed"),
+        ("telemetry", {"status": "unavailable", "reason": "source down"}, "not-assessable"),
+        ("cost", {"status": "absent", "reason": "fleet/inventory.yaml is missing"}, "not-assessable"),
+        ("cost", {"total": 1}, "derived"),
+        ("rollback", {"restores": "abc"}, "derived"),
+    ],
+)
+def test_deployment_scope_facts_are_classed(name: str, fact: dict[str, Any], expected: str) -> None:
+    assert summarize({"artifact": ARTIFACT, name: fact})["classes"][name] == expected

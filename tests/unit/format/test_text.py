@@ -119,3 +119,44 @@ def test_missing_evidence_that_denies_is_one_row_too() -> None:
     assert text.count("deny  evidence.missing") == 1 and "rollout.ladder  " in text
     assert "the artifact evidence was not gathered (+2 more like it)" in text
     assert "4 violation(s)" in text
+
+
+def with_evidence(evidence: dict[str, object]) -> str:
+    [a] = read_manifests(to_yaml(manifest("a")).encode(), "models/a.yaml")
+    decision = decide(HEADER, [Evaluation(ManifestChange("added", a, None), (), evidence)], [])
+    return format_text(Report(decision))
+
+
+def test_evidence_is_shown_by_class_and_ci_latency_says_where_it_was_timed() -> None:
+    text = with_evidence(
+        {
+            "artifact": "sha256:" + "0123456789ab" + "cd" * 26,
+            "signature": "verified",
+            "signer": "release@example.com",
+            "provenance": "absent",
+            "quantization": "int8",
+            "latency_p50_ms": 3.25,
+            "classes": {
+                "artifact": "derived",
+                "signature": "derived",
+                "provenance": "not-assessable",
+                "model": "derived",
+                "latency": "observed",
+            },
+            "not_assessable": {"provenance": "no in-toto links beside the model"},
+        }
+    )
+    lines = text.splitlines()
+    at = lines.index("admit  production/a 3.2.1  (added, models/a.yaml)")
+    assert lines[at + 1] == (
+        "    evidence  derived         artifact sha256:0123456789ab, signature verified by "
+        "release@example.com, model quantization int8"
+    )
+    assert lines[at + 2] == (
+        "              observed        latency p50 3.25 ms (timed on this machine's CPU, not on a device)"
+    )
+    assert lines[at + 3] == "              not-assessable  provenance (no in-toto links beside the model)"
+
+
+def test_no_evidence_line_for_a_manifest_only_check() -> None:
+    assert "evidence" not in with_evidence({})
