@@ -29,6 +29,9 @@ from fleetgate.manifest import Manifest
 from fleetgate.telemetry import Deployment, TelemetrySource, TelemetryUnavailable, Thresholds, assess, overall
 from fleetgate.telemetry.anomaly import AnomalyTest, anomalies
 from fleetgate.telemetry.fields import deployment_of, rollout_percentage
+from fleetgate.telemetry.interface import History
+from fleetgate.telemetry.trailing import TRAILING_METRICS, TrailingTest, trailing_anomalies
+from fleetgate.telemetry.windows import Persistence, lasting
 
 __all__ = ["WatchOptions", "WatchReport", "render_watch", "run_watch"]
 
@@ -167,52 +170,62 @@ class _Judge:
         current, percentage = deployment_of(manifest.body), rollout_percentage(manifest.body)
         previous = self.previous.get(manifest.identity)
         settings = self.data.get("telemetry", {})
-        windows, minutes = int(settings.get("breachWindows", 1)), float(settings.get("windowMinutes", 60))
+        rules, trailing = Persistence.from_data(settings), TrailingTest.from_data(settings)
+        step = dt.timedelta(minutes=rules.minutes)
+        moments = [self.at - k * step for k in range(rules.read)]
         try:
-            judged = [
-                self._window(current, previous, self.at - dt.timedelta(minutes=k * minutes))
-                for k in range(windows)
-            ]
+            # One trailing read covers the baselines of every window judged.
+            start = moments[-1] - dt.timedelta(hours=trailing.hours)
+            history = self.source.history(
+                current, TRAILING_METRICS, start, self.at - step, step.total_seconds()
+            )
+            judged = [self._window(current, previous, when, history, trailing) for when in moments]
         except TelemetryUnavailable as exc:
             return Watched(
                 manifest.target, current.version, percentage, "unavailable", reasons=(exc.message,)
             )
-        breaches, reasons, problems = judged[0]
-        # A breach counts when its segment breached in every one of the consecutive windows.
-        lasting = set.intersection(*({b["segment"] for b in found} for found, _, _ in judged))
-        passing = [b for b in breaches if b["segment"] not in lasting]
-        breaches = [{**b, "windows": windows} for b in breaches if b["segment"] in lasting]
-        for segment in sorted({b["segment"] for b in passing}):
-            where = f"all {windows} consecutive windows of {minutes:g} minutes"
-            reasons.append(f"{segment}: a breach now, but not in {where}")
-        # A breach not seen long enough is not yet evidence either way: insufficient, not healthy.
-        outcome = "breach" if breaches else "insufficient" if passing else problems
+        breaches, passing = lasting([found for found, _, _ in judged], rules)
+        _, reasons, complete = judged[0]
+        # Healthy only when every test could run on enough data and nothing breached, even briefly.
+        outcome = "breach" if breaches else "healthy" if complete and not passing else "insufficient"
         return Watched(
             manifest.target,
             current.version,
             percentage,
             outcome,
             tuple(breaches),
-            tuple(reasons),
+            tuple([*reasons, *passing]),
             previous=previous,
         )
 
     def _window(
-        self, current: Deployment, previous: str | None, at: dt.datetime
-    ) -> tuple[list[dict[str, Any]], list[str], str]:
-        """One window's breaches (SLO and anomaly), reasons, and outcome without breaches."""
-        reading = self.source.read(current, at)
-        baseline = self.source.read(replace(current, version=previous), at) if previous else None
+        self,
+        current: Deployment,
+        previous: str | None,
+        at: dt.datetime,
+        history: History | None,
+        trailing: TrailingTest,
+    ) -> tuple[list[dict[str, Any]], list[str], bool]:
+        """One window's breaches (SLO, anomaly against the previous version and against the
+        segment's own trailing baseline), reasons, and whether every test could judge it."""
+        if previous:
+            reading, baseline = self.source.read_many([current, replace(current, version=previous)], at)
+        else:
+            reading, baseline = self.source.read(current, at), None
         segments = assess(reading, baseline, Thresholds.from_data(self.data.get("telemetry", {})), at)
         found, skipped = anomalies(segments, self.test)
+        own, untested = trailing_anomalies(segments, history, trailing, at.timestamp())
         breaches = [{"segment": s["segment"], "kind": "slo", **b} for s in segments for b in s["breaches"]]
-        breaches += [
-            {"segment": seg, "kind": "anomaly", **a} for seg, items in sorted(found.items()) for a in items
-        ]
+        for kind, anomalous in (("anomaly", found), ("trailing", own)):
+            breaches += [
+                {"segment": seg, "kind": kind, **a} for seg, items in sorted(anomalous.items()) for a in items
+            ]
         reasons = [f"{s['segment']}: {r}" for s in segments for r in s["reasons"]]
         if skipped is not None:
             reasons.append(f"anomaly test not applied: {skipped}")
-        return breaches, reasons, overall(segments, reading.problems)
+        reasons += [f"{segment}: {why}" for segment, why in sorted(untested.items())]
+        complete = overall(segments, reading.problems) != "insufficient" and skipped is None and not untested
+        return breaches, reasons, complete
 
 
 def _remediate(

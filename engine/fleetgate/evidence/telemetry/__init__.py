@@ -95,15 +95,11 @@ class TelemetryCollector:
 def _both(
     source: TelemetrySource, current: Deployment, previous: str | None, at: dt.datetime
 ) -> tuple[Reading, Reading | None]:
-    """The current version's reading and the previous version's, asked at the same time."""
+    """The current version's reading and the previous version's, asked together."""
     if previous is None:
         return source.read(current, at), None
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        now = pool.submit(source.read, current, at)
-        before = pool.submit(source.read, replace(current, version=previous), at)
-        return now.result(), before.result()
+    now, before = source.read_many([current, replace(current, version=previous)], at)
+    return now, before
 
 
 def _bake(context: CollectorContext, fields: list[str], at: dt.datetime) -> dict[str, Any]:
