@@ -328,3 +328,121 @@ def test_a_breach_must_last_the_consecutive_windows(repo: GitRepo, tmp_path: Pat
         code, report = watch(repo, "--no-audit", "--branch", "fix")
     assert code == 1, report
     assert {(b["segment"], b["windows"]) for b in report["deployments"][0]["breaches"]} == {("seg-07", 3)}
+
+
+def _admitted_elsewhere_history(repo: GitRepo, log: str) -> str:
+    """3.2.0 admitted at pre-deploy; 3.3.0 merged but only ever checked at pre-merge; 3.4.0, the
+    breached version, admitted at pre-deploy. Returns the deployed commit."""
+    data = fleet(20, regressed=(7,))
+    for series in data.series:
+        series.version = {"3.2.0": "3.3.0", "3.2.1": "3.4.0"}[series.version]
+    settings = {"evidence": {"enforce": {"pre-merge": "warn", "pre-deploy": "warn"}}}
+    repo.write(
+        "fleetgate.yaml",
+        yaml.safe_dump(
+            {
+                "telemetry": {"source": {"kind": "snapshot", "path": "telemetry/snapshot.json"}},
+                "policies": {"data": settings},
+            }
+        ),
+    )
+    repo.write("telemetry/snapshot.json", data.snapshot_json())
+    empty = repo.commit("the gate, no deployment yet")
+    steps = (("3.2.0", "pre-deploy"), ("3.3.0", "pre-merge"), ("3.4.0", "pre-deploy"))
+    base = empty
+    for version, stage in steps:
+        repo.write(
+            "models/clf.yaml",
+            to_yaml(manifest("clf", version=version, updateStrategy={"rolloutPercentage": 10})),
+        )
+        head = repo.commit(f"{version} at 10 %")
+        done = repo.fleetgate(
+            "check",
+            "--evidence",
+            "none",
+            "--stage",
+            stage,
+            "--audit-log",
+            log,
+            "--base",
+            base,
+            "--head",
+            head,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        base = head
+    return base
+
+
+def _rollback_to(repo: GitRepo, deployed: str, *args: str) -> dict[str, Any]:
+    code, report = watch(repo, "--ref", deployed, "--remediation", "rollback", *args)
+    assert code == 1, report
+    assert report["check"] == "admit"
+    remediation: dict[str, Any] = report["deployments"][0]["remediation"]
+    restored = yaml.safe_load(repo.git("show", f"{report['branch']}:models/clf.yaml"))
+    assert restored["spec"]["version"] == remediation["to"]
+    return remediation
+
+
+def _decision_log_rollback(repo: GitRepo, log: str) -> None:
+    deployed = _admitted_elsewhere_history(repo, log)
+    # Git history alone names the version before the breached one: 3.3.0, never deployed.
+    from_git = _rollback_to(repo, deployed, "--no-audit", "--branch", "from-git")
+    assert (from_git["to"], from_git["source"]) == ("3.3.0", "git history")
+    # The decision log knows better: 3.2.0 was the last version admitted at pre-deploy.
+    from_log = _rollback_to(repo, deployed, "--no-audit", "--audit-log", log, "--branch", "from-log")
+    assert (from_log["to"], from_log["source"], from_log["rolloutPercentage"]) == (
+        "3.2.0",
+        "decision log",
+        10,
+    )
+    message = repo.git("log", "-1", "--format=%s", "from-log")
+    assert message == "Roll production/clf back from 3.4.0 to 3.2.0 at 10 %"
+
+
+def test_a_rollback_returns_to_the_last_version_the_sqlite_decision_log_admitted(
+    repo: GitRepo, tmp_path: Path
+) -> None:
+    _decision_log_rollback(repo, f"sqlite:///{tmp_path / 'audit.db'}")
+
+
+def test_a_rollback_returns_to_the_last_version_the_postgres_decision_log_admitted(repo: GitRepo) -> None:
+    from support_audit import fresh_schema, postgres_server
+
+    schema = fresh_schema(postgres_server())
+    try:
+        _decision_log_rollback(repo, next(schema))
+    finally:
+        schema.close()
+
+
+def test_a_logged_version_the_branch_never_held_could_not_decide(repo: GitRepo, tmp_path: Path) -> None:
+    log = f"sqlite:///{tmp_path / 'audit.db'}"
+    deployed = _admitted_elsewhere_history(repo, log)
+    # A pre-deploy admission of 3.1.0 made from another branch: main never held it.
+    other = manifest("clf", version="3.1.0", updateStrategy={"rolloutPercentage": 10})
+    repo.git("checkout", "-q", "-b", "elsewhere", f"{deployed}~3")
+    repo.write("models/clf.yaml", to_yaml(other))
+    head = repo.commit("3.1.0 elsewhere")
+    done = repo.fleetgate(
+        "check",
+        "--evidence",
+        "none",
+        "--stage",
+        "pre-deploy",
+        "--audit-log",
+        log,
+        "--base",
+        f"{deployed}~3",
+        "--head",
+        head,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    code, report = watch(
+        repo, "--ref", deployed, "--remediation", "rollback", "--no-audit", "--audit-log", log
+    )
+    assert code == 2
+    assert report["problems"] == [
+        "production/clf: version 3.1.0, the last admitted at pre-deploy in the decision log, "
+        "is not in the history of models/clf.yaml: it cannot be restored by rule"
+    ]
