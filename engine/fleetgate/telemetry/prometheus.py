@@ -168,30 +168,28 @@ class PrometheusSource:
     def _ask(
         self, query: str, path: str, params: Mapping[str, str], kind: str, shown: str | None = None
     ) -> list[_Sample]:
-        """One PromQL request (a POST form, so a long combined expression fits)."""
-        import http.client
+        """One PromQL request (a POST form, so a long combined expression fits). urllib, so the
+        usual proxy variables (``https_proxy``, ``no_proxy``) apply as they do to other tools."""
+        import urllib.error
         import urllib.parse
+        import urllib.request
 
         named = shown or query  # messages name a query the user wrote, never the combined form
-        parts = urllib.parse.urlsplit(self.url)
-        kind_of = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-        form = urllib.parse.urlencode({"query": query, **params})
+        form = urllib.parse.urlencode({"query": query, **params}).encode()
+        request = urllib.request.Request(f"{self.url.rstrip('/')}{path}", form, _FORM, method="POST")
         try:
-            connection = kind_of(parts.hostname or "", parts.port, timeout=self.timeout_seconds)
-            try:
-                connection.request("POST", parts.path.rstrip("/") + path, form, _FORM)
-                response = connection.getresponse()
-                status, body = response.status, response.read(_MAX_RESPONSE + 1)
-            finally:
-                connection.close()
-        except (OSError, http.client.HTTPException, ValueError) as exc:
-            reason = str(exc) or type(exc).__name__
+            with urllib.request.urlopen(request, timeout=self.timeout_seconds) as response:
+                body = response.read(_MAX_RESPONSE + 1)
+        except urllib.error.HTTPError as exc:
+            refused = _Refused if exc.code in (400, 422) else TelemetryUnavailable
+            raise refused(
+                _failure(self.url, named, f"HTTP {exc.code}", exc.read(_MAX_RESPONSE + 1))
+            ) from None
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
             raise TelemetryUnavailable(
                 f"prometheus {self.url} is unreachable ({reason}) for the query {named}"
             ) from None
-        if status != 200:
-            refused = _Refused if status in (400, 422) else TelemetryUnavailable
-            raise refused(_failure(self.url, named, f"HTTP {status}", body))
         if len(body) > _MAX_RESPONSE:
             raise TelemetryUnavailable(f"prometheus {self.url}: the answer to {named} is too large")
         return _samples(self.url, named, body, kind)
