@@ -74,6 +74,9 @@ def trailing_anomalies(
         if history is None:
             untested[name] = "no trailing baseline: the source keeps no history (a snapshot is one moment)"
             continue
+        if history.problems:  # an answer that mixes versions or lacks labels is no baseline
+            untested[name] = f"no trailing baseline: {history.problems[0]}"
+            continue
         points = history.points.get(name, {})
         for metric in TRAILING_METRICS:
             past = [v for t, v in points.get(metric, ()) if before - test.hours * 3600 <= t < before]

@@ -99,6 +99,14 @@ def test_a_source_without_history_leaves_every_judged_segment_untested() -> None
     assert found == {} and list(untested) == ["seg-00"]
 
 
+def test_a_trailing_answer_with_problems_is_no_baseline() -> None:
+    segments, history = deployment(2, random.Random(8), regressed=0)
+    mixed = History(history.points, problems=("a series has version 3.2.0, not version 3.2.1: q",))
+    found, untested = trailing_anomalies(segments, mixed, TrailingTest(), NOW)
+    assert found == {}
+    assert untested["seg-00"] == "no trailing baseline: a series has version 3.2.0, not version 3.2.1: q"
+
+
 def test_a_crash_rate_rise_is_judged_as_a_difference() -> None:
     segments, history = deployment(1, random.Random(7))
     segments[0]["values"]["crashFreeRate"] = 0.990  # 0.2 % -> 1.0 % of sessions crash
