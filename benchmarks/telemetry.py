@@ -90,9 +90,10 @@ def _wall(argv: list[str], cwd: Path, env: dict[str, str]) -> float:
 
 def _overheads(
     variants: dict[str, list[str]], cwd: Path, envs: dict[str, dict[str, str]], repeats: int
-) -> dict[str, float]:
-    """Per tree, the median wall time of the ``telemetry`` variant minus that of ``none``,
-    every run of every tree and variant interleaved."""
+) -> dict[str, dict[str, float]]:
+    """Per tree, the wall time of the ``telemetry`` variant minus that of ``none``, by median and
+    by minimum (the run least disturbed by the rest of a shared machine), every run of every
+    tree and variant interleaved."""
     walls: dict[tuple[str, str], list[float]] = {(t, v): [] for t in envs for v in variants}
     for env in envs.values():  # warm-up: bytecode and page caches
         for argv in variants.values():
@@ -101,11 +102,17 @@ def _overheads(
         for label, env in envs.items():
             for variant, argv in variants.items():
                 walls[(label, variant)].append(_wall(argv, cwd, env))
-    medians = {key: statistics.median(w) for key, w in walls.items()}
-    return {t: medians[(t, "telemetry")] - medians[(t, "none")] for t in envs}
+    found: dict[str, dict[str, float]] = {}
+    for tree in envs:
+        with_it, without = walls[(tree, "telemetry")], walls[(tree, "none")]
+        found[tree] = {
+            "median": statistics.median(with_it) - statistics.median(without),
+            "min": min(with_it) - min(without),
+        }
+    return found
 
 
-def promotion_overhead(work: Path, repeats: int, trees: Trees) -> dict[str, float] | None:
+def promotion_overhead(work: Path, repeats: int, trees: Trees) -> dict[str, dict[str, float]] | None:
     if shutil.which("prometheus") is None or shutil.which("promtool") is None:
         return None
     data = _fleet(5, 20)
@@ -185,9 +192,10 @@ def _report(work: Path, repeats: int, trees: Trees) -> None:
     if overheads is None:
         print("promotion check, 5 changes, local Prometheus: skipped (no prometheus)")
     for label, overhead in (overheads or {}).items():
-        shown = f"+{overhead * 1000:.0f} ms (target <= 100 ms)"
+        median, least = overhead["median"] * 1000, overhead["min"] * 1000
+        shown = f"+{median:.0f} ms median, +{least:.0f} ms min (target <= 100 ms)"
         print(f"{label:8} promotion check, 5 changes, local Prometheus: {shown}")
-    for label, seconds in watch_time(work, max(1, repeats // 3), trees).items():
+    for label, seconds in watch_time(work, max(1, repeats // 5), trees).items():
         print(f"{label:8} watch, 1,000 deployments x 20 segments: {seconds:.1f} s (target <= 15 s)")
 
 
