@@ -8,7 +8,12 @@
 (b) ``fleetgate watch`` over 1,000 deployments x 20 segments from a snapshot (one regression).
     Target: at most 15 s on a 2-core machine.
 
-Run: PYTHONPATH=engine:tests .venv/bin/python benchmarks/telemetry.py [--repeats N]
+With ``--baseline COMMIT`` the commit is checked out into a temporary git worktree and both trees
+run on the same repositories, alternating one run of each (PYTHONPATH selects the tree), so that a
+shared machine's drift hits both alike. Both run with their bytecode cached (as an installed package
+does), in a cache of their own.
+
+Run: PYTHONPATH=engine:tests .venv/bin/python benchmarks/telemetry.py [--repeats N] [--baseline COMMIT]
 Needs prometheus and promtool (part (a) is skipped without them).
 """
 
@@ -63,18 +68,51 @@ def _repo(root: Path, deployments: int, source: dict[str, object], percentages: 
     return repo
 
 
-def _time(argv: list[str], cwd: Path, repeats: int) -> float:
-    env = {**os.environ, **GIT_ENV}
-    subprocess.run(argv, cwd=cwd, env=env, capture_output=True, check=False)  # warm caches
-    samples = []
+ROOT = Path(__file__).resolve().parent.parent
+Trees = dict[str, Path]
+
+
+def _environment(work: Path, tree: Path, label: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return {
+        **env,
+        **GIT_ENV,
+        "PYTHONPATH": str(tree / "engine"),
+        "PYTHONPYCACHEPREFIX": str(work / f"pycache-{label}"),
+    }
+
+
+def _wall(argv: list[str], cwd: Path, env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(argv, cwd=cwd, env=env, capture_output=True, check=False)
+    return time.perf_counter() - start
+
+
+def _overheads(
+    variants: dict[str, list[str]], cwd: Path, envs: dict[str, dict[str, str]], repeats: int
+) -> dict[str, dict[str, float]]:
+    """Per tree, the wall time of the ``telemetry`` variant minus that of ``none``, by median and
+    by minimum (the run least disturbed by the rest of a shared machine), every run of every
+    tree and variant interleaved."""
+    walls: dict[tuple[str, str], list[float]] = {(t, v): [] for t in envs for v in variants}
+    for env in envs.values():  # warm-up: bytecode and page caches
+        for argv in variants.values():
+            _wall(argv, cwd, env)
     for _ in range(repeats):
-        start = time.perf_counter()
-        subprocess.run(argv, cwd=cwd, env=env, capture_output=True, check=False)
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+        for label, env in envs.items():
+            for variant, argv in variants.items():
+                walls[(label, variant)].append(_wall(argv, cwd, env))
+    found: dict[str, dict[str, float]] = {}
+    for tree in envs:
+        with_it, without = walls[(tree, "telemetry")], walls[(tree, "none")]
+        found[tree] = {
+            "median": statistics.median(with_it) - statistics.median(without),
+            "min": min(with_it) - min(without),
+        }
+    return found
 
 
-def promotion_overhead(work: Path, repeats: int) -> float | None:
+def promotion_overhead(work: Path, repeats: int, trees: Trees) -> dict[str, dict[str, float]] | None:
     if shutil.which("prometheus") is None or shutil.which("promtool") is None:
         return None
     data = _fleet(5, 20)
@@ -84,43 +122,81 @@ def promotion_overhead(work: Path, repeats: int) -> float | None:
             body = manifest(f"m{d:04d}", version="3.2.1", updateStrategy={"rolloutPercentage": 25})
             repo.write(f"models/m{d:04d}.yaml", to_yaml(body))
         check = [sys.executable, "-m", "fleetgate", "check", "--no-audit", "--base", "main", "--evidence"]
-        with_telemetry = _time([*check, "telemetry"], repo.root, repeats)
-        without = _time([*check, "none"], repo.root, repeats)
-    return with_telemetry - without
+        variants = {"telemetry": [*check, "telemetry"], "none": [*check, "none"]}
+        envs = {label: _environment(work, tree, label) for label, tree in trees.items()}
+        return _overheads(variants, repo.root, envs, repeats)
 
 
-def watch_time(work: Path, repeats: int) -> float:
+def watch_time(work: Path, repeats: int, trees: Trees) -> dict[str, float]:
     repo = _repo(work / "watch", 1000, {"kind": "snapshot", "path": "telemetry.json"}, (25, 25))
     repo.write("telemetry.json", _fleet(1000, 20).snapshot_json())
     repo.commit("telemetry")
     argv = [sys.executable, "-m", "fleetgate", "watch", "--no-audit", "--format", "json", "--branch"]
-    samples = []
+    samples: dict[str, list[float]] = {label: [] for label in trees}
     for n in range(repeats):
-        start = time.perf_counter()
-        done = subprocess.run(
-            [*argv, f"fix-{n}"], cwd=repo.root, env={**os.environ, **GIT_ENV}, capture_output=True, text=True
-        )
-        samples.append(time.perf_counter() - start)
-        # The one injected regression must be found and remediated (exit 1), nothing else.
-        if done.returncode != 1:
-            raise SystemExit(f"watch exited {done.returncode}: {done.stderr.strip() or done.stdout[-500:]}")
-    return statistics.median(samples)
+        for label, tree in trees.items():
+            start = time.perf_counter()
+            done = subprocess.run(
+                [*argv, f"fix-{label}-{n}"],
+                cwd=repo.root,
+                env=_environment(work, tree, label),
+                capture_output=True,
+                text=True,
+            )
+            samples[label].append(time.perf_counter() - start)
+            # The one injected regression must be found and remediated (exit 1), nothing else.
+            if done.returncode != 1:
+                raise SystemExit(
+                    f"{label}: watch exited {done.returncode}: {done.stderr.strip() or done.stdout[-500:]}"
+                )
+    return {label: statistics.median(s) for label, s in samples.items()}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--baseline", metavar="COMMIT", help="also time this commit, side by side")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="fleetgate-bench-telemetry-") as folder:
         work = Path(folder)
-        overhead = promotion_overhead(work, args.repeats)
-        shown = (
-            "skipped (no prometheus)" if overhead is None else f"{overhead * 1000:.0f} ms (target <= 100 ms)"
-        )
-        print(f"promotion check, 5 changes, local Prometheus: +{shown}")
-        watched = watch_time(work, max(1, args.repeats // 2))
-        print(f"watch, 1,000 deployments x 20 segments: {watched:.1f} s (target <= 15 s)")
+        trees: Trees = {"today": ROOT}
+        if args.baseline:
+            trees = {"baseline": work / "baseline", "today": ROOT}
+            subprocess.run(
+                [
+                    "git",
+                    "-C",
+                    str(ROOT),
+                    "worktree",
+                    "add",
+                    "-q",
+                    "--detach",
+                    str(trees["baseline"]),
+                    args.baseline,
+                ],
+                check=True,
+            )
+        try:
+            _report(work, args.repeats, trees)
+        finally:
+            if args.baseline:
+                subprocess.run(
+                    ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(trees["baseline"])],
+                    check=True,
+                )
     return 0
+
+
+def _report(work: Path, repeats: int, trees: Trees) -> None:
+    overheads = promotion_overhead(work, repeats, trees)
+    if overheads is None:
+        print("promotion check, 5 changes, local Prometheus: skipped (no prometheus)")
+    for label, overhead in (overheads or {}).items():
+        median, least = overhead["median"] * 1000, overhead["min"] * 1000
+        shown = f"+{median:.0f} ms median, +{least:.0f} ms min (target <= 100 ms)"
+        print(f"{label:8} promotion check, 5 changes, local Prometheus: {shown}")
+    for label, seconds in watch_time(work, max(1, repeats // 5), trees).items():
+        print(f"{label:8} watch, 1,000 deployments x 20 segments: {seconds:.1f} s (target <= 15 s)")
 
 
 if __name__ == "__main__":

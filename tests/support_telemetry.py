@@ -38,6 +38,10 @@ HEALTHY = {
     "loadFailures": 0.0,
 }
 
+# The metrics that follow the daily cycle of device use, and how strongly (times ``diurnal``).
+# Battery drain is a rate per day: a day's cycle does not show in it.
+_DAILY = {"devicesReporting": 1.0, "p95LatencyMs": 0.25}
+
 
 @dataclass
 class SeriesSpec:
@@ -52,6 +56,8 @@ class SeriesSpec:
     extra_labels: str = ""  # e.g. ',region="EU"': a second series for the same segment
     # The values hold only for this many recent minutes; before that the series was healthy.
     since_minutes_ago: float | None = None
+    # Or only within these (from, to) minutes ago, healthy outside them: a regression that flaps.
+    episodes: tuple[tuple[float, float], ...] = ()
 
 
 @dataclass
@@ -64,6 +70,8 @@ class Telemetry:
     seed: int = 7
     # The newest sample is the level itself (exact assertions), or noisy like the rest.
     exact_newest: bool = True
+    step_minutes: int = 1  # one sample every this many minutes
+    diurnal: float = 0.0  # a daily cycle: 0.2 is +-20 % devices reporting and +-5 % p95 latency
 
     def add(self, namespace: str, name: str, version: str, segment: str, **values: float) -> SeriesSpec:
         spec = SeriesSpec(namespace, name, version, segment, {**HEALTHY, **values})
@@ -75,13 +83,22 @@ class Telemetry:
         end = self.now.timestamp() - spec.ends_minutes_ago * 60
         points = []
         start = self.now.timestamp() - spec.since_minutes_ago * 60 if spec.since_minutes_ago else None
-        for step in range(self.hours * 60, -1, -1):
-            when = end - step * 60
-            levels = HEALTHY if start is not None and when < start else spec.values
-            points.append((when, {k: _noisy(k, v, rng) for k, v in levels.items()}))
+        for step in range(self.hours * 60 // self.step_minutes, -1, -1):
+            when = end - step * 60 * self.step_minutes
+            levels = spec.values if self._holds(spec, start, when) else HEALTHY
+            cycle = self.diurnal * math.sin(2 * math.pi * (when % 86400) / 86400)
+            daily = {k: v * (1 + cycle * _DAILY.get(k, 0.0)) for k, v in levels.items()}
+            points.append((when, {k: _noisy(k, v, rng) for k, v in daily.items()}))
         if self.exact_newest:
             points[-1] = (end, dict(spec.values))
         return points
+
+    def _holds(self, spec: SeriesSpec, start: float | None, when: float) -> bool:
+        """Whether the series' own values (not the healthy levels) hold at ``when``."""
+        if spec.episodes:
+            ago = (self.now.timestamp() - when) / 60
+            return any(to <= ago <= since for since, to in spec.episodes)
+        return start is None or when >= start
 
     def openmetrics(self) -> str:
         lines = []

@@ -26,7 +26,8 @@ def add_watch_parser(verbs: Any) -> None:
         "--remediation",
         choices=("step-down", "rollback", "flag"),
         default="step-down",
-        help="step the rollout down a rung (default), roll back to the previous version, or turn on --flag",
+        help="step the rollout down a rung (default), roll back to the last version admitted at "
+        "pre-deploy, or turn on --flag",
     )
     watch.add_argument(
         "--flag",
@@ -34,7 +35,12 @@ def add_watch_parser(verbs: Any) -> None:
         help="with --remediation flag: the feature flag that selects the lite variant",
     )
     watch.add_argument("--format", choices=("table", "json"), default="table")
-    watch.add_argument("--audit-log", metavar="URL", help="where remediation events go (default: audit.log)")
+    watch.add_argument(
+        "--audit-log",
+        metavar="URL",
+        help="the decision log: where remediation events go, and where a rollback finds the last "
+        "version admitted at pre-deploy (default: audit.log)",
+    )
     watch.add_argument("--no-audit", action="store_true", help="do not record remediation events")
     watch.set_defaults(handler=_watch)
 

@@ -131,7 +131,7 @@ class Git:
             raise ManifestError(path, f"a version exceeds the {max_bytes}-byte manifest size limit; refused")
         return dict(zip([c for c, _ in present], self._contents([n for _, n in present]), strict=True))
 
-    def touched(self, commit: str, limit: int) -> list[tuple[str, list[str]]]:
+    def touched(self, commit: str, limit: int) -> list[tuple[Commit, list[str]]]:
         """The first-parent commits up to ``commit``, newest first, each with the paths it changed."""
         out = self.run(
             "log",
@@ -142,14 +142,14 @@ class Git:
             "--name-only",
             "-z",
             f"--max-count={limit}",
-            "--format=%x01%H",
+            "--format=%x01%H%x02%cI",
             commit,
         )
-        found: list[tuple[str, list[str]]] = []
+        found: list[tuple[Commit, list[str]]] = []
         for chunk in out.decode("utf-8", "surrogateescape").split("\x01")[1:]:
-            sha, _, names = chunk.partition("\0")
-            sha = sha.strip()
-            found.append((sha, [n.strip("\n") for n in names.split("\0") if n.strip("\n")]))
+            head, _, names = chunk.partition("\0")
+            sha, _, when = head.strip().partition("\x02")
+            found.append((Commit(sha, when), [n.strip("\n") for n in names.split("\0") if n.strip("\n")]))
         return found
 
     def commit_change(self, parent: str, path: str, data: bytes, message: str) -> str:

@@ -17,22 +17,23 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from fleetgate.commands._remediation import edited, plan
 from fleetgate.errors import FleetgateError
 from fleetgate.git import Git
 from fleetgate.manifest import Manifest
 from fleetgate.telemetry import Deployment, TelemetrySource, TelemetryUnavailable, Thresholds, assess, overall
 from fleetgate.telemetry.anomaly import AnomalyTest, anomalies
 from fleetgate.telemetry.fields import deployment_of, rollout_percentage
+from fleetgate.telemetry.interface import History
+from fleetgate.telemetry.trailing import TRAILING_METRICS, TrailingTest, trailing_anomalies
+from fleetgate.telemetry.windows import Persistence, lasting
 
 __all__ = ["WatchOptions", "WatchReport", "render_watch", "run_watch"]
-
-_PERCENTAGE = ("spec", "updateStrategy", "rolloutPercentage")
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,9 @@ class WatchOptions:
     config: Path | None = None
     telemetry: Path | None = None
     branch: str | None = None  # default: fleetgate/remediate-<UTC time>
-    audit_log: str | None = None  # where remediation events go; None: the config's (or the default)
+    # The decision log remediation events go to and a rollback's target is read from; None: the
+    # config's audit.log (events go to the default log when neither is set).
+    audit_log: str | None = None
     remediation: str = "step-down"  # or "rollback": back to the previous version, as it was deployed
     flag: str | None = (
         None  # remediation "flag": the feature flag (spec.featureFlags) that selects the lite variant
@@ -140,6 +143,9 @@ def run_watch(options: WatchOptions, now: dt.datetime | None = None) -> WatchRep
     breached = [(w, m) for w, m in pairs if w.outcome == "breach"]
     if not breached:
         return report
+    # A configured decision log says which version was last admitted to deploy (a rollback's target).
+    configured = (config.extra.get("audit") or {}).get("log")
+    options = replace(options, audit_log=options.audit_log or configured)
     remediated = _remediate(git, ref, report, breached, data, options, at)
     if remediated.branch is not None and options.record:
         _record(remediated, config.extra.get("audit"), git.root, options.audit_log, at)
@@ -167,52 +173,62 @@ class _Judge:
         current, percentage = deployment_of(manifest.body), rollout_percentage(manifest.body)
         previous = self.previous.get(manifest.identity)
         settings = self.data.get("telemetry", {})
-        windows, minutes = int(settings.get("breachWindows", 1)), float(settings.get("windowMinutes", 60))
+        rules, trailing = Persistence.from_data(settings), TrailingTest.from_data(settings)
+        step = dt.timedelta(minutes=rules.minutes)
+        moments = [self.at - k * step for k in range(rules.read)]
         try:
-            judged = [
-                self._window(current, previous, self.at - dt.timedelta(minutes=k * minutes))
-                for k in range(windows)
-            ]
+            # One trailing read covers the baselines of every window judged.
+            start = moments[-1] - dt.timedelta(hours=trailing.hours)
+            history = self.source.history(
+                current, TRAILING_METRICS, start, self.at - step, step.total_seconds()
+            )
+            judged = [self._window(current, previous, when, history, trailing) for when in moments]
         except TelemetryUnavailable as exc:
             return Watched(
                 manifest.target, current.version, percentage, "unavailable", reasons=(exc.message,)
             )
-        breaches, reasons, problems = judged[0]
-        # A breach counts when its segment breached in every one of the consecutive windows.
-        lasting = set.intersection(*({b["segment"] for b in found} for found, _, _ in judged))
-        passing = [b for b in breaches if b["segment"] not in lasting]
-        breaches = [{**b, "windows": windows} for b in breaches if b["segment"] in lasting]
-        for segment in sorted({b["segment"] for b in passing}):
-            where = f"all {windows} consecutive windows of {minutes:g} minutes"
-            reasons.append(f"{segment}: a breach now, but not in {where}")
-        # A breach not seen long enough is not yet evidence either way: insufficient, not healthy.
-        outcome = "breach" if breaches else "insufficient" if passing else problems
+        breaches, passing = lasting([found for found, _, _ in judged], rules)
+        _, reasons, complete = judged[0]
+        # Healthy only when every test could run on enough data and nothing breached, even briefly.
+        outcome = "breach" if breaches else "healthy" if complete and not passing else "insufficient"
         return Watched(
             manifest.target,
             current.version,
             percentage,
             outcome,
             tuple(breaches),
-            tuple(reasons),
+            tuple([*reasons, *passing]),
             previous=previous,
         )
 
     def _window(
-        self, current: Deployment, previous: str | None, at: dt.datetime
-    ) -> tuple[list[dict[str, Any]], list[str], str]:
-        """One window's breaches (SLO and anomaly), reasons, and outcome without breaches."""
-        reading = self.source.read(current, at)
-        baseline = self.source.read(replace(current, version=previous), at) if previous else None
+        self,
+        current: Deployment,
+        previous: str | None,
+        at: dt.datetime,
+        history: History | None,
+        trailing: TrailingTest,
+    ) -> tuple[list[dict[str, Any]], list[str], bool]:
+        """One window's breaches (SLO, anomaly against the previous version and against the
+        segment's own trailing baseline), reasons, and whether every test could judge it."""
+        if previous:
+            reading, baseline = self.source.read_many([current, replace(current, version=previous)], at)
+        else:
+            reading, baseline = self.source.read(current, at), None
         segments = assess(reading, baseline, Thresholds.from_data(self.data.get("telemetry", {})), at)
         found, skipped = anomalies(segments, self.test)
+        own, untested = trailing_anomalies(segments, history, trailing, at.timestamp())
         breaches = [{"segment": s["segment"], "kind": "slo", **b} for s in segments for b in s["breaches"]]
-        breaches += [
-            {"segment": seg, "kind": "anomaly", **a} for seg, items in sorted(found.items()) for a in items
-        ]
+        for kind, anomalous in (("anomaly", found), ("trailing", own)):
+            breaches += [
+                {"segment": seg, "kind": kind, **a} for seg, items in sorted(anomalous.items()) for a in items
+            ]
         reasons = [f"{s['segment']}: {r}" for s in segments for r in s["reasons"]]
         if skipped is not None:
             reasons.append(f"anomaly test not applied: {skipped}")
-        return breaches, reasons, overall(segments, reading.problems)
+        reasons += [f"{segment}: {why}" for segment, why in sorted(untested.items())]
+        complete = overall(segments, reading.problems) != "insufficient" and skipped is None and not untested
+        return breaches, reasons, complete
 
 
 def _remediate(
@@ -227,13 +243,13 @@ def _remediate(
     files: dict[str, bytes] = {}
     tip, problems, done = ref, [], {}
     for watched, manifest in breached:
-        planned = _plan(git, ref, watched, manifest, data, options)
+        planned = plan(git, ref, watched, manifest, data, options)
         if isinstance(planned, str):
             problems.append(planned)
             continue
         edits, remediation = planned
         content = files.get(manifest.file) or git.read(ref, [manifest.file], 4 << 20)[manifest.file]
-        files[manifest.file] = _edited(content, manifest, edits)
+        files[manifest.file] = edited(content, manifest, edits)
         tip = git.commit_change(tip, manifest.file, files[manifest.file], _message(watched, remediation))
         done[watched.target] = {**remediation, "commit": tip}
     if not done:
@@ -245,62 +261,6 @@ def _remediate(
         problems.append(f"the gate does not admit the remediation branch {branch} ({verdict})")
     deployments = tuple(replace(d, remediation=done.get(d.target)) for d in report.deployments)
     return replace(report, deployments=deployments, branch=branch, check=verdict, problems=tuple(problems))
-
-
-Edits = dict[tuple[str, ...], Any]
-
-
-def _plan(
-    git: Git, ref: str, watched: Watched, manifest: Manifest, data: Mapping[str, Any], options: WatchOptions
-) -> tuple[Edits, dict[str, Any]] | str:
-    """The field edits of one remediation and its description, or why there is none."""
-    if options.remediation == "rollback":
-        return _rollback(git, ref, watched, manifest, data)
-    if options.remediation == "flag":
-        return _flag(watched, manifest, options.flag or "")
-    rungs = sorted(data.get("rollout", {}).get("rungs", [1, 5, 10, 25, 50, 100]))
-    lower = [r for r in rungs if r < watched.percentage]
-    if not lower:
-        return f"{watched.target} breaches at the lowest rung {watched.percentage} %: it needs a rollback"
-    remediation = {"action": "step-down", "from": watched.percentage, "to": lower[-1]}
-    return {_PERCENTAGE: lower[-1]}, remediation
-
-
-def _flag(watched: Watched, manifest: Manifest, flag: str) -> tuple[Edits, dict[str, Any]] | str:
-    """Switch the deployment to its lite variant: the named feature flag, declared in the manifest, on."""
-    path = ("spec", "featureFlags", flag)
-    if path not in manifest.lines:
-        where = f"spec.featureFlags.{flag} is not declared in {manifest.file}"
-        return f"{watched.target}: {where}; declare it (false) first"
-    return {path: True}, {"action": "flag", "from": False, "to": f"featureFlags.{flag}"}
-
-
-def _rollback(
-    git: Git, ref: str, watched: Watched, manifest: Manifest, data: Mapping[str, Any]
-) -> tuple[Edits, dict[str, Any]] | str:
-    """Back to the previous version as the base branch last deployed it, at the highest
-    percentage it reached (admitted by rollout.step-limit through the rollback fact)."""
-    from fleetgate.telemetry.history import last_deployed, restored
-
-    fields = list(data.get("rollout", {}).get("newArtifactFields", ["version", "modelUri", "checksum"]))
-    before = (
-        last_deployed(git, ref, manifest.file, manifest.identity, watched.previous)
-        if watched.previous
-        else None
-    )
-    found = restored(git, ref, manifest.file, before, fields) if before is not None else None
-    if before is None or found is None:
-        return f"{watched.target}: no earlier version in the history of {manifest.file} to roll back to"
-    spec = before["spec"]
-    edits: Edits = {("spec", f): spec.get(f) for f in fields if spec.get(f) is not None}
-    edits[_PERCENTAGE] = found.percentage
-    remediation = {
-        "action": "rollback",
-        "from": watched.version,
-        "to": watched.previous,
-        "rolloutPercentage": found.percentage,
-    }
-    return edits, remediation
 
 
 def _record(report: WatchReport, audit: Any, root: Path, log_url: str | None, at: dt.datetime) -> None:
@@ -315,26 +275,6 @@ def _record(report: WatchReport, audit: Any, root: Path, log_url: str | None, at
     pending = [remediation_record(d, report.ref, report.branch, rfc3339(at)) for d in entries]
     with opened(audit_settings(audit, root, log_url).log) as log:
         log.append(pending, seal)
-
-
-def _edited(content: bytes, manifest: Manifest, edits: Edits) -> bytes:
-    """The file with the deployment's fields set, each on its own line, everything else as it was."""
-    lines = content.decode("utf-8").splitlines(keepends=True)
-    for path, value in edits.items():
-        line = manifest.lines.get(path)
-        key = re.escape(path[-1])
-        pattern = rf"^(\s*[\"']?{key}[\"']?\s*:\s*)[^#\n]*?(\s*(#.*)?)$"
-        if line is None or not 0 < line <= len(lines):
-            raise FleetgateError(f"{manifest.file}: cannot find {'.'.join(path)} of {manifest.target}")
-        text = json.dumps(value)  # a JSON scalar is a YAML scalar: quoted strings stay strings
-        found = re.match(pattern, lines[line - 1].rstrip("\n"))
-        if found is None:
-            raise FleetgateError(
-                f"{manifest.file}:{line}: cannot rewrite {'.'.join(path)} of {manifest.target}"
-            )
-        edited = f"{found.group(1)}{text}{found.group(2)}"
-        lines[line - 1] = edited + ("\n" if lines[line - 1].endswith("\n") else "")
-    return "".join(lines).encode("utf-8")
 
 
 def _message(watched: Watched, remediation: Mapping[str, Any]) -> str:

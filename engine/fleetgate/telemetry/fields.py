@@ -8,7 +8,12 @@ from typing import Any
 
 from fleetgate.telemetry.interface import Deployment
 
-__all__ = ["deployment_of", "identity_of", "part", "rollout_percentage", "version_of"]
+__all__ = ["deployment_of", "identity_of", "is_number", "part", "rollout_percentage", "version_of"]
+
+
+def is_number(value: Any) -> bool:
+    """An int or float setting (a bool is not a number here)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def part(body: Mapping[str, Any] | None, key: str) -> Mapping[str, Any]:

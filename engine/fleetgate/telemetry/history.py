@@ -14,11 +14,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from fleetgate.errors import FleetgateError
-from fleetgate.git import Git
+from fleetgate.git import Commit, Git
 from fleetgate.manifest import KIND, read_documents
 from fleetgate.telemetry.fields import identity_of, part, rollout_percentage, version_of
 
-__all__ = ["Restored", "RungHistory", "last_deployed", "previous_versions", "restored", "rung_history"]
+__all__ = [
+    "BranchLog",
+    "Restored",
+    "RungHistory",
+    "last_deployed",
+    "previous_versions",
+    "restored",
+    "rung_history",
+]
 
 # Enough for years of weekly rollouts; older history does not change a bake measured in hours.
 MAX_COMMITS = 500
@@ -34,12 +42,37 @@ class RungHistory:
     previous_version: str | None
 
 
+class BranchLog:
+    """The base branch's first-parent commits with the files each changed, walked once (one git
+    call) for every promotion of a check instead of once per manifest file."""
+
+    def __init__(self, git: Git, base_commit: str) -> None:
+        self.git, self.base_commit = git, base_commit
+        self._by_file: dict[str, list[Commit]] | None = None
+        self._cut_short = False
+
+    def commits(self, file: str) -> list[Commit]:
+        """The commits that touched ``file``, newest first (as :meth:`Git.history` lists them)."""
+        if self._by_file is None:
+            walked = self.git.touched(self.base_commit, MAX_COMMITS)
+            # A walk cut short cannot say when a file was touched before it: each file then walks
+            # its own history, as far back as MAX_COMMITS of its own commits.
+            self._cut_short = len(walked) >= MAX_COMMITS
+            self._by_file = {}
+            for commit, changed in walked:
+                for name in changed:
+                    self._by_file.setdefault(name, []).append(commit)
+        if self._cut_short:
+            return self.git.history(self.base_commit, file, MAX_COMMITS)
+        return self._by_file.get(file, [])
+
+
 def rung_history(
-    git: Git, base_commit: str, file: str, deployed: Mapping[str, Any], fields: Sequence[str]
+    log: BranchLog, file: str, deployed: Mapping[str, Any], fields: Sequence[str]
 ) -> RungHistory:
-    """Walk ``file``'s history up to ``base_commit`` for the deployment ``deployed`` (its base body)."""
+    """Walk ``file``'s history up to the log's base commit for the deployment ``deployed`` (its base body)."""
     identity, target, version = identity_of(deployed), _state(deployed, fields), version_of(deployed)
-    commits = git.history(base_commit, file, MAX_COMMITS)
+    git, commits = log.git, log.commits(file)
     try:
         contents = git.versions([c.sha for c in commits], file, _MAX_MANIFEST)
     except FleetgateError:
@@ -125,10 +158,10 @@ def previous_versions(
     for file, identity, version in deployed:
         pending.setdefault(file, {})[identity] = version
     found: dict[Identity, str] = {}
-    for sha, changed in git.touched(ref, MAX_COMMITS):
+    for commit, changed in git.touched(ref, MAX_COMMITS):
         files = [f for f in changed if f in pending]
         try:
-            before = git.read(f"{sha}^", files, _MAX_MANIFEST) if files else {}
+            before = git.read(f"{commit.sha}^", files, _MAX_MANIFEST) if files else {}
         except FleetgateError:
             continue  # the root commit has no parent; an unreadable file holds no version
         for file, data in before.items():

@@ -14,13 +14,21 @@ Two ways to fail, kept apart on purpose:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from fleetgate.errors import EvidenceError
 
-__all__ = ["METRICS", "Deployment", "Reading", "Series", "TelemetrySource", "TelemetryUnavailable"]
+__all__ = [
+    "METRICS",
+    "Deployment",
+    "History",
+    "Reading",
+    "Series",
+    "TelemetrySource",
+    "TelemetryUnavailable",
+]
 
 # The numeric metrics of a series, as named in a snapshot (newestSample is the sample time).
 METRICS: tuple[str, ...] = (
@@ -66,6 +74,18 @@ class Reading:
     problems: tuple[str, ...] = ()  # problems of the whole answer (a series with the wrong labels)
 
 
+Points = tuple[tuple[float, float], ...]  # (unix time, value), oldest first
+
+
+@dataclass(frozen=True)
+class History:
+    """One version's values over a trailing window: per segment, per metric, the points."""
+
+    points: Mapping[str, Mapping[str, Points]]
+    queries: tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()  # problems of the whole answer (a series with the wrong labels)
+
+
 class TelemetrySource(Protocol):
     """A place telemetry is read from: a snapshot file or a Prometheus server."""
 
@@ -76,4 +96,20 @@ class TelemetrySource(Protocol):
 
     def read(self, deployment: Deployment, at: dt.datetime) -> Reading:
         """The series of ``deployment`` as of ``at``; :class:`TelemetryUnavailable` if it cannot."""
+        ...
+
+    def read_many(self, deployments: Sequence[Deployment], at: dt.datetime) -> list[Reading]:
+        """:meth:`read` of each deployment, asked together where the source can."""
+        ...
+
+    def history(
+        self,
+        deployment: Deployment,
+        metrics: Sequence[str],
+        start: dt.datetime,
+        end: dt.datetime,
+        step: float,
+    ) -> History | None:
+        """``metrics`` of ``deployment`` every ``step`` seconds from ``start`` to ``end``; ``None``
+        when the source keeps no history (a snapshot is one moment)."""
         ...

@@ -13,12 +13,12 @@ import datetime as dt
 import io
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from fleetgate.errors import ConfigError
-from fleetgate.telemetry.interface import METRICS, Deployment, Reading, Series
+from fleetgate.telemetry.interface import METRICS, Deployment, History, Reading, Series
 
 __all__ = ["MAX_SNAPSHOT_BYTES", "Snapshot", "SnapshotError", "load_snapshot"]
 
@@ -53,6 +53,19 @@ class Snapshot:
             series=found,
             queries=(f"{self.file}: {deployment.namespace}/{deployment.name} version {deployment.version}",),
         )
+
+    def read_many(self, deployments: Sequence[Deployment], at: dt.datetime) -> list[Reading]:
+        return [self.read(d, at) for d in deployments]
+
+    def history(
+        self,
+        deployment: Deployment,
+        metrics: Sequence[str],
+        start: dt.datetime,
+        end: dt.datetime,
+        step: float,
+    ) -> History | None:
+        return None  # a snapshot is one moment: no trailing history
 
 
 def load_snapshot(data: bytes, file: str) -> Snapshot:

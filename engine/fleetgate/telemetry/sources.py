@@ -15,8 +15,6 @@ from fleetgate._read import read_regular
 from fleetgate.errors import ConfigError
 from fleetgate.files import GateFiles
 from fleetgate.telemetry.interface import TelemetrySource
-from fleetgate.telemetry.prometheus import DEFAULT_QUERIES, PrometheusSource
-from fleetgate.telemetry.snapshot import MAX_SNAPSHOT_BYTES, load_snapshot
 
 __all__ = ["SourceMissing", "open_source"]
 
@@ -32,11 +30,16 @@ def open_source(
     if operator_file is not None:
         return _operator_snapshot(Path(operator_file))
     if settings.get("kind") == "prometheus":
+        # Each kind imports only its own reader: a check against Prometheus never loads csv.
+        from fleetgate.telemetry.prometheus import DEFAULT_QUERIES, PrometheusSource
+
         return PrometheusSource(
             url=str(settings["url"]),
             queries={**DEFAULT_QUERIES, **settings.get("queries", {})},
             timeout_seconds=float(settings.get("timeoutSeconds", 5.0)),
         )
+    from fleetgate.telemetry.snapshot import MAX_SNAPSHOT_BYTES, load_snapshot
+
     path = str(settings["path"])
     if trusted is None:
         return SourceMissing(f"{path}: no trusted revision to read the telemetry snapshot from")
@@ -47,6 +50,8 @@ def open_source(
 
 
 def _operator_snapshot(path: Path) -> TelemetrySource:
+    from fleetgate.telemetry.snapshot import MAX_SNAPSHOT_BYTES, load_snapshot
+
     try:
         data = read_regular(path, MAX_SNAPSHOT_BYTES, "telemetry snapshot", ConfigError)
     except FileNotFoundError:

@@ -6,10 +6,12 @@ import datetime as dt
 import os
 import subprocess
 
+import pytest
 import yaml
 
 from fleetgate.git import Git
-from fleetgate.telemetry.history import previous_versions, restored, rung_history
+from fleetgate.telemetry import history
+from fleetgate.telemetry.history import BranchLog, previous_versions, restored, rung_history
 
 from support import GIT_ENV, GitRepo, manifest, to_yaml
 
@@ -35,8 +37,7 @@ def test_the_bake_starts_at_the_first_commit_of_the_current_run(repo: GitRepo) -
     other = "---\n" + yaml.safe_dump(manifest("other"))
     base = at(repo, 3, "3.2.1", 10, other)
     found = rung_history(
-        Git(repo.root),
-        base,
+        BranchLog(Git(repo.root), base),
         "models/clf.yaml",
         manifest("clf", version="3.2.1", updateStrategy={"rolloutPercentage": 10}),
         FIELDS,
@@ -51,7 +52,7 @@ def test_leaving_and_returning_to_a_rung_restarts_the_bake(repo: GitRepo) -> Non
     at(repo, 1, "3.2.1", 5)
     base = at(repo, 4, "3.2.1", 10)
     body = manifest("clf", version="3.2.1", updateStrategy={"rolloutPercentage": 10})
-    found = rung_history(Git(repo.root), base, "models/clf.yaml", body, FIELDS)
+    found = rung_history(BranchLog(Git(repo.root), base), "models/clf.yaml", body, FIELDS)
     assert found.since == T0 + dt.timedelta(days=4)
     assert found.previous_version is None
 
@@ -59,7 +60,7 @@ def test_leaving_and_returning_to_a_rung_restarts_the_bake(repo: GitRepo) -> Non
 def test_a_rung_the_history_never_held_has_no_bake(repo: GitRepo) -> None:
     base = at(repo, 0, "3.2.1", 10)
     body = manifest("clf", version="3.2.1", updateStrategy={"rolloutPercentage": 25})
-    found = rung_history(Git(repo.root), base, "models/clf.yaml", body, FIELDS)
+    found = rung_history(BranchLog(Git(repo.root), base), "models/clf.yaml", body, FIELDS)
     assert found.since is None and found.commit is None
 
 
@@ -93,3 +94,22 @@ def test_restored_finds_an_artifact_the_branch_deployed_and_its_highest_percenta
     assert (found.version, found.percentage) == ("3.2.0", 100)
     assert found.commit != first_at_top  # the newest commit that had the artifact
     assert restored(git, base, "models/clf.yaml", manifest("clf", version="3.3.0"), FIELDS) is None
+
+
+def test_one_walk_of_the_branch_lists_each_file_s_commits_as_its_own_history(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at(repo, 0, "3.2.0", 100)
+    repo.write("models/other.yaml", to_yaml(manifest("other")))
+    repo.commit("another deployment")
+    at(repo, 1, "3.2.1", 5)
+    base = at(repo, 2, "3.2.1", 10)
+    git = Git(repo.root)
+    log = BranchLog(git, base)
+    for file in ("models/clf.yaml", "models/other.yaml", "models/none.yaml"):
+        assert log.commits(file) == git.history(base, file, history.MAX_COMMITS)
+    assert len(log.commits("models/clf.yaml")) == 3
+    # A walk cut short by the commit limit cannot see older commits: each file walks its own.
+    monkeypatch.setattr(history, "MAX_COMMITS", 2)
+    short = BranchLog(git, base)
+    assert short.commits("models/other.yaml") == git.history(base, "models/other.yaml", 2) != []

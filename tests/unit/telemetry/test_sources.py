@@ -171,3 +171,25 @@ def test_a_server_that_never_answers_times_out_within_the_bound() -> None:
         with pytest.raises(TelemetryUnavailable, match=r"is unreachable \(timed out\) for the query"):
             PrometheusSource(url, timeout_seconds=0.3).read(CURRENT, NOW)
     assert time.monotonic() - started < 3
+
+
+def test_one_request_for_several_readings_answers_as_one_request_each(server: str) -> None:
+    # The queries of both versions go to the server joined in one expression; each sample must
+    # still land with the query it answers, duplicates and missing series included.
+    source = PrometheusSource(server)
+    twice = Deployment("production", "twice", "m", "1.0.0")
+    together = source.read_many([CURRENT, PREVIOUS, twice], NOW)
+    assert together == [source.read(CURRENT, NOW), source.read(PREVIOUS, NOW), source.read(twice, NOW)]
+    assert together[2].series["android-34-8g-us-high"].problems[0].startswith("more than one")
+
+
+def test_a_trailing_window_comes_back_per_segment_and_metric(server: str) -> None:
+    start, end = NOW - dt.timedelta(hours=2), NOW - dt.timedelta(minutes=10)
+    found = PrometheusSource(server).history(CURRENT, ("batteryDrainPctPerDay",), start, end, 600)
+    points = found.points["ios-17-6g-eu-mid"]["batteryDrainPctPerDay"]
+    assert len(points) == 12 and points[0][0] == pytest.approx(start.timestamp())
+    assert all(0.5 < value < 0.6 for _, value in points)
+    assert found.problems == ()
+    assert (
+        load_snapshot(DATA.snapshot_json().encode(), "t.json").history(CURRENT, (), start, end, 600) is None
+    )

@@ -16,15 +16,16 @@ rung (:mod:`fleetgate.telemetry.history`) and the queries asked, which the decis
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
 from fleetgate.evidence.interface import CollectorContext
 from fleetgate.telemetry.fields import deployment_of, part, rollout_percentage
 from fleetgate.telemetry.health import Thresholds, assess, overall
-from fleetgate.telemetry.history import rung_history
-from fleetgate.telemetry.interface import Deployment, Reading, TelemetrySource, TelemetryUnavailable
+from fleetgate.telemetry.history import BranchLog, rung_history
+from fleetgate.telemetry.interface import Reading, TelemetrySource, TelemetryUnavailable
 from fleetgate.telemetry.sources import SourceMissing, open_source
 
 __all__ = ["COLLECTOR", "TelemetryCollector", "is_promotion"]
@@ -46,6 +47,7 @@ class TelemetryCollector:
 
     def __init__(self) -> None:
         self._sources: dict[tuple[int, str, str], TelemetrySource | SourceMissing] = {}
+        self._logs: tuple[tuple[str, str] | None, BranchLog | None] = (None, None)
 
     def cache_key(self, context: CollectorContext) -> Mapping[str, Any] | None:
         return None  # telemetry changes by the minute
@@ -59,15 +61,23 @@ class TelemetryCollector:
         if isinstance(source, SourceMissing):
             return {"status": "absent", "reason": str(source)}
         at: dt.datetime = settings["at"]
-        fact: dict[str, Any] = {
-            "source": source.description,
-            "evaluatedAt": _iso(at),
-            **_bake(context, fields, at),
-        }
         current = deployment_of(context.manifest)
+        # The current version's reading needs nothing from git: it is asked while the base
+        # branch's history is walked for the bake time and the version before this one.
+        ahead = _Ahead(lambda: source.read(current, at))
+        try:
+            fact: dict[str, Any] = {
+                "source": source.description,
+                "evaluatedAt": _iso(at),
+                **_bake(context, fields, at, self._log(context)),
+            }
+        finally:
+            ahead.join()
         previous_version = fact.pop("previousVersion")
         try:
-            reading, baseline = _both(source, current, previous_version, at)
+            reading = ahead.result()
+            before = replace(current, version=previous_version) if previous_version else None
+            baseline = source.read(before, at) if before is not None else None
         except TelemetryUnavailable as exc:
             return {**fact, "status": "unavailable", "reason": exc.message}
         segments = assess(reading, baseline, Thresholds.from_data(settings.get("thresholds", {})), at)
@@ -82,6 +92,16 @@ class TelemetryCollector:
             "queries": [*reading.queries, *(baseline.queries if baseline is not None else ())],
         }
 
+    def _log(self, context: CollectorContext) -> BranchLog | None:
+        """The base branch's history, walked once for every promotion of a check (a commit's
+        history never changes, so the base commit names it)."""
+        if context.git is None or context.base_commit is None:
+            return None
+        key = (str(context.git.root), context.base_commit)
+        if self._logs[0] != key:
+            self._logs = (key, BranchLog(context.git, context.base_commit))
+        return self._logs[1]
+
     def _source(self, context: CollectorContext) -> TelemetrySource | SourceMissing:
         # One source (one snapshot parse) per check: the check's moment and trusted revision
         # name it, so a later check in the same process never reuses a stale one.
@@ -92,31 +112,44 @@ class TelemetryCollector:
         return self._sources[key]
 
 
-def _both(
-    source: TelemetrySource, current: Deployment, previous: str | None, at: dt.datetime
-) -> tuple[Reading, Reading | None]:
-    """The current version's reading and the previous version's, asked at the same time."""
-    if previous is None:
-        return source.read(current, at), None
-    from concurrent.futures import ThreadPoolExecutor
+class _Ahead:
+    """A reading started now on a thread of its own; its result, or its error, taken later."""
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        now = pool.submit(source.read, current, at)
-        before = pool.submit(source.read, replace(current, version=previous), at)
-        return now.result(), before.result()
+    def __init__(self, read: Callable[[], Reading]) -> None:
+        self._outcome: list[Reading | Exception] = []
+        self._thread = threading.Thread(target=self._run, args=(read,), daemon=True)
+        self._thread.start()
+
+    def _run(self, read: Callable[[], Reading]) -> None:
+        try:
+            self._outcome.append(read())
+        except Exception as exc:  # handed to the caller by result()
+            self._outcome.append(exc)
+
+    def join(self) -> None:
+        self._thread.join()
+
+    def result(self) -> Reading:
+        self.join()
+        found = self._outcome[0]
+        if isinstance(found, Exception):
+            raise found
+        return found
 
 
-def _bake(context: CollectorContext, fields: list[str], at: dt.datetime) -> dict[str, Any]:
+def _bake(
+    context: CollectorContext, fields: list[str], at: dt.datetime, log: BranchLog | None
+) -> dict[str, Any]:
     """Hours at the current rung and the version before this one.
 
     The previous version always comes from the base branch's history; the bake starts at the
     first admitted pre-deploy record at this rung when a decision log is configured, else at
     the base branch's first commit at this rung.
     """
-    if context.git is None or context.base_commit is None or context.previous_file is None:
+    if log is None or context.previous_file is None:
         return {"bakeHours": None, "bakeSince": None, "previousVersion": None}
     assert context.previous is not None
-    found = rung_history(context.git, context.base_commit, context.previous_file, context.previous, fields)
+    found = rung_history(log, context.previous_file, context.previous, fields)
     rung = rollout_percentage(context.previous)
     since, source = found.since, f"commit {found.commit}" if found.commit is not None else "git history"
     log_url = context.settings.get("decisionLog")
