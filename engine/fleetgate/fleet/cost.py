@@ -68,7 +68,7 @@ def project_cost(
     percent = _percent(spec)
     percent_before = _percent(base_spec) if base_spec is not None else Decimal(0)
     tally = _Tally(fleet, size, _network(spec) == "ANY", segments, measured)
-    head, base = _Targets.of(spec), _Targets.of(base_spec) if base_spec is not None else None
+    head, base = _Targets(spec), _Targets(base_spec) if base_spec is not None else None
     for index, segment in enumerate(fleet.segments):
         if not head.match(segment):
             continue
@@ -77,29 +77,28 @@ def project_cost(
     return _fact(fleet, spec, tally, size, size_source, unchanged, (percent_before, percent))
 
 
-@dataclass(frozen=True)
 class _Targets:
-    """A manifest's targetDevices as plain values, compared with every segment."""
+    """A manifest's targetDevices as plain values, compared with every segment.
 
-    ios: tuple[int, ...] | None  # padded minimum iOS version; () refuses every iOS segment
-    api: int | None
-    memory: int | None
-    regions: frozenset[str] | None
+    A plain class, not a dataclass: it never leaves this module, and a pre-commit run pays
+    for every class generated at import.
+    """
 
-    @classmethod
-    def of(cls, spec: Mapping[str, Any]) -> _Targets:
+    __slots__ = ("api", "ios", "memory", "regions")
+
+    def __init__(self, spec: Mapping[str, Any]) -> None:
         target = spec.get("targetDevices")
         target = target if isinstance(target, Mapping) else {}
-        ios = None
+        # padded minimum iOS version; () refuses every iOS segment
+        self.ios: tuple[int, ...] | None = None
         if "minOSVersion" in target:
             wanted = _ios_version(target["minOSVersion"])
-            ios = _padded(wanted) if wanted is not None else ()
+            self.ios = _padded(wanted) if wanted is not None else ()
         api, memory, regions = target.get("minAPILevel"), target.get("minMemoryMB"), target.get("regions")
-        return cls(
-            ios,
-            api if isinstance(api, int) else None,
-            memory if isinstance(memory, int) else None,
-            frozenset(r for r in regions if isinstance(r, str)) if isinstance(regions, list) else None,
+        self.api = api if isinstance(api, int) else None
+        self.memory = memory if isinstance(memory, int) else None
+        self.regions = (
+            frozenset(r for r in regions if isinstance(r, str)) if isinstance(regions, list) else None
         )
 
     def match(self, segment: Segment) -> bool:

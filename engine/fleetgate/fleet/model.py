@@ -64,13 +64,16 @@ class Fleet:
 
     def __post_init__(self) -> None:
         sheet = self.sheet
+        # Segments share few (region, Wi-Fi share) pairs: each pair's price is computed once.
+        known: dict[tuple[str, Decimal], tuple[Decimal | None, Decimal | None]] = {}
         prices = []
         for segment in self.segments:
-            price = sheet.egress_per_gb.get(segment.region)
-            cellular = (
-                None if price is None else price + (1 - segment.wifi_share) * sheet.cellular_surcharge_per_gb
-            )
-            prices.append((price, cellular))
+            pair = (segment.region, segment.wifi_share)
+            if pair not in known:
+                price = sheet.egress_per_gb.get(segment.region)
+                surcharge = (1 - segment.wifi_share) * sheet.cellular_surcharge_per_gb
+                known[pair] = (price, None if price is None else price + surcharge)
+            prices.append(known[pair])
         object.__setattr__(self, "prices_per_gb", tuple(prices))
 
 
