@@ -64,6 +64,9 @@ def cost_windows(
     is opened only when a priced change belongs to a namespace whose envelope has a per-window
     limit or a fallback budget; one indexed query per namespace serves both.
     """
+    cost_data = data.get("cost")
+    if not isinstance(cost_data, Mapping) or not cost_data.get("envelopes"):
+        return facts  # no namespace has an envelope: the ledger has nothing to add
     from fleetgate.fleet.window import ledger_days
 
     wanted: dict[tuple[str, str], list[str]] = {}

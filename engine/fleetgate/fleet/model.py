@@ -6,12 +6,15 @@ binary float, so ``0.085`` per GB is exactly 0.085.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
+from typing import Any, TypeVar
 
 __all__ = ["DEVICE_CLASSES", "Fleet", "FleetMissing", "PriceSheet", "Segment"]
+
+_T = TypeVar("_T")
 
 # Device classes from the least to the most capable.
 DEVICE_CLASSES = ("low", "mid", "high")
@@ -61,6 +64,8 @@ class Fleet:
     prices_per_gb: tuple[tuple[Decimal | None, Decimal | None], ...] = field(
         init=False, compare=False, repr=False
     )
+    # What the cost arithmetic derives from the segments alone, by key; see memo().
+    _memo: dict[Hashable, Any] = field(init=False, compare=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         sheet = self.sheet
@@ -75,6 +80,21 @@ class Fleet:
                 known[pair] = (price, None if price is None else price + surcharge)
             prices.append(known[pair])
         object.__setattr__(self, "prices_per_gb", tuple(prices))
+
+    def matching(self, key: Hashable, match: Callable[[Segment], bool]) -> tuple[int, ...]:
+        """The indices of the segments ``match`` accepts, found once per ``key``: the changes of
+        a scan share a few targetDevices, and each is matched against every segment once."""
+        found: tuple[int, ...] = self.memo(
+            ("matching", key), lambda: tuple(i for i, s in enumerate(self.segments) if match(s))
+        )
+        return found
+
+    def memo(self, key: Hashable, compute: Callable[[], _T]) -> _T:
+        """``compute()``, once per ``key`` for this fleet (callers leave the result unchanged)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        found: _T = self._memo[key]
+        return found
 
 
 @dataclass(frozen=True)

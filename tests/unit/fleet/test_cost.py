@@ -226,3 +226,23 @@ def test_the_policies_see_the_figures_and_not_the_breakdown(forty: Fleet) -> Non
         "segments": 8,
         "minMemoryMB": 8192,
     }
+
+
+def test_one_fleet_prices_changes_of_other_targets_as_a_fresh_one_would(forty: Fleet) -> None:
+    # A scan prices every change against one fleet, which remembers the segments each
+    # targetDevices makes eligible: other targets must not reuse them.
+    narrow = shipping(48_123_457, ["EU"], {"minMemoryMB": 8192}, rolloutPercentage=25)
+    moved = shipping(48_123_457, ["EU"], {"minMemoryMB": 4096}, rolloutPercentage=25)
+    for doc, base in ((rollout(25), rollout(10)), (narrow, rollout(10)), (moved, narrow), (narrow, None)):
+        shared = project_cost(doc, base, forty, Measured())
+        assert shared == project_cost(doc, base, fleet_of(forty_segments()), Measured())
+    assert (
+        project_cost(narrow, None, forty, Measured())["devicesReached"]
+        < project_cost(moved, None, forty, Measured())["devicesReached"]
+    )
+
+
+def test_a_fractional_rung_floors_each_segment_exactly() -> None:
+    fleet = fleet_of([android("a", devices=999_999), android("b", devices=1_000_001)])
+    fact = project_cost(shipping(1, ["US"], rolloutPercentage=0.5), None, fleet, Measured())
+    assert fact["devicesReached"] == 999_999 * 5 // 1000 + 1_000_001 * 5 // 1000  # 4,999 + 5,000
