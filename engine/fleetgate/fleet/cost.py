@@ -20,7 +20,7 @@ Amounts stay exact: they are written to the fact as decimal strings and only rou
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
@@ -68,19 +68,44 @@ def project_cost(
     percent = _percent(spec)
     percent_before = _percent(base_spec) if base_spec is not None else Decimal(0)
     head, base = _Targets(spec), _Targets(base_spec) if base_spec is not None else None
-    # Eligibility depends on targetDevices only: a scan's changes share a few, matched once each.
-    eligible = fleet.matching(head.key, head.match)
+    eligible = _eligible(fleet, head)
     tally = _Tally(fleet, (head.key, eligible), size, _network(spec) == "ANY", segments, measured)
     if base is None:
         before_too: frozenset[int] = frozenset()
     else:
-        before_too = frozenset(eligible if base.key == head.key else fleet.matching(base.key, base.match))
+        before_too = frozenset(eligible if base.key == head.key else _eligible(fleet, base))
     reach, reach_before = _reacher(percent), _reacher(percent_before)
     for index in eligible:
         segment = fleet.segments[index]
         before = reach_before(segment.devices) if index in before_too else 0
         tally.add(index, segment, reach(segment.devices), before, unchanged)
     return _fact(fleet, spec, tally, size, size_source, unchanged, (percent_before, percent))
+
+
+def _eligible(fleet: Fleet, targets: _Targets) -> tuple[int, ...]:
+    """The indices of the segments ``targets`` makes eligible, in inventory order.
+
+    Eligibility depends on targetDevices only, and a scan's changes share a few: each is
+    matched once per fleet, and only against the segments of the regions it names.
+    """
+
+    def matched() -> tuple[int, ...]:
+        if targets.regions is None:
+            candidates: Iterable[int] = range(len(fleet.segments))
+        else:
+            by_region = fleet.memo("by-region", lambda: _by_region(fleet))
+            candidates = sorted(i for region in targets.regions for i in by_region.get(region, ()))
+        return tuple(i for i in candidates if targets.match(fleet.segments[i]))
+
+    found: tuple[int, ...] = fleet.memo(("eligible", targets.key), matched)
+    return found
+
+
+def _by_region(fleet: Fleet) -> dict[str, list[int]]:
+    found: dict[str, list[int]] = {}
+    for index, segment in enumerate(fleet.segments):
+        found.setdefault(segment.region, []).append(index)
+    return found
 
 
 class _Targets:

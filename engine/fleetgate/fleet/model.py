@@ -81,14 +81,6 @@ class Fleet:
             prices.append(known[pair])
         object.__setattr__(self, "prices_per_gb", tuple(prices))
 
-    def matching(self, key: Hashable, match: Callable[[Segment], bool]) -> tuple[int, ...]:
-        """The indices of the segments ``match`` accepts, found once per ``key``: the changes of
-        a scan share a few targetDevices, and each is matched against every segment once."""
-        found: tuple[int, ...] = self.memo(
-            ("matching", key), lambda: tuple(i for i, s in enumerate(self.segments) if match(s))
-        )
-        return found
-
     def memo(self, key: Hashable, compute: Callable[[], _T]) -> _T:
         """``compute()``, once per ``key`` for this fleet (callers leave the result unchanged)."""
         if key not in self._memo:
