@@ -19,21 +19,20 @@ Amounts stay exact: they are written to the fact as decimal strings and only rou
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from fleetgate.fleet import display
 from fleetgate.fleet.display import exact
+from fleetgate.fleet.eligible import Targets, eligible_segments
 from fleetgate.fleet.model import Fleet, Segment
 
 __all__ = ["Measured", "project_cost"]
 
 GB = Decimal(10**9)
 DAYS_PER_MONTH = 30
-_IOS = re.compile(r"^iOS(\d+)(?:\.(\d+))?(?:\.(\d+))?$")
 
 
 @dataclass(frozen=True)
@@ -67,86 +66,19 @@ def project_cost(
     )
     percent = _percent(spec)
     percent_before = _percent(base_spec) if base_spec is not None else Decimal(0)
-    head, base = _Targets(spec), _Targets(base_spec) if base_spec is not None else None
-    eligible = _eligible(fleet, head)
+    head, base = Targets(spec), Targets(base_spec) if base_spec is not None else None
+    eligible = eligible_segments(fleet, head)
     tally = _Tally(fleet, (head.key, eligible), size, _network(spec) == "ANY", segments, measured)
     if base is None:
         before_too: frozenset[int] = frozenset()
     else:
-        before_too = frozenset(eligible if base.key == head.key else _eligible(fleet, base))
+        before_too = frozenset(eligible if base.key == head.key else eligible_segments(fleet, base))
     reach, reach_before = _reacher(percent), _reacher(percent_before)
     for index in eligible:
         segment = fleet.segments[index]
         before = reach_before(segment.devices) if index in before_too else 0
         tally.add(index, segment, reach(segment.devices), before, unchanged)
     return _fact(fleet, spec, tally, size, size_source, unchanged, (percent_before, percent))
-
-
-def _eligible(fleet: Fleet, targets: _Targets) -> tuple[int, ...]:
-    """The indices of the segments ``targets`` makes eligible, in inventory order.
-
-    Eligibility depends on targetDevices only, and a scan's changes share a few: each is
-    matched once per fleet, and only against the segments of the regions it names.
-    """
-
-    def matched() -> tuple[int, ...]:
-        if targets.regions is None:
-            candidates: Iterable[int] = range(len(fleet.segments))
-        else:
-            by_region = fleet.memo("by-region", lambda: _by_region(fleet))
-            candidates = sorted(i for region in targets.regions for i in by_region.get(region, ()))
-        return tuple(i for i in candidates if targets.match(fleet.segments[i]))
-
-    found: tuple[int, ...] = fleet.memo(("eligible", targets.key), matched)
-    return found
-
-
-def _by_region(fleet: Fleet) -> dict[str, list[int]]:
-    found: dict[str, list[int]] = {}
-    for index, segment in enumerate(fleet.segments):
-        found.setdefault(segment.region, []).append(index)
-    return found
-
-
-class _Targets:
-    """A manifest's targetDevices as plain values, compared with every segment.
-
-    A plain class, not a dataclass: it never leaves this module, and a pre-commit run pays
-    for every class generated at import.
-    """
-
-    __slots__ = ("api", "ios", "memory", "regions")
-
-    def __init__(self, spec: Mapping[str, Any]) -> None:
-        target = spec.get("targetDevices")
-        target = target if isinstance(target, Mapping) else {}
-        # padded minimum iOS version; () refuses every iOS segment
-        self.ios: tuple[int, ...] | None = None
-        if "minOSVersion" in target:
-            wanted = _ios_version(target["minOSVersion"])
-            self.ios = _padded(wanted) if wanted is not None else ()
-        api, memory, regions = target.get("minAPILevel"), target.get("minMemoryMB"), target.get("regions")
-        self.api = api if isinstance(api, int) else None
-        self.memory = memory if isinstance(memory, int) else None
-        self.regions = (
-            frozenset(r for r in regions if isinstance(r, str)) if isinstance(regions, list) else None
-        )
-
-    @property
-    def key(self) -> tuple[object, ...]:
-        """What :meth:`match` depends on: equal keys accept the same segments."""
-        return (self.ios, self.api, self.memory, self.regions)
-
-    def match(self, segment: Segment) -> bool:
-        if self.memory is not None and segment.memory_mb < self.memory:
-            return False
-        if self.regions is not None and segment.region not in self.regions:
-            return False
-        if segment.platform == "ios":
-            if self.ios is None:
-                return True
-            return bool(self.ios) and segment.os_version is not None and segment.os_version >= self.ios
-        return self.api is None or (segment.api_level is not None and segment.api_level >= self.api)
 
 
 class _Tally:
@@ -373,15 +305,6 @@ def _storage(fleet: Fleet, size: int | None, unchanged: bool) -> str | None:
     if price is None or size is None:
         return None
     return exact(Decimal(0) if unchanged else Decimal(size) / GB * price)
-
-
-def _ios_version(text: Any) -> tuple[int, ...] | None:
-    found = _IOS.match(text) if isinstance(text, str) else None
-    return tuple(int(p) for p in found.groups() if p is not None) if found else None
-
-
-def _padded(version: tuple[int, ...]) -> tuple[int, ...]:
-    return (*version, 0, 0, 0)[:3]
 
 
 def _reacher(percent: Decimal) -> Callable[[int], int]:
