@@ -7,16 +7,22 @@
 (b) pre-commit: ``fleetgate check --staged`` with 200 committed manifests and 5 staged changes,
     the same fleet, both ways. Target: the cost fact adds at most 5 ms to the median.
 
-Results go to stdout as a table and to benchmarks/results/cost.json.
+Each run is timed by wall clock (the target) and by the CPU time of the process and the git
+processes it waits for: on a shared machine the CPU figure shows what the cost fact itself costs
+when other work stretches the wall clock. Results go to stdout as a table and to
+benchmarks/results/cost.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +37,6 @@ from run import (
     fleetgate,
     git,
     manifest,
-    run_child,
     write_manifests,
 )
 
@@ -74,21 +79,40 @@ def write_fleet(root: Path, segments: int) -> None:
     (root / "fleetgate.yaml").write_text(CONFIG, encoding="utf-8")
 
 
+def timed_child(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
+    """One run of ``argv``: (wall seconds, CPU seconds of it and the children it waited for)."""
+    start = time.perf_counter()
+    child = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert child.stderr is not None
+    errors = child.stderr.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    elapsed = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    child.stderr.close()
+    if child.returncode not in (0, 1):
+        sys.exit(f"bench: {' '.join(argv[-4:])} exited {child.returncode}: {errors.decode(errors='replace')}")
+    return elapsed, usage.ru_utime + usage.ru_stime
+
+
 def side_by_side(argv: list[str], cwd: Path, repeats: int, env: dict[str, str]) -> dict[str, Any]:
-    """Median wall time of ``argv`` with ``--evidence none`` and ``--evidence cost``, interleaved."""
-    runs: dict[str, list[float]] = {"none": [], "cost": []}
+    """Median wall and CPU time of ``argv`` with ``--evidence none`` and ``--evidence cost``, interleaved."""
+    runs: dict[str, list[tuple[float, float]]] = {"none": [], "cost": []}
     for facts in runs:
-        run_child([*argv, "--evidence", facts], cwd, env)  # warm-up
+        timed_child([*argv, "--evidence", facts], cwd, env)  # warm-up
     for _ in range(repeats):
         for facts, samples in runs.items():
-            samples.append(run_child([*argv, "--evidence", facts], cwd, env)[0])
-    none, cost = statistics.median(runs["none"]), statistics.median(runs["cost"])
+            samples.append(timed_child([*argv, "--evidence", facts], cwd, env))
+    none, cost = (statistics.median(w for w, _ in runs[k]) for k in ("none", "cost"))
+    none_cpu, cost_cpu = (statistics.median(c for _, c in runs[k]) for k in ("none", "cost"))
     return {
         "none_median_s": none,
         "cost_median_s": cost,
         "added_s": cost - none,
         "overhead": cost / none - 1,
-        "samples_s": {k: [round(v, 4) for v in vs] for k, vs in runs.items()},
+        "none_cpu_median_s": none_cpu,
+        "cost_cpu_median_s": cost_cpu,
+        "added_cpu_s": cost_cpu - none_cpu,
+        "samples_s": {k: [round(w, 4) for w, _ in vs] for k, vs in runs.items()},
     }
 
 
@@ -133,7 +157,8 @@ def bench_staged(tmp: Path, committed: int, staged: int, segments: int, repeats:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=7, help="runs of the scan, each way")
+    parser.add_argument("--staged-repeats", type=int, default=21, help="runs of the pre-commit check")
     parser.add_argument("--manifests", type=int, default=10_000)
     parser.add_argument("--segments", type=int, default=500)
     parser.add_argument("--quick", action="store_true", help="3 repeats, 1,000 manifests")
@@ -141,23 +166,29 @@ def main(argv: list[str] | None = None) -> int:
     repeats, count = (3, 1000) if args.quick else (args.repeats, args.manifests)
     with tempfile.TemporaryDirectory(prefix="fleetgate-bench-cost-") as folder:
         tmp = Path(folder)
-        staged = bench_staged(tmp, 200, 5, args.segments, repeats)
+        staged = bench_staged(tmp, 200, 5, args.segments, 5 if args.quick else args.staged_repeats)
         scan = bench_scan(tmp, count, args.segments, repeats)
     results = {"environment": environment_info(), "staged": staged, "scan": scan}
+    staged_count = staged["staged_changes"]
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     added_ms = staged["added_s"] * 1000
     scan_ok = scan["overhead"] <= TARGET_SCAN_OVERHEAD
     staged_ok = added_ms <= TARGET_STAGED_MS
-    print(f"{'measurement':44} {'--evidence none':>16} {'--evidence cost':>16} {'added':>10}  target")
     print(
-        f"{'pre-commit, 5 staged changes':44} {staged['none_median_s']:>15.3f}s "
-        f"{staged['cost_median_s']:>15.3f}s "
-        f"{added_ms:>8.1f}ms  <= {TARGET_STAGED_MS:.0f} ms: {'met' if staged_ok else 'MISSED'}"
+        f"{'measurement':40} {'--evidence none':>16} {'--evidence cost':>16} {'added':>9} "
+        f"{'added CPU':>10}  target"
     )
     print(
-        f"{f'scan, {count} manifests x {args.segments} segments':44} {scan['none_median_s']:>15.3f}s "
-        f"{scan['cost_median_s']:>15.3f}s {scan['overhead']:>9.1%}  <= 10 %: {'met' if scan_ok else 'MISSED'}"
+        f"{f'pre-commit, {staged_count} staged changes':40} {staged['none_median_s']:>15.3f}s "
+        f"{staged['cost_median_s']:>15.3f}s {added_ms:>7.1f}ms {staged['added_cpu_s'] * 1000:>8.1f}ms"
+        f"  <= {TARGET_STAGED_MS:.0f} ms: {'met' if staged_ok else 'MISSED'}"
+    )
+    cpu_overhead = scan["cost_cpu_median_s"] / scan["none_cpu_median_s"] - 1
+    print(
+        f"{f'scan, {count} manifests x {args.segments} segments':40} {scan['none_median_s']:>15.3f}s "
+        f"{scan['cost_median_s']:>15.3f}s {scan['overhead']:>8.1%} {cpu_overhead:>9.1%}"
+        f"  <= 10 %: {'met' if scan_ok else 'MISSED'}"
     )
     return 0 if scan_ok and staged_ok else 1
 

@@ -23,6 +23,7 @@ import tempfile
 from decimal import Decimal
 from pathlib import Path
 
+from demo_classifier import classifier, new_repository
 from demo_support import EXIT_BROKEN, EXIT_OK, DemoError, environment, fleetgate, git
 
 EXAMPLES = Path(__file__).resolve().parent
@@ -34,29 +35,6 @@ policies:
       envelopes:
         production: {maxEgressPerChange: 1000, maxEgressPerWindow: 15000, windowDays: 30}
 """
-MANIFEST = """\
-apiVersion: mobileai.apexlogic.com/v1
-kind: OnDeviceModel
-metadata: {{name: image-classifier-v3, namespace: production}}
-spec:
-  modelId: img-cls-003
-  version: "{version}"
-  modelUri: s3://apexlogic-models/image-classifier/v{version}/model.onnx
-  checksum: "sha256:{digest}"
-  tier: standard
-  sizeBytes: 42000000
-  targetDevices: {{minOSVersion: iOS16, minAPILevel: 30, minMemoryMB: 4096, regions: [US]}}
-  updateStrategy:
-    type: stagedRollout
-    rolloutPercentage: {percent}
-    minBatteryLevel: 50
-    networkConstraint: WIFI
-  inferenceConfig: {{batchSize: 1, numThreads: 2, quantization: int8}}
-"""
-
-
-def manifest(version: str, digest: str, percent: int) -> str:
-    return MANIFEST.format(version=version, digest=digest * 32, percent=percent)
 
 
 def main() -> int:
@@ -73,13 +51,15 @@ def main() -> int:
     return EXIT_OK
 
 
+def manifest(version: str, digest_byte: str, percent: int) -> str:
+    return classifier(version, digest_byte, percent, size=42_000_000, regions=("US",), tier="standard")
+
+
 def run(repo: Path) -> None:
+    target = new_repository(repo)
     shutil.copytree(EXAMPLES / "fleet", repo / "fleet")
     (repo / "fleetgate.yaml").write_text(CONFIG)
-    (repo / "models").mkdir()
-    target = repo / "models" / "image-classifier.yaml"
     target.write_text(manifest("3.2.1", "ab", 10))
-    git(repo, "init", "--quiet", "--initial-branch=main")
     git(repo, "add", "--all")
     git(repo, "commit", "--quiet", "--message=Fleet files and image-classifier 3.2.1 at 10 %")
     target.write_text(manifest("3.3.0", "cd", 10))

@@ -23,28 +23,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+from demo_classifier import classifier, new_repository
 from demo_support import EXIT_BROKEN, EXIT_OK, DemoError, environment, fleetgate, git
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 SEGMENTS = ("android-34-8g-us-high", "android-30-4g-eu-mid", "ios-17-6g-us-high", "ios-16-4g-eu-mid")
-MANIFEST = """\
-apiVersion: mobileai.apexlogic.com/v1
-kind: OnDeviceModel
-metadata: {{name: image-classifier-v3, namespace: production}}
-spec:
-  modelId: img-cls-003
-  version: "{version}"
-  modelUri: s3://apexlogic-models/image-classifier/v{version}/model.onnx
-  checksum: "sha256:{digest}"
-  sizeBytes: 12582912
-  targetDevices: {{minOSVersion: iOS16, minAPILevel: 30, minMemoryMB: 4096, regions: [US, EU]}}
-  updateStrategy:
-    type: stagedRollout
-    rolloutPercentage: {percent}
-    minBatteryLevel: 50
-    networkConstraint: WIFI
-  inferenceConfig: {{batchSize: 1, numThreads: 2, quantization: int8}}
-"""
 CONFIG = """\
 telemetry:
   source: {kind: snapshot, path: telemetry/snapshot.json}
@@ -83,9 +66,8 @@ def snapshot(drain_in_last_segment: float) -> str:
 
 
 def manifest(version: str, percent: int) -> str:
-    return MANIFEST.format(
-        version=version, digest=("ab" if version == "3.2.0" else "cd") * 32, percent=percent
-    )
+    digest_byte = "ab" if version == "3.2.0" else "cd"
+    return classifier(version, digest_byte, percent, size=12_582_912, regions=("US", "EU"))
 
 
 def main() -> int:
@@ -108,12 +90,10 @@ def main() -> int:
 
 def build(repo: Path, rung_hours: float, drain: float) -> None:
     """main: 3.2.0 everywhere ten days ago, 3.2.1 at 10 % ``rung_hours`` ago; the PR raises it to 25 %."""
-    (repo / "models").mkdir(parents=True)
+    target = new_repository(repo)
     (repo / "telemetry").mkdir()
     (repo / "fleetgate.yaml").write_text(CONFIG)
     (repo / "telemetry" / "snapshot.json").write_text(snapshot(drain))
-    target = repo / "models" / "image-classifier.yaml"
-    git(repo, "init", "--quiet", "--initial-branch=main")
     for version, percent, hours in (("3.2.0", 100, 240), ("3.2.1", 10, rung_hours)):
         target.write_text(manifest(version, percent))
         commit(repo, NOW - dt.timedelta(hours=hours), f"image-classifier {version} at {percent} %")

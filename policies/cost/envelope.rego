@@ -51,19 +51,48 @@ other_changes(window) := concat("", [
 } else := ""
 
 # cost.fallback-budget: devices the model does not fit (memory headroom) fall back to cloud
-# inference; warn when that monthly bill rises above the namespace's budget.
+# inference; warn when the namespace's monthly fallback bill would rise above its budget. The
+# bill is the namespace's (namespaceFallback, summed by the engine): the latest admitted figure of
+# each deployment this check leaves alone, the other changes of this check and this one. Without
+# that sum, this deployment's own bill, which the namespace's is never below.
 warn contains lib.finding("cost.fallback-budget", msg, lib.field_at(memory_path)) if {
 	limit := envelope.maxFallbackPerMonth
 	is_number(limit)
 	fallback := spend.fallbackPerMonth
-	to_number(fallback.amount) > limit
+	to_number(namespace_fallback.total) > limit
 	msg := concat("", [
 		sprintf("%v", [fallback.devices]), " reached devices lack the memory for this model (peak ",
 		sprintf("%v MB", [fallback.peakMemoryMB]), ") and fall back to cloud inference: ",
-		spend.display.fallbackPerMonth, " a month, above the ", money(limit),
+		spend.display.fallbackPerMonth, " a month", namespace_fallback.shown, ", above the ", money(limit),
 		" fallback budget of ", namespace,
 	])
 }
+
+namespace_fallback := {"total": bill.total, "shown": shown} if {
+	bill := spend.namespaceFallback
+	sum([bill.otherChanges, bill.deployments]) > 0
+	shown := concat("", [
+		"; with", fallback_others(bill), fallback_admitted(bill), ", ", namespace, " pays ",
+		bill.display.total, " a month for fallback",
+	])
+} else := {"total": spend.fallbackPerMonth.amount, "shown": ""}
+
+fallback_others(bill) := concat("", [
+	" ", sprintf("%v", [bill.otherChanges]), " other change(s) of this check (", bill.display.others, ")",
+]) if {
+	bill.otherChanges > 0
+} else := ""
+
+fallback_admitted(bill) := concat("", [
+	joiner(bill), sprintf("%v", [bill.deployments]), " deployment(s) admitted at pre-deploy in ",
+	sprintf("%v", [bill.days]), " days (", bill.display.admitted, ")",
+]) if {
+	bill.deployments > 0
+} else := ""
+
+joiner(bill) := " and " if {
+	bill.otherChanges > 0
+} else := " "
 
 rollout_path := ["spec", "updateStrategy", "rolloutPercentage"]
 

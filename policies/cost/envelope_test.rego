@@ -116,3 +116,38 @@ test_fallback_budget_warns_above_the_budget if {
 test_fallback_budget_is_silent_without_a_fallback_estimate if {
 	count(warned("cost.fallback-budget", spent("1", "$1.00"))) == 0
 }
+
+# The namespace's bill: the engine sums the other changes of the check and the deployments
+# admitted at pre-deploy in the window; a deployment within the budget alone is not enough.
+namespaced(amount, shown, others, deployments, total, total_shown) := {"cost": object.union(falling_back(amount, shown).cost, {"namespaceFallback": {
+	"days": 30,
+	"since": "2026-11-02T00:00:00.000000Z",
+	"deployments": deployments,
+	"admitted": "150",
+	"otherChanges": others,
+	"others": "100",
+	"total": total,
+	"display": {"admitted": "$150.00", "others": "$100.00", "total": total_shown},
+}})}
+
+test_fallback_budget_admits_a_namespace_exactly_at_the_budget if {
+	count(warned("cost.fallback-budget", namespaced("250", "$250.00", 1, 2, "500", "$500.00"))) == 0
+}
+
+test_fallback_budget_warns_on_the_namespace_bill_with_its_parts if {
+	found := warned("cost.fallback-budget", namespaced("250", "$250.00", 1, 2, "500.01", "$500.01"))
+	count(found) == 1
+	some f in found
+	f.msg == "12000 reached devices lack the memory for this model (peak 900 MB) and fall back to cloud inference: $250.00 a month; with 1 other change(s) of this check ($100.00) and 2 deployment(s) admitted at pre-deploy in 30 days ($150.00), production pays $500.01 a month for fallback, above the $500.00 fallback budget of production"
+}
+
+test_fallback_budget_names_only_the_admitted_deployments_when_the_check_has_no_others if {
+	some f in warned("cost.fallback-budget", namespaced("400", "$400.00", 0, 3, "550", "$550.00"))
+	contains(f.msg, "$400.00 a month; with 3 deployment(s) admitted at pre-deploy in 30 days ($150.00), production pays $550.00")
+}
+
+test_fallback_budget_judges_the_namespace_not_the_deployment if {
+	# $600 alone would be above the budget; the engine's namespace sum decides (here a lower
+	# figure can only come from the engine, so the rule follows it).
+	count(warned("cost.fallback-budget", namespaced("100", "$100.00", 1, 0, "600", "$600.00"))) == 1
+}

@@ -415,6 +415,34 @@ def test_sarif_carries_the_finops_table_in_its_run_properties(repo: GitRepo) -> 
     ]
 
 
+def test_the_gitlab_code_quality_report_carries_the_finops_table(repo: GitRepo) -> None:
+    fleet_repo(repo)
+    repo.write("fleet/prices.yaml", yaml.safe_dump(dict(PRICES, egressPerGB={"US": 0.085})))  # no EU
+    repo.commit("fleet")
+    repo.write("models/img.yaml", to_yaml(deployment(10)))
+    eu = {"regions": ["US", "EU"], "minMemoryMB": 2048, "minAPILevel": 26}  # android-eu-low: no price
+    repo.write("models/far.yaml", to_yaml(deployment(5, name="far", targetDevices=eu)))
+    done = repo.fleetgate("check", "--no-audit", "--evidence", "cost", "--format", "gitlab")
+    assert done.returncode == 1, done.stderr
+    report = json.loads(done.stdout)
+    schema_validator("gitlab-codequality.schema.json").validate(report)
+    estimates = {i["location"]["path"]: i for i in report if i["check_name"] == "finops.estimate"}
+    assert sorted(estimates) == ["models/far.yaml", "models/img.yaml"]
+    assert {i["severity"] for i in estimates.values()} == {"info"}
+    assert estimates["models/img.yaml"]["description"] == (
+        "production/img: FinOps estimate of this step: devices 0 → 310,000, 310,000 new downloads, "
+        "13.0 TB, $1,106.70 of egress; namespace window $1,660.05 / $1,500.00; "
+        "0 input(s) could not be priced"
+    )
+    assert estimates["models/far.yaml"]["description"] == (
+        "production/far: FinOps estimate of this step: devices 0 → 200,000, 200,000 new downloads, "
+        "8.4 TB, $553.35 of egress; namespace window $1,660.05 / $1,500.00; "
+        "1 input(s) could not be priced"
+    )
+    # The denies are reported as before: the estimates add to the report, they replace nothing.
+    assert any(i["check_name"] == "cost.envelope-change" and i["severity"] == "critical" for i in report)
+
+
 def test_without_a_fleet_a_check_loads_no_cost_code_and_reads_no_fleet_file(repo: GitRepo) -> None:
     repo.write("fleet/inventory.yaml", yaml.safe_dump(INVENTORY))  # present, but not named
     repo.write("models/img.yaml", to_yaml(deployment(5)))

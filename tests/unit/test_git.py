@@ -64,3 +64,15 @@ def test_commit_reports_sha_and_time(repo: GitRepo) -> None:
     commit = Git.discover(repo.root).commit("HEAD")
     assert commit.sha == sha
     assert commit.committed_at[:4].isdigit() and "T" in commit.committed_at
+
+
+def test_a_git_call_that_hangs_is_stopped_with_a_one_line_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from fleetgate import git as git_module
+
+    monkeypatch.setattr(git_module, "_TIMEOUT_S", 0.3)
+    start = time.monotonic()
+    with pytest.raises(GitError, match=r"^git cat-file did not answer within 0.3 s$"):
+        git_module._run(["sh", "-c", "exec sleep 30", "cat-file"])
+    assert time.monotonic() - start < 10

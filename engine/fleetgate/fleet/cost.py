@@ -19,21 +19,20 @@ Amounts stay exact: they are written to the fact as decimal strings and only rou
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from fleetgate.fleet import display
 from fleetgate.fleet.display import exact
+from fleetgate.fleet.eligible import Targets, eligible_segments
 from fleetgate.fleet.model import Fleet, Segment
 
 __all__ = ["Measured", "project_cost"]
 
 GB = Decimal(10**9)
 DAYS_PER_MONTH = 30
-_IOS = re.compile(r"^iOS(\d+)(?:\.(\d+))?(?:\.(\d+))?$")
 
 
 @dataclass(frozen=True)
@@ -67,88 +66,69 @@ def project_cost(
     )
     percent = _percent(spec)
     percent_before = _percent(base_spec) if base_spec is not None else Decimal(0)
-    tally = _Tally(fleet, size, _network(spec) == "ANY", segments, measured)
-    head, base = _Targets.of(spec), _Targets.of(base_spec) if base_spec is not None else None
-    for index, segment in enumerate(fleet.segments):
-        if not head.match(segment):
-            continue
-        before = _reached(segment.devices, percent_before) if base and base.match(segment) else 0
-        tally.add(index, segment, _reached(segment.devices, percent), before, unchanged)
+    head, base = Targets(spec), Targets(base_spec) if base_spec is not None else None
+    eligible = eligible_segments(fleet, head)
+    tally = _Tally(fleet, (head.key, eligible), size, _network(spec) == "ANY", segments, measured)
+    if base is None:
+        before_too: frozenset[int] = frozenset()
+    else:
+        before_too = frozenset(eligible if base.key == head.key else eligible_segments(fleet, base))
+    reach, reach_before = _reacher(percent), _reacher(percent_before)
+    for index in eligible:
+        segment = fleet.segments[index]
+        before = reach_before(segment.devices) if index in before_too else 0
+        tally.add(index, segment, reach(segment.devices), before, unchanged)
     return _fact(fleet, spec, tally, size, size_source, unchanged, (percent_before, percent))
 
 
-@dataclass(frozen=True)
-class _Targets:
-    """A manifest's targetDevices as plain values, compared with every segment."""
-
-    ios: tuple[int, ...] | None  # padded minimum iOS version; () refuses every iOS segment
-    api: int | None
-    memory: int | None
-    regions: frozenset[str] | None
-
-    @classmethod
-    def of(cls, spec: Mapping[str, Any]) -> _Targets:
-        target = spec.get("targetDevices")
-        target = target if isinstance(target, Mapping) else {}
-        ios = None
-        if "minOSVersion" in target:
-            wanted = _ios_version(target["minOSVersion"])
-            ios = _padded(wanted) if wanted is not None else ()
-        api, memory, regions = target.get("minAPILevel"), target.get("minMemoryMB"), target.get("regions")
-        return cls(
-            ios,
-            api if isinstance(api, int) else None,
-            memory if isinstance(memory, int) else None,
-            frozenset(r for r in regions if isinstance(r, str)) if isinstance(regions, list) else None,
-        )
-
-    def match(self, segment: Segment) -> bool:
-        if self.memory is not None and segment.memory_mb < self.memory:
-            return False
-        if self.regions is not None and segment.region not in self.regions:
-            return False
-        if segment.platform == "ios":
-            if self.ios is None:
-                return True
-            return bool(self.ios) and segment.os_version is not None and segment.os_version >= self.ios
-        return self.api is None or (segment.api_level is not None and segment.api_level >= self.api)
-
-
 class _Tally:
-    """The sums of one change over its eligible segments, grouped by region and device class."""
+    """The sums of one change over its eligible segments, grouped by region and device class.
+
+    What does not depend on the rollout step (the eligible devices, the device classes) is
+    summed once per targetDevices and shared by every change that has the same; per segment,
+    only the devices reached and the downloads are counted.
+    """
 
     def __init__(
-        self, fleet: Fleet, size: int | None, cellular: bool, detail: bool, measured: Measured
+        self,
+        fleet: Fleet,
+        eligible: tuple[object, tuple[int, ...]],
+        size: int | None,
+        cellular: bool,
+        detail: bool,
+        measured: Measured,
     ) -> None:
-        self.fleet, self.size, self.cellular, self.detail = fleet, size, cellular, detail
+        self.fleet, self.size, self.detail = fleet, size, detail
+        self.column = 1 if cellular else 0
+        self.devices, self.classes = fleet.memo(
+            ("classes", eligible[0]), lambda: _classes(fleet, eligible[1])
+        )
         self.rows: list[dict[str, Any]] = []
-        self.devices = self.reached = self.before = self.downloads = 0
-        # region -> price per GB -> new downloads at that price (None: the region has no price)
-        self.regions: dict[str, dict[Decimal | None, int]] = {}
-        self.classes: dict[str, dict[str, int]] = {}
+        self.reached = self.before = self.downloads = 0
+        # (region, price per GB) -> new downloads at that price (None: the region has no price)
+        self.priced: dict[tuple[str, Decimal | None], int] = {}
         self.fallback = _FallbackTally(fleet, measured)
 
     def add(self, index: int, segment: Segment, reached: int, before: int, unchanged: bool) -> None:
         downloads = max(0, reached - (before if unchanged else 0))
-        price = self.fleet.prices_per_gb[index][1 if self.cellular else 0]
-        self.devices += segment.devices
+        price = self.fleet.prices_per_gb[index][self.column]
         self.reached += reached
         self.before += before
         self.downloads += downloads
-        by_price = self.regions.setdefault(segment.region, {})
-        by_price[price] = by_price.get(price, 0) + downloads
-        klass = self.classes.setdefault(
-            segment.device_class,
-            {"segments": 0, "devices": 0, "reached": 0, "minMemoryMB": segment.memory_mb},
-        )
-        klass["segments"] += 1
-        klass["devices"] += segment.devices
-        klass["reached"] += reached
-        klass["minMemoryMB"] = min(klass["minMemoryMB"], segment.memory_mb)
+        pair = (segment.region, price)
+        self.priced[pair] = self.priced.get(pair, 0) + downloads
         if self.fallback.enabled:
             self.fallback.add(segment, reached)
         if self.detail:
             self.rows.append(_segment_row(segment, reached, before, downloads, price, self.size))
+
+    @property
+    def regions(self) -> dict[str, dict[Decimal | None, int]]:
+        """region -> price per GB -> new downloads at that price."""
+        found: dict[str, dict[Decimal | None, int]] = {}
+        for (region, price), downloads in self.priced.items():
+            found.setdefault(region, {})[price] = downloads
+        return found
 
     def egress(self, prices: Mapping[Decimal | None, int]) -> Decimal | None:
         if self.size is None or None in prices:
@@ -156,6 +136,22 @@ class _Tally:
         return sum((price * count for price, count in prices.items() if price is not None), Decimal(0)) * (
             Decimal(self.size) / GB
         )
+
+
+def _classes(fleet: Fleet, eligible: tuple[int, ...]) -> tuple[int, dict[str, dict[str, int]]]:
+    """The eligible devices, and per device class their devices, segments and least memory."""
+    devices = 0
+    classes: dict[str, dict[str, int]] = {}
+    for index in eligible:
+        segment = fleet.segments[index]
+        devices += segment.devices
+        klass = classes.setdefault(
+            segment.device_class, {"devices": 0, "segments": 0, "minMemoryMB": segment.memory_mb}
+        )
+        klass["segments"] += 1
+        klass["devices"] += segment.devices
+        klass["minMemoryMB"] = min(klass["minMemoryMB"], segment.memory_mb)
+    return devices, {name: classes[name] for name in sorted(classes)}
 
 
 class _FallbackTally:
@@ -220,7 +216,8 @@ def _fact(
     The embedded engine's time grows with the size of its input, whether a rule reads it or not,
     so the breakdowns (by region, by segment, the unpriced inputs) stay out of the policy input.
     """
-    by_region = {region: _region(tally, prices) for region, prices in sorted(tally.regions.items())}
+    regions = tally.regions
+    by_region = {region: _region(tally, prices) for region, prices in sorted(regions.items())}
     priced = [Decimal(r["egress"]) for r in by_region.values() if r["egress"] is not None]
     egress = exact(sum(priced, Decimal(0))) if size is not None else None
     delivered = tally.downloads * size if size is not None else None
@@ -235,7 +232,7 @@ def _fact(
         "bytesSource": size_source,
         "bytesDelivered": delivered,
         "networkConstraint": _network(spec),
-        "unpriced": _unpriced(tally, size),
+        "unpriced": _unpriced(regions, tally.downloads, size),
         "byRegion": by_region,
         "storagePerMonth": _storage(fleet, size, unchanged),
     }
@@ -248,10 +245,7 @@ def _fact(
         "newDownloads": tally.downloads,
         "bytesPerDownload": size,
         "egress": egress,
-        "byClass": {
-            name: {"devices": c["devices"], "segments": c["segments"], "minMemoryMB": c["minMemoryMB"]}
-            for name, c in sorted(tally.classes.items())
-        },
+        "byClass": {name: dict(figures) for name, figures in tally.classes.items()},  # copies: shared
         "display": _display(fleet.sheet.currency, tally.downloads, size, delivered, egress, fallback),
         "report": report,
     }
@@ -292,15 +286,17 @@ def _display(
     return shown
 
 
-def _unpriced(tally: _Tally, size: int | None) -> list[dict[str, Any]]:
+def _unpriced(
+    regions: Mapping[str, Mapping[Decimal | None, int]], downloads: int, size: int | None
+) -> list[dict[str, Any]]:
     """Inputs that could not be priced: a region with no price, an unknown size."""
     found = [
         {"input": f"egressPerGB.{region}", "newDownloads": prices[None]}
-        for region, prices in sorted(tally.regions.items())
+        for region, prices in sorted(regions.items())
         if None in prices
     ]
     if size is None:
-        found.insert(0, {"input": "sizeBytes", "newDownloads": tally.downloads})
+        found.insert(0, {"input": "sizeBytes", "newDownloads": downloads})
     return found
 
 
@@ -311,21 +307,13 @@ def _storage(fleet: Fleet, size: int | None, unchanged: bool) -> str | None:
     return exact(Decimal(0) if unchanged else Decimal(size) / GB * price)
 
 
-def _ios_version(text: Any) -> tuple[int, ...] | None:
-    found = _IOS.match(text) if isinstance(text, str) else None
-    return tuple(int(p) for p in found.groups() if p is not None) if found else None
-
-
-def _padded(version: tuple[int, ...]) -> tuple[int, ...]:
-    return (*version, 0, 0, 0)[:3]
-
-
-def _reached(devices: int, percent: Decimal) -> int:
-    """floor(devices x percent / 100), in integers when the percentage is whole (the usual rung)."""
+def _reacher(percent: Decimal) -> Callable[[int], int]:
+    """devices -> floor(devices x percent / 100), in integers when the percentage is whole (the
+    usual rung): it runs for every eligible segment of every change."""
     whole = int(percent)
     if whole == percent:
-        return devices * whole // 100
-    return int((Decimal(devices) * percent / 100).to_integral_value(ROUND_FLOOR))
+        return lambda devices: devices * whole // 100
+    return lambda devices: int((Decimal(devices) * percent / 100).to_integral_value(ROUND_FLOOR))
 
 
 def _percent(spec: Mapping[str, Any]) -> Decimal:

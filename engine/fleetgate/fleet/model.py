@@ -6,12 +6,15 @@ binary float, so ``0.085`` per GB is exactly 0.085.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
+from typing import Any, TypeVar
 
 __all__ = ["DEVICE_CLASSES", "Fleet", "FleetMissing", "PriceSheet", "Segment"]
+
+_T = TypeVar("_T")
 
 # Device classes from the least to the most capable.
 DEVICE_CLASSES = ("low", "mid", "high")
@@ -61,17 +64,29 @@ class Fleet:
     prices_per_gb: tuple[tuple[Decimal | None, Decimal | None], ...] = field(
         init=False, compare=False, repr=False
     )
+    # What the cost arithmetic derives from the segments alone, by key; see memo().
+    _memo: dict[Hashable, Any] = field(init=False, compare=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         sheet = self.sheet
+        # Segments share few (region, Wi-Fi share) pairs: each pair's price is computed once.
+        known: dict[tuple[str, Decimal], tuple[Decimal | None, Decimal | None]] = {}
         prices = []
         for segment in self.segments:
-            price = sheet.egress_per_gb.get(segment.region)
-            cellular = (
-                None if price is None else price + (1 - segment.wifi_share) * sheet.cellular_surcharge_per_gb
-            )
-            prices.append((price, cellular))
+            pair = (segment.region, segment.wifi_share)
+            if pair not in known:
+                price = sheet.egress_per_gb.get(segment.region)
+                surcharge = (1 - segment.wifi_share) * sheet.cellular_surcharge_per_gb
+                known[pair] = (price, None if price is None else price + surcharge)
+            prices.append(known[pair])
         object.__setattr__(self, "prices_per_gb", tuple(prices))
+
+    def memo(self, key: Hashable, compute: Callable[[], _T]) -> _T:
+        """``compute()``, once per ``key`` for this fleet (callers leave the result unchanged)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        found: _T = self._memo[key]
+        return found
 
 
 @dataclass(frozen=True)

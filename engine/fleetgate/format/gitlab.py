@@ -16,6 +16,13 @@ merge request), so adding a waiver shows as "critical fixed, info new" and a lap
 brings the critical issue back as new. Otherwise fingerprints are the SARIF ones (rule,
 deployment, field; never the line), unique within a report because GitLab folds issues that
 share a fingerprint into one entry.
+
+FinOps: Code Quality is the only view of a merge request that a report file fills on every
+GitLab tier, so the FinOps table travels there, one ``info`` issue per priced deployment
+(``check_name`` ``finops.estimate``) whose description is that deployment's row: devices before
+and after, new downloads, bytes, egress, the namespace's window total against its envelope and
+the count of inputs that could not be priced. Its fingerprint covers the figures, so a change
+that moves the estimate shows in the widget as one estimate resolved and one new.
 """
 
 from __future__ import annotations
@@ -24,7 +31,9 @@ import hashlib
 import json
 from typing import Any
 
+from fleetgate.decision import Decision
 from fleetgate.format._findings import Occurrence, occurrences
+from fleetgate.format._finops import finops_cells, finops_view
 from fleetgate.format._fold import shown
 from fleetgate.format.interface import Report
 
@@ -37,8 +46,40 @@ _CATEGORIES = {"supplychain": "Security", "cost": "Performance", "targeting": "C
 
 def format_gitlab(report: Report) -> str:
     # A deployment's evidence.missing findings are one issue; with evidence off, none.
-    issues = [_issue(occurrence) for occurrence in occurrences(shown(report).decision)]
+    decision = shown(report).decision
+    issues = [_issue(occurrence) for occurrence in occurrences(decision)] + _finops_issues(decision)
     return json.dumps(issues, indent=2, ensure_ascii=False) + "\n"
+
+
+def _finops_issues(decision: Decision) -> list[dict[str, Any]]:
+    """The FinOps table, one ``info`` issue per priced deployment (at its manifest's first line)."""
+    view = finops_view(decision)
+    if view is None:
+        return []
+    files = {s.target: s.file for s in decision.subjects if s.kind == "deployment"}
+    issues = []
+    for row in view["deployments"]:
+        target, devices, downloads, delivered, egress, window = finops_cells(row)
+        envelope = f"; namespace window {window}" if window else ""
+        description = (
+            f"{target}: FinOps estimate of this step: devices {devices.replace(' -> ', ' → ')}, "
+            f"{downloads} new downloads, {delivered}, {egress} of egress{envelope}; "
+            f"{row['unpriced']} input(s) could not be priced"
+        )
+        fingerprint = hashlib.sha256(f"finops.estimate\0{target}\0{description}".encode()).hexdigest()
+        issues.append(
+            {
+                "type": "issue",
+                "engine_name": "fleetgate",
+                "check_name": "finops.estimate",
+                "description": description,
+                "categories": ["Performance"],
+                "severity": "info",
+                "fingerprint": fingerprint,
+                "location": {"path": files.get(target, "fleetgate.yaml"), "lines": {"begin": 1}},
+            }
+        )
+    return issues
 
 
 def _issue(occurrence: Occurrence) -> dict[str, Any]:

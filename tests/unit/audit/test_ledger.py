@@ -25,10 +25,14 @@ def priced(
     decision: str = "admit",
     currency: str = "USD",
     kind: str = "decision",
+    name: str | None = None,
+    fallback: str | None = None,
 ) -> PendingRecord:
     document: dict[str, Any] = {"decision_id": decision_id}
     if egress is not None:
         document["cost"] = {"currency": currency, "egress": egress}
+        if fallback is not None:
+            document["cost"]["fallback"] = fallback
     return PendingRecord(
         document=document,
         decision_id=decision_id,
@@ -37,7 +41,7 @@ def priced(
         kind=kind,
         decision=decision,
         namespace=namespace,
-        name=decision_id,
+        name=name or decision_id,
     )
 
 
@@ -56,9 +60,28 @@ def test_only_pre_deploy_admissions_of_the_namespace_in_the_window_count(log: De
         ],
         seal,
     )
-    spent = ledger.admitted_egress(log, "production", "USD", SINCE)
+    spent = ledger.admitted_spend(log, "production", "USD", SINCE)
     assert spent.amount == Decimal("3000.115")  # exact: no float ever rounded a cent away
     assert (spent.records, spent.other_currency, spent.since) == (3, 1, SINCE)
+
+
+def test_the_fallback_is_each_deployments_latest_admitted_bill(log: DecisionLog) -> None:
+    log.append(
+        [
+            priced("a1", "1", name="a", fallback="100", timestamp="2026-11-10T00:00:00.000000Z"),
+            priced("a2", "1", name="a", fallback="250.5", timestamp="2026-11-20T00:00:00.000000Z"),
+            priced("b1", "1", name="b", fallback="80", timestamp="2026-11-10T00:00:00.000000Z"),
+            priced("b2", "1", name="b", timestamp="2026-11-21T00:00:00.000000Z"),  # no estimate now
+            priced("c1", "1", name="c", fallback="40"),
+            priced("c2", "2", name="c", fallback="999", decision="deny"),  # denied: never ran
+            priced("d1", "1", name="d", fallback="7", currency="EUR"),
+        ],
+        seal,
+    )
+    spent = ledger.admitted_spend(log, "production", "USD", SINCE)
+    # A monthly bill replaces the deployment's previous one.
+    assert spent.fallback == {"a": Decimal("250.5"), "c": Decimal(40)}
+    assert (spent.amount, spent.records, spent.other_currency) == (Decimal(5), 5, 1)
 
 
 def test_paging_by_time_neither_skips_nor_repeats_records_of_one_instant(
@@ -68,7 +91,7 @@ def test_paging_by_time_neither_skips_nor_repeats_records_of_one_instant(
     monkeypatch.setattr(ledger, "_PAGE", 3)
     batch = [priced(f"r{n}", "1", timestamp=f"2026-11-2{n // 4}T00:00:00.000000Z") for n in range(10)]
     log.append(batch, seal)
-    spent = ledger.admitted_egress(log, "production", "USD", SINCE)
+    spent = ledger.admitted_spend(log, "production", "USD", SINCE)
     assert (spent.amount, spent.records) == (Decimal(10), 10)
 
 
@@ -82,7 +105,7 @@ def test_the_sum_is_a_filtered_query_not_a_scan(log: DecisionLog, monkeypatch: p
 
     monkeypatch.setattr(log, "query", recording)
     log.append([priced("a", "1")], seal)
-    ledger.admitted_egress(log, "production", "USD", SINCE)
+    ledger.admitted_spend(log, "production", "USD", SINCE)
     assert [(f.namespace, f.stage, f.decision, f.since, f.kinds) for f in seen] == [
         ("production", "pre-deploy", "admit", SINCE, ("decision",))
     ]
@@ -92,6 +115,12 @@ def test_the_projection_a_record_keeps() -> None:
     assert ledger.projected_cost({"facts": {"cost": {"currency": "USD", "egress": "12.5", "x": 1}}}) == {
         "currency": "USD",
         "egress": "12.5",
+    }
+    with_fallback = {"currency": "USD", "egress": "1", "fallbackPerMonth": {"amount": "12.25", "devices": 3}}
+    assert ledger.projected_cost({"facts": {"cost": with_fallback}}) == {
+        "currency": "USD",
+        "egress": "1",
+        "fallback": "12.25",
     }
     assert ledger.projected_cost({"facts": {"cost": {"status": "absent"}}}) is None
     assert ledger.projected_cost(None) is None

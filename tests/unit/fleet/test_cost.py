@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import copy
 from decimal import Decimal
 from typing import Any
 
+import pytest
 import yaml
 
 from fleetgate.fleet import Fleet, Measured, project_cost, read_inventory, read_prices
@@ -70,6 +70,24 @@ def fleet_of(segments: list[dict[str, Any]], prices: dict[str, Any] = PRICES) ->
     )
 
 
+@pytest.fixture(scope="module")
+def forty() -> Fleet:
+    return fleet_of(forty_segments())
+
+
+def android(name: str, **fields: Any) -> dict[str, Any]:
+    """One inventory row: an Android API 34, 8 GB, high-class segment in the US, with ``fields``."""
+    row = {"name": name, "platform": "android", "apiLevel": 34, "memoryMB": 8192, "region": "US"}
+    return {**row, "deviceClass": "high", "devices": 1000, **fields}
+
+
+def shipping(size: int | None, regions: list[str], targets: Any = None, **strategy: Any) -> dict[str, Any]:
+    """A manifest of ``size`` bytes for ``regions`` and ``targets``, rolled out by ``strategy``."""
+    return manifest(
+        sizeBytes=size, targetDevices={"regions": regions, **(targets or {})}, updateStrategy=strategy
+    )
+
+
 def rollout(percent: int, **spec: Any) -> dict[str, Any]:
     return manifest(
         sizeBytes=48_123_457,
@@ -131,71 +149,37 @@ def test_a_forty_segment_fleet_matches_hand_arithmetic_to_the_cent() -> None:
     assert fact["report"]["byRegion"]["IN"]["egress"] is None
 
 
-def test_a_new_artifact_is_downloaded_again_by_every_device_reached() -> None:
-    fleet = fleet_of(forty_segments())
+def test_a_new_artifact_is_downloaded_again_by_every_device_reached(forty: Fleet) -> None:
     new = rollout(25, checksum="sha256:" + "cd" * 32)
-    fact = project_cost(new, rollout(10), fleet, Measured())
+    fact = project_cost(new, rollout(10), forty, Measured())
     assert fact["report"]["digestUnchanged"] is False and fact["newDownloads"] == fact["devicesReached"]
     # The measured digest wins over spec.checksum: same bytes, so only the added devices download.
-    same = project_cost(new, rollout(10), fleet, Measured(digest="sha256:" + "ab" * 32))
+    same = project_cost(new, rollout(10), forty, Measured(digest="sha256:" + "ab" * 32))
     assert (
         same["report"]["digestUnchanged"] is True
         and same["newDownloads"] == same["devicesReached"] - same["devicesReachedBefore"]
     )
 
 
-def test_narrowing_a_rollout_downloads_nothing() -> None:
-    fact = project_cost(rollout(10), rollout(25), fleet_of(forty_segments()), Measured())
+def test_narrowing_a_rollout_downloads_nothing(forty: Fleet) -> None:
+    fact = project_cost(rollout(10), rollout(25), forty, Measured())
     assert fact["newDownloads"] == 0 and Decimal(fact["egress"]) == 0
 
 
 def test_the_measured_size_wins_and_wifi_only_pays_no_cellular_surcharge() -> None:
-    segments = [
-        {
-            "name": "s",
-            "platform": "android",
-            "apiLevel": 34,
-            "memoryMB": 8192,
-            "region": "US",
-            "deviceClass": "high",
-            "devices": 1000,
-            "wifiShare": 0.5,
-        }
-    ]
-    wifi = manifest(
-        sizeBytes=1,
-        targetDevices={"regions": ["US"]},
-        updateStrategy={"rolloutPercentage": 100, "networkConstraint": "WIFI"},
-    )
-    fact = project_cost(wifi, None, fleet_of(segments), Measured(size=2_000_000_000))
+    fleet = fleet_of([android("s", wifiShare=0.5)])
+    two_gb = Measured(size=2_000_000_000)
+    wifi = shipping(1, ["US"], rolloutPercentage=100, networkConstraint="WIFI")
+    fact = project_cost(wifi, None, fleet, two_gb)
     assert (fact["bytesPerDownload"], fact["report"]["bytesSource"]) == (2_000_000_000, "measured")
     assert Decimal(fact["egress"]) == Decimal("170")  # 1000 x 2 GB x 0.085
-    anywhere = copy.deepcopy(wifi)
-    anywhere["spec"]["updateStrategy"]["networkConstraint"] = "ANY"
-    assert Decimal(
-        project_cost(anywhere, None, fleet_of(segments), Measured(size=2_000_000_000))["egress"]
-    ) == Decimal("190")
+    anywhere = shipping(1, ["US"], rolloutPercentage=100, networkConstraint="ANY")
+    assert Decimal(project_cost(anywhere, None, fleet, two_gb)["egress"]) == Decimal("190")
 
 
 def test_ten_million_devices_neither_overflow_nor_lose_a_cent() -> None:
-    segments = [
-        {
-            "name": f"s{n}",
-            "platform": "android",
-            "apiLevel": 34,
-            "memoryMB": 8192,
-            "region": "JP",
-            "deviceClass": "high",
-            "devices": 9_999_999,
-            "wifiShare": 0.33,
-        }
-        for n in range(8)
-    ]
-    big = manifest(
-        sizeBytes=209_715_199,
-        targetDevices={"regions": ["JP"]},
-        updateStrategy={"type": "immediate", "rolloutPercentage": None, "networkConstraint": "ANY"},
-    )
+    segments = [android(f"s{n}", region="JP", devices=9_999_999, wifiShare=0.33) for n in range(8)]
+    big = shipping(209_715_199, ["JP"], type="immediate", rolloutPercentage=None, networkConstraint="ANY")
     fact = project_cost(big, None, fleet_of(segments), Measured())
     # 8 x 9,999,999 devices x 209,715,199 bytes x (11400 + 67 x 20) units / 10^14
     assert Decimal(fact["egress"]) * 10**14 == 8 * 9_999_999 * 209_715_199 * (11400 + 67 * 20)
@@ -203,35 +187,15 @@ def test_ten_million_devices_neither_overflow_nor_lose_a_cent() -> None:
 
 
 def test_storage_and_cloud_fallback_for_devices_the_model_does_not_fit() -> None:
-    segments = [
-        {
-            "name": "small",
-            "platform": "android",
-            "apiLevel": 34,
-            "memoryMB": 2048,
-            "region": "US",
-            "deviceClass": "low",
-            "devices": 10_000,
-            "inferencesPerDay": 40,
-        },
-        {
-            "name": "large",
-            "platform": "android",
-            "apiLevel": 34,
-            "memoryMB": 8192,
-            "region": "US",
-            "deviceClass": "high",
-            "devices": 10_000,
-            "inferencesPerDay": 40,
-        },
-    ]
-    doc = manifest(
-        sizeBytes=500_000_000,
-        targetDevices={"regions": ["US"], "minMemoryMB": None},
-        updateStrategy={"rolloutPercentage": 50},
+    fleet = fleet_of(
+        [
+            android("small", memoryMB=2048, deviceClass="low", devices=10_000, inferencesPerDay=40),
+            android("large", devices=10_000, inferencesPerDay=40),
+        ]
     )
+    doc = shipping(500_000_000, ["US"], {"minMemoryMB": None}, rolloutPercentage=50)
     measured = Measured(peak_memory_mb=Decimal(600), memory_headroom=Decimal("0.25"))
-    fact = project_cost(doc, None, fleet_of(segments), measured)
+    fact = project_cost(doc, None, fleet, measured)
     assert fact["report"]["storagePerMonth"] == "0.0115"  # 0.5 GB x 0.023
     # 600 MB > 0.25 x 2048 MB: the 5,000 small devices reached fall back; 5,000 x 40 x 30 / 1000 x 0.40
     assert fact["fallbackPerMonth"] == {
@@ -241,19 +205,19 @@ def test_storage_and_cloud_fallback_for_devices_the_model_does_not_fit() -> None
         "headroom": 0.25,
     }
     assert fact["display"]["fallbackPerMonth"] == "$2,400.00"
-    assert "fallbackPerMonth" not in project_cost(doc, None, fleet_of(segments), Measured())
+    assert "fallbackPerMonth" not in project_cost(doc, None, fleet, Measured())
 
 
-def test_an_unknown_size_leaves_egress_unpriced() -> None:
-    fact = project_cost(manifest(sizeBytes=None), None, fleet_of(forty_segments()), Measured())
+def test_an_unknown_size_leaves_egress_unpriced(forty: Fleet) -> None:
+    fact = project_cost(manifest(sizeBytes=None), None, forty, Measured())
     assert fact["egress"] is None and fact["report"]["unpriced"][0]["input"] == "sizeBytes"
     assert "egress" not in fact["display"]
 
 
-def test_the_policies_see_the_figures_and_not_the_breakdown() -> None:
+def test_the_policies_see_the_figures_and_not_the_breakdown(forty: Fleet) -> None:
     from fleetgate.inputs import for_policies
 
-    fact = project_cost(rollout(25), rollout(10), fleet_of(forty_segments()), Measured(), segments=True)
+    fact = project_cost(rollout(25), rollout(10), forty, Measured(), segments=True)
     seen = for_policies({"cost": fact, "artifact": {"size": 1}})
     assert seen["artifact"] == {"size": 1} and "report" not in seen["cost"]
     assert {"egress", "display", "byClass", "devicesReached", "currency"} <= set(seen["cost"])
@@ -262,3 +226,23 @@ def test_the_policies_see_the_figures_and_not_the_breakdown() -> None:
         "segments": 8,
         "minMemoryMB": 8192,
     }
+
+
+def test_one_fleet_prices_changes_of_other_targets_as_a_fresh_one_would(forty: Fleet) -> None:
+    # A scan prices every change against one fleet, which remembers the segments each
+    # targetDevices makes eligible: other targets must not reuse them.
+    narrow = shipping(48_123_457, ["EU"], {"minMemoryMB": 8192}, rolloutPercentage=25)
+    moved = shipping(48_123_457, ["EU"], {"minMemoryMB": 4096}, rolloutPercentage=25)
+    for doc, base in ((rollout(25), rollout(10)), (narrow, rollout(10)), (moved, narrow), (narrow, None)):
+        shared = project_cost(doc, base, forty, Measured())
+        assert shared == project_cost(doc, base, fleet_of(forty_segments()), Measured())
+    assert (
+        project_cost(narrow, None, forty, Measured())["devicesReached"]
+        < project_cost(moved, None, forty, Measured())["devicesReached"]
+    )
+
+
+def test_a_fractional_rung_floors_each_segment_exactly() -> None:
+    fleet = fleet_of([android("a", devices=999_999), android("b", devices=1_000_001)])
+    fact = project_cost(shipping(1, ["US"], rolloutPercentage=0.5), None, fleet, Measured())
+    assert fact["devicesReached"] == 999_999 * 5 // 1000 + 1_000_001 * 5 // 1000  # 4,999 + 5,000

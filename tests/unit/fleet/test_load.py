@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -12,7 +12,7 @@ import pytest
 
 from fleetgate.errors import ConfigError
 from fleetgate.files import GateFiles
-from fleetgate.fleet import FleetMissing, load, load_fleet, read_inventory, read_prices
+from fleetgate.fleet import Fleet, FleetMissing, load, load_fleet, read_inventory, read_prices
 
 INVENTORY = """\
 apiVersion: fleetgate.dev/v1
@@ -46,6 +46,26 @@ cellularSurchargePerGB: 0.02
 storagePerGBMonth: 0.023
 cloudFallbackPer1kInferences: 0.40
 """
+
+
+def refused(reader: Callable[[bytes, str], object], text: str, path: str) -> str:
+    """The one-line error ``reader`` refuses ``text`` (read as ``path``) with."""
+    with pytest.raises(ConfigError) as raised:
+        reader(text.encode(), path)
+    return raised.value.message
+
+
+@pytest.fixture
+def fleet_dir(tmp_path: Path) -> Path:
+    """A working tree holding both fleet files."""
+    (tmp_path / "fleet").mkdir()
+    (tmp_path / "fleet" / "inventory.yaml").write_text(INVENTORY)
+    (tmp_path / "fleet" / "prices.yaml").write_text(PRICES)
+    return tmp_path
+
+
+def loaded(files: GateFiles, cache: DictCache | None = None) -> Fleet | FleetMissing:
+    return load_fleet(files, "fleet/inventory.yaml", "fleet/prices.yaml", cache)
 
 
 def test_a_valid_inventory_reads_as_exact_segments() -> None:
@@ -132,9 +152,8 @@ def test_a_valid_price_sheet_reads_as_exact_decimals() -> None:
 )
 def test_a_bad_inventory_is_refused_at_its_line(old: str, new: str, expected: str) -> None:
     assert old in INVENTORY
-    with pytest.raises(ConfigError) as raised:
-        read_inventory(INVENTORY.replace(old, new, 1).encode(), "fleet/inventory.yaml")
-    assert raised.value.message.startswith(expected), raised.value.message
+    message = refused(read_inventory, INVENTORY.replace(old, new, 1), "fleet/inventory.yaml")
+    assert message.startswith(expected), message
 
 
 @pytest.mark.parametrize(
@@ -170,32 +189,28 @@ def test_a_bad_inventory_is_refused_at_its_line(old: str, new: str, expected: st
 )
 def test_a_bad_price_sheet_is_refused_at_its_line(old: str, new: str, expected: str) -> None:
     assert old in PRICES
-    with pytest.raises(ConfigError) as raised:
-        read_prices(PRICES.replace(old, new, 1).encode(), "fleet/prices.yaml")
-    assert raised.value.message.startswith(expected), raised.value.message
+    message = refused(read_prices, PRICES.replace(old, new, 1), "fleet/prices.yaml")
+    assert message.startswith(expected), message
 
 
-def test_a_region_priced_twice_in_block_style_is_refused_at_the_second(tmp_path: Path) -> None:
+def test_a_region_priced_twice_in_block_style_is_refused_at_the_second() -> None:
     text = PRICES.replace(
         "egressPerGB: {US: 0.085, EU: 0.090, JP: 0.114}", "egressPerGB:\n  US: 0.085\n  US: 0.09"
     )
-    with pytest.raises(ConfigError, match=r"^fleet/prices.yaml:6: duplicate key 'US'"):
-        read_prices(text.encode(), "fleet/prices.yaml")
+    assert refused(read_prices, text, "fleet/prices.yaml").startswith(
+        "fleet/prices.yaml:6: duplicate key 'US'"
+    )
 
 
-def test_a_missing_fleet_file_is_named_not_an_error(tmp_path: Path) -> None:
-    (tmp_path / "fleet").mkdir()
-    (tmp_path / "fleet" / "prices.yaml").write_text(PRICES)
-    found = load_fleet(GateFiles.on_disk(tmp_path), "fleet/inventory.yaml", "fleet/prices.yaml")
+def test_a_missing_fleet_file_is_named_not_an_error(fleet_dir: Path) -> None:
+    (fleet_dir / "fleet" / "inventory.yaml").unlink()
+    found = loaded(GateFiles.on_disk(fleet_dir))
     assert found == FleetMissing("the fleet inventory fleet/inventory.yaml is not in the working tree")
 
 
-def test_the_fleet_files_are_read_through_the_gate_file_door(tmp_path: Path) -> None:
-    (tmp_path / "fleet").mkdir()
-    (tmp_path / "fleet" / "inventory.yaml").write_text(INVENTORY)
-    (tmp_path / "fleet" / "prices.yaml").write_text(PRICES)
-    files = GateFiles.on_disk(tmp_path)
-    fleet = load_fleet(files, "fleet/inventory.yaml", "fleet/prices.yaml")
+def test_the_fleet_files_are_read_through_the_gate_file_door(fleet_dir: Path) -> None:
+    files = GateFiles.on_disk(fleet_dir)
+    fleet = loaded(files)
     assert not isinstance(fleet, FleetMissing) and len(fleet.segments) == 2
     assert set(files.consulted) == {"fleet/inventory.yaml", "fleet/prices.yaml"}
 
@@ -212,20 +227,18 @@ class DictCache:
 
 
 def test_parsed_fleet_files_are_kept_by_digest_and_read_back_identically(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    fleet_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (tmp_path / "fleet").mkdir()
-    (tmp_path / "fleet" / "inventory.yaml").write_text(INVENTORY)
-    (tmp_path / "fleet" / "prices.yaml").write_text(PRICES)
     cache = DictCache()
-    first = load_fleet(GateFiles.on_disk(tmp_path), "fleet/inventory.yaml", "fleet/prices.yaml", cache)
+    first = loaded(GateFiles.on_disk(fleet_dir), cache)
     monkeypatch.setattr(load, "read_inventory", lambda *a: pytest.fail("parsed again"))
-    files = GateFiles.on_disk(tmp_path)
-    again = load_fleet(files, "fleet/inventory.yaml", "fleet/prices.yaml", cache)
-    assert again == first and again.prices_per_gb == first.prices_per_gb  # type: ignore[union-attr]
+    files = GateFiles.on_disk(fleet_dir)
+    again = loaded(files, cache)
+    assert isinstance(again, Fleet) and isinstance(first, Fleet)
+    assert again == first and again.prices_per_gb == first.prices_per_gb
     assert set(files.consulted) == {"fleet/inventory.yaml", "fleet/prices.yaml"}  # still read and recorded
     # Other bytes are another key: a changed inventory is parsed (and checked) afresh.
-    (tmp_path / "fleet" / "inventory.yaml").write_text(INVENTORY.replace("devices: 800000", "devices: -1"))
+    (fleet_dir / "fleet" / "inventory.yaml").write_text(INVENTORY.replace("devices: 800000", "devices: -1"))
     monkeypatch.undo()
     with pytest.raises(ConfigError, match="less than the minimum of 0"):
-        load_fleet(GateFiles.on_disk(tmp_path), "fleet/inventory.yaml", "fleet/prices.yaml", cache)
+        loaded(GateFiles.on_disk(fleet_dir), cache)

@@ -134,3 +134,46 @@ def test_adding_a_waiver_changes_the_fingerprint_so_the_widget_shows_it() -> Non
 def test_output_is_deterministic() -> None:
     report = Report(rich(), catalog())
     assert format_gitlab(report) == format_gitlab(report)
+
+
+def priced(egress: str, unpriced: int = 0) -> Decision:
+    """One deployment whose policy input holds a cost fact (as the cost collector writes it)."""
+    a = read("a")
+    cost = {
+        "currency": "USD",
+        "devicesReachedBefore": 1000,
+        "devicesReached": 2500,
+        "newDownloads": 1500,
+        "bytesPerDownload": 40_000_000,
+        "egress": egress,
+        "window": {"days": 30, "since": "2026-10-27T00:00:00.000000Z", "admitted": "0", "total": egress},
+        "report": {
+            "bytesDelivered": 60_000_000_000,
+            "unpriced": [{"input": "egressPerGB.JP", "newDownloads": 9}] * unpriced,
+            "window": {"envelope": 10},
+        },
+    }
+    policy_input = {"manifest": a.body, "facts": {"cost": cost}}
+    change = ManifestChange("added", a, None)
+    return decide(HEADER, [Evaluation(change, (), {}, policy_input)], [], complete=True)
+
+
+def test_each_priced_deployment_gets_its_finops_row_as_an_info_issue() -> None:
+    found = issues(priced("5.1", unpriced=2))
+    assert not sorted(validator().iter_errors(found), key=str)
+    [estimate] = found
+    assert (estimate["check_name"], estimate["severity"], estimate["location"]) == (
+        "finops.estimate",
+        "info",
+        {"path": "models/a.yaml", "lines": {"begin": 1}},
+    )
+    assert estimate["description"] == (
+        "production/a: FinOps estimate of this step: devices 1,000 → 2,500, 1,500 new downloads, "
+        "60.0 GB, $5.10 of egress; namespace window $5.10 / $10.00; 2 input(s) could not be priced"
+    )
+
+
+def test_an_estimate_that_moves_gets_a_new_fingerprint_and_none_without_a_fleet() -> None:
+    [first], [again], [moved] = issues(priced("5.1")), issues(priced("5.1")), issues(priced("7"))
+    assert first["fingerprint"] == again["fingerprint"] != moved["fingerprint"]
+    assert [i for i in issues(rich()) if i["check_name"] == "finops.estimate"] == []
