@@ -19,6 +19,7 @@ from importlib import resources
 from typing import Any, Protocol
 
 from fleetgate.config import read_mapping
+from fleetgate.conform import Check, Unsupported, compile_schema
 from fleetgate.errors import ConfigError
 from fleetgate.files import GateFiles
 from fleetgate.fleet._currencies import ISO_4217
@@ -177,6 +178,8 @@ def read_prices(data: bytes, path: str) -> PriceSheet:
 
 def _document(data: bytes, path: str, schema: str) -> tuple[dict[str, Any], Lines]:
     raw, lines = read_mapping(data, path)
+    if _quick_check(schema)(raw):
+        return raw, lines  # valid: the common case, without jsonschema's import and validator build
     error = next(iter(_validator(schema).iter_errors(raw)), None)
     if error is not None:
         where = tuple(error.absolute_path)
@@ -186,11 +189,25 @@ def _document(data: bytes, path: str, schema: str) -> tuple[dict[str, Any], Line
 
 
 @cache
+def _schema(name: str) -> dict[str, Any]:
+    text = resources.files("fleetgate.fleet").joinpath(f"schemas/{name}").read_text(encoding="utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+@cache
+def _quick_check(name: str) -> Check:
+    try:
+        return compile_schema(_schema(name))
+    except Unsupported:
+        return lambda raw: False  # every document goes to jsonschema
+
+
+@cache
 def _validator(name: str) -> Any:
     from jsonschema import Draft202012Validator
 
-    text = resources.files("fleetgate.fleet").joinpath(f"schemas/{name}").read_text(encoding="utf-8")
-    return Draft202012Validator(json.loads(text))
+    return Draft202012Validator(_schema(name))
 
 
 def _line(lines: Lines, path: tuple[Any, ...]) -> int:

@@ -19,9 +19,12 @@ LIBRARY = load_library([builtin_policy_dir()])
 
 
 def test_engines_and_test_runners_are_chosen_by_name() -> None:
-    assert sorted(ENGINES) == sorted(TESTERS) == ["embedded", "opa"]
+    assert sorted(ENGINES) == ["embedded", "opa", "opa-golib"]
+    assert sorted(TESTERS) == ["embedded", "opa"]
     assert build_engine("embedded", LIBRARY).info.name == "regopy"
-    with pytest.raises(PolicyError, match=r"unknown policy engine 'wasm' \(expected one of embedded, opa\)"):
+    with pytest.raises(
+        PolicyError, match=r"unknown policy engine 'wasm' \(expected one of embedded, opa, opa-golib\)"
+    ):
         build_engine("wasm", LIBRARY)
     with pytest.raises(PolicyError, match="unknown policy engine"):
         build_tester("wasm", LIBRARY, [])
