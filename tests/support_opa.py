@@ -7,12 +7,14 @@ skipped, saying why, only when the download is impossible.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import zipfile
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -55,3 +57,34 @@ def opa_path() -> Path:
     if str(found) not in sys.path:
         sys.path.insert(0, str(found))
     return found
+
+
+def engine_demo(repo: Any) -> Any:
+    """A pull request that every engine must judge alike: one change admitted, three denied."""
+    from support import manifest, to_yaml
+
+    repo.write("models/a.yaml", to_yaml(manifest("a")))
+    repo.write("models/b.yaml", to_yaml(manifest("b")))
+    repo.commit("base")
+    repo.write("models/b.yaml", to_yaml(manifest("b", updateStrategy={"rolloutPercentage": 100})))
+    repo.write("models/c.yaml", to_yaml(manifest("c", tier="premium", sizeBytes=2**31)))
+    repo.write("models/d.yaml", to_yaml(manifest("d", inferenceConfig={"quantization": "fp32"})))
+    repo.commit("head")
+    return repo
+
+
+def engine_check(repo: Any, config: Path, text: str) -> Any:
+    """``check --base HEAD~1`` of ``repo`` with the operator config ``text`` written at ``config``."""
+    config.write_text(text)
+    return repo.fleetgate(
+        "check", "--base", "HEAD~1", "--config", str(config), "--format", "json", "--no-audit"
+    )
+
+
+def comparable(stdout: str) -> dict[str, Any]:
+    """A JSON decision without what differs between engines and runs (id, time, engine name)."""
+    decision: dict[str, Any] = json.loads(stdout)
+    for key in ("decision_id", "timestamp"):
+        decision.pop(key)
+    decision["policy"].pop("engine")
+    return decision

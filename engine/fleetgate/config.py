@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from fleetgate.conform import Check, Unsupported, compile_schema
+from fleetgate.conform import Check, quick_check
 from fleetgate.errors import ConfigError, ManifestError
 from fleetgate.evidence.artifact import Download
 from fleetgate.evidence.registry import FACTS, settings_schema
@@ -404,10 +404,7 @@ def _conforms(raw: dict[str, Any]) -> bool:
 
 @cache
 def _quick_check() -> Check:
-    try:
-        return compile_schema(_SCHEMA)
-    except Unsupported:
-        return lambda raw: False  # every config goes to jsonschema
+    return quick_check(_SCHEMA)
 
 
 _GLOBS: dict[str, re.Pattern[str]] = {}

@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable, Mapping, Sized
 from typing import Any
 
-__all__ = ["Check", "Unsupported", "compile_schema"]
+__all__ = ["Check", "Unsupported", "compile_schema", "quick_check"]
 
 Check = Callable[[Any], bool]
 
@@ -39,6 +39,15 @@ class Unsupported(Exception):
 def compile_schema(schema: Mapping[str, Any]) -> Check:
     """One function answering "does this document conform to ``schema``?"."""
     return _Compiler(schema).compile(schema)
+
+
+def quick_check(schema: Mapping[str, Any]) -> Check:
+    """:func:`compile_schema`, or for a schema it cannot compile a check that always says no:
+    every document then goes to jsonschema."""
+    try:
+        return compile_schema(schema)
+    except Unsupported:
+        return _never
 
 
 class _Compiler:

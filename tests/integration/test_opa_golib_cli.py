@@ -9,36 +9,18 @@ from typing import Any
 
 import pytest
 
-from support_opa import opa_path
+from support_opa import comparable, engine_check, engine_demo, opa_path
 
-from support import GitRepo, manifest, to_yaml
+from support import GitRepo
 
 
 @pytest.fixture
 def demo(repo: GitRepo) -> GitRepo:
-    repo.write("models/a.yaml", to_yaml(manifest("a")))
-    repo.write("models/b.yaml", to_yaml(manifest("b")))
-    repo.commit("base")
-    repo.write("models/b.yaml", to_yaml(manifest("b", updateStrategy={"rolloutPercentage": 100})))
-    repo.write("models/c.yaml", to_yaml(manifest("c", tier="premium", sizeBytes=2**31)))
-    repo.write("models/d.yaml", to_yaml(manifest("d", inferenceConfig={"quantization": "fp32"})))
-    repo.commit("head")
-    return repo
+    return engine_demo(repo)  # type: ignore[no-any-return]
 
 
 def check(repo: GitRepo, config: Path, engine: str) -> Any:
-    config.write_text(f"policies:\n  engine: {engine}\n")
-    return repo.fleetgate(
-        "check", "--base", "HEAD~1", "--config", str(config), "--format", "json", "--no-audit"
-    )
-
-
-def comparable(stdout: str) -> dict[str, Any]:
-    decision = json.loads(stdout)
-    for key in ("decision_id", "timestamp"):
-        decision.pop(key)
-    decision["policy"].pop("engine")
-    return decision
+    return engine_check(repo, config, f"policies:\n  engine: {engine}\n")
 
 
 def test_opas_evaluator_in_process_decides_exactly_as_the_embedded_engine(

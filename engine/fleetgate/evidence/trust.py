@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from fleetgate.conform import Unsupported, compile_schema
+from fleetgate.conform import Check, quick_check
 from fleetgate.errors import ConfigError, ManifestError
 from fleetgate.evidence.interface import TrustConfig
 from fleetgate.files import GateFiles
@@ -47,6 +47,11 @@ def attestations_dir() -> Path:
 
 
 @functools.cache
+@functools.cache
+def _quick_check(name: str) -> Check:
+    return quick_check(section_schema(name))
+
+
 def section_schema(name: str) -> Mapping[str, Any]:
     """The JSON Schema ``attestations/<name>`` (for example ``signature.schema.json``)."""
     path = attestations_dir() / name
@@ -59,7 +64,7 @@ def check_section(trust: TrustConfig, section: str, schema_name: str) -> Mapping
     value = getattr(trust, section)
     if value is None:
         raise ConfigError(f"{trust.path}: has no {section} section")
-    _validate(value, section_schema(schema_name), trust.path, section)
+    _validate(value, schema_name, trust.path, section)
     return value  # type: ignore[no-any-return]
 
 
@@ -73,7 +78,7 @@ def load_trust(files: GateFiles, path: str) -> TrustConfig:
     if len(documents) != 1:
         raise ConfigError(f"{path}: a trust file holds exactly one YAML or JSON document")
     document = documents[0].value
-    _validate(document, section_schema("trust.schema.json"), Path(path), None)
+    _validate(document, "trust.schema.json", Path(path), None)
     assert isinstance(document, dict)
     return TrustConfig(
         path=Path(path),
@@ -126,13 +131,12 @@ def trust_material(trust: TrustConfig) -> list[str]:
     return sorted(set(found))
 
 
-def _validate(value: Any, schema: Mapping[str, Any], path: Path, section: str | None) -> None:
-    with contextlib.suppress(Unsupported):
-        if compile_schema(schema)(value):
-            return  # valid: the common case, without jsonschema's import and validator build
+def _validate(value: Any, schema_name: str, path: Path, section: str | None) -> None:
+    if _quick_check(schema_name)(value):
+        return  # valid: the common case, without jsonschema's import and validator build
     import jsonschema
 
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = jsonschema.Draft202012Validator(section_schema(schema_name))
     error = next(iter(sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))), None)
     if error is None:
         return

@@ -19,7 +19,7 @@ from importlib import resources
 from typing import Any, Protocol
 
 from fleetgate.config import read_mapping
-from fleetgate.conform import Check, Unsupported, compile_schema
+from fleetgate.conform import Check, quick_check
 from fleetgate.errors import ConfigError
 from fleetgate.files import GateFiles
 from fleetgate.fleet._currencies import ISO_4217
@@ -197,10 +197,7 @@ def _schema(name: str) -> dict[str, Any]:
 
 @cache
 def _quick_check(name: str) -> Check:
-    try:
-        return compile_schema(_schema(name))
-    except Unsupported:
-        return lambda raw: False  # every document goes to jsonschema
+    return quick_check(_schema(name))
 
 
 @cache

@@ -18,7 +18,7 @@ from functools import cache
 from pathlib import Path as FilePath
 from typing import Any
 
-from fleetgate.conform import Check, Unsupported, compile_schema
+from fleetgate.conform import Check, quick_check
 from fleetgate.manifest.paths import Path, format_path
 
 __all__ = ["SchemaViolation", "schema_document", "validate"]
@@ -45,11 +45,8 @@ def schema_document() -> dict[str, Any]:
 
 
 @cache
-def _conforms() -> Check | None:
-    try:
-        return compile_schema(schema_document())
-    except Unsupported:
-        return None
+def _conforms() -> Check:
+    return quick_check(schema_document())
 
 
 @cache
@@ -62,8 +59,7 @@ def _validator() -> Any:
 
 def validate(document: Any) -> list[SchemaViolation]:
     """Every schema violation of ``document`` (empty when it is valid)."""
-    quick = _conforms()
-    if quick is not None and quick(document):
+    if _conforms()(document):
         return []  # valid: the common case, without jsonschema's import and validator build
     violations: list[SchemaViolation] = []
     for error in _validator().iter_errors(document):
