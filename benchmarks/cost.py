@@ -44,19 +44,28 @@ RESULTS = Path(__file__).resolve().parent / "results" / "cost.json"
 TARGET_SCAN_OVERHEAD = 0.10
 TARGET_STAGED_MS = 5.0
 REGIONS = ["US", "EU", "UK", "CA", "JP", "AU", "IN", "BR"]
+MEMORY_MB = (2048, 3072, 4096, 6144, 8192, 12288)
+DEVICE_CLASS = {2048: "low", 3072: "low", 4096: "mid", 6144: "mid", 8192: "high", 12288: "high"}
 CONFIG = "fleet: {inventory: fleet/inventory.yaml, prices: fleet/prices.yaml}\n"
 
 
 def write_fleet(root: Path, segments: int) -> None:
-    """A ``segments``-row inventory over every region, class, platform and OS level, and prices."""
+    """A ``segments``-row inventory over every region, class, platform and OS level, and prices.
+
+    Device classes follow memory (low 2-3 GB, mid 4-6 GB, high 8-12 GB), so the generated
+    manifests' tiers fit the classes their ``minMemoryMB`` reaches: standard models (4 GB and up)
+    reach mid and high phones, premium models (8 GB) high ones. targeting.tier-segment still
+    evaluates every change, and the lite rule still weighs each lite model against its lowest class.
+    """
     rows = []
     for k in range(segments):
         row: dict[str, Any] = {
             "name": f"segment-{k:04d}",
             "platform": "android" if k % 2 else "ios",
-            "memoryMB": (2048, 3072, 4096, 6144, 8192, 12288)[k % 6],
+            "memoryMB": MEMORY_MB[k % len(MEMORY_MB)],
             "region": REGIONS[k % len(REGIONS)],
-            "deviceClass": ("low", "mid", "high")[k % 3],
+            # A device class follows the phone's capability, as in any real inventory.
+            "deviceClass": DEVICE_CLASS[MEMORY_MB[k % len(MEMORY_MB)]],
             "devices": 10_000 + 997 * k,
             "wifiShare": round(0.4 + (k % 7) / 10, 1),
         }

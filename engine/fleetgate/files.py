@@ -32,7 +32,7 @@ from pathlib import Path
 from fleetgate._read import read_regular
 from fleetgate.errors import ConfigError, FleetgateError, ManifestError
 from fleetgate.git import INDEX as GIT_INDEX
-from fleetgate.git import Git
+from fleetgate.git import Git, ObjectTooLarge
 
 __all__ = ["GateFiles", "GatePaths", "Listing", "repo_path"]
 
@@ -168,8 +168,8 @@ class GateFiles:
             files = sorted({p.decode("utf-8", "surrogateescape") for p in out.split(b"\0") if p})
         else:
             assert self._git is not None
-            entries = self._git.tree(self.revision, [folder or "."])
-            files = sorted(e.path for e in entries if e.mode not in (_LINK, _SUBMODULE))
+            entries = self._git.walk(self.revision, folder)
+            files = sorted(path for path, item in entries if item.mode not in (_LINK, _SUBMODULE))
         listing = Listing(folder, tuple(files))
         self._listings[folder] = listing
         return listing
@@ -220,21 +220,19 @@ class GateFiles:
         self, paths: list[str], max_bytes: int, what: str, error: ErrorFactory
     ) -> dict[str, bytes]:
         assert self._git is not None
-        if not paths:
-            return {}
-        entries = {e.path: e for e in self._git.tree(self.revision, paths) if e.path in paths}
-        present = []
+        found: dict[str, bytes] = {}
         for path in paths:
-            entry = entries.get(path)
-            if entry is None:
-                continue
+            entry = self._git.entry(self.revision, path)
+            if entry is None or entry.mode == "40000":
+                continue  # absent, or a folder: no file by that name
             if entry.mode in (_LINK, _SUBMODULE):
                 raise error(f"{path}: the {what} is a symlink or submodule{self._where()}; refused")
-            if entry.size > max_bytes:
-                raise error(f"{path}: the {what} is larger than {max_bytes} bytes{self._where()}; refused")
-            present.append(entry)
-        blobs = self._git.blobs([e.oid for e in present])
-        return {e.path: blob for e, blob in zip(present, blobs, strict=True)}
+            try:
+                found[path] = self._git.blob(entry.oid, max_bytes)
+            except ObjectTooLarge:
+                too_large = f"{path}: the {what} is larger than {max_bytes} bytes{self._where()}; refused"
+                raise error(too_large) from None
+        return found
 
     def _read_index(
         self, paths: list[str], max_bytes: int, what: str, error: ErrorFactory

@@ -2,7 +2,8 @@
 
 Every call is ``git -C <root> ...`` through :mod:`subprocess` with an argument list (never a
 shell), with external diff drivers, text conversion and pagers turned off so a repository's own
-configuration cannot run code inside the gate.
+configuration cannot run code inside the gate. Gate files are read through one long-lived
+``cat-file --batch`` (:mod:`fleetgate._git_objects`), started here like every other git call.
 """
 
 from __future__ import annotations
@@ -14,9 +15,20 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from fleetgate._git_objects import ObjectReader, ObjectTooLarge, TreeItem
 from fleetgate.errors import GitError, ManifestError
 
-__all__ = ["INDEX", "WORKTREE", "Commit", "CommitSignature", "Git", "Revision", "TreeEntry", "read_bounded"]
+__all__ = [
+    "INDEX",
+    "WORKTREE",
+    "Commit",
+    "CommitSignature",
+    "Git",
+    "ObjectTooLarge",
+    "Revision",
+    "TreeItem",
+    "read_bounded",
+]
 
 INDEX = ":index:"
 WORKTREE = ":worktree:"
@@ -41,17 +53,6 @@ class Commit:
 
 
 @dataclass(frozen=True)
-class TreeEntry:
-    """One file of a commit's tree: ``mode`` 100644/100755 (file), 120000 (symlink), 160000 (submodule)."""
-
-    path: str
-    mode: str
-    kind: str  # "blob" or "commit" (a submodule)
-    oid: str
-    size: int
-
-
-@dataclass(frozen=True)
 class CommitSignature:
     """git's verdict on one commit's signature: ``status`` is ``%G?`` (G good, N none, ...)."""
 
@@ -68,6 +69,7 @@ class Git:
         self.root = root
         # Refs do not move during one check: each is resolved once.
         self._commits: dict[str, Commit] = {}
+        self._objects = ObjectReader(root, {**os.environ, **_ENV}, _TIMEOUT_S)
 
     @classmethod
     def discover(cls, start: Path) -> Git:
@@ -123,15 +125,12 @@ class Git:
     def versions(self, commits: Sequence[str], path: str, max_bytes: int) -> dict[str, bytes]:
         """The content of ``path`` at each of ``commits`` that has it (one batched read)."""
         names = [f"{c}:{path}" for c in commits]
-        if not names:
-            return {}
-        if any("\n" in n for n in names):
-            raise GitError("a path contains a newline; refused")
-        sizes = self._sizes(names)
-        present = [(c, n) for c, n in zip(commits, names, strict=True) if sizes.get(n) is not None]
-        if any((sizes[n] or 0) > max_bytes for _, n in present):
-            raise ManifestError(path, f"a version exceeds the {max_bytes}-byte manifest size limit; refused")
-        return dict(zip([c for c, _ in present], self._contents([n for _, n in present]), strict=True))
+        try:
+            contents = self._objects.contents(names, max_bytes)
+        except ObjectTooLarge:
+            too_large = f"a version exceeds the {max_bytes}-byte manifest size limit; refused"
+            raise ManifestError(path, too_large) from None
+        return {c: data for c, data in zip(commits, contents, strict=True) if data is not None}
 
     def touched(self, commit: str, limit: int) -> list[tuple[Commit, list[str]]]:
         """The first-parent commits up to ``commit``, newest first, each with the paths it changed."""
@@ -162,8 +161,8 @@ class Git:
         import tempfile
 
         blob = self.run("hash-object", "-w", "--stdin", stdin=data).decode().strip()
-        entries = self.tree(parent, [path])
-        mode = next((e.mode for e in entries if e.path == path), "100644")
+        entry = self.entry(self.commit(parent).sha, path)
+        mode = entry.mode if entry is not None else "100644"
         with tempfile.TemporaryDirectory(prefix="fleetgate-index-") as folder:
             index = {"GIT_INDEX_FILE": str(Path(folder) / "index")}
             git = ["git", "-C", str(self.root)]
@@ -221,7 +220,7 @@ class Git:
     def read_revisions(
         self, requests: Sequence[tuple[Revision, Sequence[str]]], max_bytes: int
     ) -> list[dict[str, bytes]]:
-        """:meth:`read` for several revisions at once: two git calls in all, not two for each."""
+        """:meth:`read` for several revisions at once, through the one object reader."""
         names: list[tuple[int, str, str]] = []  # (request, path, object name)
         found: list[dict[str, bytes]] = [{} for _ in requests]
         for index, (revision, paths) in enumerate(requests):
@@ -230,17 +229,16 @@ class Git:
                 continue
             prefix = ":" if revision == INDEX else f"{revision}:"
             names += [(index, p, f"{prefix}{p}") for p in paths]
-        if any("\n" in name for _, _, name in names):
-            raise GitError("a path contains a newline; refused")
-        sizes = self._sizes([name for _, _, name in names])
-        present = [entry for entry in names if sizes.get(entry[2]) is not None]
-        for _, path, name in present:
-            if (size := sizes[name] or 0) > max_bytes:
-                raise ManifestError(
-                    path, f"{size} bytes exceeds the {max_bytes}-byte manifest size limit; refused"
-                )
-        for (index, path, _), data in zip(present, self._contents([n for _, _, n in present]), strict=True):
-            found[index][path] = data
+        try:
+            contents = self._objects.contents([name for _, _, name in names], max_bytes)
+        except ObjectTooLarge as refused:
+            path = next(p for _, p, name in names if name == refused.name)
+            raise ManifestError(
+                path, f"{refused.size} bytes exceeds the {max_bytes}-byte manifest size limit; refused"
+            ) from None
+        for (index, path, _), data in zip(names, contents, strict=True):
+            if data is not None:
+                found[index][path] = data
         return found
 
     def export(self, revision: str, path: str, target: Path) -> bool:
@@ -267,21 +265,21 @@ class Git:
             raise GitError(f"git cat-file blob {name} failed: {done.stderr.decode(errors='replace').strip()}")
         return True
 
-    def tree(self, commit: str, paths: Sequence[str]) -> list[TreeEntry]:
-        """The entries of ``commit`` at or under ``paths`` (recursively), with mode, id and size."""
-        if not paths:
-            return []
-        out = self.run("ls-tree", "-r", "-z", "--long", "--full-tree", commit, "--", *paths)
-        entries: list[TreeEntry] = []
-        for record in _split(out):
-            meta, _, path = record.partition("\t")
-            mode, kind, oid, size = meta.split(maxsplit=3)
-            entries.append(TreeEntry(path, mode, kind, oid, int(size) if size.strip().isdigit() else 0))
-        return entries
+    def entry(self, commit: str, path: str) -> TreeItem | None:
+        """``path``'s mode and object id in ``commit`` (``None`` when absent), without a new process."""
+        return self._objects.entry(commit, path)
 
-    def blobs(self, oids: Sequence[str]) -> list[bytes]:
-        """The content of each blob id, in one ``git cat-file --batch``."""
-        return self._contents(list(oids))
+    def walk(self, commit: str, folder: str) -> list[tuple[str, TreeItem]]:
+        """Every file, symlink and submodule below ``folder`` of ``commit``, by path."""
+        return self._objects.walk(commit, folder)
+
+    def blob(self, oid: str, max_bytes: int) -> bytes:
+        """Blob ``oid``; :class:`ObjectTooLarge` (from its header, unread) over ``max_bytes``."""
+        return self._objects.blob(oid, max_bytes)
+
+    def close(self) -> None:
+        """Stop the object reader (a later read starts it again)."""
+        self._objects.close()
 
     def signatures(self, range_spec: str, allowed_signers: Path) -> list[CommitSignature]:
         """Each commit of ``range_spec`` (newest first) with git's verdict on its SSH signature.
@@ -355,19 +353,6 @@ class Git:
             kind, _, size = line.partition(" ")
             sizes[name] = int(size) if kind == "blob" else None
         return sizes
-
-    def _contents(self, names: list[str]) -> list[bytes]:
-        if not names:
-            return []
-        out = self.run("cat-file", "--batch", stdin=_lines(names))
-        blobs: list[bytes] = []
-        pos = 0
-        for _ in names:
-            header_end = out.index(b"\n", pos)
-            size = int(out[pos:header_end].split()[2])
-            blobs.append(out[header_end + 1 : header_end + 1 + size])
-            pos = header_end + 1 + size + 1
-        return blobs
 
     def _read_file(self, path: str, max_bytes: int) -> bytes | None:
         full = self.root / path

@@ -13,8 +13,6 @@ model_tier := object.get(input.manifest.spec, "tier", tier_cfg.defaultTier)
 
 classes := input.facts.cost.byClass
 
-# Device classes from the least to the most capable (the inventory schema's enumeration).
-class_rank := {"low": 0, "mid": 1, "high": 2}
 
 # A model may not target device classes its tier is not made for (a premium model on
 # low-class phones).
@@ -33,9 +31,8 @@ deny contains lib.finding("targeting.tier-segment", msg, lib.field_at(["spec", "
 # (else its size) within the memory headroom of that class's smallest segment.
 deny contains lib.finding("targeting.tier-segment", msg, "spec.tier") if {
 	model_tier == "lite"
-	some class, seen in classes
-	seen.devices > 0
-	not lower_class_targeted(class)
+	class := lowest_class
+	seen := classes[class]
 	budget := data.fleetgate.config.targeting.memoryHeadroom * seen.minMemoryMB
 	needed := lite_memory
 	needed.mb > budget
@@ -45,11 +42,11 @@ deny contains lib.finding("targeting.tier-segment", msg, "spec.tier") if {
 	)
 }
 
-lower_class_targeted(class) if {
-	some other, seen in classes
-	seen.devices > 0
-	class_rank[other] < class_rank[class]
-}
+# Device classes from the least to the most capable (the inventory schema's enumeration).
+class_order := ["low", "mid", "high"]
+
+# The least capable device class the change reaches.
+lowest_class := [class | some class in class_order; classes[class].devices > 0][0]
 
 lite_memory := {"mb": input.facts.model.peak_memory_mb, "source": "measured peak"} if {
 	is_number(input.facts.model.peak_memory_mb)

@@ -231,4 +231,4 @@ def test_a_configured_decision_log_is_the_bake_clock(repo: GitRepo, tmp_path: Pa
     shown = json.loads(raw.stdout)
     fact = shown["input"]["facts"]["telemetry"]
     assert fact["bakeSource"] == "decision log"
-    assert fact["queries"] and fact["segments"][0]["values"]["devicesReporting"] == 1200.0
+    assert fact["report"]["queries"] and fact["report"]["segments"][0]["values"]["devicesReporting"] == 1200.0

@@ -20,7 +20,6 @@ Amounts stay exact: they are written to the fact as decimal strings and only rou
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
@@ -35,15 +34,21 @@ GB = Decimal(10**9)
 DAYS_PER_MONTH = 30
 
 
-@dataclass(frozen=True)
 class Measured:
     """What the evidence knows about the artifacts, when it was reachable."""
 
-    size: int | None = None
-    digest: str | None = None
-    base_digest: str | None = None
-    peak_memory_mb: Decimal | None = None
-    memory_headroom: Decimal | None = None
+    __slots__ = ("base_digest", "digest", "memory_headroom", "peak_memory_mb", "size")
+
+    def __init__(
+        self,
+        size: int | None = None,
+        digest: str | None = None,
+        base_digest: str | None = None,
+        peak_memory_mb: Decimal | None = None,
+        memory_headroom: Decimal | None = None,
+    ) -> None:
+        self.size, self.digest, self.base_digest = size, digest, base_digest
+        self.peak_memory_mb, self.memory_headroom = peak_memory_mb, memory_headroom
 
 
 def project_cost(

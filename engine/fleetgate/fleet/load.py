@@ -15,7 +15,7 @@ import json
 from collections.abc import Mapping
 from decimal import Decimal
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import Any, Protocol
 
 from fleetgate.config import read_mapping
@@ -99,9 +99,18 @@ def _to_json(fleet: Fleet) -> dict[str, Any]:
 
 
 def _from_json(doc: Mapping[str, Any], inventory: str, prices: str) -> Fleet:
+    # Shares and volumes repeat across segments: each distinct text becomes one Decimal.
+    decimals: dict[str, Decimal] = {}
+
+    def number(text: str) -> Decimal:
+        found = decimals.get(text)
+        if found is None:
+            found = decimals[text] = Decimal(text)
+        return found
+
     segments = tuple(
         Segment(name, platform, memory, region, klass, devices, api, tuple(os) if os else None,
-                Decimal(wifi), None if daily is None else Decimal(daily))
+                number(wifi), None if daily is None else number(daily))
         for name, platform, memory, region, klass, devices, api, os, wifi, daily in doc["segments"]
     )  # fmt: skip
     currency, egress, cellular, storage, fallback = doc["prices"]
@@ -190,7 +199,7 @@ def _document(data: bytes, path: str, schema: str) -> tuple[dict[str, Any], Line
 
 @cache
 def _schema(name: str) -> dict[str, Any]:
-    text = resources.files("fleetgate.fleet").joinpath(f"schemas/{name}").read_text(encoding="utf-8")
+    text = (Path(__file__).parent / "schemas" / name).read_text(encoding="utf-8")
     loaded: dict[str, Any] = json.loads(text)
     return loaded
 

@@ -205,7 +205,8 @@ def test_a_region_priced_twice_in_block_style_is_refused_at_the_second() -> None
 def test_a_missing_fleet_file_is_named_not_an_error(fleet_dir: Path) -> None:
     (fleet_dir / "fleet" / "inventory.yaml").unlink()
     found = loaded(GateFiles.on_disk(fleet_dir))
-    assert found == FleetMissing("the fleet inventory fleet/inventory.yaml is not in the working tree")
+    assert isinstance(found, FleetMissing)
+    assert found.reason == "the fleet inventory fleet/inventory.yaml is not in the working tree"
 
 
 def test_the_fleet_files_are_read_through_the_gate_file_door(fleet_dir: Path) -> None:
