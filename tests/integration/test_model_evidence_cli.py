@@ -286,9 +286,9 @@ def test_planted_cache_entries_cannot_turn_fp32_into_int8(repo: GitRepo) -> None
     # Someone who can write the cache folder rewrites the measured fact, keeping its MAC, and
     # adds an unauthenticated entry in the old format beside it.
     [entry] = (repo.root / ".git" / "fleetgate-cache" / "facts" / "model").iterdir()
-    stored = json.loads(entry.read_text())
-    forged = {**json.loads(stored["fact"]), "quantization": "int8"}
-    entry.write_text(json.dumps({"fact": json.dumps(forged, sort_keys=True), "mac": stored["mac"]}))
+    mac, _, body = entry.read_text().partition("\n")
+    forged = {**json.loads(body), "quantization": "int8"}
+    entry.write_text(f"{mac}\n{json.dumps(forged, sort_keys=True, separators=(',', ':'))}")
     (entry.parent / ("0" * 64 + ".json")).write_text(json.dumps(forged))
     again = run_cli(repo.root, *args, "--no-audit")
     assert again.code == 1, again.stderr

@@ -129,8 +129,11 @@ def test_a_planted_entry_without_the_secret_is_a_miss(tmp_path: Path) -> None:
     cache = keyed(tmp_path, "1.0.0")
     cache.put("model", KEY, {"quantization": "fp32"})
     [entry] = entries(tmp_path)
-    stored = json.loads(entry.read_text())
-    entry.write_text(json.dumps({"fact": json.dumps({"quantization": "int8"}), "mac": stored["mac"]}))
+    mac, _, body = entry.read_text().partition("\n")
+    assert json.loads(body) == {"quantization": "fp32"}
+    entry.write_text(f"{mac}\n{json.dumps({'quantization': 'int8'}, separators=(',', ':'))}")
+    assert cache.get("model", KEY) is None
+    entry.write_text(json.dumps({"fact": json.dumps({"quantization": "int8"}), "mac": mac}))  # format 2
     assert cache.get("model", KEY) is None
     entry.write_text(json.dumps({"quantization": "int8"}))  # the old, unauthenticated format
     assert cache.get("model", KEY) is None
@@ -224,7 +227,7 @@ def test_stored_lists_only_authenticated_facts(tmp_path: Path) -> None:
     cache = keyed(tmp_path, "1.0.0")
     cache.put("latency", KEY, FACT)
     planted = tmp_path / "facts" / "latency" / ("0" * 64 + ".json")
-    planted.write_text(json.dumps({"fact": json.dumps({"p50_ms": 0.1}), "mac": "0" * 64}))
+    planted.write_text("0" * 64 + "\n" + json.dumps({"p50_ms": 0.1}))
     assert cache.stored("latency") == [FACT]
     assert FactCache(tmp_path, "1.0.0", secret=b"t" * 32).stored("latency") == []
     assert keyed(None, "1.0.0").stored("latency") == []
