@@ -247,7 +247,7 @@ class _Writer:
         try:
             stdin.write(request)
             stdin.flush()
-        except OSError:
+        except (OSError, ValueError):  # ValueError: the reader was stopped (its pipe closed)
             self._failed = True  # git stopped: the reading side reports it
 
     def join(self, deadline: float) -> bool:
@@ -262,16 +262,15 @@ class _Writer:
 def _stop_child(child: subprocess.Popen[bytes], owner: int) -> None:
     if owner != os.getpid():
         return  # a forked worker's copy: the reader belongs to the parent
-    if child.stdin is not None:
-        with contextlib.suppress(OSError):
-            child.stdin.close()
-    try:
-        child.wait(timeout=1)
-    except subprocess.TimeoutExpired:
+    # Killed before its pipes are closed: a writer thread blocked on a full pipe holds the pipe's
+    # lock until git is gone, and git (a reader of objects) has nothing to lose by stopping.
+    with contextlib.suppress(OSError):
         child.kill()
-        child.wait()
-    if child.stdout is not None:
-        child.stdout.close()
+    child.wait()
+    for pipe in (child.stdin, child.stdout):
+        if pipe is not None:
+            with contextlib.suppress(OSError, ValueError):
+                pipe.close()
 
 
 def _header(line: bytes) -> tuple[str, int] | None:

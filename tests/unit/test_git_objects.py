@@ -170,3 +170,18 @@ def test_an_oversized_version_names_its_path_and_the_reader_recovers(repo: GitRe
     with pytest.raises(ManifestError, match="a version exceeds"):
         git.versions([sha], "models/b.yaml", 1024)
     assert git.versions([sha, "0" * 40], "models/a.yaml", 1024) == {sha: b"a: 1\n"}
+
+
+def test_an_oversized_object_in_a_long_request_stops_the_writer_quietly(
+    repo: GitRepo, capfd: pytest.CaptureFixture[str]
+) -> None:
+    repo.write("big.bin", b"x" * 4096)
+    repo.write("small.yaml", "a: 1\n")
+    sha = repo.commit("sizes")
+    git = Git(repo.root)
+    names = [f"{sha}:big.bin", *[f"{sha}:small.yaml"] * 5000]  # written on a thread
+    with pytest.raises(ObjectTooLarge) as refused:
+        git._objects.contents(names, 1024)
+    assert refused.value.name == f"{sha}:big.bin"
+    assert git._objects.contents([f"{sha}:small.yaml"], 1024) == [b"a: 1\n"]
+    assert "Traceback" not in capfd.readouterr().err
