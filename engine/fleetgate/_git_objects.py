@@ -98,6 +98,30 @@ class ObjectReader:
         not one per name. The first blob over ``max_bytes`` raises :class:`ObjectTooLarge` with
         its name, before its content is read.
         """
+        return [data for _, data in self._ask(names, max_bytes, "blob")]
+
+    def blob(self, oid: str, max_bytes: int) -> bytes:
+        """The content of blob ``oid``; :class:`ObjectTooLarge` when it exceeds ``max_bytes``."""
+        return self._object(oid, max_bytes, "blob")
+
+    def close(self) -> None:
+        with self._lock:
+            self._stop()
+
+    def _tree(self, name: str) -> dict[str, TreeItem]:
+        if name not in self._trees:
+            self._trees[name] = _parse_tree(self._object(name, 64 << 20, "tree"), _oid_bytes(name))
+        return self._trees[name]
+
+    def _object(self, name: str, max_bytes: int, kind: str) -> bytes:
+        [(found, data)] = self._ask([name], max_bytes, kind)
+        if data is None:
+            what = f"a {found}, not a {'file' if kind == 'blob' else 'folder'}" if found else "missing"
+            raise GitError(f"git object {name} is {what}")
+        return data
+
+    def _ask(self, names: Sequence[str], max_bytes: int, kind: str) -> list[tuple[str, bytes | None]]:
+        """Each name's object type ("" when missing) and content (``None`` unless of ``kind``)."""
         if any("\n" in name for name in names):
             raise GitError("a path contains a newline; refused")
         if not names:
@@ -109,65 +133,25 @@ class ObjectReader:
             deadline = time.monotonic() + self._timeout_s
             writer = _Writer(child.stdin, request)
             try:
-                return [self._answer(child.stdout, name, max_bytes, deadline) for name in names]
+                return [self._answer(child.stdout, name, max_bytes, kind, deadline) for name in names]
             finally:
                 if not writer.join(deadline):
                     self._stop()
 
-    def _answer(self, out: IO[bytes], name: str, max_bytes: int, deadline: float) -> bytes | None:
+    def _answer(
+        self, out: IO[bytes], name: str, max_bytes: int, kind: str, deadline: float
+    ) -> tuple[str, bytes | None]:
         header = _header(self._line(out, deadline))
         if header is None:
-            return None  # "<name> missing" (or ambiguous): no such object
-        kind, size = header
-        if kind != "blob":
-            self._skip(out, size + 1, deadline)  # a folder or a commit at that path: no file
-            return None
+            return "", None  # "<name> missing" (or ambiguous): no such object
+        found, size = header
+        if found != kind:
+            self._skip(out, size + 1, deadline)  # e.g. a folder or a commit where a file was asked
+            return found, None
         if size > max_bytes:
-            self._stop()
+            self._stop()  # its content is never read: the next request starts a fresh reader
             raise ObjectTooLarge(size, name)
-        return self._exactly(out, size + 1, deadline)[:-1]
-
-    def blob(self, oid: str, max_bytes: int) -> bytes:
-        """The content of blob ``oid``; :class:`ObjectTooLarge` when it exceeds ``max_bytes``."""
-        kind, data = self._object(oid, max_bytes)
-        if kind != "blob":
-            raise GitError(f"git object {oid} is a {kind}, not a file")
-        return data
-
-    def close(self) -> None:
-        with self._lock:
-            self._stop()
-
-    def _tree(self, name: str) -> dict[str, TreeItem]:
-        if name not in self._trees:
-            kind, data = self._object(name, 64 << 20)
-            if kind != "tree":
-                raise GitError(f"git object {name} is a {kind}, not a folder")
-            self._trees[name] = _parse_tree(data, _oid_bytes(name))
-        return self._trees[name]
-
-    def _object(self, name: str, max_bytes: int) -> tuple[str, bytes]:
-        if "\n" in name:
-            raise GitError("an object name contains a newline; refused")
-        with self._lock:
-            child = self._running()
-            assert child.stdin is not None and child.stdout is not None
-            deadline = time.monotonic() + self._timeout_s
-            try:
-                child.stdin.write(name.encode() + b"\n")
-                child.stdin.flush()
-            except OSError:
-                self._stop()
-                raise GitError("git cat-file stopped answering") from None
-            header = _header(self._line(child.stdout, deadline))
-            if header is None:
-                raise GitError(f"git has no object {name}")
-            kind, size = header
-            if size > max_bytes:
-                self._stop()  # its content is never read: the next request starts a fresh reader
-                raise ObjectTooLarge(size, name)
-            data = self._exactly(child.stdout, size + 1, deadline)
-            return kind, data[:-1]
+        return found, self._exactly(out, size + 1, deadline)[:-1]
 
     def _running(self) -> subprocess.Popen[bytes]:
         if self._child is not None and self._owner == os.getpid():

@@ -40,7 +40,7 @@ __all__ = ["GateFiles", "GatePaths", "Listing", "repo_path"]
 EMPTY = "empty"
 WORKTREE = "worktree"
 INDEX = "index"
-_LINK, _SUBMODULE = "120000", "160000"
+_FOLDER, _LINK, _SUBMODULE = "40000", "120000", "160000"
 
 ErrorFactory = Callable[[str], FleetgateError]
 
@@ -223,7 +223,7 @@ class GateFiles:
         found: dict[str, bytes] = {}
         for path in paths:
             entry = self._git.entry(self.revision, path)
-            if entry is None or entry.mode == "40000":
+            if entry is None or entry.mode == _FOLDER:
                 continue  # absent, or a folder: no file by that name
             if entry.mode in (_LINK, _SUBMODULE):
                 raise error(f"{path}: the {what} is a symlink or submodule{self._where()}; refused")

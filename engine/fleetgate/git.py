@@ -277,10 +277,6 @@ class Git:
         """Blob ``oid``; :class:`ObjectTooLarge` (from its header, unread) over ``max_bytes``."""
         return self._objects.blob(oid, max_bytes)
 
-    def close(self) -> None:
-        """Stop the object reader (a later read starts it again)."""
-        self._objects.close()
-
     def signatures(self, range_spec: str, allowed_signers: Path) -> list[CommitSignature]:
         """Each commit of ``range_spec`` (newest first) with git's verdict on its SSH signature.
 
