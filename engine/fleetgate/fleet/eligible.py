@@ -7,15 +7,12 @@ manifest does not give does not narrow the fleet (an estimate errs toward the la
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fleetgate.fleet.model import Fleet, Segment
 
 __all__ = ["Targets", "eligible_segments"]
-
-_IOS = re.compile(r"^iOS(\d+)(?:\.(\d+))?(?:\.(\d+))?$")
 
 
 def eligible_segments(fleet: Fleet, targets: Targets) -> tuple[int, ...]:
@@ -86,8 +83,18 @@ class Targets:
 
 
 def _ios_version(text: Any) -> tuple[int, ...] | None:
-    found = _IOS.match(text) if isinstance(text, str) else None
-    return tuple(int(p) for p in found.groups() if p is not None) if found else None
+    """``"iOS17.4"`` -> (17, 4): "iOS", then one to three dot-separated decimal numbers.
+
+    Parsed by hand, not with a regular expression: compiling one cost a pre-commit run with
+    ``fleet:`` about 0.1 ms. Reads what ``^iOS(\\d+)(?:\\.(\\d+)){0,2}$`` matches, a final
+    newline included.
+    """
+    if not isinstance(text, str) or not text.startswith("iOS"):
+        return None
+    parts = text[3:].removesuffix("\n").split(".")
+    if len(parts) > 3 or not all(part.isdecimal() for part in parts):
+        return None
+    return tuple(int(part) for part in parts)
 
 
 def _padded(version: tuple[int, ...]) -> tuple[int, ...]:

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from fleetgate.config import read_mapping
 from fleetgate.conform import Check, quick_check
@@ -32,12 +32,14 @@ _MAX_BYTES = 16 << 20
 Lines = Mapping[Any, int]
 
 
-class ParsedCache(Protocol):
-    """Where parsed fleet files are kept by the digest of their bytes (the evidence cache)."""
+if TYPE_CHECKING:  # a Protocol costs every pre-commit run with fleet: to define; only mypy reads it
 
-    def get(self, collector: str, key: Mapping[str, Any]) -> dict[str, Any] | None: ...
+    class ParsedCache(Protocol):
+        """Where parsed fleet files are kept by the digest of their bytes (the evidence cache)."""
 
-    def put(self, collector: str, key: Mapping[str, Any], fact: Mapping[str, Any]) -> None: ...
+        def get(self, collector: str, key: Mapping[str, Any]) -> dict[str, Any] | None: ...
+
+        def put(self, collector: str, key: Mapping[str, Any], fact: Mapping[str, Any]) -> None: ...
 
 
 def load_fleet(

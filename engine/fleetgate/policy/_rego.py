@@ -27,6 +27,7 @@ from functools import cache
 from typing import Any
 
 from fleetgate.errors import PolicyError
+from fleetgate.policy._native_input import NativeInput
 from fleetgate.policy.library import BUILTIN_LABEL, PolicyModule
 
 __all__ = ["REFUSED_BUILTINS", "CompiledPolicy", "compile_modules", "regopy_version"]
@@ -86,18 +87,13 @@ class CompiledPolicy:
         self._interpreter = interpreter
         self._bundle = bundle
         self._modules = {m.path: m for m in modules}
+        self._native = NativeInput()
 
     def query(self, entrypoint: str, policy_input: Any) -> Any:
         """Value of ``entrypoint`` for ``policy_input``; ``None`` when undefined."""
         from regopy import rego_shared as c
 
-        # JSON text, not regopy's Input(value): the latter does not escape quotes or backslashes
-        # in strings, so a manifest value containing one would corrupt the engine's output.
-        try:
-            term = json.dumps(policy_input, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
-        except (TypeError, ValueError) as exc:
-            raise PolicyError(f"policy input is not JSON: {exc}") from None
-        self._interpreter.set_input_term(term)
+        self._set_input(policy_input)
         with _empty_environment():
             impl = c.rego_bundle_query_entrypoint(self._interpreter._impl, self._bundle._impl, entrypoint)
         try:
@@ -115,6 +111,21 @@ class CompiledPolicy:
             raise PolicyError(f"policy evaluation of {entrypoint} returned unreadable output") from None
         expressions = result.get("expressions") if isinstance(result, dict) else None
         return expressions[0] if expressions else None
+
+    def _set_input(self, policy_input: Any) -> None:
+        """The input as the engine's own term tree when it carries exactly, else as JSON text."""
+        try:
+            if self._native.set(self._interpreter._impl, policy_input):
+                return
+        except ValueError as exc:
+            raise PolicyError(f"policy input was refused by the engine: {exc}") from None
+        from regopy import RegoError
+
+        try:
+            term = json.dumps(policy_input, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
+            self._interpreter.set_input_term(term)
+        except (TypeError, ValueError, RecursionError, RegoError) as exc:
+            raise PolicyError(f"policy input is not JSON: {exc}") from None
 
     def _explain(self, text: str) -> str:
         message = _ERROR_MSG.search(text)

@@ -246,3 +246,79 @@ def test_a_fractional_rung_floors_each_segment_exactly() -> None:
     fleet = fleet_of([android("a", devices=999_999), android("b", devices=1_000_001)])
     fact = project_cost(shipping(1, ["US"], rolloutPercentage=0.5), None, fleet, Measured())
     assert fact["devicesReached"] == 999_999 * 5 // 1000 + 1_000_001 * 5 // 1000  # 4,999 + 5,000
+
+
+def per_segment(
+    doc: dict[str, Any], base: dict[str, Any] | None, fleet: Fleet, same_bytes: bool
+) -> dict[str, Any]:
+    """SPEC §11 steps 1-4 segment by segment, in inventory order, without any grouping."""
+    from decimal import ROUND_FLOOR
+
+    from fleetgate.fleet.eligible import Targets
+
+    def percent(spec: dict[str, Any]) -> Decimal:
+        return Decimal(str(spec["updateStrategy"]["rolloutPercentage"]))
+
+    def floor(devices: int, pct: Decimal) -> int:
+        return int((Decimal(devices) * pct / 100).to_integral_value(ROUND_FLOOR))
+
+    head = Targets(doc["spec"])
+    old = Targets(base["spec"]) if base is not None else None
+    cellular = doc["spec"]["updateStrategy"].get("networkConstraint", "ANY") == "ANY"
+    size, rows, egress = doc["spec"]["sizeBytes"], [], Decimal(0)
+    for segment in fleet.segments:
+        if not head.match(segment):
+            continue
+        reached = floor(segment.devices, percent(doc["spec"]))
+        before = (
+            floor(segment.devices, percent(base["spec"])) if old is not None and old.match(segment) else 0
+        )
+        downloads = max(0, reached - before) if same_bytes else reached
+        price = fleet.sheet.egress_per_gb[segment.region]
+        if cellular:
+            price += (1 - segment.wifi_share) * fleet.sheet.cellular_surcharge_per_gb
+        egress += Decimal(downloads) * Decimal(size) / Decimal(10**9) * price
+        rows.append((segment.name, reached, before, downloads))
+    return {"rows": rows, "egress": egress}
+
+
+@pytest.mark.parametrize(
+    ("head", "base"),
+    [
+        ({"rolloutPercentage": 25}, {"rolloutPercentage": 10}),
+        ({"rolloutPercentage": 10}, {"rolloutPercentage": 25}),  # narrowing, same bytes
+        ({"rolloutPercentage": 12.5, "networkConstraint": "WIFI"}, {"rolloutPercentage": 2.5}),
+        ({"rolloutPercentage": 50, "minMemoryMB": 3072}, {"rolloutPercentage": 25, "minMemoryMB": 6144}),
+        ({"rolloutPercentage": 5, "minMemoryMB": 6144}, {"rolloutPercentage": 50, "minMemoryMB": 2048}),
+        ({"rolloutPercentage": 100}, None),
+    ],
+)
+@pytest.mark.parametrize("same_bytes", [True, False])
+def test_grouped_sums_equal_the_segment_by_segment_arithmetic(
+    forty: Fleet, head: dict[str, Any], base: dict[str, Any] | None, same_bytes: bool
+) -> None:
+    priced = {"US", "EU", "JP"}  # IN has no price: left out so every figure is priced
+
+    def doc(step: dict[str, Any], checksum: str) -> dict[str, Any]:
+        step = dict(step)
+        memory = step.pop("minMemoryMB", 2048)
+        return manifest(
+            sizeBytes=48_123_457,
+            checksum=checksum,
+            targetDevices={"minMemoryMB": memory, "regions": sorted(priced)},
+            updateStrategy={"networkConstraint": "ANY", **step},
+        )
+
+    new = doc(head, "sha256:" + "a" * 64)
+    old = doc(base, "sha256:" + ("a" if same_bytes else "b") * 64) if base is not None else None
+    fact = project_cost(new, old, forty, Measured(), segments=True)
+    expected = per_segment(new, old, forty, same_bytes and old is not None)
+    got = [
+        (r["segment"], r["reached"], r["reachedBefore"], r["newDownloads"])
+        for r in fact["report"]["bySegment"]
+    ]
+    assert got == expected["rows"]
+    assert fact["devicesReached"] == sum(r[1] for r in expected["rows"])
+    assert fact["devicesReachedBefore"] == sum(r[2] for r in expected["rows"])
+    assert fact["newDownloads"] == sum(r[3] for r in expected["rows"])
+    assert Decimal(fact["egress"]) == expected["egress"]
