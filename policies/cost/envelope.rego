@@ -1,7 +1,8 @@
 # Cost envelopes: what a namespace may spend delivering models to its fleet. The figures come
 # from the cost fact (engine: fleetgate/fleet/cost.py), exact decimal amounts written as text
-# in the price sheet's currency, with display strings beside them; the limits are policy data
-# (data.fleetgate.config.cost.envelopes.<namespace>), in the same currency.
+# in the price sheet's currency, formatted for messages by lib (format.rego) as the engine's
+# tables write them; the limits are policy data (data.fleetgate.config.cost.envelopes.<namespace>),
+# in the same currency.
 package fleetgate.cost
 
 import rego.v1
@@ -21,8 +22,8 @@ deny contains lib.finding("cost.envelope-change", msg, lib.field_at(rollout_path
 	is_string(spend.egress)
 	to_number(spend.egress) > limit
 	msg := concat("", [
-		"this step delivers ", spend.display.bytesPerDownload, " to ", spend.display.newDownloads,
-		" devices (", spend.display.bytesDelivered, "): ", spend.display.egress,
+		"this step delivers ", lib.size_text(spend.bytesPerDownload), " to ", lib.count_text(spend.newDownloads),
+		" devices (", lib.size_text(spend.newDownloads * spend.bytesPerDownload), "): ", money(spend.egress),
 		" of egress, above the ", money(limit), " per-change envelope of ", namespace,
 	])
 }
@@ -36,16 +37,16 @@ deny contains lib.finding("cost.envelope-window", msg, lib.field_at(rollout_path
 	window := spend.window
 	to_number(window.total) > limit
 	msg := concat("", [
-		"with this step (", spend.display.egress, ")", other_changes(window), ", ", namespace, " reaches ",
-		window.display.total, " of egress in ", sprintf("%v", [window.days]), " days (",
-		window.display.admitted, " admitted at pre-deploy since ", window.since, "), above its ",
+		"with this step (", money(spend.egress), ")", other_changes(window), ", ", namespace, " reaches ",
+		money(window.total), " of egress in ", sprintf("%v", [window.days]), " days (",
+		money(window.admitted), " admitted at pre-deploy since ", window.since, "), above its ",
 		money(limit), " window envelope",
 	])
 }
 
 # The other changes of the same check in the namespace are admitted together with this one.
 other_changes(window) := concat("", [
-	" and ", sprintf("%v", [window.otherChanges]), " other change(s) of this check (", window.display.others, ")",
+	" and ", sprintf("%v", [window.otherChanges]), " other change(s) of this check (", money(window.others), ")",
 ]) if {
 	window.otherChanges > 0
 } else := ""
@@ -63,7 +64,7 @@ warn contains lib.finding("cost.fallback-budget", msg, lib.field_at(memory_path)
 	msg := concat("", [
 		sprintf("%v", [fallback.devices]), " reached devices lack the memory for this model (peak ",
 		sprintf("%v MB", [fallback.peakMemoryMB]), ") and fall back to cloud inference: ",
-		spend.display.fallbackPerMonth, " a month", namespace_fallback.shown, ", above the ", money(limit),
+		money(fallback.amount), " a month", namespace_fallback.shown, ", above the ", money(limit),
 		" fallback budget of ", namespace,
 	])
 }
@@ -73,19 +74,19 @@ namespace_fallback := {"total": bill.total, "shown": shown} if {
 	sum([bill.otherChanges, bill.deployments]) > 0
 	shown := concat("", [
 		"; with", fallback_others(bill), fallback_admitted(bill), ", ", namespace, " pays ",
-		bill.display.total, " a month for fallback",
+		money(bill.total), " a month for fallback",
 	])
 } else := {"total": spend.fallbackPerMonth.amount, "shown": ""}
 
 fallback_others(bill) := concat("", [
-	" ", sprintf("%v", [bill.otherChanges]), " other change(s) of this check (", bill.display.others, ")",
+	" ", sprintf("%v", [bill.otherChanges]), " other change(s) of this check (", money(bill.others), ")",
 ]) if {
 	bill.otherChanges > 0
 } else := ""
 
 fallback_admitted(bill) := concat("", [
 	joiner(bill), sprintf("%v", [bill.deployments]), " deployment(s) admitted at pre-deploy in ",
-	sprintf("%v", [bill.days]), " days (", bill.display.admitted, ")",
+	sprintf("%v", [bill.days]), " days (", money(bill.admitted), ")",
 ]) if {
 	bill.deployments > 0
 } else := ""
@@ -98,28 +99,6 @@ rollout_path := ["spec", "updateStrategy", "rolloutPercentage"]
 
 memory_path := ["spec", "targetDevices", "minMemoryMB"]
 
-# money renders an envelope like the engine renders amounts: "$1,000.00", "1,000.00 CHF".
-money(amount) := concat("", [symbols[spend.currency], grouped(amount)]) if {
-	symbols[spend.currency]
-} else := concat("", [grouped(amount), " ", spend.currency])
-
-symbols := {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
-
-# grouped writes a non-negative amount with two decimals and thousands separators. Built from
-# whole cents printed with %v (lib.num): OPA prints a whole number given to a float verb as
-# "%!f(int64=...)", and the embedded engine's % on a rounded number is not an integer's.
-grouped(amount) := concat(".", [thousands(lib.num(whole)), two_digits(cents - (whole * 100))]) if {
-	cents := round(amount * 100)
-	whole := floor(cents / 100)
-}
-
-two_digits(n) := lib.num(n) if {
-	n >= 10
-} else := concat("", ["0", lib.num(n)])
-
-thousands(digits) := digits if {
-	count(digits) <= 3
-} else := concat(",", array.concat([substring(digits, 0, head)], rest)) if {
-	head := count(digits) - (3 * floor((count(digits) - 1) / 3))
-	rest := [substring(digits, head + (3 * i), 3) | some i in numbers.range(0, ((count(digits) - head) / 3) - 1)]
-}
+# money writes an exact amount of the fact or a limit of the policy data in the price sheet's
+# currency, as the engine's tables do: "$1,105.24", "2,000,000.00 CHF".
+money(amount) := lib.money_text(amount, spend.currency)

@@ -48,7 +48,9 @@ class CollectorRunner:
         return self._loaded[name]
 
     def with_settings(self, name: str, context: CollectorContext) -> CollectorContext:
-        return replace(context, settings=self.settings.collectors.get(name, {}))
+        settings = self.settings.collectors.get(name, {})
+        # A context built with these very settings is used as is: a scan prices every change.
+        return context if context.settings is settings else replace(context, settings=settings)
 
     def collect(self, name: str, context: CollectorContext) -> Fact | None:
         """The fact of collector ``name``: absent without its libraries, else cached or measured."""

@@ -172,6 +172,8 @@ def _deployment_facts(
     previous = _previous_version(change, gathering.store) if artifact is not None else None
     context = gathering.context(
         change,
+        # The first collector's settings: the usual one (cost) then runs on this very context.
+        settings=run.settings.collectors.get(wanted[0], {}),
         artifact=artifact,
         base_artifact=previous if isinstance(previous, Artifact) else None,
         trusted=run.gate_files,

@@ -23,7 +23,6 @@ from collections.abc import Mapping
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
-from fleetgate.fleet import display
 from fleetgate.fleet.display import exact
 from fleetgate.fleet.eligible import Targets, eligible_segments
 from fleetgate.fleet.model import Fleet, Segment
@@ -252,7 +251,9 @@ def _fact(
     """The figures the policies read, and under ``report`` the breakdown for people and the log.
 
     The embedded engine's time grows with the size of its input, whether a rule reads it or not,
-    so the breakdowns (by region, by segment, the unpriced inputs) stay out of the policy input.
+    so the breakdowns (by region, by segment, the unpriced inputs) stay out of the policy input,
+    and so do rounded display strings: rule messages format the exact figures themselves
+    (policies/lib/format.rego, which writes them as :mod:`fleetgate.fleet.display` does).
     """
     regions = tally.regions
     by_region = {region: _region(tally, prices) for region, prices in sorted(regions.items())}
@@ -284,7 +285,6 @@ def _fact(
         "bytesPerDownload": size,
         "egress": egress,
         "byClass": {name: dict(figures) for name, figures in tally.classes.items()},  # copies: shared
-        "display": _display(fleet.sheet.currency, tally.downloads, size, delivered, egress, fallback),
         "report": report,
     }
     if fallback is not None:
@@ -302,26 +302,6 @@ def _region(tally: _Tally, prices: Mapping[Decimal | None, int]) -> dict[str, An
         "egress": exact(egress) if egress is not None else None,
         "priced": None not in prices,
     }
-
-
-def _display(
-    currency: str,
-    downloads: int,
-    size: int | None,
-    delivered: int | None,
-    egress: str | None,
-    fallback: Mapping[str, Any] | None,
-) -> dict[str, str]:
-    """The figures the rule messages show, rounded (the exact ones stay beside them)."""
-    shown = {"newDownloads": display.count(downloads)}
-    if size is not None and delivered is not None:
-        shown["bytesPerDownload"] = display.size(size)
-        shown["bytesDelivered"] = display.size(delivered)
-    if egress is not None:
-        shown["egress"] = display.money(egress, currency)
-    if fallback is not None:
-        shown["fallbackPerMonth"] = display.money(fallback["amount"], currency)
-    return shown
 
 
 def _unpriced(

@@ -19,7 +19,6 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from fleetgate.fleet import display
 from fleetgate.fleet.display import exact
 
 if TYPE_CHECKING:
@@ -87,7 +86,6 @@ def with_window(
     namespace (they are admitted together with this one), this change, and the total."""
     egress = Decimal(fact["egress"]) if isinstance(fact.get("egress"), str) else Decimal(0)
     total = spent.amount + others + egress
-    currency = str(fact.get("currency"))
     window = {
         "days": days,
         "since": spent.since,
@@ -95,11 +93,6 @@ def with_window(
         "otherChanges": other_changes,
         "others": exact(others),
         "total": exact(total),
-        "display": {
-            "admitted": display.money(spent.amount, currency),
-            "others": display.money(others, currency),
-            "total": display.money(total, currency),
-        },
     }
     # For reports: how many records the sum read, and the limit it is judged against (the
     # policy reads its own copy from the policy data).
@@ -128,7 +121,6 @@ def with_fallback(
     own = Decimal(fact["fallbackPerMonth"]["amount"])
     admitted = sum(spent.fallback.values(), Decimal(0))
     total = admitted + others + own
-    currency = str(fact.get("currency"))
     figures = {
         "days": days,
         "since": spent.since,
@@ -137,10 +129,5 @@ def with_fallback(
         "otherChanges": other_changes,
         "others": exact(others),
         "total": exact(total),
-        "display": {
-            "admitted": display.money(admitted, currency),
-            "others": display.money(others, currency),
-            "total": display.money(total, currency),
-        },
     }
     return {**fact, "namespaceFallback": figures}
