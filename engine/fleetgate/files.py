@@ -220,19 +220,22 @@ class GateFiles:
         self, paths: list[str], max_bytes: int, what: str, error: ErrorFactory
     ) -> dict[str, bytes]:
         assert self._git is not None
-        found: dict[str, bytes] = {}
+        files: list[tuple[str, str]] = []  # (path, blob id)
         for path in paths:
             entry = self._git.entry(self.revision, path)
             if entry is None or entry.mode == _FOLDER:
                 continue  # absent, or a folder: no file by that name
             if entry.mode in (_LINK, _SUBMODULE):
                 raise error(f"{path}: the {what} is a symlink or submodule{self._where()}; refused")
-            try:
-                found[path] = self._git.blob(entry.oid, max_bytes)
-            except ObjectTooLarge:
-                too_large = f"{path}: the {what} is larger than {max_bytes} bytes{self._where()}; refused"
-                raise error(too_large) from None
-        return found
+            files.append((path, entry.oid))
+        try:
+            # One round trip for every file of this round (the fleet inventory and price sheet).
+            contents = self._git.blobs([oid for _, oid in files], max_bytes)
+        except ObjectTooLarge as too_large:
+            path = next((p for p, oid in files if oid == too_large.name), files[0][0])
+            refused = f"{path}: the {what} is larger than {max_bytes} bytes{self._where()}; refused"
+            raise error(refused) from None
+        return {path: data for (path, _), data in zip(files, contents, strict=True)}
 
     def _read_index(
         self, paths: list[str], max_bytes: int, what: str, error: ErrorFactory

@@ -277,6 +277,15 @@ class Git:
         """Blob ``oid``; :class:`ObjectTooLarge` (from its header, unread) over ``max_bytes``."""
         return self._objects.blob(oid, max_bytes)
 
+    def blobs(self, oids: Sequence[str], max_bytes: int) -> list[bytes]:
+        """:meth:`blob` of each of ``oids``, asked in one round trip; :class:`ObjectTooLarge`
+        names the first one over ``max_bytes``, unread."""
+        found = self._objects.contents(oids, max_bytes)
+        missing = [oid for oid, data in zip(oids, found, strict=True) if data is None]
+        if missing:
+            raise GitError(f"git object {missing[0]} is not a file of this repository")
+        return [data for data in found if data is not None]
+
     def signatures(self, range_spec: str, allowed_signers: Path) -> list[CommitSignature]:
         """Each commit of ``range_spec`` (newest first) with git's verdict on its SSH signature.
 

@@ -82,6 +82,24 @@ def test_the_size_cap_holds_before_reading(repo: GitRepo) -> None:
             files.read("big.yaml", 1024, "config file")
 
 
+def test_files_read_together_keep_their_own_bytes_and_the_cap_names_the_large_one(repo: GitRepo) -> None:
+    repo.write("fleet/inventory.yaml", "segments: []\n")
+    repo.write("fleet/prices.yaml", "x" * 2048)
+    repo.write("fleet/notes.yaml", "same\n")
+    repo.write("fleet/copy.yaml", "same\n")  # one blob for two paths
+    sha = repo.commit("fleet")
+    files = GateFiles.at_commit(Git(repo.root), sha)
+    paths = ["fleet/copy.yaml", "fleet/inventory.yaml", "fleet/absent.yaml", "fleet/notes.yaml"]
+    assert files.read_many(paths, 100, "fleet file") == {
+        "fleet/copy.yaml": b"same\n",
+        "fleet/inventory.yaml": b"segments: []\n",
+        "fleet/notes.yaml": b"same\n",
+    }
+    with pytest.raises(ConfigError, match="^fleet/prices.yaml: the fleet file is larger than 1024 bytes"):
+        files.read_many(["fleet/inventory.yaml", "fleet/prices.yaml"], 1024, "fleet file")
+    assert files.read("fleet/inventory.yaml", 100, "fleet file") == b"segments: []\n"  # a fresh reader
+
+
 def test_an_empty_revision_has_no_files(tmp_path: Path) -> None:
     files = GateFiles.empty(tmp_path)
     (tmp_path / "fleetgate.yaml").write_text("stage: pre-merge\n")

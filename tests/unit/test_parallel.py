@@ -56,3 +56,21 @@ def test_a_worker_that_dies_fails_the_run() -> None:
 
     with pytest.raises(FleetgateError, match="worker process died"):
         map_in_workers(dying, ITEMS, 2)
+
+
+def frozen_in_worker(item: int) -> int:
+    import gc
+
+    return gc.get_freeze_count()
+
+
+def test_workers_leave_the_inherited_objects_to_the_parent_and_the_parent_gets_them_back() -> None:
+    import gc
+
+    held = [object() for _ in range(1000)]  # alive in the parent when the workers start
+    counts = map_in_workers(frozen_in_worker, ITEMS, 2)
+    assert min(counts) >= len(held)  # a worker's collections never walk what it inherited
+    assert gc.get_freeze_count() == 0  # the parent's collector sees everything again
+    with pytest.raises(FleetgateError):
+        map_in_workers(lambda item: 1 // (item - 240), ITEMS, 2)
+    assert gc.get_freeze_count() == 0  # also after a failed run
