@@ -1,5 +1,5 @@
 from __future__ import annotations
 
-from fleetgate.cli import main
+from fleetgate.cli import run
 
-raise SystemExit(main())
+run()

@@ -42,3 +42,32 @@ def test_policy_test_without_tests_exits_2(policy_dir: PolicyDir, capsys: pytest
 def test_builtin_library_tests_pass(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["policy", "test"]) == 0
     assert capsys.readouterr().out.strip().endswith(" passed, 0 failed")
+
+
+@pytest.mark.parametrize(("argv", "code"), [(["--version"], 0), (["no-such-verb"], 2)])
+def test_the_command_exits_with_mains_status_and_skips_the_last_collection(
+    argv: list[str], code: int
+) -> None:
+    import subprocess
+    import sys
+
+    # What an atexit handler sees once the command has returned: how many objects are frozen
+    # out of the collector, and whether a private folder's finalizer still ran.
+    script = (
+        "import atexit, gc, sys, tempfile\n"
+        "folder = tempfile.TemporaryDirectory()\n"
+        "atexit.register(lambda: print('frozen', gc.get_freeze_count(), file=sys.stderr))\n"
+        "from fleetgate.cli import run\n"
+        f"sys.argv = ['fleetgate', *{argv!r}]\n"
+        "print('folder', folder.name, file=sys.stderr)\n"
+        "run()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == code
+    lines = dict(
+        line.split(" ", 1) for line in done.stderr.splitlines() if line.startswith(("frozen", "folder"))
+    )
+    assert int(lines["frozen"]) > 1000
+    from pathlib import Path
+
+    assert not Path(lines["folder"]).exists()  # finalizers still run at exit
