@@ -155,6 +155,24 @@ class GateFiles:
             self._consulted[path] = None if data is None else _sha256(data)
         return found
 
+    def blob_ids(
+        self, paths: Sequence[str], what: str, error: ErrorFactory = ConfigError
+    ) -> dict[str, str] | None:
+        """The git object id of each of ``paths`` this commit has, unread (a symlink or a
+        submodule is refused as :meth:`read_many` refuses it); ``None`` for a revision that is not
+        a commit. An object id names its content: a caller that keeps what it derived from those
+        bytes by that id need not read them again (see :meth:`vouch`)."""
+        if self.revision in (WORKTREE, INDEX, EMPTY):
+            return None
+        return {
+            path: oid for path, oid in self._entries([repo_path(p, what=what) for p in paths], what, error)
+        }
+
+    def vouch(self, path: str, sha256: str) -> None:
+        """Record ``path`` as consulted at ``sha256`` without reading it: for a caller whose
+        authenticated cache, keyed by the file's object id, holds that digest of its bytes."""
+        self._consulted[repo_path(path)] = sha256
+
     def listing(self, folder: str, what: str = "folder") -> Listing:
         """Every file under ``folder`` (recursively, sorted); an empty listing when it is absent."""
         folder = repo_path(folder, what=what)
@@ -220,14 +238,7 @@ class GateFiles:
         self, paths: list[str], max_bytes: int, what: str, error: ErrorFactory
     ) -> dict[str, bytes]:
         assert self._git is not None
-        files: list[tuple[str, str]] = []  # (path, blob id)
-        for path in paths:
-            entry = self._git.entry(self.revision, path)
-            if entry is None or entry.mode == _FOLDER:
-                continue  # absent, or a folder: no file by that name
-            if entry.mode in (_LINK, _SUBMODULE):
-                raise error(f"{path}: the {what} is a symlink or submodule{self._where()}; refused")
-            files.append((path, entry.oid))
+        files = self._entries(paths, what, error)
         try:
             # One round trip for every file of this round (the fleet inventory and price sheet).
             contents = self._git.blobs([oid for _, oid in files], max_bytes)
@@ -236,6 +247,19 @@ class GateFiles:
             refused = f"{path}: the {what} is larger than {max_bytes} bytes{self._where()}; refused"
             raise error(refused) from None
         return {path: data for (path, _), data in zip(files, contents, strict=True)}
+
+    def _entries(self, paths: list[str], what: str, error: ErrorFactory) -> list[tuple[str, str]]:
+        """(path, blob id) of each of ``paths`` that is a file of this commit."""
+        assert self._git is not None
+        files: list[tuple[str, str]] = []
+        for path in paths:
+            entry = self._git.entry(self.revision, path)
+            if entry is None or entry.mode == _FOLDER:
+                continue  # absent, or a folder: no file by that name
+            if entry.mode in (_LINK, _SUBMODULE):
+                raise error(f"{path}: the {what} is a symlink or submodule{self._where()}; refused")
+            files.append((path, entry.oid))
+        return files
 
     def _read_index(
         self, paths: list[str], max_bytes: int, what: str, error: ErrorFactory

@@ -33,7 +33,7 @@ def with_fleet(
 ) -> EvidenceConfig:
     """The cost collector's settings: the fleet files of ``fleet:``, the memory headroom the
     fallback estimate shares with targeting.memory-headroom, and the cache that keeps the parsed
-    fleet files by digest (never read at pre-deploy). Without ``fleet:``, none at all."""
+    fleet files by git object id or digest (never read at pre-deploy). Without ``fleet:``, none at all."""
     if config.fleet is None:
         return settings
     targeting = data.get("targeting")

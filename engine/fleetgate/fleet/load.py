@@ -47,24 +47,50 @@ def load_fleet(
 ) -> Fleet | FleetMissing:
     """The fleet named by ``fleet:`` in fleetgate.yaml, or why it is missing.
 
-    The bytes are always read through ``files`` (so the decision records their digests); a
-    ``cache`` spares a pre-commit run from parsing and checking a large inventory again when its
-    bytes have not changed.
+    A ``cache`` spares a pre-commit run from parsing and checking a large inventory again when
+    its bytes have not changed. At a commit the files are kept by their git object ids, which
+    name their content, so a cached fleet is not even read again: the decision still records
+    each file's sha256, from the authenticated entry. Elsewhere (files on disk) the bytes are
+    read and kept by their sha256.
     """
+    ids = files.blob_ids([inventory, prices], "fleet file") if cache is not None else None
+    key: dict[str, Any] | None = None
+    if ids is not None and inventory in ids and prices in ids:
+        key = {"blobs": [ids[inventory], ids[prices]]}
+        hit = _cached(cache, key, inventory, prices)
+        if hit is not None:
+            files.vouch(inventory, hit[1][0])
+            files.vouch(prices, hit[1][1])
+            return hit[0]
     found = files.read_many([inventory, prices], _MAX_BYTES, "fleet file")
     for path, what in ((inventory, "fleet inventory"), (prices, "price sheet")):
         if path not in found:
             return FleetMissing(f"the {what} {path} is not in {files.describe()}")
-    key = {"inventory": _digest(found[inventory]), "prices": _digest(found[prices])}
-    cached = cache.get("fleet-files", key) if cache is not None else None
-    if cached is not None:
-        with contextlib.suppress(KeyError, TypeError, ValueError, ArithmeticError):
-            return _from_json(cached, inventory, prices)
+    digests = [_digest(found[inventory]), _digest(found[prices])]
+    if key is None:
+        key = {"inventory": digests[0], "prices": digests[1]}
+        hit = _cached(cache, key, inventory, prices)
+        if hit is not None:
+            return hit[0]
     segments, as_of = read_inventory(found[inventory], inventory)
     fleet = Fleet(inventory, prices, segments, read_prices(found[prices], prices), as_of)
     if cache is not None:
-        cache.put("fleet-files", key, _to_json(fleet))
+        cache.put("fleet-files", key, {"fleet": _to_json(fleet), "sha256": digests})
     return fleet
+
+
+def _cached(
+    cache: ParsedCache | None, key: Mapping[str, Any], inventory: str, prices: str
+) -> tuple[Fleet, list[str]] | None:
+    """The fleet kept under ``key`` and the sha256 of the two files it was parsed from."""
+    entry = cache.get("fleet-files", key) if cache is not None else None
+    if entry is None:
+        return None
+    with contextlib.suppress(KeyError, TypeError, ValueError, ArithmeticError):
+        digests = entry["sha256"]
+        if isinstance(digests, list) and len(digests) == 2 and all(isinstance(d, str) for d in digests):
+            return _from_json(entry["fleet"], inventory, prices), digests
+    return None
 
 
 def _digest(data: bytes) -> str:

@@ -14,6 +14,8 @@ from fleetgate.errors import ConfigError
 from fleetgate.files import GateFiles
 from fleetgate.fleet import Fleet, FleetMissing, load, load_fleet, read_inventory, read_prices
 
+from support import GitRepo
+
 INVENTORY = """\
 apiVersion: fleetgate.dev/v1
 kind: FleetInventory
@@ -243,3 +245,38 @@ def test_parsed_fleet_files_are_kept_by_digest_and_read_back_identically(
     monkeypatch.undo()
     with pytest.raises(ConfigError, match="less than the minimum of 0"):
         loaded(GateFiles.on_disk(fleet_dir), cache)
+
+
+def test_at_a_commit_a_cached_fleet_is_not_read_again_and_its_digests_are_still_recorded(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hashlib
+
+    from fleetgate.git import Git
+
+    repo.write("fleet/inventory.yaml", INVENTORY)
+    repo.write("fleet/prices.yaml", PRICES)
+    first_commit = repo.commit("fleet")
+    cache = DictCache()
+    first = loaded(GateFiles.at_commit(Git(repo.root), first_commit), cache)
+    assert isinstance(first, Fleet)
+    # The same blobs again: neither read nor parsed, and recorded at their true sha256.
+    monkeypatch.setattr(GateFiles, "read_many", lambda *a, **k: pytest.fail("fleet files read again"))
+    monkeypatch.setattr(load, "read_inventory", lambda *a: pytest.fail("parsed again"))
+    files = GateFiles.at_commit(Git(repo.root), first_commit)
+    assert loaded(files, cache) == first
+    assert files.consulted == {
+        path: "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+        for path, text in (("fleet/inventory.yaml", INVENTORY), ("fleet/prices.yaml", PRICES))
+    }
+    monkeypatch.undo()
+    # Other content is another object id: parsed and checked afresh.
+    repo.write("fleet/inventory.yaml", INVENTORY.replace("devices: 800000", "devices: -1"))
+    changed = repo.commit("negative count")
+    with pytest.raises(ConfigError, match="less than the minimum of 0"):
+        loaded(GateFiles.at_commit(Git(repo.root), changed), cache)
+    # An entry without the digests it must vouch for is not believed: the files are read.
+    for entry in cache.entries.values():
+        entry["sha256"] = None
+    files = GateFiles.at_commit(Git(repo.root), first_commit)
+    assert loaded(files, cache) == first and len(files.consulted) == 2
