@@ -11,8 +11,9 @@ this builder guards against both:
    backslash would corrupt the tree. Every string is written here as the body of its JSON
    literal (``json.dumps(s)[1:-1]``), which the engine reads back exactly;
 2. a number is stored as ``std::to_string`` writes it: ``%f``, six decimals, so ``1e-07``
-   becomes ``0``. A float is handed to the engine only when its ``%f`` text is the same
-   number, and an integer only within the 64 bits the API takes.
+   becomes ``0``, and in the process's numeric locale. A float is handed to the engine only
+   when its ``%f`` text is the same number and the locale writes a decimal point, and an
+   integer only within the 64 bits the API takes.
 
 An input the builder cannot carry exactly (such a float, a larger integer, a key that is not a
 string, a string that is not valid Unicode, a type JSON lacks) returns ``False``: the caller
@@ -24,6 +25,7 @@ regopy is pinned to the release whose C API this module was written against.
 from __future__ import annotations
 
 import json
+import locale
 import math
 from typing import Any
 
@@ -102,8 +104,11 @@ class NativeInput:
         elif value is None:
             self._null(stack)
         elif kind is float:
-            # The engine keeps the number as "%f" text: only a float that text gives back is exact.
+            # The engine keeps the number as "%f" text: only a float that text gives back is exact,
+            # and only while the C library writes it with a decimal point (a locale could say ",").
             if not math.isfinite(value) or float(f"{value:f}") != value:
+                raise _Inexact
+            if locale.localeconv()["decimal_point"] != ".":
                 raise _Inexact
             self._float(stack, value)
         else:

@@ -152,3 +152,17 @@ def test_a_value_escaped_once_is_cached_and_still_exact(probe: CompiledPolicy) -
     assert probe.query("probe/quoted", first) is True
     assert probe.query("probe/quoted", {"strings": {"quote": 'say "hi"'}}) is True
     assert probe.query("probe/quoted", {"strings": {"quote": "say hi"}}) is None
+
+
+def test_a_locale_that_writes_a_decimal_comma_sends_floats_as_json_text(
+    probe: CompiledPolicy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import locale
+
+    value = {"number": 0.5, "strings": {}}
+    assert carried(value)
+    comma = {**locale.localeconv(), "decimal_point": ","}
+    monkeypatch.setattr(locale, "localeconv", lambda: comma)
+    assert not carried(value)  # the engine would read "0,500000"
+    assert carried({"number": 5, "strings": {}})  # integers are written without one
+    assert probe.query("probe/seen", value)["number"] == 0.5
