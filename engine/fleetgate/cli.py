@@ -8,6 +8,7 @@ reported in one line and still exit 2: the gate fails closed.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from collections.abc import Sequence
@@ -60,8 +61,6 @@ def run() -> None:
     tests and library callers use in a long-lived process, leaves the collector alone.
     """
     code = main()
-    import gc
-
     gc.freeze()
     sys.exit(code)
 

@@ -164,9 +164,7 @@ class GateFiles:
         bytes by that id need not read them again (see :meth:`vouch`)."""
         if self.revision in (WORKTREE, INDEX, EMPTY):
             return None
-        return {
-            path: oid for path, oid in self._entries([repo_path(p, what=what) for p in paths], what, error)
-        }
+        return dict(self._entries([repo_path(p, what=what) for p in paths], what, error))
 
     def vouch(self, path: str, sha256: str) -> None:
         """Record ``path`` as consulted at ``sha256`` without reading it: for a caller whose
