@@ -89,9 +89,10 @@ tier := object.get(input.manifest, ["spec", "tier"], data.fleetgate.config.cost.
 # or malformed model, an unreadable bundle, a crash). That is never a pass: it denies at every
 # stage, with the collector's message.
 deny contains lib.finding("evidence.failed", msg, failed_field(name)) if {
-	some name, fact in input.facts
-	is_string(fact.error)
-	msg := concat("", ["the ", name, " evidence could not be gathered: ", fact.error])
+	some name in object.keys(input.facts)
+	error := input.facts[name].error
+	is_string(error)
+	msg := concat("", ["the ", name, " evidence could not be gathered: ", error])
 }
 
 failed_field(name) := entry.field if {

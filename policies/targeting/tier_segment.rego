@@ -17,17 +17,16 @@ classes := input.facts.cost.byClass
 # A model may not target device classes its tier is not made for (a premium model on
 # low-class phones).
 deny contains lib.finding("targeting.tier-segment", msg, lib.field_at(["spec", "targetDevices"])) if {
-	some class in object.keys(classes) - allowed_classes
+	allowed := tier_cfg.tierClasses[model_tier]
+	some class in class_order
+	not class in allowed
 	seen := classes[class]
 	seen.devices > 0
-	allowed := tier_cfg.tierClasses[model_tier]
 	msg := sprintf(
 		"the %v model targets %v %v-class devices (%v segments of the fleet inventory); tier %v is made for classes %v",
 		[model_tier, seen.devices, class, seen.segments, model_tier, allowed],
 	)
 }
-
-allowed_classes := {class | some class in tier_cfg.tierClasses[model_tier]}
 
 # A lite model must fit the memory of the lowest class it targets: its measured peak memory
 # (else its size) within the memory headroom of that class's smallest segment.

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
+import fleetgate.fleet.load
+from fleetgate.fleet import DEVICE_CLASSES
 from fleetgate.policy import builtin_policy_dir, load_library
 from fleetgate.policy.testing import run_policy_tests
 
@@ -65,3 +68,15 @@ def test_the_rule_catalog_documents_every_rule() -> None:
     for name, info in LIBRARY.rules.items():
         assert f"## {name}" in text, name
         assert info.title in text, name
+
+
+def test_the_tier_rules_know_every_device_class_the_inventory_allows() -> None:
+    # targeting.tier-segment walks class_order to find the classes a tier may not reach: a class
+    # the inventory schema allows but the list lacks would be reached unseen.
+    source = next(m.source for m in LIBRARY.modules if m.path.endswith("targeting/tier_segment.rego"))
+    order = re.search(r"^class_order := (\[.*\])$", source, re.MULTILINE)
+    assert order is not None
+    schemas = Path(fleetgate.fleet.load.__file__).parent / "schemas"
+    schema = json.loads((schemas / "inventory.schema.json").read_text("utf-8"))
+    enum = schema["properties"]["segments"]["items"]["properties"]["deviceClass"]["enum"]
+    assert json.loads(order.group(1)) == list(DEVICE_CLASSES) == enum
