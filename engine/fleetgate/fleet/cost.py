@@ -19,7 +19,7 @@ Amounts stay exact: they are written to the fact as decimal strings and only rou
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
@@ -69,25 +69,27 @@ def project_cost(
         base_spec, measured.base_digest
     )
     percent = _percent(spec)
-    percent_before = _percent(base_spec) if base_spec is not None else Decimal(0)
-    head, base = Targets(spec), Targets(base_spec) if base_spec is not None else None
-    eligible = eligible_segments(fleet, head)
+    percent_before = _percent(base_spec) if base_spec is not None else None
+    head = Targets(spec)
+    # The base version's devices count where its targetDevices reached too (None: the same).
+    base = Targets(base_spec) if base_spec is not None else None
+    narrowed = base if base is not None and base.key != head.key else None
     column = 1 if _network(spec) == "ANY" else 0
-    groups = fleet.memo(("groups", head.key, column), lambda: _groups(fleet, eligible, column))
-    tally = _Tally(fleet, (head.key, eligible), size, segments, measured)
-    # The base version's devices count where its targetDevices reached too.
-    both: frozenset[int] | None = None
-    if base is not None and base.key != head.key:
-        both = frozenset(eligible_segments(fleet, base))
-    for group in groups:
-        devices = group[3]
-        before: list[int] | None = None
-        if base is not None:
-            before = _reached(devices, percent_before)
-            if both is not None:
-                before = [b if i in both else 0 for b, i in zip(before, group[2], strict=True)]
-        tally.add(group, _reached(devices, percent), before, unchanged)
-    return _fact(fleet, spec, tally, size, size_source, unchanged, (percent_before, percent))
+    key = ("step", head.key, column, percent, percent_before, unchanged, narrowed and narrowed.key)
+    step = fleet.memo(key, lambda: _Step(fleet, head, narrowed, column, (percent_before, percent), unchanged))
+    fallback = _FallbackTally(fleet, measured)
+    rows: list[tuple[int, dict[str, Any]]] = []  # (inventory index, row) of every eligible segment
+    if fallback.enabled or segments:
+        for group, reached, before, downloads in step.counted():
+            for n, index in enumerate(group[2]):
+                segment = fleet.segments[index]
+                if fallback.enabled:
+                    fallback.add(segment, reached[n])
+                if segments:
+                    row = _segment_row(segment, reached[n], before[n], downloads[n], group[1], size)
+                    rows.append((index, row))
+    by_segment = [row for _, row in sorted(rows, key=lambda found: found[0])] if segments else None
+    return _fact(fleet, spec, step, size, size_source, fallback, by_segment)
 
 
 # The eligible segments of one region that pay one price per GB (None: the region has no
@@ -108,71 +110,91 @@ def _groups(fleet: Fleet, eligible: tuple[int, ...], column: int) -> tuple[_Grou
     return tuple((r, p, tuple(i), tuple(d)) for (r, p), (i, d) in found.items())
 
 
-class _Tally:
-    """The sums of one change over its eligible segments, grouped by region and device class.
+# (region, new downloads, price per GB as text, sum of price x new downloads); see _region_sums
+_RegionSums = tuple[str, int, str | None, Decimal | None]
 
-    What does not depend on the rollout step (the eligible devices, the device classes, the
-    segments grouped by price) is computed once per targetDevices and shared by every change
-    that has the same; per change, only the devices reached and the downloads are counted.
+
+class _Step:
+    """The device counts of one rollout step over the fleet: what every change with the same
+    targetDevices, network, percentages and artifact identity shares, whatever its size.
+
+    A scan's changes share a few of each (the rungs of the ladder, a few targetDevices), so the
+    counting runs once per step and each change only prices its bytes. Only sums are kept: the
+    per-segment figures (the fallback bill, ``bySegment``) are counted again by :meth:`counted`.
     """
+
+    __slots__ = (
+        "_both",
+        "_groups",
+        "before",
+        "by_region",
+        "classes",
+        "devices",
+        "downloads",
+        "percents",
+        "reached",
+        "regions",
+        "unchanged",
+    )
 
     def __init__(
         self,
         fleet: Fleet,
-        eligible: tuple[object, tuple[int, ...]],
-        size: int | None,
-        detail: bool,
-        measured: Measured,
+        head: Targets,
+        narrowed: Targets | None,
+        column: int,
+        percents: tuple[Decimal | None, Decimal],
+        unchanged: bool,
     ) -> None:
-        self.fleet, self.size, self.detail = fleet, size, detail
-        self.devices, self.classes = fleet.memo(
-            ("classes", eligible[0]), lambda: _classes(fleet, eligible[1])
-        )
-        # (inventory index, row) of every eligible segment, when the detail is asked for
-        self.rows: list[tuple[int, dict[str, Any]]] = []
+        eligible = eligible_segments(fleet, head)
+        self._groups = fleet.memo(("groups", head.key, column), lambda: _groups(fleet, eligible, column))
+        self._both = frozenset(eligible_segments(fleet, narrowed)) if narrowed is not None else None
+        self.percents, self.unchanged = percents, unchanged
+        self.devices, self.classes = fleet.memo(("classes", head.key), lambda: _classes(fleet, eligible))
         self.reached = self.before = self.downloads = 0
-        # (region, price per GB) -> new downloads at that price (None: the region has no price)
-        self.priced: dict[tuple[str, Decimal | None], int] = {}
-        self.fallback = _FallbackTally(fleet, measured)
+        # region -> price per GB -> new downloads at that price (None: the region has no price)
+        regions: dict[str, dict[Decimal | None, int]] = {}
+        for group, reached, before, downloads in self.counted():
+            self.reached += sum(reached)
+            self.before += sum(before)
+            total = sum(downloads)
+            self.downloads += total
+            regions.setdefault(group[0], {})[group[1]] = total
+        self.regions = {region: regions[region] for region in sorted(regions)}
+        self.by_region = tuple(_region_sums(region, prices) for region, prices in self.regions.items())
 
-    def add(self, group: _Group, reached: list[int], before: list[int] | None, unchanged: bool) -> None:
-        """One group's segments: devices reached, and before (None: no base version)."""
-        if before is None:
-            before = [0] * len(reached)
-        # An unchanged artifact downloads only to the devices the step adds.
-        downloads = (
-            [a - b if a > b else 0 for a, b in zip(reached, before, strict=True)] if unchanged else reached
-        )
-        self.reached += sum(reached)
-        self.before += sum(before)
-        total = sum(downloads)
-        self.downloads += total
-        region, price, indices, _ = group
-        self.priced[(region, price)] = total
-        if self.fallback.enabled or self.detail:
-            segments = self.fleet.segments
-            for n, index in enumerate(indices):
-                segment = segments[index]
-                if self.fallback.enabled:
-                    self.fallback.add(segment, reached[n])
-                if self.detail:
-                    row = _segment_row(segment, reached[n], before[n], downloads[n], price, self.size)
-                    self.rows.append((index, row))
+    def counted(self) -> Iterator[tuple[_Group, list[int], list[int], list[int]]]:
+        """Each group's segments: devices reached, reached before (0 without a base version), and
+        new downloads, segment by segment."""
+        before_percent, percent = self.percents
+        for group in self._groups:
+            devices = group[3]
+            reached = _reached(devices, percent)
+            if before_percent is None:
+                before = [0] * len(reached)
+            else:
+                before = _reached(devices, before_percent)
+                if self._both is not None:
+                    before = [b if i in self._both else 0 for b, i in zip(before, group[2], strict=True)]
+            # An unchanged artifact downloads only to the devices the step adds.
+            downloads = (
+                [a - b if a > b else 0 for a, b in zip(reached, before, strict=True)]
+                if self.unchanged
+                else reached
+            )
+            yield group, reached, before, downloads
 
-    @property
-    def regions(self) -> dict[str, dict[Decimal | None, int]]:
-        """region -> price per GB -> new downloads at that price."""
-        found: dict[str, dict[Decimal | None, int]] = {}
-        for (region, price), downloads in self.priced.items():
-            found.setdefault(region, {})[price] = downloads
-        return found
 
-    def egress(self, prices: Mapping[Decimal | None, int]) -> Decimal | None:
-        if self.size is None or None in prices:
-            return None
-        return sum((price * count for price, count in prices.items() if price is not None), Decimal(0)) * (
-            Decimal(self.size) / GB
-        )
+def _region_sums(region: str, prices: Mapping[Decimal | None, int]) -> _RegionSums:
+    """A region's new downloads; its one price per GB as text, when every segment of it pays the
+    same (always over Wi-Fi only); and its egress per GB of the artifact, the sum of price x new
+    downloads. Both None when the region has no price."""
+    downloads = sum(prices.values())
+    if None in prices:
+        return region, downloads, None, None
+    only = next(iter(prices))
+    price = exact(only) if len(prices) == 1 and only is not None else None
+    return region, downloads, price, sum((p * n for p, n in prices.items() if p is not None), Decimal(0))
 
 
 def _classes(fleet: Fleet, eligible: tuple[int, ...]) -> tuple[int, dict[str, dict[str, int]]]:
@@ -242,11 +264,11 @@ def _segment_row(
 def _fact(
     fleet: Fleet,
     spec: Mapping[str, Any],
-    tally: _Tally,
+    step: _Step,
     size: int | None,
     size_source: str | None,
-    unchanged: bool,
-    percents: tuple[Decimal, Decimal],
+    fallback: _FallbackTally,
+    rows: list[dict[str, Any]] | None,
 ) -> dict[str, Any]:
     """The figures the policies read, and under ``report`` the breakdown for people and the log.
 
@@ -255,53 +277,49 @@ def _fact(
     and so do rounded display strings: rule messages format the exact figures themselves
     (policies/lib/format.rego, which writes them as :mod:`fleetgate.fleet.display` does).
     """
-    regions = tally.regions
-    by_region = {region: _region(tally, prices) for region, prices in sorted(regions.items())}
-    priced = [Decimal(r["egress"]) for r in by_region.values() if r["egress"] is not None]
-    egress = exact(sum(priced, Decimal(0))) if size is not None else None
-    delivered = tally.downloads * size if size is not None else None
-    fallback = tally.fallback.fact()
+    by_region: dict[str, dict[str, Any]] = {}
+    total = Decimal(0)
+    for region, downloads, price, weighted in step.by_region:
+        egress = None if weighted is None or size is None else (weighted * size).scaleb(-9)
+        if egress is not None:
+            total += egress
+        by_region[region] = {
+            "newDownloads": downloads,
+            "pricePerGB": price,
+            "egress": exact(egress) if egress is not None else None,
+            "priced": weighted is not None,
+        }
+    before, after = step.percents
     report: dict[str, Any] = {
         "inventory": fleet.inventory,
         "prices": fleet.prices,
         "asOf": fleet.as_of,
-        "rolloutPercentage": {"before": _number(percents[0]), "after": _number(percents[1])},
-        "digestUnchanged": unchanged,
-        "devicesEligible": tally.devices,
+        "rolloutPercentage": {"before": 0 if before is None else _number(before), "after": _number(after)},
+        "digestUnchanged": step.unchanged,
+        "devicesEligible": step.devices,
         "bytesSource": size_source,
-        "bytesDelivered": delivered,
+        "bytesDelivered": step.downloads * size if size is not None else None,
         "networkConstraint": _network(spec),
-        "unpriced": _unpriced(regions, tally.downloads, size),
+        "unpriced": _unpriced(step.regions, step.downloads, size),
         "byRegion": by_region,
-        "storagePerMonth": _storage(fleet, size, unchanged),
+        "storagePerMonth": _storage(fleet, size, step.unchanged),
     }
-    if tally.detail:
-        report["bySegment"] = [row for _, row in sorted(tally.rows, key=lambda found: found[0])]
+    if rows is not None:
+        report["bySegment"] = rows
     fact: dict[str, Any] = {
         "currency": fleet.sheet.currency,
-        "devicesReachedBefore": tally.before,
-        "devicesReached": tally.reached,
-        "newDownloads": tally.downloads,
+        "devicesReachedBefore": step.before,
+        "devicesReached": step.reached,
+        "newDownloads": step.downloads,
         "bytesPerDownload": size,
-        "egress": egress,
-        "byClass": {name: dict(figures) for name, figures in tally.classes.items()},  # copies: shared
+        "egress": exact(total) if size is not None else None,
+        "byClass": {name: dict(figures) for name, figures in step.classes.items()},  # copies: shared
         "report": report,
     }
-    if fallback is not None:
-        fact["fallbackPerMonth"] = fallback
+    found = fallback.fact()
+    if found is not None:
+        fact["fallbackPerMonth"] = found
     return fact
-
-
-def _region(tally: _Tally, prices: Mapping[Decimal | None, int]) -> dict[str, Any]:
-    egress = tally.egress(prices)
-    # One price per GB when every segment of the region pays the same (always over Wi-Fi only).
-    price = next(iter(prices)) if len(prices) == 1 else None
-    return {
-        "newDownloads": sum(prices.values()),
-        "pricePerGB": exact(price) if price is not None else None,
-        "egress": exact(egress) if egress is not None else None,
-        "priced": None not in prices,
-    }
 
 
 def _unpriced(
@@ -310,7 +328,7 @@ def _unpriced(
     """Inputs that could not be priced: a region with no price, an unknown size."""
     found = [
         {"input": f"egressPerGB.{region}", "newDownloads": prices[None]}
-        for region, prices in sorted(regions.items())
+        for region, prices in regions.items()
         if None in prices
     ]
     if size is None:

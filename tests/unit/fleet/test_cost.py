@@ -241,6 +241,25 @@ def test_one_fleet_prices_changes_of_other_targets_as_a_fresh_one_would(forty: F
     )
 
 
+def test_changes_of_one_step_share_its_counts_but_price_their_own_bytes(forty: Fleet) -> None:
+    # A fleet counts each rollout step once; every change of that step still prices its own size,
+    # measured digest and fallback, and gets figures of its own to keep.
+    small, large = rollout(25), rollout(25)
+    large["spec"]["sizeBytes"] = 2 * small["spec"]["sizeBytes"]
+    first = project_cost(small, rollout(10), forty, Measured())
+    second = project_cost(large, rollout(10), forty, Measured())
+    assert first["newDownloads"] == second["newDownloads"]
+    assert Decimal(second["egress"]) == 2 * Decimal(first["egress"])
+    replaced = project_cost(
+        small, rollout(10), forty, Measured(digest="sha256:new", base_digest="sha256:old")
+    )
+    assert replaced["newDownloads"] == replaced["devicesReached"] > first["newDownloads"]
+    second["byClass"]["high"]["devices"] = 0
+    second["report"]["byRegion"]["EU"]["newDownloads"] = 0
+    again = project_cost(small, rollout(10), forty, Measured())
+    assert again == first and again["byClass"]["high"]["devices"] > 0
+
+
 def test_a_fractional_rung_floors_each_segment_exactly() -> None:
     fleet = fleet_of([android("a", devices=999_999), android("b", devices=1_000_001)])
     fact = project_cost(shipping(1, ["US"], rolloutPercentage=0.5), None, fleet, Measured())
