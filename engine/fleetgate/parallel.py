@@ -10,11 +10,11 @@ the whole run fail closed.
 
 from __future__ import annotations
 
-import gc
 import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from fleetgate import heap
 from fleetgate.errors import FleetgateError, PolicyError
 
 __all__ = ["MIN_PARALLEL", "available_cores", "map_in_workers"]
@@ -53,15 +53,13 @@ def map_in_workers(function: Callable[[Any], Any], items: Sequence[Any], jobs: i
     # reach until the workers are done: a worker's collections would otherwise walk them all,
     # touching, and so copying, pages it shares with this process. A 10,000-manifest scan spent
     # about half a second of CPU on that, more with larger inputs.
-    gc.freeze()
     try:
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        with heap.frozen(), ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
             parts = list(pool.map(_run_chunk, chunks))
     except BrokenProcessPool:
         raise FleetgateError("an evaluation worker process died; no decision was made") from None
     finally:
         _work = None
-        gc.unfreeze()
     results: list[Any] = []
     for part in parts:
         for outcome in part:

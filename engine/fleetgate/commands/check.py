@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fleetgate import __version__
+from fleetgate import __version__, heap
 from fleetgate.changes import (
     ChangeSet,
     changes_between,
@@ -184,57 +184,59 @@ def _checked(
     library = bundle_library(options.cwd, options.policy_bundle, options.bundle_key) or load_policies(config)
     engine = build_engine(config.engine, library, config.engine_settings)
     changes, head, complete = _select(options, git, root, config)
-    trust = _trust(options, config, root)
-    gate = guarded_paths(config, trust)
-    if git is not None and not options.paths:
-        changed = bool(gate.changed(changes.paths))
-        changes = with_dependents(git, head, config.selector, config.limits, changes, changed)
-    # The evaluation datasets are yardsticks: a change to one is a change to the gate.
-    changed_gate = replace(gate, files=gate.files | evaluation_datasets(changes)).changed(changes.paths)
-    review = Review(git, trusted, head, config, enforced=options.base is not None, now=now)
-    waivers = known_rules(review.waivers(), library.rules)
-    extra = non_deployment_subjects(
-        review.gate(changed_gate), submodule_findings(options, git, changes, config) if git else []
-    )
-    run = evidence_run(
-        options,
-        config,
-        git,
-        stage == "pre-deploy",
-        trust,
-        trusted if git is not None else None,
-        changes.context.base_commit,
-    )
-    moment = now or dt.datetime.now(dt.UTC)
-    run = replace(run, settings=with_rollout_facts(run.settings, config, library.data, options, moment))
-    facts = _priced(gather_facts, changes, run, library.data, options, config, moment)
-    header = DecisionHeader(
-        decision_id=str(uuid.uuid4()),
-        timestamp=moment,
-        stage=stage,
-        policy_revision=library.revision,
-        engine=engine.info.label,
-        context={
-            **changes.context.to_json(),
-            "trusted": trusted_context(trusted, config),
-            **bundle_context(library),
-        },
-    )
-    jobs = options.jobs or available_cores()
-    decision = run_gate(
-        header,
-        changes,
-        engine,
-        waivers.applicable,
-        facts=facts,
-        complete=complete,
-        jobs=jobs,
-        extra=extra,
-        notes=waivers.findings,
-    )
-    revision = library.policy_revision
-    checked = Checked(decision, library.rules, config, engine=engine.info, revision=revision)
-    return _recorded(checked, options, settings)
+    # What was loaded stays until the decision is made: the collector need not walk it again.
+    with heap.frozen():
+        trust = _trust(options, config, root)
+        gate = guarded_paths(config, trust)
+        if git is not None and not options.paths:
+            changed = bool(gate.changed(changes.paths))
+            changes = with_dependents(git, head, config.selector, config.limits, changes, changed)
+        # The evaluation datasets are yardsticks: a change to one is a change to the gate.
+        changed_gate = replace(gate, files=gate.files | evaluation_datasets(changes)).changed(changes.paths)
+        review = Review(git, trusted, head, config, enforced=options.base is not None, now=now)
+        waivers = known_rules(review.waivers(), library.rules)
+        extra = non_deployment_subjects(
+            review.gate(changed_gate), submodule_findings(options, git, changes, config) if git else []
+        )
+        run = evidence_run(
+            options,
+            config,
+            git,
+            stage == "pre-deploy",
+            trust,
+            trusted if git is not None else None,
+            changes.context.base_commit,
+        )
+        moment = now or dt.datetime.now(dt.UTC)
+        run = replace(run, settings=with_rollout_facts(run.settings, config, library.data, options, moment))
+        facts = _priced(gather_facts, changes, run, library.data, options, config, moment)
+        header = DecisionHeader(
+            decision_id=str(uuid.uuid4()),
+            timestamp=moment,
+            stage=stage,
+            policy_revision=library.revision,
+            engine=engine.info.label,
+            context={
+                **changes.context.to_json(),
+                "trusted": trusted_context(trusted, config),
+                **bundle_context(library),
+            },
+        )
+        jobs = options.jobs or available_cores()
+        decision = run_gate(
+            header,
+            changes,
+            engine,
+            waivers.applicable,
+            facts=facts,
+            complete=complete,
+            jobs=jobs,
+            extra=extra,
+            notes=waivers.findings,
+        )
+        revision = library.policy_revision
+        checked = Checked(decision, library.rules, config, engine=engine.info, revision=revision)
+        return _recorded(checked, options, settings)
 
 
 def _priced(
