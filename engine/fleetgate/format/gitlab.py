@@ -28,13 +28,13 @@ that moves the estimate shows in the widget as one estimate resolved and one new
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
 from fleetgate.decision import Decision
 from fleetgate.format._findings import Occurrence, occurrences
 from fleetgate.format._finops import finops_cells, finops_view
 from fleetgate.format._fold import shown
+from fleetgate.format._json_text import indented
 from fleetgate.format.interface import Report
 
 __all__ = ["format_gitlab"]
@@ -48,7 +48,7 @@ def format_gitlab(report: Report) -> str:
     # A deployment's evidence.missing findings are one issue; with evidence off, none.
     decision = shown(report).decision
     issues = [_issue(occurrence) for occurrence in occurrences(decision)] + _finops_issues(decision)
-    return json.dumps(issues, indent=2, ensure_ascii=False) + "\n"
+    return indented(issues) + "\n"
 
 
 def _finops_issues(decision: Decision) -> list[dict[str, Any]]:

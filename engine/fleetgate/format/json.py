@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 from fleetgate.format._finops import finops_view
+from fleetgate.format._json_text import indented
 from fleetgate.format.interface import Report
 
 __all__ = ["format_json"]
@@ -15,4 +14,4 @@ def format_json(report: Report) -> str:
     finops = finops_view(report.decision)
     if finops is not None:
         document["finops"] = finops  # an added key: what the changes cost across the fleet
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return indented(document) + "\n"

@@ -14,7 +14,6 @@ that moves a field up or down does not close one alert and open an identical new
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -25,6 +24,7 @@ from fleetgate.decision import Decision, Finding
 from fleetgate.format._findings import FINGERPRINT_KEY, Occurrence, occurrences
 from fleetgate.format._finops import finops_view
 from fleetgate.format._fold import evidence_off_note, shown
+from fleetgate.format._json_text import indented
 from fleetgate.format.interface import Report
 from fleetgate.policy.library import RuleInfo
 
@@ -95,7 +95,7 @@ def format_sarif(report: Report) -> str:
     if finops is not None:
         run["properties"]["finops"] = finops  # what the changes cost across the fleet (estimate)
     log = {"$schema": _SCHEMA, "version": "2.1.0", "runs": [run]}
-    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
+    return indented(log) + "\n"
 
 
 def _descriptors(
