@@ -75,7 +75,7 @@ def project_cost(
     base = Targets(base_spec) if base_spec is not None else None
     narrowed = base if base is not None and base.key != head.key else None
     column = 1 if _network(spec) == "ANY" else 0
-    key = ("step", head.key, column, percent, percent_before, unchanged, narrowed and narrowed.key)
+    key = ("step", head.key, column, percent, percent_before, unchanged, narrowed.key if narrowed else None)
     step = fleet.memo(key, lambda: _Step(fleet, head, narrowed, column, (percent_before, percent), unchanged))
     fallback = _FallbackTally(fleet, measured)
     rows: list[tuple[int, dict[str, Any]]] = []  # (inventory index, row) of every eligible segment
@@ -133,7 +133,6 @@ class _Step:
         "downloads",
         "percents",
         "reached",
-        "regions",
         "unchanged",
     )
 
@@ -160,8 +159,7 @@ class _Step:
             total = sum(downloads)
             self.downloads += total
             regions.setdefault(group[0], {})[group[1]] = total
-        self.regions = {region: regions[region] for region in sorted(regions)}
-        self.by_region = tuple(_region_sums(region, prices) for region, prices in self.regions.items())
+        self.by_region = tuple(_region_sums(region, regions[region]) for region in sorted(regions))
 
     def counted(self) -> Iterator[tuple[_Group, list[int], list[int], list[int]]]:
         """Each group's segments: devices reached, reached before (0 without a base version), and
@@ -300,7 +298,7 @@ def _fact(
         "bytesSource": size_source,
         "bytesDelivered": step.downloads * size if size is not None else None,
         "networkConstraint": _network(spec),
-        "unpriced": _unpriced(step.regions, step.downloads, size),
+        "unpriced": _unpriced(step.by_region, step.downloads, size),
         "byRegion": by_region,
         "storagePerMonth": _storage(fleet, size, step.unchanged),
     }
@@ -322,14 +320,12 @@ def _fact(
     return fact
 
 
-def _unpriced(
-    regions: Mapping[str, Mapping[Decimal | None, int]], downloads: int, size: int | None
-) -> list[dict[str, Any]]:
+def _unpriced(regions: tuple[_RegionSums, ...], downloads: int, size: int | None) -> list[dict[str, Any]]:
     """Inputs that could not be priced: a region with no price, an unknown size."""
     found = [
-        {"input": f"egressPerGB.{region}", "newDownloads": prices[None]}
-        for region, prices in regions.items()
-        if None in prices
+        {"input": f"egressPerGB.{region}", "newDownloads": count}
+        for region, count, _, weighted in regions
+        if weighted is None
     ]
     if size is None:
         found.insert(0, {"input": "sizeBytes", "newDownloads": downloads})
